@@ -1,0 +1,54 @@
+/*
+ * The benchmark buffer: an anonymous mapping (what Linux KSM can merge) filled with a MixedPageContent.
+ * Every benchmark and the KSM side-by-side use this same buffer, so their figures describe the same
+ * bytes at the same addresses.
+ */
+using Memvisor.Core.Content;
+using Memvisor.Core.Memory;
+using Memvisor.Kvm.Native;
+
+namespace Memvisor.Benchmarks.Buffer;
+
+/// <summary>An anonymous mapping holding a deterministic mix of zero, duplicate and unique pages.</summary>
+internal sealed class MixedContentMapping : IDisposable
+{
+    private MixedContentMapping(AnonymousMapping mapping, MixedPageContent content)
+    {
+        Mapping = mapping;
+        Content = content;
+    }
+
+    /// <summary>The memory.</summary>
+    public AnonymousMapping Mapping { get; }
+
+    /// <summary>What each page holds, and the ideal sharing outcome.</summary>
+    public MixedPageContent Content { get; }
+
+    /// <summary>Pages in the buffer.</summary>
+    public int PageCount => Content.PageCount;
+
+    /// <summary>Maps and fills <paramref name="megabytes"/> MiB with the default mix for <paramref name="seed"/>.</summary>
+    public static MixedContentMapping Create(int megabytes, ulong seed = 1)
+    {
+        var pages = checked((int)PageGeometry.PagesFromMegabytes(megabytes));
+        var content = new MixedPageContent(pages, seed: seed);
+        var mapping = AnonymousMapping.Create(pages);
+        try
+        {
+            for (var page = 0; page < pages; page++)
+            {
+                content.Fill(page, mapping.Page(page));
+            }
+
+            return new MixedContentMapping(mapping, content);
+        }
+        catch
+        {
+            mapping.Dispose();
+            throw;
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Dispose() => Mapping.Dispose();
+}

@@ -1,0 +1,83 @@
+/*
+ * Scan throughput over one buffer of mixed content (a quarter zero, half duplicates of 16 contents, a
+ * quarter unique): the plain read of every byte (the baseline: BenchmarkDotNet's Ratio column is each
+ * benchmark's time per page over the read's), XxHash3 of every page, and the full sharing pass on
+ * Core's PageShareTable and ShareMatcher in address order and in random order (the paper scans at
+ * random). All in one run, on the same buffer, reported per page.
+ */
+using BenchmarkDotNet.Attributes;
+using Memvisor.Benchmarks.Buffer;
+using Memvisor.Benchmarks.Engine;
+using Memvisor.Core.Sharing;
+using Memvisor.Core.Util;
+
+namespace Memvisor.Benchmarks.Suites;
+
+/// <summary>Read, hash and sharing-scan throughput over the same buffer.</summary>
+[Config(typeof(ShortRunConfig))]
+public class BufferScanBenchmarks : IDisposable
+{
+    private const int Pages = ShortRunConfig.BufferPages;
+    private MixedContentMapping? _buffer;
+    private BufferSharingPass? _pass;
+    private int[] _randomOrder = [];
+
+    /// <summary>Maps and fills the buffer.</summary>
+    [GlobalSetup]
+    public void Setup()
+    {
+        _buffer = MixedContentMapping.Create(ShortRunConfig.BufferMegabytes);
+        _pass = new BufferSharingPass(_buffer.Mapping, XxHash3PageHasher.Instance);
+        _randomOrder = new int[_buffer.PageCount];
+        for (var i = 0; i < _randomOrder.Length; i++)
+        {
+            _randomOrder[i] = i;
+        }
+
+        var random = new DeterministicRandom(7);
+        for (var i = _randomOrder.Length - 1; i > 0; i--)
+        {
+            var j = random.NextInt32(i + 1);
+            (_randomOrder[i], _randomOrder[j]) = (_randomOrder[j], _randomOrder[i]);
+        }
+    }
+
+    /// <summary>A fresh table before every sharing pass.</summary>
+    [IterationSetup(Targets = [nameof(SharingScanAddressOrder), nameof(SharingScanRandomOrder)])]
+    public void ResetSharing() => _pass!.Reset();
+
+    /// <summary>Reads every byte once.</summary>
+    [Benchmark(Baseline = true, OperationsPerInvoke = Pages)]
+    public ulong ReadEveryByte() => ReadBandwidth.ReadAll(_buffer!.Mapping);
+
+    /// <summary>XxHash3 of every page.</summary>
+    [Benchmark(OperationsPerInvoke = Pages)]
+    public ulong HashEveryPage()
+    {
+        var mapping = _buffer!.Mapping;
+        var sum = 0UL;
+        for (var page = 0L; page < mapping.PageCount; page++)
+        {
+            sum += XxHash3PageHasher.Instance.Hash(mapping.Page(page));
+        }
+
+        return sum;
+    }
+
+    /// <summary>The sharing pass, pages in address order.</summary>
+    [Benchmark(OperationsPerInvoke = Pages)]
+    public long SharingScanAddressOrder() => _pass!.Run().PagesSaved;
+
+    /// <summary>The sharing pass, pages in a random order.</summary>
+    [Benchmark(OperationsPerInvoke = Pages)]
+    public long SharingScanRandomOrder() => _pass!.Run(_randomOrder).PagesSaved;
+
+    /// <summary>Unmaps the buffer.</summary>
+    [GlobalCleanup]
+    public void Dispose()
+    {
+        _buffer?.Dispose();
+        _buffer = null;
+        GC.SuppressFinalize(this);
+    }
+}
