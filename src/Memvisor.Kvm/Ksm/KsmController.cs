@@ -120,7 +120,7 @@ public sealed class KsmController : IDisposable
                     errors.Add(new InvalidOperationException($"{_sysfs.PathOf(original.Knob)} reads '{now}' after restoring '{original.Value}'."));
                 }
             }
-            catch (IOException e)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 errors.Add(e);
             }
