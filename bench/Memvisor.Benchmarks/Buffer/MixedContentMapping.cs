@@ -33,19 +33,17 @@ internal sealed class MixedContentMapping : IDisposable
         var pages = checked((int)PageGeometry.PagesFromMegabytes(megabytes));
         var content = new MixedPageContent(pages, seed: seed);
         var mapping = AnonymousMapping.Create(pages);
-        try
-        {
-            for (var page = 0; page < pages; page++)
-            {
-                content.Fill(page, mapping.Page(page));
-            }
+        var buffer = new MixedContentMapping(mapping, content);
+        buffer.Refill();
+        return buffer;
+    }
 
-            return new MixedContentMapping(mapping, content);
-        }
-        catch
+    /// <summary>Writes every page's content again (after a run changed or released pages).</summary>
+    public void Refill()
+    {
+        for (var page = 0; page < PageCount; page++)
         {
-            mapping.Dispose();
-            throw;
+            Content.Fill(page, Mapping.Page(page));
         }
     }
 

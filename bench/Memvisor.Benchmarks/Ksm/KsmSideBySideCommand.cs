@@ -1,11 +1,13 @@
 /*
  * `ksm`: in one run, on one 1 GiB anonymous buffer of mixed content, measure the plain read and hash
- * references, Memvisor's sharing pass (wall and process CPU time), then Linux KSM merging the same
- * pages (wall time and ksmd CPU time to steady sharing), and print them side by side. Progress goes
+ * references, Memvisor's sharing (wall and process CPU time; the memory manager keeping or releasing
+ * freed pages, and the table alone), then Linux KSM merging the same pages, refilled (wall time and
+ * ksmd CPU time to steady sharing), and print them side by side. Progress goes
  * to stderr, the report to stdout. SIGINT and SIGTERM cancel the KSM wait; KSM is restored anyway.
  */
 using System.Runtime.InteropServices;
 using Memvisor.Benchmarks.Buffer;
+using Memvisor.Benchmarks.Engine;
 
 namespace Memvisor.Benchmarks.Ksm;
 
@@ -28,6 +30,7 @@ internal static class KsmSideBySideCommand
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Cancel);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Cancel);
         var log = Console.Error;
+        var loadAtStart = LoadAverage();
         try
         {
             log.WriteLine($"filling {options.Megabytes} MiB of mixed content ...");
@@ -35,8 +38,14 @@ internal static class KsmSideBySideCommand
             log.WriteLine("measuring plain read and XxHash3 ...");
             var read = MemvisorSharingRun.ReadPagesPerSecond(buffer, ReferenceRepeats);
             var hash = MemvisorSharingRun.HashPagesPerSecond(buffer, ReferenceRepeats);
-            log.WriteLine($"measuring Memvisor's sharing pass (1 warm-up + {options.Passes}) ...");
-            var memvisor = MemvisorSharingRun.Measure(buffer, options.Passes);
+            log.WriteLine($"measuring Memvisor's sharing (3 engines, 1 warm-up + {options.Passes} passes each) ...");
+            // The table alone reads the buffer as filled; the manager refills it through its VM, and the
+            // releasing run zeroes freed pages, so the buffer is refilled for KSM afterwards.
+            var tableOnly = MemvisorSharingRun.MeasureTableOnly(buffer, options.Passes);
+            var manager = MemvisorSharingRun.MeasureManager(buffer, options.Passes, ReleaseMode.Keep);
+            var managerReleasing = MemvisorSharingRun.MeasureManager(buffer, options.Passes, ReleaseMode.Batched);
+            IReadOnlyList<SharingFigures> memvisor = [manager, managerReleasing, tableOnly];
+            buffer.Refill();
             KsmFigures? ksm = null;
             string? reason = "skipped (--skip-ksm)";
             if (!options.SkipKsm)
@@ -48,6 +57,8 @@ internal static class KsmSideBySideCommand
             var content = buffer.Content;
             var report = new SideBySideReport(
                 $"{Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}",
+                loadAtStart,
+                LoadAverage(),
                 options.Megabytes,
                 content.PageCount,
                 content.ZeroPages,
@@ -67,6 +78,13 @@ internal static class KsmSideBySideCommand
         {
             log.WriteLine("cancelled; KSM knobs were restored");
             return 130;
+        }
+
+        static string LoadAverage()
+        {
+            // The machine may be shared: its load explains wall times far above CPU times.
+            var fields = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ') : [];
+            return fields.Length >= 3 ? string.Join(' ', fields[..3]) : "n/a";
         }
 
         void Cancel(PosixSignalContext context)

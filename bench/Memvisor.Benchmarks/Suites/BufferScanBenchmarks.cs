@@ -9,7 +9,6 @@ using BenchmarkDotNet.Attributes;
 using Memvisor.Benchmarks.Buffer;
 using Memvisor.Benchmarks.Engine;
 using Memvisor.Core.Sharing;
-using Memvisor.Core.Util;
 
 namespace Memvisor.Benchmarks.Suites;
 
@@ -31,18 +30,7 @@ public class BufferScanBenchmarks : IDisposable
     {
         _buffer = MixedContentMapping.Create(ShortRunConfig.BufferMegabytes);
         _pass = new BufferSharingPass(_buffer.Mapping, XxHash3PageHasher.Instance);
-        _randomOrder = new int[_buffer.PageCount];
-        for (var i = 0; i < _randomOrder.Length; i++)
-        {
-            _randomOrder[i] = i;
-        }
-
-        var random = new DeterministicRandom(7);
-        for (var i = _randomOrder.Length - 1; i > 0; i--)
-        {
-            var j = random.NextInt32(i + 1);
-            (_randomOrder[i], _randomOrder[j]) = (_randomOrder[j], _randomOrder[i]);
-        }
+        _randomOrder = PageOrder.Random(_buffer.PageCount, seed: 7);
     }
 
     /// <summary>A fresh table before every sharing pass.</summary>

@@ -17,6 +17,11 @@ namespace Memvisor.Kvm.Native;
 /// <summary>An anonymous read-write mapping that is unmapped on dispose.</summary>
 public sealed class AnonymousMapping : SafeHandle
 {
+    private const int Eperm = 1;
+    private const int Einval = 22;
+    private const int Enosys = 38;
+    private static bool _processMadviseUnsupported;
+
     private AnonymousMapping(nint address, long lengthBytes)
         : base(MemoryMapNative.MapFailed, ownsHandle: true)
     {
@@ -76,6 +81,63 @@ public sealed class AnonymousMapping : SafeHandle
             if (MemoryMapNative.Madvise(address, (nuint)(pageCount * PageGeometry.PageSizeBytes), (int)advice) != 0)
             {
                 throw ErrnoException.FromLastError($"madvise(MADV_{advice.ToString().ToUpperInvariant()})");
+            }
+        }
+        finally
+        {
+            if (added)
+            {
+                DangerousRelease();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Gives the kernel <paramref name="advice"/> for the single pages <paramref name="pages"/> (at most
+    /// 1024) in one process_madvise call: one TLB flush for them all where the kernel batches it.
+    /// Falls back to one madvise per page where process_madvise does not take this advice (EINVAL,
+    /// ENOSYS, EPERM on older kernels).
+    /// </summary>
+    public unsafe void AdvisePages(MemoryAdvice advice, ReadOnlySpan<uint> pages)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(pages.Length, ProcessMadviseNative.MaxRanges);
+        var vectors = stackalloc ProcessMadviseNative.IoVector[pages.Length];
+        var added = false;
+        try
+        {
+            DangerousAddRef(ref added);
+            for (var i = 0; i < pages.Length; i++)
+            {
+                ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(pages[i], PageCount);
+                vectors[i].Base = handle + (nint)((long)pages[i] * PageGeometry.PageSizeBytes);
+                vectors[i].LengthBytes = PageGeometry.PageSizeBytes;
+            }
+
+            var done = 0;
+            while (done < pages.Length && !_processMadviseUnsupported)
+            {
+                // SAFETY: vectors holds pages.Length initialised entries (stack memory of this frame);
+                // each names one page inside this mapping, kept mapped by the AddRef above.
+                var advisedBytes = ProcessMadviseNative.ProcessMadvise(ProcessMadviseNative.Self, vectors + done, (nuint)(pages.Length - done), (int)advice, 0);
+                if (advisedBytes < 0)
+                {
+                    var errno = Marshal.GetLastPInvokeError();
+                    if (errno is Einval or Enosys or Eperm)
+                    {
+                        _processMadviseUnsupported = true;
+                        break;
+                    }
+
+                    throw new ErrnoException($"process_madvise(MADV_{advice.ToString().ToUpperInvariant()})", errno);
+                }
+
+                // The call may stop early; it advises whole vectors in order.
+                done += (int)(advisedBytes / PageGeometry.PageSizeBytes);
+            }
+
+            for (var i = done; i < pages.Length; i++)
+            {
+                Advise(advice, pages[i], 1);
             }
         }
         finally

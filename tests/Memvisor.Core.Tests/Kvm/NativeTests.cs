@@ -55,6 +55,26 @@ public class NativeTests
     }
 
     [Fact]
+    public void Advising_scattered_pages_in_one_call_drops_exactly_those_pages()
+    {
+        using var mapping = AnonymousMapping.Create(8);
+        for (var page = 0; page < 8; page++)
+        {
+            mapping.Page(page).Fill((byte)(page + 1));
+        }
+
+        mapping.AdvisePages(MemoryAdvice.DontNeed, [1, 3, 6]);
+
+        for (var page = 0; page < 8; page++)
+        {
+            var expected = page is 1 or 3 or 6 ? (byte)0 : (byte)(page + 1);
+            Assert.True(mapping.Page(page).IndexOfAnyExcept(expected) < 0, $"page {page}");
+        }
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => mapping.AdvisePages(MemoryAdvice.DontNeed, [8]));
+    }
+
+    [Fact]
     public void Cpu_clocks_advance_with_work()
     {
         var processBefore = CpuClock.ProcessCpuNanoseconds();
