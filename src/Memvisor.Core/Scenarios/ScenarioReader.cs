@@ -83,7 +83,7 @@ public static class ScenarioReader
         var s = new Scenario
         {
             Name = o.String("name", "scenario"),
-            Description = o.String("description", ""),
+            Description = o.String("description", "", allowEmpty: true),
             Seed = o.UInt64("seed", 1),
             DurationSeconds = o.Number("durationSeconds", 300, 0.001, 1e7),
             SampleIntervalSeconds = o.Number("sampleIntervalSeconds", 1, 0.001, 1e6),
@@ -322,7 +322,7 @@ public static class ScenarioReader
             return v.GetBoolean();
         }
 
-        public string String(string name, string fallback, bool required = false)
+        public string String(string name, string fallback, bool required = false, bool allowEmpty = false)
         {
             if (!TryGet(name, out var v))
             {
@@ -334,9 +334,9 @@ public static class ScenarioReader
                 return fallback;
             }
 
-            if (v.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(v.GetString()))
+            if (v.ValueKind != JsonValueKind.String || (!allowEmpty && string.IsNullOrWhiteSpace(v.GetString())))
             {
-                Error(name, Describe(v), "a non-empty string");
+                Error(name, Describe(v), allowEmpty ? "a string" : "a non-empty string");
                 return fallback;
             }
 

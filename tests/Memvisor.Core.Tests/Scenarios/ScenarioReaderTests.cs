@@ -68,3 +68,52 @@ public class ScenarioReaderTests
         Assert.Contains("/nonexistent/s.json", e.Message, StringComparison.Ordinal);
     }
 }
+
+public class ScenarioSchemaTests
+{
+    private static string RepoFile(string relative)
+    {
+        var dir = AppContext.BaseDirectory;
+        while (dir is not null && !File.Exists(Path.Combine(dir, "Memvisor.slnx")))
+        {
+            dir = Path.GetDirectoryName(dir);
+        }
+
+        Assert.NotNull(dir);
+        return Path.Combine(dir, relative);
+    }
+
+    [Fact]
+    public void The_built_in_default_scenario_is_valid_and_overcommits_by_more_than_half()
+    {
+        var s = Memvisor.Simulation.Scenarios.BuiltInScenarios.Default;
+        Assert.Equal(5, s.Vms.Count);
+        Assert.True(s.Vms.Sum(v => v.MemoryMB) > 1.5 * s.Host.MemoryMB);
+        Assert.Contains(s.Vms, v => v.Guest == "windows");
+        Assert.Contains(s.Vms, v => v.Guest == "linux");
+    }
+
+    [Fact]
+    public void Every_field_the_schema_publishes_with_a_default_is_accepted_by_the_reader_with_that_default()
+    {
+        using var schema = System.Text.Json.JsonDocument.Parse(File.ReadAllText(RepoFile("docs/scenario.schema.json")));
+        var root = schema.RootElement.GetProperty("properties");
+        var host = root.GetProperty("host").GetProperty("properties");
+        var vm = root.GetProperty("vms").GetProperty("items").GetProperty("properties");
+        var workload = vm.GetProperty("workload").GetProperty("properties");
+
+        static string Defaults(System.Text.Json.JsonElement props) => string.Join(", ", props.EnumerateObject()
+            .Where(p => p.Value.TryGetProperty("default", out _))
+            .Select(p => $"\"{p.Name}\": {p.Value.GetProperty("default").GetRawText()}"));
+
+        var json = $$"""
+            { {{Defaults(root)}},
+              "host": { {{Defaults(host)}} },
+              "vms": [ { "name": "a", "memoryMB": 64, {{Defaults(vm)}}, "workload": { {{Defaults(workload)}} } } ] }
+            """;
+        var s = ScenarioReader.Parse(json);
+        Assert.Equal(new HostSpec(), s.Host);
+        Assert.Equal(new WorkloadSpec().Kind, s.Vms[0].Workload.Kind);
+        Assert.True(host.EnumerateObject().Count() >= 19);
+    }
+}
