@@ -238,3 +238,50 @@ public class MemoryManagerTests
         Assert.Contains("min", bad.Message, StringComparison.Ordinal);
     }
 }
+
+public class SampleTrapTests
+{
+    [Fact]
+    public void An_armed_page_faults_once_on_its_next_touch_and_the_touch_is_seen()
+    {
+        using var host = new TestHost(machinePages: 16, swapPages: 64);
+        var a = host.PowerOn("a", 4);
+        a.Write(new Ppn(0), 0, TestHost.Pattern(1));
+        a.Write(new Ppn(1), 0, TestHost.Pattern(2));
+        Assert.True(host.Manager.ArmSampleTrap(a.Id, new Ppn(0)));
+        Assert.True(host.Manager.ArmSampleTrap(a.Id, new Ppn(1)));
+        Assert.Equal(GuestPageAccess.None, a.MappingOf(new Ppn(0)).Access);
+
+        var faults = a.Faults;
+        Assert.Equal(TestHost.Pattern(1), a.PageForRead(new Ppn(0)).ToArray());
+        a.PageForRead(new Ppn(0));
+        Assert.Equal(faults + 1, a.Faults);
+        Assert.False(host.Manager.IsSampleTrapArmed(a.Id, new Ppn(0)));
+        Assert.True(host.Manager.IsSampleTrapArmed(a.Id, new Ppn(1)));
+        Assert.True(host.Manager.DisarmSampleTrap(a.Id, new Ppn(0)));
+        Assert.False(host.Manager.DisarmSampleTrap(a.Id, new Ppn(1)));
+        Assert.Equal(GuestPageAccess.Writable, a.MappingOf(new Ppn(1)).Access);
+    }
+
+    [Fact]
+    public void Sharing_or_swapping_an_armed_page_does_not_count_as_a_touch()
+    {
+        using var host = new TestHost(machinePages: 16, swapPages: 64);
+        var a = host.PowerOn("a", 4);
+        var b = host.PowerOn("b", 4);
+        a.Write(new Ppn(0), 0, TestHost.Pattern(3));
+        b.Write(new Ppn(0), 0, TestHost.Pattern(3));
+        a.Write(new Ppn(1), 0, TestHost.Pattern(4));
+        host.Manager.ArmSampleTrap(a.Id, new Ppn(0));
+        host.Manager.ArmSampleTrap(a.Id, new Ppn(1));
+        host.Manager.TryShare(b.Id, new Ppn(0));
+        Assert.True(host.Manager.TryShare(a.Id, new Ppn(0)));
+        host.Manager.SwapOut(a.Id, 1);
+        Assert.Equal(PageState.Swapped, host.Manager.PageInfoOf(a.Id, new Ppn(1)).State);
+        Assert.True(host.Manager.IsSampleTrapArmed(a.Id, new Ppn(0)));
+        Assert.True(host.Manager.IsSampleTrapArmed(a.Id, new Ppn(1)));
+        Assert.Equal(GuestPageAccess.None, a.MappingOf(new Ppn(0)).Access);
+        Assert.Equal(TestHost.Pattern(4), a.PageForRead(new Ppn(1)).ToArray());
+        Assert.False(host.Manager.IsSampleTrapArmed(a.Id, new Ppn(1)));
+    }
+}

@@ -1,7 +1,7 @@
 /*
  * The no-data-loss property: random sequences of guest reads and writes, sharing scans, swap-outs,
  * swap-ins, balloon inflations and deflations over several VMs on an overcommitted host with a swap
- * disk that sometimes fails, checked against an oracle that records every page's expected bytes.
+ * disk that sometimes fails, with working-set sampling traps armed and disarmed among them, checked against an oracle that records every page's expected bytes.
  * After every step: the memory manager's own consistency check, every resident page's machine bytes
  * equal the oracle's, and every guest mapping agrees with the pmap (writable only when private).
  */
@@ -30,6 +30,8 @@ public class OraclePropertyTests
         Inflate,
         Deflate,
         ToggleDiskFailure,
+        ArmSample,
+        DisarmSample,
     }
 
     private readonly record struct Op(OpKind Kind, int Vm, uint Ppn, int Arg);
@@ -44,7 +46,9 @@ public class OraclePropertyTests
             (2, Gen.Const(OpKind.SwapOut)),
             (1, Gen.Const(OpKind.Inflate)),
             (1, Gen.Const(OpKind.Deflate)),
-            (1, Gen.Const(OpKind.ToggleDiskFailure))),
+            (1, Gen.Const(OpKind.ToggleDiskFailure)),
+            (3, Gen.Const(OpKind.ArmSample)),
+            (1, Gen.Const(OpKind.DisarmSample))),
         Gen.Int[0, Vms - 1],
         Gen.UInt[0, PagesPerVm - 1],
         Gen.Int[0, 4095],
@@ -126,6 +130,12 @@ public class OraclePropertyTests
                     case OpKind.ToggleDiskFailure:
                         device.FailWrites = !device.FailWrites;
                         break;
+                    case OpKind.ArmSample:
+                        host.Manager.ArmSampleTrap(guest.Id, ppn);
+                        break;
+                    case OpKind.DisarmSample:
+                        host.Manager.DisarmSampleTrap(guest.Id, ppn);
+                        break;
                 }
             }
             catch (MachineMemoryExhaustedException)
@@ -160,6 +170,11 @@ public class OraclePropertyTests
                 var ppn = new Ppn(p);
                 var info = host.Manager.PageInfoOf(guests[v].Id, ppn);
                 var (access, mpn) = guests[v].MappingOf(ppn);
+                if ((info.Marks & PageMarks.Sampled) != 0)
+                {
+                    Assert.True(access == GuestPageAccess.None, $"step {step}: {v}/{p} has an armed sampling trap but is mapped");
+                }
+
                 if (access != GuestPageAccess.None)
                 {
                     Assert.True(info.State is PageState.Private or PageState.Shared, $"step {step}: {v}/{p} is mapped but {info.State}");

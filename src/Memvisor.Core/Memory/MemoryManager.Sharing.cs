@@ -80,7 +80,7 @@ public sealed partial class MemoryManager
             return false;
         }
 
-        vm.Mapping.MapReadOnly(ppn, mpn);
+        Protect(vm, ppn, in e);
         e.Flags |= PageMarks.Comparing;
         var match = ShareMatcher.Find(ShareTable, key, content, _shareSource, ShareCounters);
         e.Flags &= ~PageMarks.Comparing;
@@ -94,7 +94,7 @@ public sealed partial class MemoryManager
                 frame = PromoteHintToShared(match.Frame, key, IsZero(content));
                 break;
             default:
-                vm.Mapping.MapWritable(ppn, mpn);
+                Remap(vm, ppn, in e);
                 if (addHintOnMiss)
                 {
                     e.Frame = ShareTable.AddHint(key, vm.Id, ppn);
@@ -119,7 +119,7 @@ public sealed partial class MemoryManager
         vm.PrivatePages--;
         vm.SharedPages++;
         PagesShared++;
-        vm.Mapping.MapReadOnly(ppn, sharedMpn);
+        Remap(vm, ppn, in e);
         Pool.Free(mpn);
         return true;
     }
@@ -166,7 +166,7 @@ public sealed partial class MemoryManager
                 return false;
             }
 
-            owner.Mapping.MapReadOnly(ppn, e.Mpn);
+            Protect(owner, ppn, in e);
             e.Flags |= PageMarks.Comparing;
             content = manager.Pool.Page(e.Mpn);
             key = ShareMatcher.SaltedKey(manager._hasher.Hash(content), owner.Salt);
@@ -178,7 +178,7 @@ public sealed partial class MemoryManager
             var owner = manager.Vm(vm);
             ref var e = ref owner.Pmap[ppn.Value];
             e.Flags &= ~PageMarks.Comparing;
-            owner.Mapping.MapWritable(ppn, e.Mpn);
+            Remap(owner, ppn, in e);
         }
 
         public void HintDropped(VmId vm, Ppn ppn)

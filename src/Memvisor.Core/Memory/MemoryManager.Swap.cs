@@ -132,7 +132,7 @@ public sealed partial class MemoryManager
             DropHint(ref e);
             e.State = PageState.Swapped;
             e.Value = slots[i].Value;
-            e.Flags = PageMarks.None;
+            e.Flags &= PageMarks.Sampled;
             vm.PrivatePages--;
             vm.SwappedPages++;
             vm.SwapOuts++;
@@ -150,10 +150,7 @@ public sealed partial class MemoryManager
             var ppn = _swapVictims[i];
             ref var e = ref vm.Pmap[ppn.Value];
             e.Flags &= ~PageMarks.SwapPending;
-            if ((e.Flags & PageMarks.Sampled) == 0)
-            {
-                vm.Mapping.MapWritable(ppn, e.Mpn);
-            }
+            Remap(vm, ppn, in e);
         }
     }
 

@@ -181,6 +181,13 @@ public sealed partial class MemoryManager : IDisposable
         ref var e = ref vm.Pmap[CheckPpn(vm, ppn)];
         Faults++;
         vm.Faults++;
+        if ((e.Flags & PageMarks.Sampled) != 0)
+        {
+            // A page chosen by working-set sampling was touched (paper §5.3): count it once.
+            e.Flags &= ~PageMarks.Sampled;
+            vm.SampledPagesTouched++;
+        }
+
         switch (e.State)
         {
             case PageState.Untouched:
@@ -195,12 +202,10 @@ public sealed partial class MemoryManager : IDisposable
             }
 
             case PageState.Private:
-                e.Flags &= ~PageMarks.Sampled;
                 vm.Mapping.MapWritable(ppn, e.Mpn);
                 break;
 
             case PageState.Shared:
-                e.Flags &= ~PageMarks.Sampled;
                 if (access == PageAccess.Write)
                 {
                     BreakCopyOnWrite(vm, ppn, ref e);
@@ -374,7 +379,82 @@ public sealed partial class MemoryManager : IDisposable
                 break;
         }
 
+        var sampled = e.Flags & PageMarks.Sampled;
         e = PmapEntry.Untouched;
+        e.Flags = sampled;
+    }
+
+    /// <summary>
+    /// Arms a sampling trap on a guest page (paper §5.3): its mapping is invalidated so that the next
+    /// guest access faults into Core, which counts it once and maps the page again. The mark survives
+    /// sharing, swapping and ballooning of the page. False when a trap is already armed.
+    /// </summary>
+    public bool ArmSampleTrap(VmId id, Ppn ppn)
+    {
+        var vm = Vm(id);
+        ref var e = ref vm.Pmap[CheckPpn(vm, ppn)];
+        if ((e.Flags & PageMarks.Sampled) != 0)
+        {
+            return false;
+        }
+
+        e.Flags |= PageMarks.Sampled;
+        if (e.IsResident)
+        {
+            vm.Mapping.Invalidate(ppn);
+        }
+
+        return true;
+    }
+
+    /// <summary>Disarms a sampling trap and reports whether the page was touched since it was armed.</summary>
+    /// <returns>True when the guest touched the page (the trap fired), false when it is still armed.</returns>
+    public bool DisarmSampleTrap(VmId id, Ppn ppn)
+    {
+        var vm = Vm(id);
+        ref var e = ref vm.Pmap[CheckPpn(vm, ppn)];
+        if ((e.Flags & PageMarks.Sampled) == 0)
+        {
+            return true;
+        }
+
+        e.Flags &= ~PageMarks.Sampled;
+        Remap(vm, ppn, in e);
+        return false;
+    }
+
+    /// <summary>True while the sampling trap on the page has not fired.</summary>
+    public bool IsSampleTrapArmed(VmId id, Ppn ppn)
+    {
+        var vm = Vm(id);
+        return (vm.Pmap[CheckPpn(vm, ppn)].Flags & PageMarks.Sampled) != 0;
+    }
+
+    /// <summary>Maps a resident page as its state allows (private writable, shared read-only), unless a sampling trap keeps it unmapped.</summary>
+    private static void Remap(VmState vm, Ppn ppn, in PmapEntry e)
+    {
+        if ((e.Flags & PageMarks.Sampled) != 0)
+        {
+            return;
+        }
+
+        if (e.State == PageState.Private)
+        {
+            vm.Mapping.MapWritable(ppn, e.Mpn);
+        }
+        else if (e.State == PageState.Shared)
+        {
+            vm.Mapping.MapReadOnly(ppn, e.Mpn);
+        }
+    }
+
+    /// <summary>Write-protects a resident page (for a comparison), unless a sampling trap already keeps it unmapped.</summary>
+    private static void Protect(VmState vm, Ppn ppn, in PmapEntry e)
+    {
+        if ((e.Flags & PageMarks.Sampled) == 0)
+        {
+            vm.Mapping.MapReadOnly(ppn, e.Mpn);
+        }
     }
 
     private void ReleaseSharedReference(VmState vm, ref PmapEntry e)

@@ -58,4 +58,6 @@ internal sealed class VmState
     public long BalloonedPageTouches { get; set; }
 
     public long SharedBeforeSwap { get; set; }
+
+    public long SampledPagesTouched { get; set; }
 }
