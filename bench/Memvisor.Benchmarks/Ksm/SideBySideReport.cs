@@ -5,6 +5,7 @@
  */
 using System.Globalization;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Memvisor.Core.Content;
 
@@ -28,7 +29,8 @@ internal sealed record SideBySideReport(
     KsmFigures? Ksm,
     string? KsmUnavailableReason)
 {
-    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
+    // Relaxed escaping: the JSON goes to a terminal or a file, never into HTML, so "+" may stay "+".
+    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>The memory manager's scan throughput over plain read throughput.</summary>
     public double ScanToReadRatio => Memvisor[0].ScanPagesPerSecond / ReadPagesPerSecond;
