@@ -48,13 +48,8 @@ internal static class KsmSharingRun
             return null;
         }
 
-        var sysfs = new KsmSysfs(options.KsmDirectory, options.Verbose ? (knob, value) => log.WriteLine($"  ksm: {knob} <- {value}") : null);
-        if (File.Exists(JournalPath))
-        {
-            var restored = KsmController.RestoreFromJournal(sysfs, JournalPath);
-            log.WriteLine($"An interrupted run had left KSM changed; restored from {JournalPath}: {string.Join(", ", restored)}");
-        }
-
+        var sysfs = Sysfs(options, log);
+        RepairAfterKilledRun(options, log);
         var before = ReadWritableKnobs(sysfs);
         var ksmdPid = KernelThreadCpu.FindKernelThread("ksmd");
         var ksmd = ksmdPid is { } pid ? new KernelThreadCpu(pid, CpuClock.ClockTicksPerSecond()) : null;
@@ -110,6 +105,16 @@ internal static class KsmSharingRun
             before.Count == after.Count && before.All(kv => after.TryGetValue(kv.Key, out var v) && v == kv.Value));
     }
 
+    /// <summary>Restores the knobs a killed run left changed (its journal says which), if KSM can be driven here.</summary>
+    public static void RepairAfterKilledRun(SideBySideOptions options, TextWriter log)
+    {
+        if (File.Exists(JournalPath) && KsmSysfs.WhyNotWritable(options.KsmDirectory) is null)
+        {
+            var restored = KsmController.RestoreFromJournal(Sysfs(options, log), JournalPath);
+            log.WriteLine($"a killed run had left KSM changed; restored from {JournalPath}: {string.Join(", ", restored)}");
+        }
+    }
+
     /// <summary>Every knob of the directory that its owner may write, with its value.</summary>
     public static IReadOnlyDictionary<string, string> ReadWritableKnobs(KsmSysfs sysfs)
     {
@@ -124,6 +129,9 @@ internal static class KsmSharingRun
 
         return knobs;
     }
+
+    private static KsmSysfs Sysfs(SideBySideOptions options, TextWriter log) =>
+        new(options.KsmDirectory, options.Verbose ? (knob, value) => log.WriteLine($"  ksm: {knob} <- {value}") : null);
 
     /// <summary>Mean cost of the first write to a merged page (a sample of duplicate pages).</summary>
     private static double MeasureCowBreakMicroseconds(MixedContentMapping buffer)

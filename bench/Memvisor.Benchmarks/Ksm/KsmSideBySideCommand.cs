@@ -33,6 +33,7 @@ internal static class KsmSideBySideCommand
         var loadAtStart = LoadAverage();
         try
         {
+            KsmSharingRun.RepairAfterKilledRun(options, log);
             log.WriteLine($"filling {options.Megabytes} MiB of mixed content ...");
             using var buffer = MixedContentMapping.Create(options.Megabytes);
             log.WriteLine("measuring plain read and XxHash3 ...");
@@ -41,9 +42,13 @@ internal static class KsmSideBySideCommand
             log.WriteLine($"measuring Memvisor's sharing (3 engines, 1 warm-up + {options.Passes} passes each) ...");
             // The table alone reads the buffer as filled; the manager refills it through its VM, and the
             // releasing run zeroes freed pages, so the buffer is refilled for KSM afterwards.
+            var token = cancellation.Token;
             var tableOnly = MemvisorSharingRun.MeasureTableOnly(buffer, options.Passes);
+            token.ThrowIfCancellationRequested();
             var manager = MemvisorSharingRun.MeasureManager(buffer, options.Passes, ReleaseMode.Keep);
+            token.ThrowIfCancellationRequested();
             var managerReleasing = MemvisorSharingRun.MeasureManager(buffer, options.Passes, ReleaseMode.Batched);
+            token.ThrowIfCancellationRequested();
             IReadOnlyList<SharingFigures> memvisor = [manager, managerReleasing, tableOnly];
             buffer.Refill();
             KsmFigures? ksm = null;
@@ -76,7 +81,7 @@ internal static class KsmSideBySideCommand
         }
         catch (OperationCanceledException)
         {
-            log.WriteLine("cancelled; KSM knobs were restored");
+            log.WriteLine("cancelled; any KSM knob changed was restored");
             return 130;
         }
 

@@ -19,7 +19,11 @@ using System.Globalization;
 namespace Memvisor.Kvm.Ksm;
 
 /// <summary>A knob's value before the controller first changed it.</summary>
-public readonly record struct KnobSnapshot(string Knob, string Value);
+public readonly record struct KnobSnapshot(string Knob, string Value)
+{
+    /// <inheritdoc/>
+    public override string ToString() => $"{Knob}={Value}";
+}
 
 /// <summary>Changes KSM knobs and restores them all on <see cref="Dispose"/>.</summary>
 public sealed class KsmController : IDisposable
