@@ -1,0 +1,179 @@
+/*
+ * Machine memory management: the free-page pool and the owner of every machine page (paper §2).
+ *
+ * Problem. Every machine page (MPN) is at any time free, backing one VM's private guest page, backing
+ * a shared (copy-on-write) page of the share table, or held as a VM's overhead memory (pmap, frame
+ * buffer, shadow page tables). The pool hands out zeroed pages (no data leaks between VMs), lets the
+ * substrate choose where a page lives, and knows each page's owner so that policies that move pages
+ * (hot I/O remapping) and the consistency checker can go from an MPN back to its user.
+ *
+ * Data structures. A bitmap of free pages (one bit per MPN) searched from a roving cursor, and an
+ * owner word per MPN: kind (2 bits) | VM (16 bits) | PPN or frame index (32 bits).
+ */
+using System.Numerics;
+using Memvisor.Core.Ports;
+
+namespace Memvisor.Core.Memory;
+
+/// <summary>What a machine page is used for.</summary>
+public enum MpnUse : byte
+{
+    /// <summary>In the free pool.</summary>
+    Free = 0,
+
+    /// <summary>Backs one VM's private guest page (Owner VM, PPN).</summary>
+    Private = 1,
+
+    /// <summary>Backs a shared frame of the share table (frame index).</summary>
+    Shared = 2,
+
+    /// <summary>Held as a VM's overhead memory.</summary>
+    Overhead = 3,
+}
+
+/// <summary>The owner of a machine page.</summary>
+public readonly record struct MpnOwner(MpnUse Use, VmId Vm, uint Value)
+{
+    /// <summary>The PPN of a <see cref="MpnUse.Private"/> page.</summary>
+    public Ppn Ppn => new(Value);
+
+    /// <summary>The share-table frame of a <see cref="MpnUse.Shared"/> page.</summary>
+    public int Frame => (int)Value;
+}
+
+/// <summary>The pool of machine pages. Not thread-safe (Core is single-threaded).</summary>
+public sealed class MachinePagePool
+{
+    private readonly IMachineMemory _memory;
+    private readonly ulong[] _freeBits;
+    private readonly ulong[] _owners;
+    private int _rover;
+
+    /// <summary>Creates a pool in which every page of <paramref name="memory"/> is free.</summary>
+    public MachinePagePool(IMachineMemory memory)
+    {
+        ArgumentNullException.ThrowIfNull(memory);
+        _memory = memory;
+        TotalPages = memory.PageCount;
+        _freeBits = new ulong[(TotalPages + 63) / 64];
+        for (var i = 0; i < TotalPages; i++)
+        {
+            _freeBits[i >> 6] |= 1UL << (i & 63);
+        }
+
+        _owners = new ulong[TotalPages];
+        FreePages = TotalPages;
+    }
+
+    /// <summary>All machine pages.</summary>
+    public int TotalPages { get; }
+
+    /// <summary>Pages in the free pool.</summary>
+    public int FreePages { get; private set; }
+
+    /// <summary>The machine memory the pool manages.</summary>
+    public IMachineMemory Memory => _memory;
+
+    /// <summary>The bytes of a page.</summary>
+    public Span<byte> Page(Mpn mpn) => _memory.GetPage(mpn);
+
+    /// <summary>True when <paramref name="mpn"/> is in the free pool.</summary>
+    public bool IsFree(Mpn mpn) => (_freeBits[mpn.Value >> 6] & (1UL << (int)(mpn.Value & 63))) != 0;
+
+    /// <summary>The owner of <paramref name="mpn"/>.</summary>
+    public MpnOwner OwnerOf(Mpn mpn)
+    {
+        var w = _owners[mpn.Value];
+        return new MpnOwner((MpnUse)(w >> 62), new VmId((ushort)(w >> 32)), (uint)w);
+    }
+
+    /// <summary>
+    /// Takes a free page, zeroed, for (<paramref name="vm"/>, <paramref name="ppn"/>), preferring the
+    /// substrate's placement, within [<paramref name="firstMpn"/>, <paramref name="endMpn"/>).
+    /// </summary>
+    public bool TryAllocate(VmId vm, Ppn ppn, MpnUse use, out Mpn mpn, int firstMpn = 0, int endMpn = int.MaxValue)
+    {
+        endMpn = Math.Min(endMpn, TotalPages);
+        var preferred = _memory.PreferredPlacement(vm, ppn);
+        int index;
+        if (preferred.IsValid && preferred.Value >= firstMpn && preferred.Value < endMpn && IsFree(preferred))
+        {
+            index = (int)preferred.Value;
+        }
+        else
+        {
+            var start = _rover >= firstMpn && _rover < endMpn ? _rover : firstMpn;
+            index = FindFree(start, endMpn);
+            if (index < 0)
+            {
+                index = FindFree(firstMpn, start);
+            }
+
+            if (index < 0)
+            {
+                mpn = Mpn.None;
+                return false;
+            }
+
+            _rover = index + 1;
+        }
+
+        _freeBits[index >> 6] &= ~(1UL << (index & 63));
+        FreePages--;
+        mpn = new Mpn((uint)index);
+        SetOwner(mpn, use, vm, ppn.Value);
+        _memory.GetPage(mpn).Clear();
+        return true;
+    }
+
+    /// <summary>Returns a page to the pool; the substrate may drop its backing.</summary>
+    public void Free(Mpn mpn)
+    {
+        if (IsFree(mpn))
+        {
+            throw new InvalidOperationException($"{mpn} is freed twice.");
+        }
+
+        _freeBits[mpn.Value >> 6] |= 1UL << (int)(mpn.Value & 63);
+        _owners[mpn.Value] = 0;
+        FreePages++;
+        _memory.Discard(mpn);
+    }
+
+    /// <summary>Records who uses <paramref name="mpn"/>.</summary>
+    public void SetOwner(Mpn mpn, MpnUse use, VmId vm, uint value) =>
+        _owners[mpn.Value] = ((ulong)use << 62) | ((ulong)vm.Value << 32) | value;
+
+    /// <summary>Free pages in [<paramref name="firstMpn"/>, <paramref name="endMpn"/>).</summary>
+    public int CountFree(int firstMpn, int endMpn)
+    {
+        var count = 0;
+        for (var i = firstMpn; i < endMpn; i++)
+        {
+            if ((_freeBits[i >> 6] & (1UL << (i & 63))) != 0)
+            {
+                count++;
+            }
+        }
+
+        return count;
+    }
+
+    private int FindFree(int from, int to)
+    {
+        var i = from;
+        while (i < to)
+        {
+            var word = _freeBits[i >> 6] >> (i & 63);
+            if (word != 0)
+            {
+                var found = i + BitOperations.TrailingZeroCount(word);
+                return found < to ? found : -1;
+            }
+
+            i = (i | 63) + 1;
+        }
+
+        return -1;
+    }
+}

@@ -1,0 +1,193 @@
+/*
+ * Content-based page sharing in the memory manager (paper §4).
+ *
+ * TryShare hashes one private page (salted with its VM's share salt) and looks the key up in the
+ * global table. No frame with that key: the page becomes a hint (it stays writable). A frame with that
+ * key: the page is write-protected while ShareMatcher compares it (so a concurrent guest write cannot
+ * slip in between compare and remap), and then
+ *   - a shared frame with equal bytes: the page maps the shared machine page read-only, its own
+ *     machine page is freed, the reference count goes up;
+ *   - a hint whose page is unchanged and equal: that page's machine page becomes the shared page
+ *     (hint frame replaced by a shared frame with two references), and this page maps it too;
+ *   - nothing equal: the page is made writable again and left as a hint.
+ * The scanner (ShareScanner) calls TryShare on random pages at a capped rate; swap-out calls it
+ * before writing a victim, so a page is always shared rather than swapped when it can be.
+ */
+using Memvisor.Core.Sharing;
+
+namespace Memvisor.Core.Memory;
+
+public sealed partial class MemoryManager
+{
+    private readonly ShareSource _shareSource;
+
+    /// <summary>Counters of the matching walk: stale hints, collisions, full compares.</summary>
+    public ShareMatchCounters ShareCounters { get; } = new();
+
+    /// <summary>Pages hashed by the sharing scanner (and by swap-out's share-first check).</summary>
+    public long PagesScanned { get; private set; }
+
+    /// <summary>Pages that joined or created a shared frame.</summary>
+    public long PagesShared { get; private set; }
+
+    /// <summary>Hints added to the table.</summary>
+    public long HintsAdded { get; private set; }
+
+    /// <summary>Copy-on-write breaks, over all VMs.</summary>
+    public long CowBreaks { get; private set; }
+
+    /// <summary>
+    /// Considers one guest page for sharing. Returns true when the page now maps a shared machine page
+    /// (and a machine page was freed); false when it is not a private page or matched nothing.
+    /// </summary>
+    public bool TryShare(VmId id, Ppn ppn)
+    {
+        var vm = Vm(id);
+        ref var e = ref vm.Pmap[CheckPpn(vm, ppn)];
+        return e.State == PageState.Private && (e.Flags & PageMarks.SwapPending) == 0 && SharePrivatePage(vm, ppn, ref e, addHintOnMiss: true);
+    }
+
+    /// <summary>A uniformly random guest page of <paramref name="id"/> (for the scanner).</summary>
+    public Ppn RandomPage(VmId id)
+    {
+        var vm = Vm(id);
+        return new Ppn(vm.Random.NextUInt32((uint)vm.Pmap.Length));
+    }
+
+    /// <summary>True when the page is private (a sharing candidate).</summary>
+    public bool IsShareCandidate(VmId id, Ppn ppn)
+    {
+        var vm = Vm(id);
+        return vm.Pmap[CheckPpn(vm, ppn)].State == PageState.Private;
+    }
+
+    private bool SharePrivatePage(VmState vm, Ppn ppn, ref PmapEntry e, bool addHintOnMiss)
+    {
+        var mpn = e.Mpn;
+        var content = Pool.Page(mpn);
+        var key = ShareMatcher.SaltedKey(_hasher.Hash(content), vm.Salt);
+        PagesScanned++;
+        vm.PagesScanned++;
+        DropHint(ref e);
+        if (ShareTable.FindFirst(key) == PageShareTable.NoFrame)
+        {
+            if (addHintOnMiss)
+            {
+                e.Frame = ShareTable.AddHint(key, vm.Id, ppn);
+                HintsAdded++;
+            }
+
+            return false;
+        }
+
+        Protect(vm, ppn, in e);
+        e.Flags |= PageMarks.Comparing;
+        var match = ShareMatcher.Find(ShareTable, key, content, _shareSource, ShareCounters);
+        e.Flags &= ~PageMarks.Comparing;
+        int frame;
+        switch (match.Kind)
+        {
+            case FrameKind.Shared:
+                frame = match.Frame;
+                break;
+            case FrameKind.Hint:
+                frame = PromoteHintToShared(match.Frame, key, IsZero(content));
+                break;
+            default:
+                Remap(vm, ppn, in e);
+                if (addHintOnMiss)
+                {
+                    e.Frame = ShareTable.AddHint(key, vm.Id, ppn);
+                    HintsAdded++;
+                }
+
+                return false;
+        }
+
+        var zero = IsZero(content);
+        var sharedMpn = ShareTable.SharedMpn(frame);
+        ShareTable.SetRefCount(frame, ShareTable.RefCount(frame) + 1);
+        e.State = PageState.Shared;
+        e.Value = sharedMpn.Value;
+        e.Frame = frame;
+        if (zero)
+        {
+            e.Flags |= PageMarks.Zero;
+            vm.ZeroPages++;
+        }
+
+        vm.PrivatePages--;
+        vm.SharedPages++;
+        PagesShared++;
+        Remap(vm, ppn, in e);
+        Pool.Free(mpn);
+        return true;
+    }
+
+    /// <summary>Turns the (already write-protected) page a hint names into the machine page of a new shared frame.</summary>
+    private int PromoteHintToShared(int hintFrame, ulong key, bool zero)
+    {
+        var owner = Vm(ShareTable.HintVm(hintFrame));
+        var ppn = ShareTable.HintPpn(hintFrame);
+        ref var e = ref owner.Pmap[ppn.Value];
+        ShareTable.Remove(hintFrame);
+        var frame = ShareTable.AddShared(key, e.Mpn, 1);
+        Pool.SetOwner(e.Mpn, MpnUse.Shared, default, (uint)frame);
+        e.State = PageState.Shared;
+        e.Frame = frame;
+        e.Flags &= ~PageMarks.Comparing;
+        if (zero)
+        {
+            e.Flags |= PageMarks.Zero;
+            owner.ZeroPages++;
+        }
+
+        owner.PrivatePages--;
+        owner.SharedPages++;
+        PagesShared++;
+        return frame;
+    }
+
+    private static bool IsZero(ReadOnlySpan<byte> page) => !page.ContainsAnyExcept((byte)0);
+
+    /// <summary>The memory manager's pages, as <see cref="ShareMatcher"/> needs to see them.</summary>
+    private sealed class ShareSource(MemoryManager manager) : IShareContentSource
+    {
+        public ReadOnlySpan<byte> SharedPage(Mpn mpn) => manager.Pool.Page(mpn);
+
+        public bool TryBeginHintCompare(VmId vm, Ppn ppn, out ReadOnlySpan<byte> content, out ulong key)
+        {
+            var owner = manager.Vm(vm);
+            ref var e = ref owner.Pmap[ppn.Value];
+            if (e.State != PageState.Private)
+            {
+                content = default;
+                key = 0;
+                return false;
+            }
+
+            Protect(owner, ppn, in e);
+            e.Flags |= PageMarks.Comparing;
+            content = manager.Pool.Page(e.Mpn);
+            key = ShareMatcher.SaltedKey(manager._hasher.Hash(content), owner.Salt);
+            return true;
+        }
+
+        public void EndHintCompare(VmId vm, Ppn ppn)
+        {
+            var owner = manager.Vm(vm);
+            ref var e = ref owner.Pmap[ppn.Value];
+            e.Flags &= ~PageMarks.Comparing;
+            Remap(owner, ppn, in e);
+        }
+
+        public void HintDropped(VmId vm, Ppn ppn)
+        {
+            ref var e = ref manager.Vm(vm).Pmap[ppn.Value];
+            if (e.State == PageState.Private)
+            {
+                e.Frame = PageShareTable.NoFrame;
+            }
+        }
+    }
+}

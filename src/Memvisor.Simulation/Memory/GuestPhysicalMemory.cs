@@ -1,0 +1,147 @@
+/*
+ * A simulated guest's physical memory: the simulator's side of the fault-driven contract.
+ *
+ * The guest mapping is a per-VM table (PPN -> MPN and access: none, read-only, writable) that Core
+ * keeps up to date through IGuestMapping. Every simulated guest access checks the table: a hit reads or
+ * writes the machine page directly, as hardware with shadow page tables would; a miss (no mapping, or
+ * a write to a read-only page) calls MemoryManager.HandleFault and then retries. Core is never told
+ * about accesses that hit, exactly as under KVM.
+ */
+using Memvisor.Core.Memory;
+using Memvisor.Core.Ports;
+
+namespace Memvisor.Simulation.Memory;
+
+/// <summary>How a guest page is currently mapped.</summary>
+public enum GuestPageAccess : byte
+{
+    /// <summary>Not mapped: the next access faults.</summary>
+    None = 0,
+
+    /// <summary>Mapped read-only: a write faults.</summary>
+    ReadOnly = 1,
+
+    /// <summary>Mapped writable.</summary>
+    Writable = 2,
+}
+
+/// <summary>One simulated VM's guest physical memory over the host's machine memory.</summary>
+public sealed class GuestPhysicalMemory : IGuestMapping
+{
+    private readonly MemoryManager _manager;
+    private readonly IMachineMemory _memory;
+    private readonly uint[] _mpn;
+    private readonly GuestPageAccess[] _access;
+    private VmId _id;
+
+    private GuestPhysicalMemory(MemoryManager manager, IMachineMemory memory, int pages)
+    {
+        _manager = manager;
+        _memory = memory;
+        _mpn = new uint[pages];
+        _access = new GuestPageAccess[pages];
+    }
+
+    /// <summary>The VM's id.</summary>
+    public VmId Id => _id;
+
+    /// <summary>Guest physical pages.</summary>
+    public int PageCount => _mpn.Length;
+
+    /// <summary>Accesses that missed their mapping and went to Core.</summary>
+    public long Faults { get; private set; }
+
+    /// <summary>Accesses that hit their mapping.</summary>
+    public long Hits { get; private set; }
+
+    /// <summary>Powers a VM on in <paramref name="manager"/> with this simulated memory as its mapping.</summary>
+    public static GuestPhysicalMemory PowerOn(MemoryManager manager, IMachineMemory memory, VmMemoryConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(manager);
+        ArgumentNullException.ThrowIfNull(memory);
+        ArgumentNullException.ThrowIfNull(config);
+        var guest = new GuestPhysicalMemory(manager, memory, config.MaxPages);
+        guest._id = manager.PowerOn(config, guest);
+        return guest;
+    }
+
+    /// <summary>How <paramref name="ppn"/> is mapped now, and to which machine page.</summary>
+    public (GuestPageAccess Access, Mpn Mpn) MappingOf(Ppn ppn) =>
+        (_access[ppn.Value], _access[ppn.Value] == GuestPageAccess.None ? Mpn.None : new Mpn(_mpn[ppn.Value]));
+
+    /// <summary>A guest load of <c>destination.Length</c> bytes at <paramref name="offset"/> in page <paramref name="ppn"/>.</summary>
+    public void Read(Ppn ppn, int offset, Span<byte> destination) =>
+        PageForRead(ppn).Slice(offset, destination.Length).CopyTo(destination);
+
+    /// <summary>A guest store of <paramref name="source"/> at <paramref name="offset"/> in page <paramref name="ppn"/>.</summary>
+    public void Write(Ppn ppn, int offset, ReadOnlySpan<byte> source) =>
+        source.CopyTo(PageForWrite(ppn).Slice(offset, source.Length));
+
+    /// <summary>The whole page as the guest reads it (faulting it in if needed).</summary>
+    public ReadOnlySpan<byte> PageForRead(Ppn ppn)
+    {
+        CheckPpn(ppn);
+        if (_access[ppn.Value] == GuestPageAccess.None)
+        {
+            Fault(ppn, PageAccess.Read);
+        }
+        else
+        {
+            Hits++;
+        }
+
+        return _memory.GetPage(new Mpn(_mpn[ppn.Value]));
+    }
+
+    /// <summary>The whole page for a guest store (faulting or breaking copy-on-write if needed).</summary>
+    public Span<byte> PageForWrite(Ppn ppn)
+    {
+        CheckPpn(ppn);
+        if (_access[ppn.Value] != GuestPageAccess.Writable)
+        {
+            Fault(ppn, PageAccess.Write);
+        }
+        else
+        {
+            Hits++;
+        }
+
+        return _memory.GetPage(new Mpn(_mpn[ppn.Value]));
+    }
+
+    /// <inheritdoc/>
+    public void MapWritable(Ppn ppn, Mpn mpn)
+    {
+        _mpn[ppn.Value] = mpn.Value;
+        _access[ppn.Value] = GuestPageAccess.Writable;
+    }
+
+    /// <inheritdoc/>
+    public void MapReadOnly(Ppn ppn, Mpn mpn)
+    {
+        _mpn[ppn.Value] = mpn.Value;
+        _access[ppn.Value] = GuestPageAccess.ReadOnly;
+    }
+
+    /// <inheritdoc/>
+    public void Invalidate(Ppn ppn) => _access[ppn.Value] = GuestPageAccess.None;
+
+    private void Fault(Ppn ppn, PageAccess access)
+    {
+        Faults++;
+        _manager.HandleFault(_id, ppn, access);
+        var now = _access[ppn.Value];
+        if (now == GuestPageAccess.None || (access == PageAccess.Write && now != GuestPageAccess.Writable))
+        {
+            throw new InvalidOperationException($"{_id} {ppn}: Core resolved a {access} fault without mapping the page for it.");
+        }
+    }
+
+    private void CheckPpn(Ppn ppn)
+    {
+        if (ppn.Value >= (uint)_mpn.Length)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ppn), $"{_id}: {ppn} is beyond its {_mpn.Length} pages.");
+        }
+    }
+}
