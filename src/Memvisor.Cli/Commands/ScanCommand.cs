@@ -107,7 +107,7 @@ internal static class ScanCommand
         {
             var options = new SharingEstimatorOptions
             {
-                Scope = settings.SaltPerSource ? SharingScope.WithinSource : SharingScope.AcrossSources,
+                SaltMode = settings.SaltPerSource ? ShareSaltMode.PerVm : ShareSaltMode.SingleSalt,
                 ZeroPagesOnly = settings.ZeroOnly,
             };
             var clock = Stopwatch.StartNew();
@@ -219,7 +219,7 @@ internal static class ScanCommand
         var total = estimate.Total;
         yield return $"Would save {Count(total.PagesSaved)} pages = {Size(total.PagesSaved)} of {Size(total.PagesScanned)} scanned "
             + $"({Percent(total.PagesSaved, total.PagesScanned)}); {Count(total.ZeroPages)} zero pages = {Size(total.ZeroPages)}.";
-        yield return (estimate.Scope == SharingScope.AcrossSources
+        yield return (estimate.SaltMode == ShareSaltMode.SingleSalt
                 ? "Sharing across sources (one salt for all, as in the paper)"
                 : "Sharing only within each source (a salt per source, ESXi's default since 2014)")
             + (estimate.ZeroPagesOnly ? "; zero pages only." : ".");
@@ -286,7 +286,7 @@ internal static class ScanCommand
         var allProcesses = sources.AllProcesses;
         var report = new ScanJson(
             PageGeometry.PageSizeBytes,
-            estimate.Scope,
+            estimate.SaltMode,
             estimate.ZeroPagesOnly,
             Math.Round(elapsed.TotalSeconds, 3),
             estimate.Total,
@@ -346,7 +346,7 @@ internal static class ScanCommand
 /// <summary>The JSON form of a scan's result.</summary>
 internal sealed record ScanJson(
     int PageSizeBytes,
-    SharingScope Scope,
+    ShareSaltMode SaltMode,
     bool ZeroPagesOnly,
     double ElapsedSeconds,
     SourceSharing Total,

@@ -36,21 +36,11 @@ using Memvisor.Core.Memory;
 
 namespace Memvisor.Core.Sharing;
 
-/// <summary>Which pages may share a frame (salting, paper §4 and ESXi's <c>Mem.ShareForceSalting</c>).</summary>
-public enum SharingScope
-{
-    /// <summary>One salt for all sources: pages are shared across sources, as in the paper.</summary>
-    AcrossSources = 0,
-
-    /// <summary>A salt per source: pages are shared only within a source (ESXi's default since 2014).</summary>
-    WithinSource = 1,
-}
-
 /// <summary>Options of a <see cref="SharingEstimator"/> run.</summary>
 public sealed record SharingEstimatorOptions
 {
-    /// <summary>Which pages may share a frame.</summary>
-    public SharingScope Scope { get; init; } = SharingScope.AcrossSources;
+    /// <summary>One salt for all sources (they share with each other), or a salt per source (each source is a VM).</summary>
+    public ShareSaltMode SaltMode { get; init; } = ShareSaltMode.SingleSalt;
 
     /// <summary>Share only pages that are all zero (the policy Windows applies across security domains).</summary>
     public bool ZeroPagesOnly { get; init; }
@@ -121,8 +111,8 @@ public sealed record SharingEstimate
     /// <summary>All sources together.</summary>
     public required SourceSharing Total { get; init; }
 
-    /// <summary>Which pages could share a frame.</summary>
-    public SharingScope Scope { get; init; }
+    /// <summary>One salt for all sources, or one per source.</summary>
+    public ShareSaltMode SaltMode { get; init; }
 
     /// <summary>Only zero pages were shared.</summary>
     public bool ZeroPagesOnly { get; init; }
@@ -224,7 +214,7 @@ public static class SharingEstimator
 
             // One frame per page fed at most. In zero-only mode each salt group holds one zero frame
             // (hint or shared) at a time, plus one being replaced.
-            var saltGroups = options.Scope == SharingScope.AcrossSources ? 1 : sources.Count;
+            var saltGroups = options.SaltMode == ShareSaltMode.SingleSalt ? 1 : sources.Count;
             var frames = options.ZeroPagesOnly ? Math.Min(_totalPages, 2L * saltGroups) : _totalPages;
             try
             {
@@ -379,9 +369,9 @@ public static class SharingEstimator
         private Span<byte> StoredPage(uint mpn) =>
             _storeChunks[(int)(mpn / StoreChunkPages)].AsSpan((int)(mpn % StoreChunkPages) * PageSize, PageSize);
 
-        private ulong SaltOf(int s) => _options.Scope == SharingScope.AcrossSources ? 0 : (ulong)s + 1;
+        private ulong SaltOf(int s) => _options.SaltMode == ShareSaltMode.SingleSalt ? 0 : (ulong)s + 1;
 
-        private int SaltGroupOf(int s) => _options.Scope == SharingScope.AcrossSources ? 0 : s;
+        private int SaltGroupOf(int s) => _options.SaltMode == ShareSaltMode.SingleSalt ? 0 : s;
 
         ReadOnlySpan<byte> IShareContentSource.SharedPage(Mpn mpn) =>
             // A frame of another salt is not this page's to share, even if 48 hash bits agree: an empty
@@ -468,7 +458,7 @@ public static class SharingEstimator
             {
                 Sources = rows,
                 Total = total,
-                Scope = _options.Scope,
+                SaltMode = _options.SaltMode,
                 ZeroPagesOnly = _options.ZeroPagesOnly,
                 FullCompares = _counters.Sum(c => c.Match.FullCompares),
                 HintPages = _table.HintCount,

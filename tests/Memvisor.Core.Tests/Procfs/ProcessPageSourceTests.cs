@@ -2,33 +2,23 @@ using System.Runtime.InteropServices;
 using Memvisor.Core.Memory;
 using Memvisor.Core.Sharing;
 using Memvisor.Kvm.Procfs;
-using Memvisor.Core.Tests.Sharing;
+using Memvisor.Core.Tests.Scan;
 using Memvisor.Kvm.Scanning;
 
 namespace Memvisor.Core.Tests.Procfs;
 
-/// <summary>A fact that needs Linux's /proc; skipped, with the reason, anywhere else.</summary>
-public sealed class LinuxFactAttribute : FactAttribute
-{
-    public LinuxFactAttribute()
-    {
-        if (!OperatingSystem.IsLinux())
-        {
-            Skip = "Reads /proc/PID/maps, pagemap and mem, which only Linux has.";
-        }
-    }
-}
-
 public sealed class ProcessPageSourceTests
 {
     private const int PageSize = PageGeometry.PageSizeBytes;
+    private const string NeedsLinux = "Reads /proc/PID/maps, pagemap and mem, which only Linux has.";
 
-    [LinuxFact]
+    [Fact]
     public void Scanning_this_test_process_reads_its_resident_pages()
     {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), NeedsLinux);
         using var self = ProcessPageSource.Open(Environment.ProcessId);
 
-        var estimate = SharingEstimator.Run([self]);
+        var estimate = Estimator.Run([self]);
 
         Assert.Equal(Environment.ProcessId, self.Pid);
         Assert.True(self.PageCount > 0);
@@ -37,9 +27,10 @@ public sealed class ProcessPageSourceTests
         Assert.StartsWith($"{Environment.ProcessId} ", self.Name, StringComparison.Ordinal);
     }
 
-    [LinuxFact]
+    [Fact]
     public void Pages_this_process_wrote_are_read_back_and_found_shared()
     {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), NeedsLinux);
         // 64 whole pages of one content this test made up, in memory the process has written (resident).
         const int pages = 64;
         var pattern = TestPages.Filled(Random.Shared.Next());
@@ -65,7 +56,7 @@ public sealed class ProcessPageSourceTests
                 }
             }
 
-            var estimate = SharingEstimator.Run([self]);
+            var estimate = Estimator.Run([self]);
 
             Assert.True(found >= pages, $"found {found} copies of the pattern page, expected at least {pages}");
             Assert.True(estimate.Total.SharingPages >= pages, $"{estimate.Total.SharingPages} sharing pages");
@@ -78,9 +69,10 @@ public sealed class ProcessPageSourceTests
         }
     }
 
-    [LinuxFact]
+    [Fact]
     public void A_physical_page_is_offered_once_across_sources()
     {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), NeedsLinux);
         var frames = new HashSet<ulong>();
         using var first = ProcessPageSource.Open(Environment.ProcessId, frames);
         using var second = ProcessPageSource.Open(Environment.ProcessId, frames);
@@ -98,32 +90,33 @@ public sealed class ProcessPageSourceTests
         }
     }
 
-    [LinuxFact]
+    [Fact]
     public void A_process_that_does_not_exist_is_reported_as_not_found()
     {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), NeedsLinux);
         var error = Assert.Throws<ScanSourceException>(() => ProcessPageSource.Open(int.MaxValue));
 
         Assert.Equal(ScanSourceProblem.NotFound, error.Problem);
         Assert.Contains(int.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture), error.Message, StringComparison.Ordinal);
     }
 
-    [LinuxFact]
+    [Fact]
     public void A_kernel_thread_has_no_pages()
     {
-        // kthreadd is pid 2 on Linux hosts; containers with their own pid namespace may not show it.
-        if (!File.Exists("/proc/2/comm") || File.ReadAllText("/proc/2/comm").Trim() != "kthreadd")
-        {
-            return;
-        }
+        Assert.SkipUnless(OperatingSystem.IsLinux(), NeedsLinux);
+        Assert.SkipUnless(
+            File.Exists("/proc/2/comm") && File.ReadAllText("/proc/2/comm").Trim() == "kthreadd",
+            "kthreadd (pid 2) is not visible here (a container with its own pid namespace).");
 
         using var kthreadd = ProcessPageSource.Open(2);
 
         Assert.Equal(0, kthreadd.PageCount);
     }
 
-    [LinuxFact]
+    [Fact]
     public void The_process_list_holds_this_process()
     {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), NeedsLinux);
         Assert.Contains(Environment.ProcessId, ProcessSet.ListPids());
     }
 }

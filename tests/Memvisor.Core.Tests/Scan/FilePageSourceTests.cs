@@ -1,9 +1,8 @@
 using Memvisor.Core.Memory;
 using Memvisor.Core.Sharing;
-using Memvisor.Core.Tests.Sharing;
 using Memvisor.Kvm.Scanning;
 
-namespace Memvisor.Core.Tests.Scanning;
+namespace Memvisor.Core.Tests.Scan;
 
 public sealed class FilePageSourceTests : IDisposable
 {
@@ -41,7 +40,7 @@ public sealed class FilePageSourceTests : IDisposable
         var path = Write("dump.bin", [.. x, .. full, .. x, .. half]); // pages: x, half+zeros, x, half (padded)
         using var file = FilePageSource.Open(path);
 
-        var estimate = SharingEstimator.Run([file]);
+        var estimate = Estimator.Run([file]);
 
         Assert.Equal(4, estimate.Total.PagesScanned);
         Assert.Equal(4, estimate.Total.SharingPages);
@@ -71,7 +70,7 @@ public sealed class FilePageSourceTests : IDisposable
         using var file = FilePageSource.Open(Write("empty.bin", []));
 
         Assert.Equal(0, file.PageCount);
-        Assert.Equal(0, SharingEstimator.Run([file]).Total.PagesScanned);
+        Assert.Equal(0, Estimator.Run([file]).Total.PagesScanned);
     }
 
     [Fact]

@@ -2,7 +2,7 @@ using CsCheck;
 using Memvisor.Core.Memory;
 using Memvisor.Core.Sharing;
 
-namespace Memvisor.Core.Tests.Sharing;
+namespace Memvisor.Core.Tests.Scan;
 
 public sealed class SharingEstimatorTests
 {
@@ -18,7 +18,7 @@ public sealed class SharingEstimatorTests
         var a = new ArrayPageSource("a", [TestPages.Zero(), TestPages.Zero(), X, Y, X]);
         var b = new ArrayPageSource("b", [TestPages.Zero(), Y, Z, W]);
 
-        var estimate = SharingEstimator.Run([a, b]);
+        var estimate = Estimator.Run([a, b]);
 
         // A's two zero pages form the zero frame, its two X pages another; B's Y later joins A's Y.
         AssertCounts(estimate.Sources[0], scanned: 5, zero: 2, sharing: 5, frames: 3, saved: 2);
@@ -37,12 +37,12 @@ public sealed class SharingEstimatorTests
         var a = new ArrayPageSource("a", [TestPages.Zero(), TestPages.Zero(), X, Y, X]);
         var b = new ArrayPageSource("b", [TestPages.Zero(), Y, Z, W]);
 
-        var estimate = SharingEstimator.Run([a, b], new SharingEstimatorOptions { Scope = SharingScope.WithinSource });
+        var estimate = Estimator.Run([a, b], new SharingEstimatorOptions { SaltMode = ShareSaltMode.PerVm });
 
         AssertCounts(estimate.Sources[0], scanned: 5, zero: 2, sharing: 4, frames: 2, saved: 2);
         AssertCounts(estimate.Sources[1], scanned: 4, zero: 1, sharing: 0, frames: 0, saved: 0);
         AssertCounts(estimate.Total, scanned: 9, zero: 3, sharing: 4, frames: 2, saved: 2);
-        Assert.Equal(SharingScope.WithinSource, estimate.Scope);
+        Assert.Equal(ShareSaltMode.PerVm, estimate.SaltMode);
     }
 
     [Fact]
@@ -50,8 +50,8 @@ public sealed class SharingEstimatorTests
     {
         ArrayPageSource Source(string name) => new(name, [X, Y, Z]);
 
-        var across = SharingEstimator.Run([Source("a"), Source("b")]);
-        var within = SharingEstimator.Run([Source("a"), Source("b")], new SharingEstimatorOptions { Scope = SharingScope.WithinSource });
+        var across = Estimator.Run([Source("a"), Source("b")]);
+        var within = Estimator.Run([Source("a"), Source("b")], new SharingEstimatorOptions { SaltMode = ShareSaltMode.PerVm });
 
         Assert.Equal(3, across.Total.PagesSaved);
         Assert.Equal(0, within.Total.PagesSaved);
@@ -64,7 +64,7 @@ public sealed class SharingEstimatorTests
         var a = new ArrayPageSource("a", [TestPages.Zero(), X, X, TestPages.Zero(), Y]);
         var b = new ArrayPageSource("b", [TestPages.Zero(), X]);
 
-        var estimate = SharingEstimator.Run([a, b], new SharingEstimatorOptions { ZeroPagesOnly = true });
+        var estimate = Estimator.Run([a, b], new SharingEstimatorOptions { ZeroPagesOnly = true });
 
         AssertCounts(estimate.Total, scanned: 7, zero: 3, sharing: 3, frames: 1, saved: 2);
         Assert.True(estimate.ZeroPagesOnly);
@@ -78,7 +78,7 @@ public sealed class SharingEstimatorTests
         a.ChangedAfterFirstRead[0] = W;
         var b = new ArrayPageSource("b", [X, X]);
 
-        var estimate = SharingEstimator.Run([a, b]);
+        var estimate = Estimator.Run([a, b]);
 
         Assert.Equal(2, a.ReadsOf(0)); // scanned, then read again for the hint
         Assert.Equal(1, estimate.Sources[1].StaleHints); // found while scanning b
@@ -95,7 +95,7 @@ public sealed class SharingEstimatorTests
 
         // a goes away after its own scan: b's pages find only stale hints.
         var gone = new GoneAfterScan(a);
-        var estimate = SharingEstimator.Run([gone, b]);
+        var estimate = Estimator.Run([gone, b]);
 
         Assert.Equal(2, estimate.Sources[1].StaleHints);
         Assert.Equal(0, estimate.Total.SharingPages);
@@ -108,7 +108,7 @@ public sealed class SharingEstimatorTests
         var a = new ArrayPageSource("a", [X, X, Y, Y, Z, X, W]) { MaxRun = 2 };
         a.Unreadable.UnionWith([2, 3, 5]);
 
-        var estimate = SharingEstimator.Run([a]);
+        var estimate = Estimator.Run([a]);
 
         var row = estimate.Sources[0];
         Assert.Equal(3, row.UnreadablePages);
@@ -122,7 +122,7 @@ public sealed class SharingEstimatorTests
         var a = new ArrayPageSource("a", [X, X, Y, Y, Z]) { GoneFrom = 3 };
         var b = new ArrayPageSource("b", [Y]);
 
-        var estimate = SharingEstimator.Run([a, b]);
+        var estimate = Estimator.Run([a, b]);
 
         Assert.Equal(2, estimate.Sources[0].VanishedPages);
         Assert.Equal(0, estimate.Sources[0].UnreadablePages);
@@ -137,7 +137,7 @@ public sealed class SharingEstimatorTests
         var almostX = TestPages.LastByteFlipped(X);
         var a = new ArrayPageSource("a", [X, almostX, X, almostX, TestPages.Zero()]);
 
-        var estimate = SharingEstimator.Run([a], new SharingEstimatorOptions { Hasher = new ConstantHasher() });
+        var estimate = Estimator.Run([a], new SharingEstimatorOptions { Hasher = new ConstantHasher() });
 
         AssertCounts(estimate.Total, scanned: 5, zero: 1, sharing: 4, frames: 2, saved: 2);
         Assert.True(estimate.Total.Collisions > 0);
@@ -148,7 +148,7 @@ public sealed class SharingEstimatorTests
     {
         var pages = Enumerable.Range(0, 5 * SharingEstimator.BatchPages).Select(i => TestPages.Filled(i % 50)).ToList();
 
-        var estimate = SharingEstimator.Run([new ArrayPageSource("a", pages)]);
+        var estimate = Estimator.Run([new ArrayPageSource("a", pages)]);
 
         Assert.Equal(pages.Count, estimate.Total.PagesScanned);
         Assert.Equal(50, estimate.Total.SharedFrames);
@@ -162,7 +162,7 @@ public sealed class SharingEstimatorTests
         var b = new ArrayPageSource("b", [Z]);
         var reports = new List<ScanProgress>();
 
-        SharingEstimator.Run([a, b], progress: new ListProgress(reports));
+        Estimator.Run([a, b], progress: new ListProgress(reports));
 
         Assert.Equal(new ScanProgress(1, 1, 3, 3), reports[^1]);
         Assert.Contains(new ScanProgress(0, 2, 2, 3), reports);
@@ -171,7 +171,7 @@ public sealed class SharingEstimatorTests
     [Fact]
     public void No_sources_give_an_empty_estimate()
     {
-        var estimate = SharingEstimator.Run([]);
+        var estimate = Estimator.Run([]);
 
         Assert.Empty(estimate.Sources);
         AssertCounts(estimate.Total, scanned: 0, zero: 0, sharing: 0, frames: 0, saved: 0);
@@ -182,7 +182,7 @@ public sealed class SharingEstimatorTests
     {
         var liar = new LyingSource();
 
-        var error = Assert.Throws<InvalidOperationException>(() => SharingEstimator.Run([liar]));
+        var error = Assert.Throws<InvalidOperationException>(() => Estimator.Run([liar]));
 
         Assert.Contains("liar", error.Message, StringComparison.Ordinal);
     }
@@ -203,7 +203,7 @@ public sealed class SharingEstimatorTests
         // A palette of contents, two of which differ from others in one byte only.
         var palette = new[] { TestPages.Zero(), X, Y, TestPages.LastByteFlipped(X), Z, TestPages.LastByteFlipped(Z) };
         var gen =
-            from scope in Gen.Enum<SharingScope>()
+            from scope in Gen.Enum<ShareSaltMode>()
             from zeroOnly in Gen.Bool
             from maxRun in Gen.Int[1, 80]
             from sources in Gen.Int[0, palette.Length - 1].Array[0, 90].Array[1, 4]
@@ -217,7 +217,7 @@ public sealed class SharingEstimatorTests
                     .Select((ids, s) => new ArrayPageSource($"s{s}", ids.Select(id => palette[id]).ToList()) { MaxRun = maxRun })
                     .ToArray();
 
-                var estimate = SharingEstimator.Run(scanSources, new SharingEstimatorOptions { Scope = scope, ZeroPagesOnly = zeroOnly, Hasher = hasher });
+                var estimate = Estimator.Run(scanSources, new SharingEstimatorOptions { SaltMode = scope, ZeroPagesOnly = zeroOnly, Hasher = hasher });
 
                 var truth = Truth(sources, scope, zeroOnly ? 0 : null);
                 for (var s = 0; s < sources.Length; s++)
@@ -243,14 +243,14 @@ public sealed class SharingEstimatorTests
     /// group; a group of r >= 2 pages is one frame that saves r - 1 pages, credited to every page after
     /// the group's first in scan order.
     /// </summary>
-    private static (long[] Sharing, long[] Frames, long[] Saved, long TotalFrames) Truth(int[][] sources, SharingScope scope, int? onlyContent)
+    private static (long[] Sharing, long[] Frames, long[] Saved, long TotalFrames) Truth(int[][] sources, ShareSaltMode scope, int? onlyContent)
     {
         var groupSize = new Dictionary<(int Salt, int Content), int>();
         foreach (var (ids, s) in sources.Select((ids, s) => (ids, s)))
         {
             foreach (var id in ids.Where(id => onlyContent is null || id == onlyContent))
             {
-                var key = (scope == SharingScope.AcrossSources ? 0 : s, id);
+                var key = (scope == ShareSaltMode.SingleSalt ? 0 : s, id);
                 groupSize[key] = groupSize.GetValueOrDefault(key) + 1;
             }
         }
@@ -264,7 +264,7 @@ public sealed class SharingEstimatorTests
             var framesHere = new HashSet<(int, int)>();
             foreach (var id in sources[s].Where(id => onlyContent is null || id == onlyContent))
             {
-                var key = (scope == SharingScope.AcrossSources ? 0 : s, id);
+                var key = (scope == ShareSaltMode.SingleSalt ? 0 : s, id);
                 if (groupSize[key] < 2)
                 {
                     continue;

@@ -1,7 +1,7 @@
 using Memvisor.Core.Memory;
 using Memvisor.Core.Sharing;
 
-namespace Memvisor.Core.Tests.Sharing;
+namespace Memvisor.Core.Tests.Scan;
 
 /// <summary>
 /// A scan source held in memory, for tests: pages given as arrays, some of which may be unreadable,
@@ -56,6 +56,13 @@ internal sealed class ArrayPageSource(string name, IReadOnlyList<byte[]> pages) 
 
         return PageRun.Read(count);
     }
+}
+
+/// <summary><see cref="SharingEstimator.Run"/> with the test's cancellation token.</summary>
+internal static class Estimator
+{
+    public static SharingEstimate Run(IReadOnlyList<IScanPageSource> sources, SharingEstimatorOptions? options = null, IProgress<ScanProgress>? progress = null) =>
+        SharingEstimator.Run(sources, options, progress, TestContext.Current.CancellationToken);
 }
 
 /// <summary>Page contents for tests.</summary>
