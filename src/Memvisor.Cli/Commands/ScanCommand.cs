@@ -22,7 +22,7 @@ namespace Memvisor.Cli.Commands;
 internal static class ScanCommand
 {
     private const string Attribution =
-        "A page that finds an existing twin saves one page for its own source; the first copy of a content is kept, so sources scanned earlier show less saved.";
+        "A page that finds an existing twin saves one page for its own source; the first copy is kept, so sources scanned earlier show less saved.";
 
     /// <summary>Builds the command.</summary>
     public static Command Create()
@@ -154,16 +154,25 @@ internal static class ScanCommand
     private static void PrintTable(SharingEstimate estimate, ScanSourceSet sources, TimeSpan elapsed, int top)
     {
         var total = estimate.Total;
-        var table = new Table().Border(TableBorder.Rounded).ShowFooters();
-        table.AddColumn(new TableColumn("Source").Footer("[bold]total[/]"));
+        var showUnreadable = total.UnreadablePages > 0;
+        var table = new Table().Border(TableBorder.Simple).ShowFooters();
+        table.AddColumn(new TableColumn("Source").PadLeft(0).Footer("[bold]total[/]"));
         AddNumberColumn(table, "Pages", Count(total.PagesScanned));
         AddNumberColumn(table, "Zero", Count(total.ZeroPages));
         AddNumberColumn(table, "Sharing", Count(total.SharingPages));
         AddNumberColumn(table, "Frames", Count(total.SharedFrames));
-        AddNumberColumn(table, "Saved", Count(total.PagesSaved));
-        AddNumberColumn(table, "Saved size", Size(total.PagesSaved));
-        AddNumberColumn(table, "Saved %", Percent(total.PagesSaved, total.PagesScanned));
-        AddNumberColumn(table, "Unreadable", Count(total.UnreadablePages));
+        AddNumberColumn(table, "Saved", Size(total.PagesSaved));
+        AddNumberColumn(table, "Saved%", Percent(total.PagesSaved, total.PagesScanned));
+        if (showUnreadable)
+        {
+            AddNumberColumn(table, "Unread", Count(total.UnreadablePages));
+        }
+
+        void AddRow(string name, long scanned, long zero, long sharing, string frames, long saved, long unreadable)
+        {
+            string[] cells = [name, Count(scanned), Count(zero), Count(sharing), frames, Size(saved), Percent(saved, scanned), Count(unreadable)];
+            table.AddRow(showUnreadable ? cells : cells[..^1]);
+        }
 
         var ranked = estimate.Sources
             .OrderByDescending(s => s.PagesSaved)
@@ -172,31 +181,20 @@ internal static class ScanCommand
             .ToList();
         foreach (var row in ranked.Take(top))
         {
-            table.AddRow(
-                Markup.Escape(row.Name),
-                Count(row.PagesScanned),
-                Count(row.ZeroPages),
-                Count(row.SharingPages),
-                Count(row.SharedFrames),
-                Count(row.PagesSaved),
-                Size(row.PagesSaved),
-                Percent(row.PagesSaved, row.PagesScanned),
-                Count(row.UnreadablePages));
+            AddRow(Markup.Escape(row.Name), row.PagesScanned, row.ZeroPages, row.SharingPages, Count(row.SharedFrames), row.PagesSaved, row.UnreadablePages);
         }
 
         if (ranked.Count > top)
         {
             var rest = ranked.Skip(top).ToList();
-            table.AddRow(
-                $"[dim]{rest.Count} more (--top)[/]",
-                Count(rest.Sum(s => s.PagesScanned)),
-                Count(rest.Sum(s => s.ZeroPages)),
-                Count(rest.Sum(s => s.SharingPages)),
+            AddRow(
+                string.Create(CultureInfo.InvariantCulture, $"[dim]{rest.Count} more (--top)[/]"),
+                rest.Sum(s => s.PagesScanned),
+                rest.Sum(s => s.ZeroPages),
+                rest.Sum(s => s.SharingPages),
                 string.Empty,
-                Count(rest.Sum(s => s.PagesSaved)),
-                Size(rest.Sum(s => s.PagesSaved)),
-                Percent(rest.Sum(s => s.PagesSaved), rest.Sum(s => s.PagesScanned)),
-                Count(rest.Sum(s => s.UnreadablePages)));
+                rest.Sum(s => s.PagesSaved),
+                rest.Sum(s => s.UnreadablePages));
         }
 
         if (Console.IsOutputRedirected)
@@ -214,58 +212,52 @@ internal static class ScanCommand
 
     private static IEnumerable<string> Notes(SharingEstimate estimate, ScanSourceSet sources, TimeSpan elapsed)
     {
-        var allProcesses = sources.AllProcesses;
-        var framesHidden = sources.FramesHidden;
         var total = estimate.Total;
-        yield return $"Would save {Count(total.PagesSaved)} pages = {Size(total.PagesSaved)} of {Size(total.PagesScanned)} scanned "
-            + $"({Percent(total.PagesSaved, total.PagesScanned)}); {Count(total.ZeroPages)} zero pages = {Size(total.ZeroPages)}.";
-        yield return (estimate.SaltMode == ShareSaltMode.SingleSalt
-                ? "Sharing across sources (one salt for all, as in the paper)"
-                : "Sharing only within each source (a salt per source, ESXi's default since 2014)")
-            + (estimate.ZeroPagesOnly ? "; zero pages only." : ".");
-        yield return "Pages: resident pages of processes (not swapped-out or untouched ones; a physical page mapped by several processes counts once, "
-            + "for the first), pages of files. Sharing: pages that map a shared frame. Frames: distinct shared frames they map. Saved = Sharing - Frames in the total.";
-        yield return "Saved per source: " + Attribution;
-        if (allProcesses is not null)
-        {
-            var self = allProcesses.ExcludedPid is { } pid
-                ? string.Create(CultureInfo.InvariantCulture, $"memvisor itself (pid {pid}; its own buffers would distort the result). Processes: ")
-                : "Processes: ";
-            yield return string.Create(CultureInfo.InvariantCulture,
-                $"Not scanned: {self}{allProcesses.AccessDenied} not readable (permission), {allProcesses.Vanished} exited before being read, "
-                + $"{allProcesses.WithoutMemory} without user memory (kernel threads, zombies), {allProcesses.Failed} failed.");
-        }
-
         var facts = total.Facts;
-        if (facts.NotResidentPages > 0 || facts.SkippedRanges > 0 || facts.AlreadySharedPages > 0)
+        yield return $"Would save {Count(total.PagesSaved)} pages = {Size(total.PagesSaved)} of {Size(total.PagesScanned)} scanned "
+            + $"({Percent(total.PagesSaved, total.PagesScanned)}); zero pages: {Size(total.ZeroPages)}.";
+        yield return (estimate.SaltMode == ShareSaltMode.SingleSalt
+                ? "One salt for all sources: pages are shared across sources, as in the paper"
+                : "A salt per source: pages are shared only within a source (ESXi's default since 2014)")
+            + (estimate.ZeroPagesOnly ? "; zero pages only." : ".");
+        yield return "Sharing: pages that map a shared frame; Frames: distinct shared frames; Saved: Sharing - Frames. " + Attribution;
+        if (sources.AllProcesses is { } all)
         {
-            yield return $"Left out: {Count(facts.AlreadySharedPages)} mappings of physical pages already counted (the kernel shares them already: "
-                + $"libraries, shared memory, fork, the zero page), {Count(facts.NotResidentPages)} swapped-out pages, "
-                + $"{Count(facts.SkippedRanges)} special mappings that cannot be read ([vvar], [vsyscall]).";
+            var self = all.ExcludedPid is { } pid ? string.Create(CultureInfo.InvariantCulture, $"memvisor itself (pid {pid}), ") : string.Empty;
+            var why = all.FirstFailure is null ? string.Empty : $" ({all.FirstFailure})";
+            yield return string.Create(CultureInfo.InvariantCulture,
+                $"Not scanned: {self}processes not readable {all.AccessDenied}, exited first {all.Vanished}, "
+                + $"without user memory (kernel threads) {all.WithoutMemory}, failed {all.Failed}{why}.");
         }
 
-        if (framesHidden)
+        if (facts.AlreadySharedPages > 0 || facts.NotResidentPages > 0 || facts.SkippedRanges > 0)
         {
-            yield return "Physical frame numbers are hidden (not root): pages the kernel already shares were counted once per mapping, so the savings are overstated.";
+            yield return $"Left out: {Count(facts.AlreadySharedPages)} mappings of pages the kernel shares already (libraries, fork, shared memory, "
+                + $"the zero page), {Count(facts.NotResidentPages)} swapped-out pages, {Count(facts.SkippedRanges)} [vvar]/[vsyscall] mappings.";
+        }
+
+        if (sources.FramesHidden)
+        {
+            yield return "Not root: physical frame numbers are hidden, so pages the kernel already shares count once per mapping and savings are overstated.";
         }
 
         if (total.UnreadablePages > 0)
         {
-            yield return $"Unreadable: {Count(total.UnreadablePages)} pages in {Count(total.UnreadableRanges)} ranges (I/O errors: device memory and the like).";
+            yield return $"Unreadable: {Count(total.UnreadablePages)} pages in {Count(total.UnreadableRanges)} ranges (I/O errors, memory unmapped since the snapshot).";
         }
 
         var vanished = estimate.Sources.Where(s => s.VanishedPages > 0).ToList();
         if (vanished.Count > 0)
         {
-            yield return $"Exited during the scan: {vanished.Count} processes ({string.Join(", ", vanished.Take(5).Select(s => s.Name))}"
-                + $"{(vanished.Count > 5 ? ", ..." : string.Empty)}); {Count(total.VanishedPages)} pages not read.";
+            yield return $"Exited during the scan: {string.Join(", ", vanished.Take(5).Select(s => s.Name))}{(vanished.Count > 5 ? ", ..." : string.Empty)} "
+                + $"({Count(total.VanishedPages)} pages not read).";
         }
 
         foreach (var source in estimate.Sources)
         {
             if (source.Facts.PaddingBytes > 0)
             {
-                yield return $"{source.Name}: the last page is short; padded with {Count(source.Facts.PaddingBytes)} zero bytes.";
+                yield return $"{source.Name}: short last page, padded with {Count(source.Facts.PaddingBytes)} zero bytes.";
             }
 
             if (source.PagesOffered == 0)
@@ -274,11 +266,10 @@ internal static class ScanCommand
             }
         }
 
-        var seconds = Math.Max(elapsed.TotalSeconds, 1e-9);
+        var pages = total.PagesScanned + total.UnreadablePages;
         yield return string.Create(CultureInfo.InvariantCulture,
-            $"Stale hints {Count(total.StaleHints)}, hash collisions {Count(total.Collisions)}, full compares {Count(estimate.FullCompares)}. "
-            + $"{estimate.Sources.Count} sources, {Count(total.PagesScanned + total.UnreadablePages)} pages in {seconds:F1} s "
-            + $"({Count((long)((total.PagesScanned + total.UnreadablePages) / seconds))} pages/s).");
+            $"Stale hints {Count(total.StaleHints)}, collisions {Count(total.Collisions)}; {estimate.Sources.Count} sources, "
+            + $"{Count(pages)} pages in {elapsed.TotalSeconds:F1} s.");
     }
 
     private static void PrintJson(SharingEstimate estimate, ScanSourceSet sources, TimeSpan elapsed)
@@ -293,7 +284,7 @@ internal static class ScanCommand
             estimate.Sources,
             allProcesses is null
                 ? null
-                : new NotScannedJson(allProcesses.ExcludedPid, allProcesses.AccessDenied, allProcesses.Vanished, allProcesses.WithoutMemory, allProcesses.Failed),
+                : new NotScannedJson(allProcesses.ExcludedPid, allProcesses.AccessDenied, allProcesses.Vanished, allProcesses.WithoutMemory, allProcesses.Failed, allProcesses.FirstFailure),
             estimate.FullCompares,
             estimate.HintPages,
             estimate.TableBytes,
@@ -303,7 +294,7 @@ internal static class ScanCommand
     }
 
     private static void AddNumberColumn(Table table, string header, string footer) =>
-        table.AddColumn(new TableColumn(header).RightAligned().Footer($"[bold]{footer}[/]"));
+        table.AddColumn(new TableColumn(header).RightAligned().NoWrap().PadLeft(1).PadRight(0).Footer($"[bold]{footer}[/]"));
 
     private static string Count(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
 
@@ -359,7 +350,7 @@ internal sealed record ScanJson(
     string SavedAttribution);
 
 /// <summary>Processes left out of a scan of every process.</summary>
-internal sealed record NotScannedJson(int? SelfPid, int AccessDenied, int Vanished, int WithoutMemory, int Failed);
+internal sealed record NotScannedJson(int? SelfPid, int AccessDenied, int Vanished, int WithoutMemory, int Failed, string? FirstFailure);
 
 /// <summary>Serialisation of <see cref="ScanJson"/> without reflection.</summary>
 [JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, UseStringEnumConverter = true)]

@@ -115,9 +115,7 @@ public sealed class ProcessPageSource : IScanPageSource, IDisposable
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
-            throw Directory.Exists(dir)
-                ? new ScanSourceException(ScanSourceProblem.Vanished, $"Process {pid} exited while it was being opened.", e)
-                : new ScanSourceException(ScanSourceProblem.NotFound, $"No process with id {pid}.", e);
+            throw Directory.Exists(dir) ? Exited(pid, e) : new ScanSourceException(ScanSourceProblem.NotFound, $"No process with id {pid}.", e);
         }
         catch (UnauthorizedAccessException e)
         {
@@ -125,9 +123,8 @@ public sealed class ProcessPageSource : IScanPageSource, IDisposable
         }
         catch (IOException e)
         {
-            throw Directory.Exists(dir)
-                ? new ScanSourceException(ScanSourceProblem.Other, $"Cannot read process {pid}: {e.Message}", e)
-                : new ScanSourceException(ScanSourceProblem.Vanished, $"Process {pid} exited while it was being opened.", e);
+            // ESRCH and short pagemap reads come from a process that is exiting.
+            throw HasExited(dir) ? Exited(pid, e) : new ScanSourceException(ScanSourceProblem.Other, $"Cannot read process {pid}: {e.Message}", e);
         }
         finally
         {
@@ -245,6 +242,28 @@ public sealed class ProcessPageSource : IScanPageSource, IDisposable
 
         framesOffered.UnionWith(framesHere);
         return snapshot;
+    }
+
+    private static ScanSourceException Exited(int pid, Exception inner) =>
+        new(ScanSourceProblem.Vanished, $"Process {pid} exited while it was being opened.", inner);
+
+    /// <summary>The process is gone, or a zombie or dead (state Z or X in /proc/PID/stat).</summary>
+    private static bool HasExited(string dir)
+    {
+        try
+        {
+            var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+            var state = stat.AsSpan(stat.LastIndexOf(')') + 1).TrimStart(' ');
+            return state.IsEmpty || state[0] is 'Z' or 'X' or 'x';
+        }
+        catch (IOException)
+        {
+            return true; // gone
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
+        }
     }
 
     private int FindRun(long index)

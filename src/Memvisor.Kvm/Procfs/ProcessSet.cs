@@ -39,6 +39,9 @@ public sealed class ProcessSet : IDisposable
     /// <summary>Processes that could not be read for another reason (an I/O error).</summary>
     public int Failed { get; private set; }
 
+    /// <summary>Why the first of the <see cref="Failed"/> processes failed, if any did.</summary>
+    public string? FirstFailure { get; private set; }
+
     /// <summary>The ids of the processes under /proc, in increasing order.</summary>
     public static IReadOnlyList<int> ListPids()
     {
@@ -114,6 +117,7 @@ public sealed class ProcessSet : IDisposable
                     break;
                 default:
                     Failed++;
+                    FirstFailure ??= e.Message;
                     break;
             }
 

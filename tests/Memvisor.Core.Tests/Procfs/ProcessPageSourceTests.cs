@@ -114,6 +114,30 @@ public sealed class ProcessPageSourceTests
     }
 
     [Fact]
+    public void Scanning_every_process_leaves_this_one_out()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), NeedsLinux);
+
+        using var set = ScanSourceSet.Open([], [], Environment.ProcessId);
+
+        Assert.NotNull(set.AllProcesses);
+        Assert.Equal(Environment.ProcessId, set.AllProcesses.ExcludedPid);
+        Assert.DoesNotContain(set.Sources.OfType<ProcessPageSource>(), p => p.Pid == Environment.ProcessId);
+        Assert.All(set.Sources, s => Assert.True(s.PageCount > 0));
+    }
+
+    [Fact]
+    public void A_process_named_twice_is_opened_once()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), NeedsLinux);
+
+        using var set = ScanSourceSet.Open([], [Environment.ProcessId, Environment.ProcessId], Environment.ProcessId);
+
+        Assert.Single(set.Sources);
+        Assert.Null(set.AllProcesses);
+    }
+
+    [Fact]
     public void The_process_list_holds_this_process()
     {
         Assert.SkipUnless(OperatingSystem.IsLinux(), NeedsLinux);
