@@ -74,8 +74,9 @@ public sealed partial class MemoryManager
     /// it is in high memory. A page that is not resident is faulted in first. A page whose bounce
     /// copies reach the threshold is remapped to low memory. Throws
     /// <see cref="MachineMemoryExhaustedException"/> when no low page can be found for a bounce
-    /// buffer (no memory can be reclaimed, or low memory holds no private guest page to move) and <see cref="SwapReadException"/> when a swapped page cannot be read back; the
-    /// transfer then does not happen and no page changes.
+    /// buffer (no memory can be reclaimed, or low memory holds no private guest page to move), and
+    /// <see cref="SwapReadException"/> when a swapped page cannot be read back: the transfer then does
+    /// not happen and no data is lost (pages may have been faulted in or reclaimed on the way).
     /// </summary>
     public DmaPath DmaTransfer(VmId id, Ppn ppn, IoDirection direction, int offset, Span<byte> data)
     {
