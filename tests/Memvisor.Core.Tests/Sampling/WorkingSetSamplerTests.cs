@@ -176,6 +176,36 @@ public class WorkingSetSamplerTests
     }
 
     [Fact]
+    public void Advancing_allocates_nothing_once_a_vm_is_tracked()
+    {
+        using var host = new TestHost(machinePages: 1100, swapPages: 0);
+        var guest = host.PowerOn("vm", 1000, minPages: 1000);
+        var sampler = new WorkingSetSampler(host.Manager, new SamplingOptions(), seed: 13);
+        sampler.Track(guest.Id);
+        var second = TimeSpan.FromSeconds(1);
+        for (var s = 0; s < 60; s++)
+        {
+            sampler.Advance(guest.Id, second); // warm up: two periods
+        }
+
+        // 10 periods of 30 one-second steps, the guest touching half its pages every second:
+        // period ends, disarming, drawing and arming, and partial counts, with no garbage.
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var s = 0; s < 300; s++)
+        {
+            for (var p = 0u; p < 500; p++)
+            {
+                _ = guest.PageForRead(new Ppn(p));
+            }
+
+            sampler.Advance(guest.Id, second);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(12, sampler.Snapshot(guest.Id).PeriodsCompleted);
+    }
+
+    [Fact]
     public void Sampling_follows_vms_from_power_on_to_power_off()
     {
         using var host = new TestHost(machinePages: 600, swapPages: 0);
