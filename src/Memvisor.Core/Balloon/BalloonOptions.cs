@@ -13,7 +13,7 @@ public sealed record BalloonOptions
     /// The most a balloon may hold, in percent of the VM's configured memory (ESX's Mem.CtlMaxPercent:
     /// 65). The limit is rounded down to whole pages.
     /// </summary>
-    public int MaxPercent { get; init; } = 65;
+    public double MaxPercent { get; init; } = 65;
 
     /// <summary>
     /// An absolute cap on the balloon, in pages (ESX's per-VM sched.mem.maxmemctl, which is given in MB:
@@ -43,14 +43,15 @@ public sealed record BalloonOptions
     public int LimitPages(int configuredPages)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(configuredPages);
-        var byPercent = (int)((long)configuredPages * MaxPercent / 100);
+        // configured × percent is an exact integer for whole percentages, so the quotient is exact too.
+        var byPercent = (int)Math.Floor(configuredPages * MaxPercent / 100);
         return MaxPages is { } cap ? Math.Min(byPercent, cap) : byPercent;
     }
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the field, its value and the rule when an option is invalid.</summary>
     public void Validate()
     {
-        if (MaxPercent is < 0 or > 100)
+        if (!(MaxPercent >= 0 && MaxPercent <= 100))
         {
             throw new ArgumentException($"Balloon {nameof(MaxPercent)}: {MaxPercent}%; must be between 0 and 100.", nameof(MaxPercent));
         }

@@ -75,20 +75,24 @@ public class BalloonHostTests
     [Fact]
     public void A_per_vm_cap_in_megabytes_or_percent_lowers_the_limit()
     {
-        using var host = new TestHost(machinePages: 16, swapPages: 3 * 1024);
+        using var host = new TestHost(machinePages: 16, swapPages: 4 * 1024);
         var clock = new ManualClock();
         var balloons = new BalloonHost(host.Manager, clock);
         var plain = host.PowerOn("plain", 1024);
         var capped = host.PowerOn("capped", 1024);
         var half = host.PowerOn("half", 1024);
+        var fraction = host.PowerOn("fraction", 1024);
         balloons.Attach(plain.Id);
         var cappedChannel = balloons.Attach(capped.Id, balloons.Options with { MaxPages = (int)PageGeometry.PagesFromMegabytes(1) });
         balloons.Attach(half.Id, balloons.Options with { MaxPercent = 50, MaxPages = (int)PageGeometry.PagesFromMegabytes(3) });
+        balloons.Attach(fraction.Id, balloons.Options with { MaxPercent = 62.5 });
 
-        // 1024 pages (4 MiB): 65% = 665.6 -> 665; a 1 MiB cap = 256 pages; 50% = 512 under a 3 MiB (768-page) cap.
+        // 1024 pages (4 MiB): 65% = 665.6 -> 665; a 1 MiB cap = 256 pages; 50% = 512 under a 3 MiB (768-page) cap;
+        // 62.5% = 640 exactly.
         Assert.Equal(665, balloons.SetTarget(plain.Id, 10_000));
         Assert.Equal(256, balloons.SetTarget(capped.Id, 10_000));
         Assert.Equal(512, balloons.SetTarget(half.Id, 10_000));
+        Assert.Equal(640, balloons.SetTarget(fraction.Id, 10_000));
 
         var driver = new TestBalloonDriver(cappedChannel, capped.PageCount, batchPages: 512);
         Assert.Equal(1, driver.PollUntilAtTarget(clock));
@@ -380,6 +384,7 @@ public class BalloonHostTests
         valid.Validate();
         Assert.Contains("MaxPercent: 101%", Assert.Throws<ArgumentException>(() => (valid with { MaxPercent = 101 }).Validate()).Message, StringComparison.Ordinal);
         Assert.Contains("MaxPercent: -1%", Assert.Throws<ArgumentException>(() => (valid with { MaxPercent = -1 }).Validate()).Message, StringComparison.Ordinal);
+        Assert.Contains("MaxPercent: NaN%", Assert.Throws<ArgumentException>(() => (valid with { MaxPercent = double.NaN }).Validate()).Message, StringComparison.Ordinal);
         Assert.Contains("MaxPages: -5", Assert.Throws<ArgumentException>(() => (valid with { MaxPages = -5 }).Validate()).Message, StringComparison.Ordinal);
         Assert.Contains("UnresponsiveDeadline: 0", Assert.Throws<ArgumentException>(() => (valid with { UnresponsiveDeadline = TimeSpan.Zero }).Validate()).Message, StringComparison.Ordinal);
         Assert.Contains("MaxPagesPerReport: 0", Assert.Throws<ArgumentException>(() => (valid with { MaxPagesPerReport = 0 }).Validate()).Message, StringComparison.Ordinal);
