@@ -381,7 +381,7 @@ public sealed class BalloonHost
     /// The pmap's count of ballooned pages. Walks the VM's pmap (MemoryManager has no per-VM accessor for
     /// its counter yet); called once per report or query, not per page.
     /// </summary>
-    private int BalloonedPagesInPmap(VmId vm) => _manager.GetVmStats(vm).BalloonedPages;
+    private int BalloonedPagesInPmap(VmId vm) => _manager.BalloonedPagesOf(vm);
 
     /// <summary>
     /// True while the channel's VM is powered on. A VM id freed at power-off can be reused by the next
