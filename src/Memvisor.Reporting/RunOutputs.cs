@@ -108,8 +108,14 @@ public static class RunOutputs
         if (options.Charts)
         {
             Directory.CreateDirectory(Path.Combine(dir, ChartsFolder));
-            var all = RunCharts.Build(scenario, samples, summary, options.ChartWidthPixels, options.ChartHeightPixels)
-                .Concat(options.Figures.Select(f => new ReportChart("figures", "figure-" + RunCharts.Slug(f.Name), f.Chart, f.Caption)));
+            var all = RunCharts.Build(scenario, samples, summary, options.ChartWidthPixels, options.ChartHeightPixels).ToList();
+            foreach (var figure in options.Figures)
+            {
+                var stem = "figure-" + RunCharts.Slug(figure.Name);
+                if (all.Any(c => c.FileStem == stem))
+                    throw new ArgumentException($"{nameof(ReportOptions.Figures)}: the name '{figure.Name}' gives the file name of a standard figure ({stem}); choose another.", nameof(options));
+                all.Add(new ReportChart("figures", stem, figure.Chart, figure.Caption));
+            }
             var extension = ChartRenderer.Extension(options.ChartFormat);
             foreach (var chart in all)
             {

@@ -106,6 +106,19 @@ public partial class RunOutputsTests
     }
 
     [Fact]
+    public void A_caller_figure_may_not_replace_a_standard_one()
+    {
+        using var folder = new OutputFolder();
+        var scenario = SyntheticRun.Scenario(5);
+        var samples = SyntheticRun.Samples(5);
+        var figure = new ReportFigure("Aggregate", new BarChart { Title = "t" }, "");
+
+        var e = Assert.Throws<ArgumentException>(() =>
+            RunOutputs.Write(folder.Path, scenario, samples, RunSummary.FromSamples(scenario, samples), new ReportOptions { Figures = [figure] }));
+        Assert.Contains("figure-aggregate", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Summary_text_lists_the_time_in_each_state()
     {
         using var folder = new OutputFolder();

@@ -85,6 +85,17 @@ public class RunSummaryTests
         Assert.Equal(vmStats.Faults, summary.Vms[1].Counters!.Faults);
         Assert.True(summary.Vms[1].Counters!.Faults >= 1);
         Assert.NotNull(summary.Host.Counters);
+        Assert.Contains("VM counters (Core)", SummaryText.Write(TwoVms, summary), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Data_mismatches_are_flagged_in_the_text_summary()
+    {
+        var clean = RunSummary.FromSamples(TwoVms, [.. FourSamples().Take(2)]);
+        var broken = RunSummary.FromSamples(TwoVms, FourSamples());
+
+        Assert.DoesNotContain("DATA MISMATCHES", SummaryText.Write(TwoVms, clean), StringComparison.Ordinal);
+        Assert.Contains("DATA MISMATCHES", SummaryText.Write(TwoVms, broken), StringComparison.Ordinal);
     }
 
     private static HostSample Host(double t, string state, double free, double swap, params VmSample[] vms) =>
