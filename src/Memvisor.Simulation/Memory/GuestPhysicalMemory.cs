@@ -54,6 +54,20 @@ public sealed class GuestPhysicalMemory : IGuestMapping
     /// <summary>Accesses that hit their mapping.</summary>
     public long Hits { get; private set; }
 
+    /// <summary>
+    /// Creates simulated memory of <paramref name="pages"/> pages and powers the VM on through
+    /// <paramref name="powerOn"/> (e.g. the host policy's admission control), which receives the mapping.
+    /// </summary>
+    public static GuestPhysicalMemory Attach(MemoryManager manager, IMachineMemory memory, int pages, Func<IGuestMapping, VmId> powerOn)
+    {
+        ArgumentNullException.ThrowIfNull(manager);
+        ArgumentNullException.ThrowIfNull(memory);
+        ArgumentNullException.ThrowIfNull(powerOn);
+        var guest = new GuestPhysicalMemory(manager, memory, pages);
+        guest._id = powerOn(guest);
+        return guest;
+    }
+
     /// <summary>Powers a VM on in <paramref name="manager"/> with this simulated memory as its mapping.</summary>
     public static GuestPhysicalMemory PowerOn(MemoryManager manager, IMachineMemory memory, VmMemoryConfig config)
     {
