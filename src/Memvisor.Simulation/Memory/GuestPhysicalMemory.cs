@@ -6,6 +6,11 @@
  * writes the machine page directly, as hardware with shadow page tables would; a miss (no mapping, or
  * a write to a read-only page) calls MemoryManager.HandleFault and then retries. Core is never told
  * about accesses that hit, exactly as under KVM.
+ *
+ * So that a simulated guest can charge each access its cost, a miss is classified before Core resolves
+ * it, from the page's pmap state (zero-fill, copy-on-write break, host swap-in, ballooned touch, or a
+ * minor fault that only remaps: a sampling trap or a page left unmapped by a share comparison). The
+ * kind of the last access's fault and a count per kind are kept here; the latencies are the guest's.
  */
 using Memvisor.Core.Memory;
 using Memvisor.Core.Ports;
@@ -25,6 +30,28 @@ public enum GuestPageAccess : byte
     Writable = 2,
 }
 
+/// <summary>What a guest access cost the host: none (a hit) or the kind of fault Core resolved.</summary>
+public enum GuestFaultKind : byte
+{
+    /// <summary>The access hit its mapping.</summary>
+    None = 0,
+
+    /// <summary>The page was resident but unmapped (sampling trap, share comparison): Core only remapped it.</summary>
+    Minor = 1,
+
+    /// <summary>First touch of a page: Core gave it a fresh zeroed machine page.</summary>
+    ZeroFill = 2,
+
+    /// <summary>A write to a shared page: Core broke copy-on-write.</summary>
+    CopyOnWrite = 3,
+
+    /// <summary>The page was in host swap: Core read it back.</summary>
+    HostSwapIn = 4,
+
+    /// <summary>The page was held by the balloon: Core gave it a fresh zero page.</summary>
+    BalloonTouch = 5,
+}
+
 /// <summary>One simulated VM's guest physical memory over the host's machine memory.</summary>
 public sealed class GuestPhysicalMemory : IGuestMapping
 {
@@ -32,6 +59,7 @@ public sealed class GuestPhysicalMemory : IGuestMapping
     private readonly IMachineMemory _memory;
     private readonly uint[] _mpn;
     private readonly GuestPageAccess[] _access;
+    private readonly long[] _faultsByKind = new long[6];
     private VmId _id;
 
     private GuestPhysicalMemory(MemoryManager manager, IMachineMemory memory, int pages)
@@ -53,6 +81,12 @@ public sealed class GuestPhysicalMemory : IGuestMapping
 
     /// <summary>Accesses that hit their mapping.</summary>
     public long Hits { get; private set; }
+
+    /// <summary>What the last access (PageForRead, PageForWrite, Read, Write) cost: <see cref="GuestFaultKind.None"/> for a hit.</summary>
+    public GuestFaultKind LastFault { get; private set; }
+
+    /// <summary>Faults of one kind so far (<see cref="GuestFaultKind.None"/>: hits).</summary>
+    public long FaultsOf(GuestFaultKind kind) => kind == GuestFaultKind.None ? Hits : _faultsByKind[(int)kind];
 
     /// <summary>Powers a VM on in <paramref name="manager"/> with this simulated memory as its mapping.</summary>
     public static GuestPhysicalMemory PowerOn(MemoryManager manager, IMachineMemory memory, VmMemoryConfig config)
@@ -88,6 +122,7 @@ public sealed class GuestPhysicalMemory : IGuestMapping
         else
         {
             Hits++;
+            LastFault = GuestFaultKind.None;
         }
 
         return _memory.GetPage(new Mpn(_mpn[ppn.Value]));
@@ -104,6 +139,7 @@ public sealed class GuestPhysicalMemory : IGuestMapping
         else
         {
             Hits++;
+            LastFault = GuestFaultKind.None;
         }
 
         return _memory.GetPage(new Mpn(_mpn[ppn.Value]));
@@ -129,7 +165,17 @@ public sealed class GuestPhysicalMemory : IGuestMapping
     private void Fault(Ppn ppn, PageAccess access)
     {
         Faults++;
+        var kind = _manager.PageInfoOf(_id, ppn).State switch
+        {
+            PageState.Untouched => GuestFaultKind.ZeroFill,
+            PageState.Shared when access == PageAccess.Write => GuestFaultKind.CopyOnWrite,
+            PageState.Swapped => GuestFaultKind.HostSwapIn,
+            PageState.Ballooned => GuestFaultKind.BalloonTouch,
+            _ => GuestFaultKind.Minor,
+        };
         _manager.HandleFault(_id, ppn, access);
+        _faultsByKind[(int)kind]++;
+        LastFault = kind;
         var now = _access[ppn.Value];
         if (now == GuestPageAccess.None || (access == PageAccess.Write && now != GuestPageAccess.Writable))
         {
