@@ -24,6 +24,7 @@ public static class PageContent
     public const ulong Unknown = ulong.MaxValue;
 
     private const ulong Stride = 0x9E3779B97F4A7C15UL;
+    private const int StartBytes = 64;
 
     /// <summary>Mixes a value into a well-spread token (SplitMix64's finaliser); never <see cref="Zero"/> or <see cref="Unknown"/>.</summary>
     public static ulong Mix(ulong value)
@@ -45,13 +46,24 @@ public static class PageContent
             return;
         }
 
+        // Four independent chains of vectors (a page is a multiple of four vectors wide) keep the generator in registers.
         var words = MemoryMarshal.Cast<byte, Vector<ulong>>(page);
-        var value = FirstVector(token);
+        var v0 = Vector.CreateSequence(Spread(token), Stride);
         var step = new Vector<ulong>((ulong)Vector<ulong>.Count * Stride);
-        for (var i = 0; i < words.Length; i++)
+        var v1 = v0 + step;
+        var v2 = v1 + step;
+        var v3 = v2 + step;
+        var step4 = step + step + step + step;
+        for (var i = 0; i + 3 < words.Length; i += 4)
         {
-            words[i] = value;
-            value += step;
+            words[i] = v0;
+            words[i + 1] = v1;
+            words[i + 2] = v2;
+            words[i + 3] = v3;
+            v0 += step4;
+            v1 += step4;
+            v2 += step4;
+            v3 += step4;
         }
     }
 
@@ -70,19 +82,29 @@ public static class PageContent
         }
 
         var words = MemoryMarshal.Cast<byte, Vector<ulong>>(page);
-        var value = FirstVector(token);
+        var v0 = Vector.CreateSequence(Spread(token), Stride);
         var step = new Vector<ulong>((ulong)Vector<ulong>.Count * Stride);
+        var v1 = v0 + step;
+        var v2 = v1 + step;
+        var v3 = v2 + step;
+        var step4 = step + step + step + step;
         var difference = Vector<ulong>.Zero;
-        for (var i = 0; i < words.Length; i++)
+        for (var i = 0; i + 3 < words.Length; i += 4)
         {
-            difference |= words[i] ^ value;
-            value += step;
+            difference |= (words[i] ^ v0) | (words[i + 1] ^ v1) | (words[i + 2] ^ v2) | (words[i + 3] ^ v3);
+            v0 += step4;
+            v1 += step4;
+            v2 += step4;
+            v3 += step4;
         }
 
         return difference == Vector<ulong>.Zero;
     }
 
-    /// <summary>SplitMix64's step and finaliser: a bijection on 64-bit values.</summary>
+    /// <summary>
+    /// SplitMix64's step and finaliser: a bijection on 64-bit values. Word i of a token's page is
+    /// Spread(token) + i * Stride, so pages of distinct tokens differ by the same non-zero amount in every word.
+    /// </summary>
     private static ulong Spread(ulong value)
     {
         var z = value + Stride;
@@ -91,18 +113,31 @@ public static class PageContent
         return z ^ (z >> 31);
     }
 
-    private static Vector<ulong> FirstVector(ulong token)
+    /// <summary>
+    /// True when the first 64 bytes of <paramref name="page"/> are those of <paramref name="token"/>'s page: a
+    /// cheap check before a page is overwritten (the store loads that cache line anyway). Pages of
+    /// different tokens differ in every word, so this catches a wrong, stale or zeroed page.
+    /// </summary>
+    public static bool StartMatches(ReadOnlySpan<byte> page, ulong token)
     {
-        // Word i of the page is start + i * Stride with start a bijection of the token: pages of distinct
-        // tokens differ by the same non-zero amount in every word.
-        var start = Spread(token);
-        Span<ulong> lanes = stackalloc ulong[Vector<ulong>.Count];
-        for (var i = 0; i < lanes.Length; i++)
+        CheckSize(page.Length);
+        if (token == Unknown)
         {
-            lanes[i] = start + ((ulong)i * Stride);
+            return true;
         }
 
-        return new Vector<ulong>(lanes);
+        var start = Spread(token);
+        var words = MemoryMarshal.Cast<byte, ulong>(page[..StartBytes]);
+        for (var i = 0; i < words.Length; i++)
+        {
+            var expected = token == Zero ? 0 : start + ((ulong)i * Stride);
+            if (words[i] != expected)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static void CheckSize(int length)
