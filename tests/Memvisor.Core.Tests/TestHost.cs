@@ -1,5 +1,6 @@
 using Memvisor.Core.Memory;
 using Memvisor.Core.Ports;
+using Memvisor.Core.Sharing;
 using Memvisor.Core.Swap;
 using Memvisor.Simulation.Memory;
 
@@ -10,14 +11,14 @@ internal sealed class TestHost : IDisposable
 {
     private readonly NativeMachineMemory _memory;
 
-    public TestHost(int machinePages, int swapPages, ShareSaltMode saltMode = ShareSaltMode.SingleSalt, Sharing.IPageHasher? hasher = null, ISwapDevice? swapDevice = null, ulong seed = 1)
+    public TestHost(int machinePages, int swapPages, ShareSaltMode saltMode = ShareSaltMode.SingleSalt, IPageHasher? hasher = null, ISwapDevice? swapDevice = null, ulong seed = 1)
     {
         _memory = new NativeMachineMemory(machinePages);
         Manager = new MemoryManager(_memory, swapDevice ?? SwapFile.CreateTemporary(), new HostMemoryOptions
         {
             SwapCapacityPages = swapPages,
             ShareSaltMode = saltMode,
-            Hasher = hasher ?? Sharing.XxHash3PageHasher.Instance,
+            Hasher = hasher ?? XxHash3PageHasher.Instance,
             Seed = seed,
             SwapBatchPages = 8,
         });
@@ -54,7 +55,7 @@ internal sealed class TestHost : IDisposable
 }
 
 /// <summary>A hash function that sends every page to the same key: every lookup is a collision unless the bytes are equal.</summary>
-internal sealed class ConstantHasher : Sharing.IPageHasher
+internal sealed class ConstantHasher : IPageHasher
 {
     public ulong Hash(ReadOnlySpan<byte> page) => 0x1234_5678_9ABC_DEF0UL;
 }

@@ -9,6 +9,11 @@
  *
  * Data structures. A bitmap of free pages (one bit per MPN) searched from a roving cursor, and an
  * owner word per MPN: kind (2 bits) | VM (16 bits) | PPN or frame index (32 bits).
+ *
+ * Zones (paper §7). Machine memory may be split at a DMA boundary into a low zone [0, LowZonePages),
+ * which every device can address, and a high zone above it. The pool counts free low pages and keeps
+ * one roving cursor per zone; with HighFirst, a request that spans both zones is served from high
+ * memory first, so that low memory stays free for I/O (bounce buffers, hot pages remapped low).
  */
 using System.Numerics;
 using Memvisor.Core.Ports;
@@ -31,6 +36,16 @@ public enum MpnUse : byte
     Overhead = 3,
 }
 
+/// <summary>Which zone a request that may use any machine page is served from first.</summary>
+public enum ZonePreference : byte
+{
+    /// <summary>No preference: one roving cursor over all of memory (low pages are as good as high ones).</summary>
+    Anywhere = 0,
+
+    /// <summary>High memory first, low (DMA-able) memory only when high memory is full.</summary>
+    HighFirst = 1,
+}
+
 /// <summary>The owner of a machine page.</summary>
 public readonly record struct MpnOwner(MpnUse Use, VmId Vm, uint Value)
 {
@@ -47,7 +62,7 @@ public sealed class MachinePagePool
     private readonly IMachineMemory _memory;
     private readonly ulong[] _freeBits;
     private readonly ulong[] _owners;
-    private int _rover;
+    private readonly int[] _rovers = new int[2];
 
     /// <summary>Creates a pool in which every page of <paramref name="memory"/> is free.</summary>
     public MachinePagePool(IMachineMemory memory)
@@ -63,6 +78,8 @@ public sealed class MachinePagePool
 
         _owners = new ulong[TotalPages];
         FreePages = TotalPages;
+        LowZonePages = TotalPages;
+        FreeLowPages = TotalPages;
     }
 
     /// <summary>All machine pages.</summary>
@@ -70,6 +87,15 @@ public sealed class MachinePagePool
 
     /// <summary>Pages in the free pool.</summary>
     public int FreePages { get; private set; }
+
+    /// <summary>Pages of the low (DMA-able) zone [0, LowZonePages); all pages unless <see cref="SetZones"/> split memory.</summary>
+    public int LowZonePages { get; private set; }
+
+    /// <summary>Free pages in the low zone.</summary>
+    public int FreeLowPages { get; private set; }
+
+    /// <summary>Where requests that may use any page are served from first.</summary>
+    public ZonePreference Preference { get; private set; }
 
     /// <summary>The machine memory the pool manages.</summary>
     public IMachineMemory Memory => _memory;
@@ -80,6 +106,22 @@ public sealed class MachinePagePool
     /// <summary>True when <paramref name="mpn"/> is in the free pool.</summary>
     public bool IsFree(Mpn mpn) => (_freeBits[mpn.Value >> 6] & (1UL << (int)(mpn.Value & 63))) != 0;
 
+    /// <summary>True when <paramref name="mpn"/> lies in the low (DMA-able) zone.</summary>
+    public bool IsLow(Mpn mpn) => mpn.Value < (uint)LowZonePages;
+
+    /// <summary>
+    /// Splits memory at <paramref name="lowZonePages"/> (the DMA boundary, in pages) into a low and a high
+    /// zone, and sets which zone serves requests that may use any page. A boundary at or above the
+    /// memory size leaves only low memory. Pages already allocated stay where they are.
+    /// </summary>
+    public void SetZones(int lowZonePages, ZonePreference preference)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(lowZonePages);
+        LowZonePages = Math.Min(lowZonePages, TotalPages);
+        FreeLowPages = CountFree(0, LowZonePages);
+        Preference = preference;
+    }
+
     /// <summary>The owner of <paramref name="mpn"/>.</summary>
     public MpnOwner OwnerOf(Mpn mpn)
     {
@@ -89,11 +131,22 @@ public sealed class MachinePagePool
 
     /// <summary>
     /// Takes a free page, zeroed, for (<paramref name="vm"/>, <paramref name="ppn"/>), preferring the
-    /// substrate's placement, within [<paramref name="firstMpn"/>, <paramref name="endMpn"/>).
+    /// substrate's placement, within [<paramref name="firstMpn"/>, <paramref name="endMpn"/>). A range
+    /// that spans both zones is served from the preferred zone first (<see cref="Preference"/>).
     /// </summary>
     public bool TryAllocate(VmId vm, Ppn ppn, MpnUse use, out Mpn mpn, int firstMpn = 0, int endMpn = int.MaxValue)
     {
         endMpn = Math.Min(endMpn, TotalPages);
+        if (Preference == ZonePreference.HighFirst && firstMpn < LowZonePages && endMpn > LowZonePages)
+        {
+            return TryAllocateIn(vm, ppn, use, out mpn, LowZonePages, endMpn) || TryAllocateIn(vm, ppn, use, out mpn, firstMpn, LowZonePages);
+        }
+
+        return TryAllocateIn(vm, ppn, use, out mpn, firstMpn, endMpn);
+    }
+
+    private bool TryAllocateIn(VmId vm, Ppn ppn, MpnUse use, out Mpn mpn, int firstMpn, int endMpn)
+    {
         var preferred = _memory.PreferredPlacement(vm, ppn);
         int index;
         if (preferred.IsValid && preferred.Value >= firstMpn && preferred.Value < endMpn && IsFree(preferred))
@@ -102,7 +155,8 @@ public sealed class MachinePagePool
         }
         else
         {
-            var start = _rover >= firstMpn && _rover < endMpn ? _rover : firstMpn;
+            ref var rover = ref _rovers[firstMpn < LowZonePages ? 0 : 1];
+            var start = rover >= firstMpn && rover < endMpn ? rover : firstMpn;
             index = FindFree(start, endMpn);
             if (index < 0)
             {
@@ -115,11 +169,16 @@ public sealed class MachinePagePool
                 return false;
             }
 
-            _rover = index + 1;
+            rover = index + 1;
         }
 
         _freeBits[index >> 6] &= ~(1UL << (index & 63));
         FreePages--;
+        if (index < LowZonePages)
+        {
+            FreeLowPages--;
+        }
+
         mpn = new Mpn((uint)index);
         SetOwner(mpn, use, vm, ppn.Value);
         _memory.GetPage(mpn).Clear();
@@ -137,6 +196,10 @@ public sealed class MachinePagePool
         _freeBits[mpn.Value >> 6] |= 1UL << (int)(mpn.Value & 63);
         _owners[mpn.Value] = 0;
         FreePages++;
+        if (IsLow(mpn))
+        {
+            FreeLowPages++;
+        }
         _memory.Discard(mpn);
     }
 

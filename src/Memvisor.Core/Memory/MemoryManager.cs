@@ -161,6 +161,19 @@ public sealed partial class MemoryManager : IDisposable
     /// <summary>The configuration a VM was powered on with.</summary>
     public VmMemoryConfig ConfigOf(VmId id) => Vm(id).Config;
 
+    /// <summary>A VM's private and shared page counts (cheap: counters, no walk).</summary>
+    public (int PrivatePages, int SharedPages) ResidentPagesOf(VmId id)
+    {
+        var vm = Vm(id);
+        return (vm.PrivatePages, vm.SharedPages);
+    }
+
+    /// <summary>A VM's pages held by its balloon (cheap).</summary>
+    public int BalloonedPagesOf(VmId id) => Vm(id).BalloonedPages;
+
+    /// <summary>A VM's pages in the host swap area (cheap).</summary>
+    public int SwappedPagesOf(VmId id) => Vm(id).SwappedPages;
+
     /// <summary>The pmap entry of a guest page (for substrates, statistics and tests).</summary>
     public PageInfo PageInfoOf(VmId id, Ppn ppn)
     {

@@ -1,0 +1,358 @@
+/*
+ * `memvisor scan`: what content-based page sharing (paper §4) would save on real memory: processes
+ * (--pid, or every readable process when nothing is named) and files (memory dumps, core files).
+ * Wiring and printing only: the sources come from Memvisor.Kvm (ScanSourceSet), the estimate from
+ * Memvisor.Core (SharingEstimator), which runs the host's sharing table and matching walk.
+ */
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Memvisor.Core.Memory;
+using Memvisor.Core.Sharing;
+using Memvisor.Kvm.Procfs;
+using Memvisor.Kvm.Scanning;
+using Spectre.Console;
+
+namespace Memvisor.Cli.Commands;
+
+/// <summary>The <c>scan</c> command.</summary>
+internal static class ScanCommand
+{
+    private const string Attribution =
+        "A page that finds an existing twin saves one page for its own source; the first copy is kept, so sources scanned earlier show less saved.";
+
+    /// <summary>Builds the command.</summary>
+    public static Command Create()
+    {
+        var files = new Argument<string[]>("FILE")
+        {
+            Description = "Files to read as 4 KiB pages (memory dumps, core files); a short last page is zero-padded.",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
+        var pids = new Option<int[]>("--pid")
+        {
+            Description = "A process to scan (its resident pages, read through /proc/N/mem); repeat for more.",
+            HelpName = "N",
+            CustomParser = ParsePids,
+        };
+        var json = new Option<bool>("--json") { Description = "Print all figures as JSON instead of a table." };
+        var saltPerSource = new Option<bool>("--salt-per-source")
+        {
+            Description = "Share pages only within a source (a salt per source, ESXi's default since 2014), not across sources.",
+        };
+        var zeroOnly = new Option<bool>("--zero-only") { Description = "Share only pages that are all zero." };
+        var top = new Option<int>("--top")
+        {
+            Description = "Show the K sources that save most (the total covers all).",
+            HelpName = "K",
+            DefaultValueFactory = _ => 20,
+        };
+        top.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() < 1)
+            {
+                result.AddError("--top expects a positive number of rows.");
+            }
+        });
+
+        var command = new Command(
+            "scan",
+            "Report what content-based page sharing would save on real memory: the given files and --pid processes, or every process the caller may read.")
+        {
+            files, pids, json, saltPerSource, zeroOnly, top,
+        };
+        command.SetAction(parse => Run(new Settings(
+            parse.GetValue(files) ?? [],
+            parse.GetValue(pids) ?? [],
+            parse.GetValue(json),
+            parse.GetValue(saltPerSource),
+            parse.GetValue(zeroOnly),
+            parse.GetValue(top))));
+        return command;
+    }
+
+    private static int[] ParsePids(ArgumentResult result)
+    {
+        var pids = new int[result.Tokens.Count];
+        for (var i = 0; i < pids.Length; i++)
+        {
+            var text = result.Tokens[i].Value;
+            if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out pids[i]) || pids[i] <= 0)
+            {
+                result.AddError($"--pid expects a process id (a positive whole number), not '{text}'.");
+                return [];
+            }
+        }
+
+        return pids;
+    }
+
+    private static int Run(Settings settings)
+    {
+        ScanSourceSet sources;
+        try
+        {
+            sources = ScanSourceSet.Open(settings.Files, settings.Pids, Environment.ProcessId);
+        }
+        catch (ScanSourceException e)
+        {
+            Console.Error.WriteLine($"memvisor scan: {e.Message}");
+            return 1;
+        }
+
+        using (sources)
+        {
+            var options = new SharingEstimatorOptions
+            {
+                SaltMode = settings.SaltPerSource ? ShareSaltMode.PerVm : ShareSaltMode.SingleSalt,
+                ZeroPagesOnly = settings.ZeroOnly,
+            };
+            var clock = Stopwatch.StartNew();
+            SharingEstimate estimate;
+            try
+            {
+                estimate = settings.Json || Console.IsOutputRedirected || Console.IsErrorRedirected
+                    ? SharingEstimator.Run(sources.Sources, options)
+                    : RunWithProgress(sources, options);
+            }
+            catch (ArgumentException e)
+            {
+                Console.Error.WriteLine($"memvisor scan: {e.Message}");
+                return 1;
+            }
+
+            clock.Stop();
+            if (settings.Json)
+            {
+                PrintJson(estimate, sources, clock.Elapsed);
+            }
+            else
+            {
+                PrintTable(estimate, sources, clock.Elapsed, settings.Top);
+            }
+        }
+
+        return 0;
+    }
+
+    private static SharingEstimate RunWithProgress(ScanSourceSet sources, SharingEstimatorOptions options)
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        return console.Progress()
+            .AutoClear(true)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .Start(context =>
+            {
+                var task = context.AddTask("opening", maxValue: Math.Max(1, sources.PageCount));
+                return SharingEstimator.Run(sources.Sources, options, new ProgressDisplay(task, sources.Sources));
+            });
+    }
+
+    private static void PrintTable(SharingEstimate estimate, ScanSourceSet sources, TimeSpan elapsed, int top)
+    {
+        var total = estimate.Total;
+        var showUnreadable = total.UnreadablePages > 0;
+        var table = new Table().Border(TableBorder.Simple).ShowFooters();
+        table.AddColumn(new TableColumn("Source").PadLeft(0).Footer("[bold]total[/]"));
+        AddNumberColumn(table, "Pages", Count(total.PagesScanned));
+        AddNumberColumn(table, "Zero", Count(total.ZeroPages));
+        AddNumberColumn(table, "Sharing", Count(total.SharingPages));
+        AddNumberColumn(table, "Frames", Count(total.SharedFrames));
+        AddNumberColumn(table, "Saved", Size(total.PagesSaved));
+        AddNumberColumn(table, "Saved%", Percent(total.PagesSaved, total.PagesScanned));
+        if (showUnreadable)
+        {
+            AddNumberColumn(table, "Unread", Count(total.UnreadablePages));
+        }
+
+        void AddRow(string name, long scanned, long zero, long sharing, string frames, long saved, long unreadable)
+        {
+            string[] cells = [name, Count(scanned), Count(zero), Count(sharing), frames, Size(saved), Percent(saved, scanned), Count(unreadable)];
+            table.AddRow(showUnreadable ? cells : cells[..^1]);
+        }
+
+        var ranked = estimate.Sources
+            .OrderByDescending(s => s.PagesSaved)
+            .ThenByDescending(s => s.SharingPages)
+            .ThenBy(s => s.Name, StringComparer.Ordinal)
+            .ToList();
+        foreach (var row in ranked.Take(top))
+        {
+            AddRow(Markup.Escape(row.Name), row.PagesScanned, row.ZeroPages, row.SharingPages, Count(row.SharedFrames), row.PagesSaved, row.UnreadablePages);
+        }
+
+        if (ranked.Count > top)
+        {
+            var rest = ranked.Skip(top).ToList();
+            AddRow(
+                string.Create(CultureInfo.InvariantCulture, $"[dim]{rest.Count} more (--top)[/]"),
+                rest.Sum(s => s.PagesScanned),
+                rest.Sum(s => s.ZeroPages),
+                rest.Sum(s => s.SharingPages),
+                string.Empty,
+                rest.Sum(s => s.PagesSaved),
+                rest.Sum(s => s.UnreadablePages));
+        }
+
+        if (Console.IsOutputRedirected)
+        {
+            // No terminal to fit: do not squeeze the table into the default 80 columns.
+            AnsiConsole.Profile.Width = 160;
+        }
+
+        AnsiConsole.Write(table);
+        foreach (var line in Notes(estimate, sources, elapsed))
+        {
+            AnsiConsole.WriteLine(line);
+        }
+    }
+
+    private static IEnumerable<string> Notes(SharingEstimate estimate, ScanSourceSet sources, TimeSpan elapsed)
+    {
+        var total = estimate.Total;
+        var facts = total.Facts;
+        yield return $"Would save {Count(total.PagesSaved)} pages = {Size(total.PagesSaved)} of {Size(total.PagesScanned)} scanned "
+            + $"({Percent(total.PagesSaved, total.PagesScanned)}); zero pages: {Size(total.ZeroPages)}.";
+        yield return (estimate.SaltMode == ShareSaltMode.SingleSalt
+                ? "One salt for all sources: pages are shared across sources, as in the paper"
+                : "A salt per source: pages are shared only within a source (ESXi's default since 2014)")
+            + (estimate.ZeroPagesOnly ? "; zero pages only." : ".");
+        yield return "Sharing: pages that map a shared frame; Frames: distinct shared frames; Saved: Sharing - Frames. " + Attribution;
+        if (sources.AllProcesses is { } all)
+        {
+            var self = all.ExcludedPid is { } pid ? string.Create(CultureInfo.InvariantCulture, $"memvisor itself (pid {pid}), ") : string.Empty;
+            var why = all.FirstFailure is null ? string.Empty : $" ({all.FirstFailure})";
+            yield return string.Create(CultureInfo.InvariantCulture,
+                $"Not scanned: {self}processes not readable {all.AccessDenied}, exited first {all.Vanished}, "
+                + $"without user memory (kernel threads) {all.WithoutMemory}, failed {all.Failed}{why}.");
+        }
+
+        if (facts.AlreadySharedPages > 0 || facts.NotResidentPages > 0 || facts.SkippedRanges > 0)
+        {
+            yield return $"Left out: {Count(facts.AlreadySharedPages)} mappings of pages the kernel shares already (libraries, fork, shared memory, "
+                + $"the zero page), {Count(facts.NotResidentPages)} swapped-out pages, {Count(facts.SkippedRanges)} [vvar]/[vsyscall] mappings.";
+        }
+
+        if (sources.FramesHidden)
+        {
+            yield return "Not root: physical frame numbers are hidden, so pages the kernel already shares count once per mapping and savings are overstated.";
+        }
+
+        if (total.UnreadablePages > 0)
+        {
+            yield return $"Unreadable: {Count(total.UnreadablePages)} pages in {Count(total.UnreadableRanges)} ranges (I/O errors, memory unmapped since the snapshot).";
+        }
+
+        var vanished = estimate.Sources.Where(s => s.VanishedPages > 0).ToList();
+        if (vanished.Count > 0)
+        {
+            yield return $"Exited during the scan: {string.Join(", ", vanished.Take(5).Select(s => s.Name))}{(vanished.Count > 5 ? ", ..." : string.Empty)} "
+                + $"({Count(total.VanishedPages)} pages not read).";
+        }
+
+        foreach (var source in estimate.Sources)
+        {
+            if (source.Facts.PaddingBytes > 0)
+            {
+                yield return $"{source.Name}: short last page, padded with {Count(source.Facts.PaddingBytes)} zero bytes.";
+            }
+
+            if (source.PagesOffered == 0)
+            {
+                yield return $"{source.Name}: no pages (an empty file, or a process without user memory).";
+            }
+        }
+
+        var pages = total.PagesScanned + total.UnreadablePages;
+        yield return string.Create(CultureInfo.InvariantCulture,
+            $"Stale hints {Count(total.StaleHints)}, collisions {Count(total.Collisions)}; {estimate.Sources.Count} sources, "
+            + $"{Count(pages)} pages in {elapsed.TotalSeconds:F1} s.");
+    }
+
+    private static void PrintJson(SharingEstimate estimate, ScanSourceSet sources, TimeSpan elapsed)
+    {
+        var allProcesses = sources.AllProcesses;
+        var report = new ScanJson(
+            PageGeometry.PageSizeBytes,
+            estimate.SaltMode,
+            estimate.ZeroPagesOnly,
+            Math.Round(elapsed.TotalSeconds, 3),
+            estimate.Total,
+            estimate.Sources,
+            allProcesses is null
+                ? null
+                : new NotScannedJson(allProcesses.ExcludedPid, allProcesses.AccessDenied, allProcesses.Vanished, allProcesses.WithoutMemory, allProcesses.Failed, allProcesses.FirstFailure),
+            estimate.FullCompares,
+            estimate.HintPages,
+            estimate.TableBytes,
+            sources.FramesHidden,
+            Attribution);
+        Console.Out.WriteLine(JsonSerializer.Serialize(report, ScanJsonContext.Default.ScanJson));
+    }
+
+    private static void AddNumberColumn(Table table, string header, string footer) =>
+        table.AddColumn(new TableColumn(header).RightAligned().NoWrap().PadLeft(1).PadRight(0).Footer($"[bold]{footer}[/]"));
+
+    private static string Count(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
+
+    private static string Size(long pages)
+    {
+        string[] units = ["KiB", "MiB", "GiB", "TiB"];
+        var size = pages * (PageGeometry.PageSizeBytes / 1024.0);
+        var unit = 0;
+        while (size >= 1024 && unit < units.Length - 1)
+        {
+            size /= 1024;
+            unit++;
+        }
+
+        return string.Create(CultureInfo.InvariantCulture, $"{size:F1} {units[unit]}");
+    }
+
+    private static string Percent(long part, long whole) =>
+        whole == 0 ? "-" : (100.0 * part / whole).ToString("F1", CultureInfo.InvariantCulture) + "%";
+
+    private sealed record Settings(string[] Files, int[] Pids, bool Json, bool SaltPerSource, bool ZeroOnly, int Top);
+
+    private sealed class ProgressDisplay(ProgressTask task, IReadOnlyList<IScanPageSource> sources) : IProgress<ScanProgress>
+    {
+        private int _source = -1;
+
+        public void Report(ScanProgress value)
+        {
+            if (value.SourceIndex != _source)
+            {
+                _source = value.SourceIndex;
+                task.Description = Markup.Escape($"{value.SourceIndex + 1}/{sources.Count} {sources[value.SourceIndex].Name}");
+            }
+
+            task.Value = value.PagesDone;
+        }
+    }
+}
+
+/// <summary>The JSON form of a scan's result.</summary>
+internal sealed record ScanJson(
+    int PageSizeBytes,
+    ShareSaltMode SaltMode,
+    bool ZeroPagesOnly,
+    double ElapsedSeconds,
+    SourceSharing Total,
+    IReadOnlyList<SourceSharing> Sources,
+    NotScannedJson? NotScanned,
+    long FullCompares,
+    long HintPages,
+    long TableBytes,
+    bool PhysicalFramesHidden,
+    string SavedAttribution);
+
+/// <summary>Processes left out of a scan of every process.</summary>
+internal sealed record NotScannedJson(int? SelfPid, int AccessDenied, int Vanished, int WithoutMemory, int Failed, string? FirstFailure);
+
+/// <summary>Serialisation of <see cref="ScanJson"/> without reflection.</summary>
+[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, UseStringEnumConverter = true)]
+[JsonSerializable(typeof(ScanJson))]
+internal sealed partial class ScanJsonContext : JsonSerializerContext;
