@@ -12,7 +12,12 @@
  * loaded (a delay after boot); a VM without a driver simply has none (GuestOs.Balloon is null).
  * When the guest runs out of memory entirely it deflates the balloon itself, as Linux balloon drivers
  * that deflate on OOM do.
+ *
+ * The driver talks to the host through Core's BalloonChannel: it writes its status (not installed
+ * until loaded, then active or disabled), reads the target, and reports pages in batches; the host
+ * gives a verdict per page, and a page the host did not take into the balloon goes back to the guest.
  */
+using Memvisor.Core.Balloon;
 using Memvisor.Core.Memory;
 
 namespace Memvisor.Simulation.Guests;
@@ -40,6 +45,12 @@ public sealed record BalloonDriverOptions
 
     /// <summary>Largest balloon in pages, if smaller than the percentage (ESX's sched.mem.maxmemctl); null: no such limit.</summary>
     public int? MaxBalloonPages { get; init; }
+
+    /// <summary>Pages per report to the host (at most the host's BalloonOptions.MaxPagesPerReport).</summary>
+    public int ReportPages { get; init; } = 512;
+
+    /// <summary>A slow driver: 256 pages (1 MiB) per second each way.</summary>
+    public static BalloonDriverOptions Slow { get; } = new() { MaxInflatePagesPerSecond = 256, MaxDeflatePagesPerSecond = 256 };
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the field, the value and the rule when an option is invalid.</summary>
     public void Validate()
@@ -73,6 +84,11 @@ public sealed record BalloonDriverOptions
         {
             throw new ArgumentException($"Balloon maximum: {MaxBalloonPages} pages; must not be negative.");
         }
+
+        if (ReportPages < 1)
+        {
+            throw new ArgumentException($"Balloon report size: {ReportPages} pages; must be at least 1.");
+        }
     }
 }
 
@@ -81,18 +97,28 @@ public sealed class BalloonDriver
 {
     private const double MinRateFactor = 1.0 / 16;
     private readonly GuestOs _guest;
-    private readonly IBalloonChannel _channel;
+    private readonly BalloonChannel _channel;
     private readonly int[] _pages;
+    private readonly Ppn[] _report;
+    private readonly BalloonVerdict[] _verdicts;
     private long _nextPoll = long.MaxValue;
     private double _rateFactor = 1;
 
-    internal BalloonDriver(GuestOs guest, IBalloonChannel channel, BalloonDriverOptions options)
+    internal BalloonDriver(GuestOs guest, BalloonChannel channel, BalloonDriverOptions options)
     {
         ArgumentNullException.ThrowIfNull(channel);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        if (channel.Vm != guest.Id)
+        {
+            throw new ArgumentException($"The balloon channel belongs to {channel.Vm}, not to {guest.Id}.", nameof(channel));
+        }
+
         _guest = guest;
         _channel = channel;
+        _report = new Ppn[options.ReportPages];
+        _verdicts = new BalloonVerdict[options.ReportPages];
+        channel.DriverStatus = BalloonDriverStatus.NotInstalled;
         Options = options;
         var cap = (int)Math.Floor(guest.PageCount * options.MaxBalloonPercent / 100);
         CapPages = Math.Min(cap, options.MaxBalloonPages ?? int.MaxValue);
@@ -127,7 +153,7 @@ public sealed class BalloonDriver
     /// <summary>Pages the guest needed back because it ran out of memory (deflated without the host asking).</summary>
     public long PagesDeflatedForGuest { get; private set; }
 
-    /// <summary>Reports the host rejected.</summary>
+    /// <summary>Report entries the host rejected.</summary>
     public long Rejections { get; private set; }
 
     /// <summary>Polls in which the guest could not give as many pages as asked.</summary>
@@ -142,7 +168,12 @@ public sealed class BalloonDriver
             return;
         }
 
-        IsLoaded = true;
+        if (!IsLoaded)
+        {
+            IsLoaded = true;
+            _channel.DriverStatus = Options.Enabled ? BalloonDriverStatus.Active : BalloonDriverStatus.Disabled;
+        }
+
         var interval = (long)(Options.PollIntervalSeconds * 1e9);
         _nextPoll += interval * Math.Max(1, ((nowNanoseconds - _nextPoll) / interval) + 1);
         if (Options.Enabled)
@@ -189,23 +220,47 @@ public sealed class BalloonDriver
         var done = 0;
         while (done < pages)
         {
-            var p = _guest.TakePageForBalloon();
-            if (p < 0)
+            var batch = 0;
+            while (batch < _report.Length && done + batch < pages)
+            {
+                var p = _guest.TakePageForBalloon();
+                if (p < 0)
+                {
+                    break;
+                }
+
+                _report[batch++] = new Ppn((uint)p);
+            }
+
+            if (batch == 0)
             {
                 break;
             }
 
-            if (!_channel.Inflate(new Ppn((uint)p)))
+            _channel.Inflate(_guest.Id, _report.AsSpan(0, batch), _verdicts);
+            var accepted = 0;
+            for (var i = 0; i < batch; i++)
             {
-                Rejections++;
-                _guest.ReturnPageFromBalloon(p);
-                break;
+                var p = (int)_report[i].Value;
+                if (_verdicts[i] == BalloonVerdict.Accepted)
+                {
+                    _guest.ForgetContents(p);
+                    _pages[SizePages++] = p;
+                    accepted++;
+                }
+                else
+                {
+                    Rejections++;
+                    _guest.ReturnPageFromBalloon(p);
+                }
             }
 
-            _guest.ForgetContents(p);
-            _pages[SizePages++] = p;
-            PagesInflated++;
-            done++;
+            PagesInflated += accepted;
+            done += accepted;
+            if (accepted < batch)
+            {
+                break;
+            }
         }
 
         return done;
@@ -216,17 +271,39 @@ public sealed class BalloonDriver
         var done = 0;
         while (done < pages && SizePages > 0)
         {
-            var p = _pages[SizePages - 1];
-            if (!_channel.Deflate(new Ppn((uint)p)))
+            var batch = Math.Min(Math.Min(pages - done, SizePages), _report.Length);
+            for (var i = 0; i < batch; i++)
             {
-                Rejections++;
-                break;
+                _report[i] = new Ppn((uint)_pages[SizePages - 1 - i]);
             }
 
-            SizePages--;
-            _guest.ReturnPageFromBalloon(p);
-            PagesDeflated++;
-            done++;
+            _channel.Deflate(_guest.Id, _report.AsSpan(0, batch), _verdicts);
+            // Pages leave the top of the stack; a page the host refused stays in the balloon, so the stack is rebuilt from the bottom of the batch.
+            var keep = SizePages - batch;
+            var released = 0;
+            for (var i = batch - 1; i >= 0; i--)
+            {
+                var p = (int)_report[i].Value;
+                // NotBallooned: the host no longer counts the page in the balloon (the guest touched it): it is the guest's again.
+                if (_verdicts[i] is BalloonVerdict.Accepted or BalloonVerdict.NotBallooned)
+                {
+                    _guest.ReturnPageFromBalloon(p);
+                    released++;
+                }
+                else
+                {
+                    Rejections++;
+                    _pages[keep++] = p;
+                }
+            }
+
+            SizePages = keep;
+            PagesDeflated += released;
+            done += released;
+            if (released < batch)
+            {
+                break;
+            }
         }
 
         return done;

@@ -12,6 +12,12 @@ public sealed record GuestCounters
     /// <summary>Accesses by background work: kernel activity, the zero-page thread, reclaim reading pages it writes out.</summary>
     public long BackgroundAccesses { get; internal set; }
 
+    /// <summary>DMA transfers of whole pages by the guest's network card (each checked against the guest's record).</summary>
+    public long DmaTransfers { get; internal set; }
+
+    /// <summary>DMA transfers copied through a low bounce buffer because the page was in high memory.</summary>
+    public long DmaBounced { get; internal set; }
+
     /// <summary>Reads whose bytes differ from what the guest last wrote there: lost data. Must stay 0.</summary>
     public long DataMismatches { get; internal set; }
 

@@ -2,6 +2,7 @@
  * The guest's memory management: physical page allocator with free lists, clock replacement over
  * anonymous and page-cache pages, the guest's own swap, the page cache, and the checked access path.
  */
+using Memvisor.Core.IoRemap;
 using Memvisor.Core.Memory;
 using Memvisor.Simulation.Images;
 using Memvisor.Simulation.Memory;
@@ -34,6 +35,7 @@ public abstract partial class GuestOs
     private byte[] _flags = [];
     private int _logicalCount;
 
+    private readonly byte[] _dmaBuffer = new byte[PageGeometry.PageSizeBytes];
     private int _clockHand;
     private int _anonymousResident;
     private int _cacheResident;
@@ -145,6 +147,40 @@ public abstract partial class GuestOs
         _expected[p] = token;
         _token[page] = token;
         if (file)
+        {
+            _flags[page] |= DirtyFlag;
+        }
+    }
+
+    /// <summary>The guest's network card sends logical page <paramref name="page"/>: the device reads it by DMA, and what it read is checked against the guest's record.</summary>
+    public void Transmit(int page)
+    {
+        CheckLogical(page);
+        var p = _frame[page] >= 0 ? _frame[page] : FaultIn(page);
+        Dma(p, IoDirection.Transmit);
+        Verify(_dmaBuffer, p, page);
+    }
+
+    /// <summary>The guest's network card receives <paramref name="token"/>'s contents into logical page <paramref name="page"/> by DMA (a whole page: nothing is read first).</summary>
+    public void Receive(int page, ulong token)
+    {
+        CheckLogical(page);
+        if (token == PageContent.Unknown)
+        {
+            throw new ArgumentException("A device cannot write unknown contents.", nameof(token));
+        }
+
+        var p = _frame[page];
+        if (p < 0)
+        {
+            p = FaultIn(page);
+        }
+
+        PageContent.Fill(_dmaBuffer, token);
+        Dma(p, IoDirection.Receive);
+        _expected[p] = token;
+        _token[page] = token;
+        if ((_flags[page] & FileFlag) != 0)
         {
             _flags[page] |= DirtyFlag;
         }
@@ -394,6 +430,19 @@ public abstract partial class GuestOs
         FreePage(p);
     }
 
+    private void Dma(int p, IoDirection direction)
+    {
+        var path = _memory.DmaTransfer(new Ppn((uint)p), direction, _dmaBuffer);
+        ChargeHostFault();
+        _referenced[p] = 1;
+        Counters.DmaTransfers++;
+        if (path == DmaPath.Bounced)
+        {
+            Counters.DmaBounced++;
+            Stall(_latency.BounceCopyNanoseconds, host: true);
+        }
+    }
+
     private ReadOnlySpan<byte> ReadPhysical(int p)
     {
         var page = _memory.PageForRead(new Ppn((uint)p));
@@ -469,22 +518,22 @@ public abstract partial class GuestOs
             Counters.DoublePagingReads++;
         }
 
-        if (_inBackground)
-        {
-            Counters.BackgroundNanoseconds += ns;
-        }
-        else
-        {
-            _now += ns;
-            Counters.HostStallNanoseconds += ns;
-        }
+        Stall(ns, host: true);
     }
 
-    private void GuestStall(long ns)
+    private void GuestStall(long ns) => Stall(ns, host: false);
+
+    /// <summary>Time the workload waits (for the host or for its guest); background work only counts it.</summary>
+    private void Stall(long ns, bool host)
     {
         if (_inBackground)
         {
             Counters.BackgroundNanoseconds += ns;
+        }
+        else if (host)
+        {
+            _now += ns;
+            Counters.HostStallNanoseconds += ns;
         }
         else
         {

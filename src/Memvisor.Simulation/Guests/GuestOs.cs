@@ -20,6 +20,7 @@
  * zero-page thread, balloon polls) once per slice and the workload in between; workload computation,
  * host fault stalls and virtual disk I/O advance the clock, so throughput falls when memory is short.
  */
+using Memvisor.Core.Balloon;
 using Memvisor.Core.Memory;
 using Memvisor.Core.Util;
 using Memvisor.Simulation.Images;
@@ -157,7 +158,7 @@ public abstract partial class GuestOs
     public int SwapPages { get; }
 
     /// <summary>Installs a balloon driver talking to the host through <paramref name="channel"/> (a VM without one has no balloon).</summary>
-    public BalloonDriver InstallBalloonDriver(IBalloonChannel channel, BalloonDriverOptions? options = null)
+    public BalloonDriver InstallBalloonDriver(BalloonChannel channel, BalloonDriverOptions? options = null)
     {
         if (Balloon is not null)
         {

@@ -33,6 +33,9 @@ public sealed record LatencyModel
     /// <summary>A page written to the guest's virtual disk (guest swap-out, dirty page write-back), amortised over clustered asynchronous writes.</summary>
     public long GuestDiskWriteNanoseconds { get; init; } = 1_000_000;
 
+    /// <summary>A DMA transfer of a high page copied through a low bounce buffer (paper §7): copying 4 KiB.</summary>
+    public long BounceCopyNanoseconds { get; init; } = 2_000;
+
     /// <summary>The defaults.</summary>
     public static LatencyModel Default { get; } = new();
 
@@ -47,6 +50,7 @@ public sealed record LatencyModel
         Check(GuestMinorFaultNanoseconds, nameof(GuestMinorFaultNanoseconds));
         Check(GuestDiskReadNanoseconds, nameof(GuestDiskReadNanoseconds));
         Check(GuestDiskWriteNanoseconds, nameof(GuestDiskWriteNanoseconds));
+        Check(BounceCopyNanoseconds, nameof(BounceCopyNanoseconds));
     }
 
     private static void Check(long value, string name)

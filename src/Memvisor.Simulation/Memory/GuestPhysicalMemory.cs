@@ -12,6 +12,7 @@
  * minor fault that only remaps: a sampling trap or a page left unmapped by a share comparison). The
  * kind of the last access's fault and a count per kind are kept here; the latencies are the guest's.
  */
+using Memvisor.Core.IoRemap;
 using Memvisor.Core.Memory;
 using Memvisor.Core.Ports;
 
@@ -145,6 +146,21 @@ public sealed class GuestPhysicalMemory : IGuestMapping
         return _memory.GetPage(new Mpn(_mpn[ppn.Value]));
     }
 
+    /// <summary>
+    /// A device that can address only low memory (a network card) transfers a whole page to or from
+    /// <paramref name="ppn"/> through Core (which bounces it through low memory or remaps a hot page).
+    /// A page that is not resident is faulted in by Core for the device; <see cref="LastFault"/> says
+    /// what that cost, as for a guest access.
+    /// </summary>
+    public DmaPath DmaTransfer(Ppn ppn, IoDirection direction, Span<byte> page)
+    {
+        CheckPpn(ppn);
+        var kind = Classify(ppn, direction == IoDirection.Receive, GuestFaultKind.None);
+        var path = _manager.DmaTransfer(_id, ppn, direction, 0, page);
+        Record(kind);
+        return path;
+    }
+
     /// <inheritdoc/>
     public void MapWritable(Ppn ppn, Mpn mpn)
     {
@@ -165,22 +181,34 @@ public sealed class GuestPhysicalMemory : IGuestMapping
     private void Fault(Ppn ppn, PageAccess access)
     {
         Faults++;
-        var kind = _manager.PageInfoOf(_id, ppn).State switch
-        {
-            PageState.Untouched => GuestFaultKind.ZeroFill,
-            PageState.Shared when access == PageAccess.Write => GuestFaultKind.CopyOnWrite,
-            PageState.Swapped => GuestFaultKind.HostSwapIn,
-            PageState.Ballooned => GuestFaultKind.BalloonTouch,
-            _ => GuestFaultKind.Minor,
-        };
+        var kind = Classify(ppn, access == PageAccess.Write, GuestFaultKind.Minor);
         _manager.HandleFault(_id, ppn, access);
-        _faultsByKind[(int)kind]++;
-        LastFault = kind;
+        Record(kind);
         var now = _access[ppn.Value];
         if (now == GuestPageAccess.None || (access == PageAccess.Write && now != GuestPageAccess.Writable))
         {
             throw new InvalidOperationException($"{_id} {ppn}: Core resolved a {access} fault without mapping the page for it.");
         }
+    }
+
+    /// <summary>What Core will have to do for an access to <paramref name="ppn"/>, from its pmap state; <paramref name="resident"/> for a resident page.</summary>
+    private GuestFaultKind Classify(Ppn ppn, bool write, GuestFaultKind resident) => _manager.PageInfoOf(_id, ppn).State switch
+    {
+        PageState.Untouched => GuestFaultKind.ZeroFill,
+        PageState.Shared when write => GuestFaultKind.CopyOnWrite,
+        PageState.Swapped => GuestFaultKind.HostSwapIn,
+        PageState.Ballooned => GuestFaultKind.BalloonTouch,
+        _ => resident,
+    };
+
+    private void Record(GuestFaultKind kind)
+    {
+        if (kind != GuestFaultKind.None)
+        {
+            _faultsByKind[(int)kind]++;
+        }
+
+        LastFault = kind;
     }
 
     private void CheckPpn(Ppn ppn)

@@ -2,8 +2,9 @@
  * A file server in the style of dbench (paper Figure 2, Figure 7): clients read and write files of a
  * file set larger than memory through the guest's page cache. Files are chosen with Zipf popularity,
  * so the page-cache hit rate, and with it throughput, grows smoothly with the memory the guest has: a
- * miss costs a virtual-disk read, an eviction of a written page a write-back. Each operation also
- * touches the server processes' own anonymous memory. Throughput is operations per simulated second.
+ * miss costs a virtual-disk read, an eviction of a written page a write-back. The clients issue
+ * operations in turn, and each operation also touches the memory of the server process serving its
+ * client. Throughput is operations per simulated second.
  */
 using Memvisor.Core.Util;
 using Memvisor.Simulation.Guests;
@@ -31,8 +32,11 @@ public sealed record FileServerOptions
     /// <summary>CPU time of one operation with every page in the cache.</summary>
     public long OperationCpuNanoseconds { get; init; } = 1_000_000;
 
-    /// <summary>Anonymous memory of the server processes, touched once per operation.</summary>
-    public int ProcessPages { get; init; } = 2048;
+    /// <summary>Clients (as dbench's client count): operations are issued by the clients in turn.</summary>
+    public int Clients { get; init; } = 8;
+
+    /// <summary>Anonymous memory of the server process serving each client, touched once per operation of that client.</summary>
+    public int ProcessPagesPerClient { get; init; } = 256;
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the field, the value and the rule when an option is invalid.</summary>
     public void Validate()
@@ -62,9 +66,9 @@ public sealed record FileServerOptions
             throw new ArgumentException($"File server operation CPU time: {OperationCpuNanoseconds} ns; must be at least 1 ns.");
         }
 
-        if (ProcessPages < 1)
+        if (Clients < 1 || ProcessPagesPerClient < 1)
         {
-            throw new ArgumentException($"File server process memory: {ProcessPages} pages; must be at least 1.");
+            throw new ArgumentException($"File server: {Clients} clients with {ProcessPagesPerClient} process pages each; needs at least one client and one page.");
         }
     }
 }
@@ -77,6 +81,7 @@ public sealed class FileServerWorkload : IWorkload
     private int[] _fileOfRank = [];
     private GuestSegment _fileSet;
     private GuestSegment _process;
+    private int _client;
 
     /// <summary>Creates a file server.</summary>
     public FileServerWorkload(FileServerOptions options)
@@ -103,7 +108,7 @@ public sealed class FileServerWorkload : IWorkload
         _random = random;
         var files = Options.FileSetPages / Options.PagesPerFile;
         _fileSet = guest.CreateFile(files * Options.PagesPerFile);
-        _process = guest.CreateAnonymous(Options.ProcessPages);
+        _process = guest.CreateAnonymous(Options.Clients * Options.ProcessPagesPerClient);
         _files = new ZipfSampler(files, Options.FileZipfExponent);
         // Popular files are scattered over the file set, not the first ones on disk.
         _fileOfRank = new int[files];
@@ -133,7 +138,9 @@ public sealed class FileServerWorkload : IWorkload
                 guest.Access(first + i, write);
             }
 
-            guest.Write(_process.Page(random.NextInt32(_process.Pages)), guest.NewToken());
+            // The client's server process updates its own state.
+            _client = (_client + 1) % Options.Clients;
+            guest.Write(_process.Page((_client * Options.ProcessPagesPerClient) + random.NextInt32(Options.ProcessPagesPerClient)), guest.NewToken());
             guest.Compute(Options.OperationCpuNanoseconds);
             guest.CompleteWork(1);
         }

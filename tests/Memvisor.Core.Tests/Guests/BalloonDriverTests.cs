@@ -1,8 +1,10 @@
+using Memvisor.Core.Balloon;
+using Memvisor.Core.Tests.Balloon;
 using Memvisor.Simulation.Guests;
 using Memvisor.Simulation.Workloads;
-using static Memvisor.Core.Tests.Simulation.GuestTestSupport;
+using static Memvisor.Core.Tests.Guests.GuestTestSupport;
 
-namespace Memvisor.Core.Tests.Simulation;
+namespace Memvisor.Core.Tests.Guests;
 
 public sealed class BalloonDriverTests
 {
@@ -11,18 +13,23 @@ public sealed class BalloonDriverTests
     {
         using var host = new TestHost(machinePages: 8192, swapPages: 8192);
         var guest = Guest(host.PowerOn("vm", 4096), GuestFlavour.Linux, new ToucherWorkload(new ToucherOptions { WorkingSetPages = 500 }));
-        var channel = new DirectBalloonChannel(host.Manager, guest.Id) { TargetPages = 3000 };
+        var balloons = new BalloonHost(host.Manager, new ManualClock());
+        var channel = balloons.Attach(guest.Id);
+        Assert.Equal(2662, balloons.SetTarget(guest.Id, 3000));
         var balloon = guest.InstallBalloonDriver(channel, new BalloonDriverOptions { MaxInflatePagesPerSecond = 1000 });
+        Assert.Equal(BalloonDriverStatus.NotInstalled, channel.DriverStatus);
 
         // Polls at 0 s, 1 s, 2 s, ...: 1000 pages each, up to the cap of 65% of 4096 = 2662.4 -> 2662 pages.
         Assert.Equal(2662, balloon.CapPages);
         guest.RunUntil(Second / 2);
+        Assert.Equal(BalloonDriverStatus.Active, channel.DriverStatus);
         Assert.Equal(1000, balloon.SizePages);
         guest.RunUntil(Second + (Second / 2));
         Assert.Equal(2000, balloon.SizePages);
         guest.RunUntil(5 * Second);
         Assert.Equal(2662, balloon.SizePages);
         Assert.Equal(2662, host.Manager.GetVmStats(guest.Id).BalloonedPages);
+        Assert.Equal(2662, balloons.SizeOf(guest.Id));
         Assert.Equal(2662, guest.BalloonPages);
 
         // 4096 - 64 kernel - 41 structures - 500 working set = 3491 free pages: the balloon took only free pages.
@@ -31,7 +38,7 @@ public sealed class BalloonDriverTests
         Assert.Equal(3491 - 2662, guest.FreePages);
 
         // Deflating: 8192 pages/s, so one poll gives everything back.
-        channel.TargetPages = 0;
+        balloons.SetTarget(guest.Id, 0);
         guest.RunUntil(6 * Second);
         Assert.Equal(0, balloon.SizePages);
         Assert.Equal(0, host.Manager.GetVmStats(guest.Id).BalloonedPages);
@@ -45,14 +52,19 @@ public sealed class BalloonDriverTests
         using var host = new TestHost(machinePages: 8192, swapPages: 8192);
         var disabledGuest = Guest(host.PowerOn("disabled", 2048), GuestFlavour.Linux, new IdleWorkload());
         var lateGuest = Guest(host.PowerOn("late", 2048), GuestFlavour.Linux, new IdleWorkload());
-        var disabled = disabledGuest.InstallBalloonDriver(new DirectBalloonChannel(host.Manager, disabledGuest.Id) { TargetPages = 500 }, new BalloonDriverOptions { Enabled = false });
-        var late = lateGuest.InstallBalloonDriver(new DirectBalloonChannel(host.Manager, lateGuest.Id) { TargetPages = 500 }, new BalloonDriverOptions { LoadDelaySeconds = 3 });
+        var balloons = new BalloonHost(host.Manager, new ManualClock());
+        var disabled = disabledGuest.InstallBalloonDriver(balloons.Attach(disabledGuest.Id), new BalloonDriverOptions { Enabled = false });
+        var late = lateGuest.InstallBalloonDriver(balloons.Attach(lateGuest.Id), new BalloonDriverOptions { LoadDelaySeconds = 3 });
+        balloons.SetTarget(disabledGuest.Id, 500);
+        balloons.SetTarget(lateGuest.Id, 500);
 
         disabledGuest.RunUntil(5 * Second);
         lateGuest.RunUntil(2 * Second);
         Assert.Equal(0, disabled.SizePages);
         Assert.Equal(0, host.Manager.GetVmStats(disabledGuest.Id).BalloonedPages);
+        Assert.Equal(BalloonDriverStatus.Disabled, balloons.ChannelOf(disabledGuest.Id).DriverStatus);
         Assert.False(late.IsLoaded);
+        Assert.Equal(BalloonDriverStatus.NotInstalled, balloons.ChannelOf(lateGuest.Id).DriverStatus);
         Assert.Equal(0, late.SizePages);
         lateGuest.RunUntil(4 * Second);
         Assert.True(late.IsLoaded);
@@ -85,8 +97,9 @@ public sealed class BalloonDriverTests
         // 2048 - 64 - 21 boot pages - 1200 cache - 400 hot = 363 free pages.
         Assert.Equal(363, guest.FreePages);
 
-        var channel = new DirectBalloonChannel(host.Manager, guest.Id) { TargetPages = 1000 };
-        guest.InstallBalloonDriver(channel);
+        var balloons = new BalloonHost(host.Manager, new ManualClock());
+        guest.InstallBalloonDriver(balloons.Attach(guest.Id));
+        balloons.SetTarget(guest.Id, 1000);
         guest.RunUntil(start + (4 * Second));
 
         // The balloon took the 363 free pages, then 637 pages of cold cache; the hot set stayed.

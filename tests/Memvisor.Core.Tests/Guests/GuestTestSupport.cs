@@ -4,7 +4,7 @@ using Memvisor.Simulation.Images;
 using Memvisor.Simulation.Memory;
 using Memvisor.Simulation.Workloads;
 
-namespace Memvisor.Core.Tests.Simulation;
+namespace Memvisor.Core.Tests.Guests;
 
 /// <summary>Small guests for tests: a tiny image, short runs.</summary>
 internal static class GuestTestSupport

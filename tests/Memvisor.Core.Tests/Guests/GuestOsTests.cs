@@ -2,9 +2,9 @@ using Memvisor.Core.Memory;
 using Memvisor.Simulation.Guests;
 using Memvisor.Simulation.Images;
 using Memvisor.Simulation.Workloads;
-using static Memvisor.Core.Tests.Simulation.GuestTestSupport;
+using static Memvisor.Core.Tests.Guests.GuestTestSupport;
 
-namespace Memvisor.Core.Tests.Simulation;
+namespace Memvisor.Core.Tests.Guests;
 
 public sealed class GuestOsTests
 {
@@ -157,7 +157,7 @@ public sealed class GuestOsTests
         double OperationsPerSecond(int guestPages)
         {
             using var host = new TestHost(machinePages: 8192, swapPages: 8192);
-            var server = new FileServerWorkload(new FileServerOptions { FileSetPages = 4096, ProcessPages = 64 });
+            var server = new FileServerWorkload(new FileServerOptions { FileSetPages = 4096, Clients = 2, ProcessPagesPerClient = 32 });
             var guest = Guest(host.PowerOn("vm", guestPages), GuestFlavour.Linux, server);
             guest.RunUntil(10 * Second);
             var warm = guest.Counters.WorkUnits;

@@ -1,8 +1,8 @@
 using Memvisor.Simulation.Guests;
 using Memvisor.Simulation.Images;
-using static Memvisor.Core.Tests.Simulation.GuestTestSupport;
+using static Memvisor.Core.Tests.Guests.GuestTestSupport;
 
-namespace Memvisor.Core.Tests.Simulation;
+namespace Memvisor.Core.Tests.Guests;
 
 public sealed class GuestImageTests
 {
