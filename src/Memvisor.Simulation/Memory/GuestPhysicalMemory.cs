@@ -6,7 +6,13 @@
  * writes the machine page directly, as hardware with shadow page tables would; a miss (no mapping, or
  * a write to a read-only page) calls MemoryManager.HandleFault and then retries. Core is never told
  * about accesses that hit, exactly as under KVM.
+ *
+ * So that a simulated guest can charge each access its cost, a miss is classified before Core resolves
+ * it, from the page's pmap state (zero-fill, copy-on-write break, host swap-in, ballooned touch, or a
+ * minor fault that only remaps: a sampling trap or a page left unmapped by a share comparison). The
+ * kind of the last access's fault and a count per kind are kept here; the latencies are the guest's.
  */
+using Memvisor.Core.IoRemap;
 using Memvisor.Core.Memory;
 using Memvisor.Core.Ports;
 
@@ -25,6 +31,28 @@ public enum GuestPageAccess : byte
     Writable = 2,
 }
 
+/// <summary>What a guest access cost the host: none (a hit) or the kind of fault Core resolved.</summary>
+public enum GuestFaultKind : byte
+{
+    /// <summary>The access hit its mapping.</summary>
+    None = 0,
+
+    /// <summary>The page was resident but unmapped (sampling trap, share comparison): Core only remapped it.</summary>
+    Minor = 1,
+
+    /// <summary>First touch of a page: Core gave it a fresh zeroed machine page.</summary>
+    ZeroFill = 2,
+
+    /// <summary>A write to a shared page: Core broke copy-on-write.</summary>
+    CopyOnWrite = 3,
+
+    /// <summary>The page was in host swap: Core read it back.</summary>
+    HostSwapIn = 4,
+
+    /// <summary>The page was held by the balloon: Core gave it a fresh zero page.</summary>
+    BalloonTouch = 5,
+}
+
 /// <summary>One simulated VM's guest physical memory over the host's machine memory.</summary>
 public sealed class GuestPhysicalMemory : IGuestMapping
 {
@@ -32,6 +60,7 @@ public sealed class GuestPhysicalMemory : IGuestMapping
     private readonly IMachineMemory _memory;
     private readonly uint[] _mpn;
     private readonly GuestPageAccess[] _access;
+    private readonly long[] _faultsByKind = new long[6];
     private VmId _id;
 
     private GuestPhysicalMemory(MemoryManager manager, IMachineMemory memory, int pages)
@@ -68,6 +97,12 @@ public sealed class GuestPhysicalMemory : IGuestMapping
         return guest;
     }
 
+    /// <summary>What the last access (PageForRead, PageForWrite, Read, Write) cost: <see cref="GuestFaultKind.None"/> for a hit.</summary>
+    public GuestFaultKind LastFault { get; private set; }
+
+    /// <summary>Faults of one kind so far (<see cref="GuestFaultKind.None"/>: hits).</summary>
+    public long FaultsOf(GuestFaultKind kind) => kind == GuestFaultKind.None ? Hits : _faultsByKind[(int)kind];
+
     /// <summary>Powers a VM on in <paramref name="manager"/> with this simulated memory as its mapping.</summary>
     public static GuestPhysicalMemory PowerOn(MemoryManager manager, IMachineMemory memory, VmMemoryConfig config)
     {
@@ -102,6 +137,7 @@ public sealed class GuestPhysicalMemory : IGuestMapping
         else
         {
             Hits++;
+            LastFault = GuestFaultKind.None;
         }
 
         return _memory.GetPage(new Mpn(_mpn[ppn.Value]));
@@ -118,9 +154,25 @@ public sealed class GuestPhysicalMemory : IGuestMapping
         else
         {
             Hits++;
+            LastFault = GuestFaultKind.None;
         }
 
         return _memory.GetPage(new Mpn(_mpn[ppn.Value]));
+    }
+
+    /// <summary>
+    /// A device that can address only low memory (a network card) transfers a whole page to or from
+    /// <paramref name="ppn"/> through Core (which bounces it through low memory or remaps a hot page).
+    /// A page that is not resident is faulted in by Core for the device; <see cref="LastFault"/> says
+    /// what that cost, as for a guest access.
+    /// </summary>
+    public DmaPath DmaTransfer(Ppn ppn, IoDirection direction, Span<byte> page)
+    {
+        CheckPpn(ppn);
+        var kind = Classify(ppn, direction == IoDirection.Receive, GuestFaultKind.None);
+        var path = _manager.DmaTransfer(_id, ppn, direction, 0, page);
+        Record(kind);
+        return path;
     }
 
     /// <inheritdoc/>
@@ -143,12 +195,34 @@ public sealed class GuestPhysicalMemory : IGuestMapping
     private void Fault(Ppn ppn, PageAccess access)
     {
         Faults++;
+        var kind = Classify(ppn, access == PageAccess.Write, GuestFaultKind.Minor);
         _manager.HandleFault(_id, ppn, access);
+        Record(kind);
         var now = _access[ppn.Value];
         if (now == GuestPageAccess.None || (access == PageAccess.Write && now != GuestPageAccess.Writable))
         {
             throw new InvalidOperationException($"{_id} {ppn}: Core resolved a {access} fault without mapping the page for it.");
         }
+    }
+
+    /// <summary>What Core will have to do for an access to <paramref name="ppn"/>, from its pmap state; <paramref name="resident"/> for a resident page.</summary>
+    private GuestFaultKind Classify(Ppn ppn, bool write, GuestFaultKind resident) => _manager.PageInfoOf(_id, ppn).State switch
+    {
+        PageState.Untouched => GuestFaultKind.ZeroFill,
+        PageState.Shared when write => GuestFaultKind.CopyOnWrite,
+        PageState.Swapped => GuestFaultKind.HostSwapIn,
+        PageState.Ballooned => GuestFaultKind.BalloonTouch,
+        _ => resident,
+    };
+
+    private void Record(GuestFaultKind kind)
+    {
+        if (kind != GuestFaultKind.None)
+        {
+            _faultsByKind[(int)kind]++;
+        }
+
+        LastFault = kind;
     }
 
     private void CheckPpn(Ppn ppn)
