@@ -134,9 +134,9 @@ internal static class SimulateCommand
     {
         var done = progress?.SimulatedSeconds ?? 0;
         var fraction = scenario.DurationSeconds > 0 ? Math.Clamp(done / scenario.DurationSeconds, 0, 1) : 1;
-        const int width = 40;
+        const int width = 30;
         var filled = (int)Math.Round(fraction * width);
-        var bar = string.Create(CultureInfo.InvariantCulture, $"[green]{new string('━', filled)}[/][grey]{new string('━', width - filled)}[/] {fraction * 100,3:0}%  {done:0.#} / {scenario.DurationSeconds:0.#} s simulated");
+        var bar = string.Create(CultureInfo.InvariantCulture, $"[green]{new string('━', filled)}[/][grey]{new string('━', width - filled)}[/] {fraction * 100,3:0}%  {done:0}/{scenario.DurationSeconds:0} s");
         var header = new Markup($"[bold]{Markup.Escape(scenario.Name)}[/] seed {scenario.Seed}  {bar}");
         if (progress is null)
         {
@@ -146,15 +146,16 @@ internal static class SimulateCommand
         var sample = progress.Sample;
         var host = new Markup(string.Create(
             CultureInfo.InvariantCulture,
-            $"MEM {sample.MemoryMB:0} MB  free {sample.FreeMB:0} MB  state [bold]{sample.State}[/]  shared saved {sample.SharedSavedMB:0.0} MB  swap used {sample.SwapUsedMB:0.0} MB  balloon {sample.BalloonMB:0.0} MB"));
-        var table = new Table().Border(TableBorder.Simple);
-        table.AddColumn(new TableColumn("VM").PadLeft(0));
-        foreach (var name in (string[])["CONF", "TARGET", "GRANT", "ACTIVE", "TRUE WS", "BALLOON", "SWAPPED", "SHARED", "ZERO"])
+            $"PMEM {sample.MemoryMB:0} MB  free {sample.FreeMB:0}  state [bold]{sample.State}[/]  saved by sharing {sample.SharedSavedMB:0}  swap {sample.SwapUsedMB:0}  balloon {sample.BalloonMB:0}"));
+        // esxtop's memory panel names (TRUEWS: the working set the workload really touched), whole MB so that it fits 80 columns.
+        var table = new Table().Border(TableBorder.Simple).Title("MB");
+        table.AddColumn(new TableColumn("VM").PadLeft(0).NoWrap());
+        foreach (var name in (string[])["MEMSZ", "SZTGT", "GRANT", "ACTV", "TRUEWS", "MCTLSZ", "SWCUR", "SHRD", "ZERO"])
         {
-            table.AddColumn(new TableColumn(name).RightAligned().NoWrap());
+            table.AddColumn(new TableColumn(name).RightAligned().NoWrap().PadLeft(1).PadRight(0));
         }
 
-        table.AddColumn(new TableColumn("STATE"));
+        table.AddColumn(new TableColumn("STATE").NoWrap().PadLeft(2));
         foreach (var vm in sample.Vms)
         {
             table.AddRow(
@@ -174,7 +175,7 @@ internal static class SimulateCommand
         return new Rows(header, host, table);
     }
 
-    private static string Mb(double value) => double.IsNaN(value) ? "-" : value.ToString("0.0", CultureInfo.InvariantCulture);
+    private static string Mb(double value) => double.IsNaN(value) ? "-" : value.ToString("0", CultureInfo.InvariantCulture);
 
     private static void PrintSummary(Scenario scenario, SimulationResult result, TimeSpan elapsed, string output)
     {
