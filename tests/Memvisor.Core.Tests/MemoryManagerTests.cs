@@ -285,3 +285,43 @@ public class SampleTrapTests
         Assert.False(host.Manager.IsSampleTrapArmed(a.Id, new Ppn(1)));
     }
 }
+
+public class SaltIsolationTests
+{
+    /// <summary>
+    /// Shared frames keep 48 of the key's 64 bits. Salts chosen so that the salted keys of equal pages
+    /// differ only in the 16 bits a shared frame drops (salt2 = salt1 XOR (delta × φ⁻¹), delta < 2^16)
+    /// must still never share: the manager checks the frame's salt.
+    /// </summary>
+    [Fact]
+    public void Equal_pages_whose_salted_keys_agree_on_the_kept_bits_never_share_across_salts()
+    {
+        const ulong phi = 0x9E3779B97F4A7C15UL;
+        var phiInverse = phi; // Newton's iteration for the inverse of an odd number modulo 2^64
+        for (var i = 0; i < 6; i++)
+        {
+            phiInverse *= 2 - (phi * phiInverse);
+        }
+
+        Assert.Equal(1UL, phi * phiInverse);
+        const ulong salt1 = 7;
+        var salt2 = unchecked((salt1 * phi) ^ 0x1234UL) * phiInverse; // salt2 × φ = salt1 × φ XOR 0x1234
+        Assert.Equal(0x1234UL, Sharing.ShareMatcher.SaltedKey(0, salt1) ^ Sharing.ShareMatcher.SaltedKey(0, salt2));
+
+        using var host = new TestHost(machinePages: 32, swapPages: 64);
+        var a1 = host.PowerOn("a1", 4, salt: salt1);
+        var a2 = host.PowerOn("a2", 4, salt: salt1);
+        var b = host.PowerOn("b", 4, salt: salt2);
+        foreach (var vm in new[] { a1, a2, b })
+        {
+            vm.Write(new Ppn(0), 0, TestHost.Pattern(42));
+        }
+
+        host.Manager.TryShare(a1.Id, new Ppn(0));
+        Assert.True(host.Manager.TryShare(a2.Id, new Ppn(0)), "same salt: shared");
+        Assert.False(host.Manager.TryShare(b.Id, new Ppn(0)), "other salt: never shared");
+        Assert.NotEqual(host.Manager.PageInfoOf(a1.Id, new Ppn(0)).Mpn, host.Manager.PageInfoOf(b.Id, new Ppn(0)).Mpn);
+        Assert.Equal(PageState.Private, host.Manager.PageInfoOf(b.Id, new Ppn(0)).State);
+        host.Manager.CheckConsistency();
+    }
+}

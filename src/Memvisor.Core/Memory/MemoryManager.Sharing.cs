@@ -21,6 +21,17 @@ public sealed partial class MemoryManager
 {
     private readonly ShareSource _shareSource;
 
+    /// <summary>
+    /// The salt of every shared frame whose salt is not 0. A frame keeps only 48 bits of its salted key,
+    /// so two equal pages of different salts could meet in the table if their keys agreed on those
+    /// bits; the matcher is shown a shared page only when its salt is the candidate's. (Empty when all
+    /// VMs have the default salt, as in the paper.)
+    /// </summary>
+    private readonly Dictionary<int, ulong> _sharedFrameSalts = [];
+
+    /// <summary>The salt of the page being matched.</summary>
+    private ulong _matchingSalt;
+
     /// <summary>Counters of the matching walk: stale hints, collisions, full compares.</summary>
     public ShareMatchCounters ShareCounters { get; } = new();
 
@@ -82,6 +93,7 @@ public sealed partial class MemoryManager
 
         Protect(vm, ppn, in e);
         e.Flags |= PageMarks.Comparing;
+        _matchingSalt = vm.Salt;
         var match = ShareMatcher.Find(ShareTable, key, content, _shareSource, ShareCounters);
         e.Flags &= ~PageMarks.Comparing;
         int frame;
@@ -132,6 +144,11 @@ public sealed partial class MemoryManager
         ref var e = ref owner.Pmap[ppn.Value];
         ShareTable.Remove(hintFrame);
         var frame = ShareTable.AddShared(key, e.Mpn, 1);
+        if (owner.Salt != 0)
+        {
+            _sharedFrameSalts[frame] = owner.Salt;
+        }
+
         Pool.SetOwner(e.Mpn, MpnUse.Shared, default, (uint)frame);
         e.State = PageState.Shared;
         e.Frame = frame;
@@ -148,12 +165,21 @@ public sealed partial class MemoryManager
         return frame;
     }
 
+    private void RemoveSharedFrame(int frame)
+    {
+        ShareTable.Remove(frame);
+        _sharedFrameSalts.Remove(frame);
+    }
+
     private static bool IsZero(ReadOnlySpan<byte> page) => !page.ContainsAnyExcept((byte)0);
 
     /// <summary>The memory manager's pages, as <see cref="ShareMatcher"/> needs to see them.</summary>
     private sealed class ShareSource(MemoryManager manager) : IShareContentSource
     {
-        public ReadOnlySpan<byte> SharedPage(Mpn mpn) => manager.Pool.Page(mpn);
+        public ReadOnlySpan<byte> SharedPage(Mpn mpn) =>
+            manager._sharedFrameSalts.GetValueOrDefault(manager.Pool.OwnerOf(mpn).Frame) == manager._matchingSalt
+                ? manager.Pool.Page(mpn)
+                : []; // another salt's page: never equal
 
         public bool TryBeginHintCompare(VmId vm, Ppn ppn, out ReadOnlySpan<byte> content, out ulong key)
         {

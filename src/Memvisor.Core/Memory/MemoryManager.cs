@@ -264,7 +264,7 @@ public sealed partial class MemoryManager : IDisposable
         if (ShareTable.RefCount(frame) == 1)
         {
             // The last sharer keeps the machine page: no copy.
-            ShareTable.Remove(frame);
+            RemoveSharedFrame(frame);
             Pool.SetOwner(sharedMpn, MpnUse.Private, vm.Id, ppn.Value);
             privateMpn = sharedMpn;
         }
@@ -475,7 +475,7 @@ public sealed partial class MemoryManager : IDisposable
         var refs = ShareTable.RefCount(e.Frame) - 1;
         if (refs == 0)
         {
-            ShareTable.Remove(e.Frame);
+            RemoveSharedFrame(e.Frame);
             Pool.Free(e.Mpn);
         }
         else

@@ -91,6 +91,20 @@ public sealed class GuestPhysicalMemory : IGuestMapping
     /// <summary>Faults of one kind so far (<see cref="GuestFaultKind.None"/>: hits).</summary>
     public long FaultsOf(GuestFaultKind kind) => kind == GuestFaultKind.None ? Hits : _faultsByKind[(int)kind];
 
+    /// <summary>
+    /// Creates simulated memory of <paramref name="pages"/> pages and powers the VM on through
+    /// <paramref name="powerOn"/> (e.g. the host policy's admission control), which receives the mapping.
+    /// </summary>
+    public static GuestPhysicalMemory Attach(MemoryManager manager, IMachineMemory memory, int pages, Func<IGuestMapping, VmId> powerOn)
+    {
+        ArgumentNullException.ThrowIfNull(manager);
+        ArgumentNullException.ThrowIfNull(memory);
+        ArgumentNullException.ThrowIfNull(powerOn);
+        var guest = new GuestPhysicalMemory(manager, memory, pages);
+        guest._id = powerOn(guest);
+        return guest;
+    }
+
     /// <summary>Powers a VM on in <paramref name="manager"/> with this simulated memory as its mapping.</summary>
     public static GuestPhysicalMemory PowerOn(MemoryManager manager, IMachineMemory memory, VmMemoryConfig config)
     {

@@ -1,0 +1,160 @@
+/*
+ * The tables of a run's report, built once and written twice: as text (summary.txt) and as HTML
+ * (report.html). Numbers are spelled here with fixed decimals (NumberText), so both agree.
+ */
+using System.Globalization;
+using Memvisor.Core.Scenarios;
+
+namespace Memvisor.Reporting;
+
+/// <summary>A table of a report: a title, column headers and rows of text cells.</summary>
+/// <param name="Id">Anchor id (letters, digits, '-').</param>
+/// <param name="Title">Title above the table.</param>
+/// <param name="Headers">Column headers; a key/value table has two.</param>
+/// <param name="Rows">Rows, each with one cell per header.</param>
+/// <param name="Note">A sentence under the table, or empty.</param>
+/// <param name="NoteIsAlarm">Whether the note reports something wrong (shown prominently).</param>
+public sealed record ReportTable(string Id, string Title, IReadOnlyList<string> Headers, IReadOnlyList<IReadOnlyList<string>> Rows, string Note = "", bool NoteIsAlarm = false)
+{
+    /// <summary>Whether column <paramref name="column"/> holds numbers (every non-empty cell parses), so it is right-aligned.</summary>
+    public bool IsNumeric(int column) =>
+        column > 0 && Rows.All(r => r[column].Length == 0 || r[column] == "n/a" ||
+            double.TryParse(r[column], NumberStyles.Float, CultureInfo.InvariantCulture, out _));
+}
+
+/// <summary>Builds the tables of a run report.</summary>
+public static class ReportTables
+{
+    /// <summary>Transitions listed in full up to this many; more are counted in the note.</summary>
+    public const int MaxTransitionRows = 40;
+
+    /// <summary>The scenario's tables: the run, the host's configuration, the VMs' configuration.</summary>
+    public static IReadOnlyList<ReportTable> Scenario(Scenario scenario, RunSummary summary)
+    {
+        ArgumentNullException.ThrowIfNull(scenario);
+        ArgumentNullException.ThrowIfNull(summary);
+        var h = scenario.Host;
+        return
+        [
+            KeyValue("run", "Run",
+            [
+                ("scenario", scenario.Name),
+                ("seed", summary.Seed.ToString(CultureInfo.InvariantCulture)),
+                ("duration configured (s)", F(scenario.DurationSeconds, 1)),
+                ("time of the last sample (s)", F(summary.SimulatedSeconds, 1)),
+                ("sample interval (s)", F(scenario.SampleIntervalSeconds, 3)),
+                ("samples", NumberText.Integer(summary.SampleCount)),
+                ("events", NumberText.Integer(summary.Events)),
+            ]),
+            KeyValue("host-config", "Host configuration",
+            [
+                ("machine memory (MiB)", F(h.MemoryMB, 1)),
+                ("swap area (MiB)", F(h.SwapMB, 1)),
+                ("idle memory tax", F(h.IdleTax, 2)),
+                ("balance period (s)", F(h.BalancePeriodSeconds, 1)),
+                ("free-memory thresholds high/soft/hard/low (%)", $"{F(h.HighPercent, 1)} / {F(h.SoftPercent, 1)} / {F(h.HardPercent, 1)} / {F(h.LowPercent, 1)}"),
+                ("page sharing", h.Sharing ? "on" : "off"),
+                ("sharing salts", h.Salting.ToString()),
+                ("share scan rate per VM / host (pages/s)", $"{F(h.ShareScanPerVmPagesPerSecond, 0)} / {F(h.ShareScanHostPagesPerSecond, 0)}"),
+                ("working-set sampling", $"{NumberText.Integer(h.SamplingPages)} pages per {F(h.SamplingPeriodSeconds, 1)} s"),
+                ("balloon limit (% of configured)", F(h.BalloonMaxPercent, 1)),
+                ("I/O page remapping", h.IoRemap ? $"on, after {NumberText.Integer(h.IoRemapThresholdCopies)} copies" : "off"),
+                ("DMA boundary (MiB)", F(h.DmaBoundaryMB, 1)),
+            ]),
+            new ReportTable("vm-config", "VM configuration",
+                ["VM", "memory (MiB)", "min (MiB)", "shares", "overhead (MiB)", "guest", "image", "balloon driver", "on at (s)", "off at (s)", "workload"],
+                [.. scenario.Vms.Select(v => (IReadOnlyList<string>)
+                [
+                    v.Name, F(v.MemoryMB, 1), F(v.MinMB, 1), v.Shares, v.OverheadMB is { } o ? F(o, 1) : "auto", v.Guest, v.Image,
+                    v.BalloonDriver.ToString() + (v.BalloonMaxMB is { } b ? $" (max {F(b, 1)} MiB)" : ""),
+                    F(v.PowerOnSeconds, 1), v.PowerOffSeconds is { } off ? F(off, 1) : "", Workload(v.Workload),
+                ])]),
+        ];
+    }
+
+    /// <summary>The summary's tables: host, time in state, transitions, VMs, and Core's counters when attached.</summary>
+    public static IReadOnlyList<ReportTable> Summary(RunSummary summary)
+    {
+        ArgumentNullException.ThrowIfNull(summary);
+        var host = summary.Host;
+        var total = host.TimeInState.Sum(s => s.Seconds);
+        var tables = new List<ReportTable>
+        {
+            KeyValue("host-summary", "Host",
+            [
+                ("machine memory (MiB)", F(host.MemoryMB, 1)),
+                ("free memory, lowest (MiB)", F(host.MinFreeMB, 1)),
+                ("free memory, mean (MiB)", F(host.MeanFreeMB, 1)),
+                ("swap used, peak (MiB)", F(host.PeakSwapUsedMB, 1)),
+                ("balloons, peak (MiB)", F(host.PeakBalloonMB, 1)),
+                ("saved by sharing, peak (MiB)", F(host.PeakSharedSavedMB, 1)),
+                ("saved by sharing, at the end (MiB)", F(host.FinalSharedSavedMB, 1)),
+                ("free-memory state at the end", host.FinalState),
+                ("state transitions", NumberText.Integer(host.StateTransitions.Count)),
+            ]),
+            new ReportTable("time-in-state", "Time in each free-memory state", ["state", "seconds", "share (%)"],
+                [.. host.TimeInState.Select(s => (IReadOnlyList<string>)[s.State, F(s.Seconds, 1), total > 0 ? F(100 * s.Seconds / total, 1) : "n/a"])]),
+            new ReportTable("transitions", "Free-memory state transitions", ["time (s)", "from", "to"],
+                [.. host.StateTransitions.Take(MaxTransitionRows).Select(t => (IReadOnlyList<string>)[F(t.TimeSeconds, 1), t.From, t.To])],
+                host.StateTransitions.Count > MaxTransitionRows
+                    ? $"The first {MaxTransitionRows} of {host.StateTransitions.Count} transitions; summary.json lists all."
+                    : host.StateTransitions.Count == 0 ? "No transitions." : ""),
+            new ReportTable("vm-summary", "VMs",
+                ["VM", "configured (MiB)", "on (s)", "mean throughput (units/s)", "mean granted (MiB)", "mean active (MiB)", "peak balloon (MiB)",
+                    "peak swapped (MiB)", "saved by sharing at end (MiB)", "guest swap (pages)", "host swap-ins (pages)", "bounce copies", "data mismatches"],
+                [.. summary.Vms.Select(v => (IReadOnlyList<string>)
+                [
+                    v.Name, F(v.ConfiguredMB, 1), F(v.SecondsPoweredOn, 1), F(v.MeanThroughput, 1), F(v.MeanGrantedMB, 1), F(v.MeanActiveEstimateMB, 1),
+                    F(v.PeakBalloonMB, 1), F(v.PeakSwappedMB, 1), F(v.FinalSharedSavedMB, 1), F(v.GuestSwapPages, 0), F(v.HostSwapInPages, 0),
+                    F(v.BounceCopies, 0), NumberText.Integer(v.DataMismatches),
+                ])],
+                summary.Vms.Any(v => v.DataMismatches != 0) ? "DATA MISMATCHES: a guest read back data different from what it wrote." : "",
+                NoteIsAlarm: summary.Vms.Any(v => v.DataMismatches != 0)),
+        };
+        if (host.Counters is { } c)
+        {
+            tables.Add(KeyValue("host-counters", "Host counters (Core)",
+            [
+                ("pages scanned for sharing", NumberText.Integer(c.PagesScanned)),
+                ("full page comparisons", NumberText.Integer(c.FullCompares)),
+                ("hash collisions (not shared)", NumberText.Integer(c.Collisions)),
+                ("stale hints dropped", NumberText.Integer(c.StaleHints)),
+                ("hint frames at the end", NumberText.Integer(c.HintFrames)),
+                ("copy-on-write breaks", NumberText.Integer(c.CowBreaks)),
+                ("swap victims shared instead", NumberText.Integer(c.SharedBeforeSwap)),
+                ("pages written to swap", NumberText.Integer(c.SwapPagesWritten)),
+                ("swap write operations", NumberText.Integer(c.SwapWriteOperations)),
+                ("pages read from swap", NumberText.Integer(c.SwapPagesRead)),
+                ("swap write / read errors", $"{NumberText.Integer(c.SwapWriteErrors)} / {NumberText.Integer(c.SwapReadErrors)}"),
+                ("swap checksum failures", NumberText.Integer(c.SwapChecksumFailures)),
+                ("sharing metadata (bytes)", NumberText.Integer(c.SharingMetadataBytes)),
+                ("sharing metadata per machine page (bytes)", F(c.SharingMetadataBytesPerMachinePage, 3)),
+            ]));
+        }
+        if (summary.Vms.Any(v => v.Counters is not null))
+        {
+            tables.Add(new ReportTable("vm-counters", "VM counters (Core)",
+                ["VM", "faults", "COW breaks", "swap-ins", "swap-outs", "pages scanned", "ballooned-page touches", "shared before swap"],
+                [.. summary.Vms.Where(v => v.Counters is not null).Select(v => (IReadOnlyList<string>)
+                [
+                    v.Name, NumberText.Integer(v.Counters!.Faults), NumberText.Integer(v.Counters.CowBreaks), NumberText.Integer(v.Counters.SwapIns),
+                    NumberText.Integer(v.Counters.SwapOuts), NumberText.Integer(v.Counters.PagesScanned), NumberText.Integer(v.Counters.BalloonedPageTouches),
+                    NumberText.Integer(v.Counters.SharedBeforeSwap),
+                ])]));
+        }
+        return tables;
+    }
+
+    private static ReportTable KeyValue(string id, string title, IEnumerable<(string Key, string Value)> rows) =>
+        new(id, title, ["", ""], [.. rows.Select(r => (IReadOnlyList<string>)[r.Key, r.Value])]);
+
+    private static string Workload(WorkloadSpec w) => w.Kind switch
+    {
+        "toucher" => $"toucher: {F(w.WorkingSetMB, 0)} MiB {w.Distribution}" + (w.Phases.Count > 0 ? $", {NumberText.Integer(w.Phases.Count)} phases" : ""),
+        "compute" => $"compute: {F(w.WorkingSetMB, 0)} MiB",
+        "fileserver" => $"fileserver: {F(w.FileSetMB, 0)} MiB files, {NumberText.Integer(w.Clients)} clients",
+        _ => w.Kind,
+    };
+
+    private static string F(double value, int decimals) => NumberText.Fixed(value, decimals);
+}

@@ -1,0 +1,431 @@
+/*
+ * The summary of a run: the figures a reader wants first (mean throughput, peaks of swap and balloon,
+ * memory saved by sharing, time in each free-memory state, data mismatches), computed from the
+ * statistics stream by RunSummary.FromSamples, plus Core's cumulative counters (faults, COW breaks, swap
+ * traffic, scanning) that the stream does not carry, attached with WithCounters from
+ * MemoryManager.GetHostStats/GetVmStats at the end of the run. Plain data: written as summary.json and
+ * summary.txt, read back by experiments.
+ */
+using Memvisor.Core.Scenarios;
+using Memvisor.Core.Statistics;
+
+namespace Memvisor.Reporting;
+
+/// <summary>The summary of one run.</summary>
+public sealed record RunSummary
+{
+    /// <summary>The scenario's name.</summary>
+    public required string ScenarioName { get; init; }
+
+    /// <summary>The seed the run used.</summary>
+    public ulong Seed { get; init; }
+
+    /// <summary>Time of the last sample, seconds (simulated or real).</summary>
+    public double SimulatedSeconds { get; init; }
+
+    /// <summary>Rows in the time series.</summary>
+    public int SampleCount { get; init; }
+
+    /// <summary>Events the engine processed (0 when not known).</summary>
+    public long Events { get; init; }
+
+    /// <summary>The host.</summary>
+    public required HostSummary Host { get; init; }
+
+    /// <summary>The VMs: scenario order, then VMs seen only in the samples in order of first appearance.</summary>
+    public IReadOnlyList<VmSummary> Vms { get; init; } = [];
+
+    /// <summary>
+    /// Computes every figure the samples allow. A sample stands for the interval that ends at its time
+    /// (the first one for the interval from 0), so the free-memory state of a sample is counted for that
+    /// interval. Means are over samples in which the VM was powered on; NaN when there are none.
+    /// </summary>
+    public static RunSummary FromSamples(Scenario scenario, IReadOnlyList<HostSample> samples, long events = 0)
+    {
+        ArgumentNullException.ThrowIfNull(scenario);
+        ArgumentNullException.ThrowIfNull(samples);
+        var names = VmOrder.Of(scenario, samples);
+        var vms = new List<VmSummary>(names.Count);
+        foreach (var name in names)
+            vms.Add(SummarizeVm(name, scenario, samples));
+        return new RunSummary
+        {
+            ScenarioName = scenario.Name,
+            Seed = scenario.Seed,
+            SimulatedSeconds = samples.Count == 0 ? 0 : samples[^1].TimeSeconds,
+            SampleCount = samples.Count,
+            Events = events,
+            Host = SummarizeHost(scenario, samples),
+            Vms = vms,
+        };
+    }
+
+    /// <summary>Attaches Core's counters: the host's, and each VM's matched by name (VMs without stats keep null).</summary>
+    public RunSummary WithCounters(HostMemoryStats host, IEnumerable<VmMemoryStats> vms)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        ArgumentNullException.ThrowIfNull(vms);
+        var byName = new Dictionary<string, VmMemoryStats>(StringComparer.Ordinal);
+        foreach (var vm in vms)
+            byName[vm.Name] = vm;
+        return this with
+        {
+            Host = Host with { Counters = HostCounters.From(host) },
+            Vms = [.. Vms.Select(v => byName.TryGetValue(v.Name, out var s) ? v with { Counters = VmCounters.From(s) } : v)],
+        };
+    }
+
+    private static HostSummary SummarizeHost(Scenario scenario, IReadOnlyList<HostSample> samples)
+    {
+        var states = new List<string>(FreeMemoryStates.Ordered);
+        var seconds = new Dictionary<string, double>(StringComparer.Ordinal);
+        var transitions = new List<StateTransition>();
+        double minFree = double.NaN, sumFree = 0, peakSwap = 0, peakBalloon = 0, peakSaved = 0, previousTime = 0;
+        string? previous = null;
+        foreach (var s in samples)
+        {
+            if (!states.Contains(s.State))
+                states.Add(s.State);
+            seconds[s.State] = seconds.GetValueOrDefault(s.State) + Math.Max(0, s.TimeSeconds - previousTime);
+            previousTime = s.TimeSeconds;
+            if (previous is not null && !string.Equals(previous, s.State, StringComparison.Ordinal))
+                transitions.Add(new StateTransition(s.TimeSeconds, previous, s.State));
+            previous = s.State;
+            minFree = double.IsNaN(minFree) ? s.FreeMB : Math.Min(minFree, s.FreeMB);
+            sumFree += s.FreeMB;
+            peakSwap = Math.Max(peakSwap, s.SwapUsedMB);
+            peakBalloon = Math.Max(peakBalloon, s.BalloonMB);
+            peakSaved = Math.Max(peakSaved, s.SharedSavedMB);
+        }
+        return new HostSummary
+        {
+            MemoryMB = samples.Count == 0 ? scenario.Host.MemoryMB : samples[^1].MemoryMB,
+            SwapMB = scenario.Host.SwapMB,
+            MinFreeMB = minFree,
+            MeanFreeMB = samples.Count == 0 ? double.NaN : sumFree / samples.Count,
+            PeakSwapUsedMB = peakSwap,
+            PeakBalloonMB = peakBalloon,
+            PeakSharedSavedMB = peakSaved,
+            FinalSharedSavedMB = samples.Count == 0 ? 0 : samples[^1].SharedSavedMB,
+            FinalState = previous ?? FreeMemoryStates.High,
+            TimeInState = [.. states.Select(st => new StateTime(st, seconds.GetValueOrDefault(st)))],
+            StateTransitions = transitions,
+        };
+    }
+
+    private static VmSummary SummarizeVm(string name, Scenario scenario, IReadOnlyList<HostSample> samples)
+    {
+        var spec = scenario.Vms.FirstOrDefault(v => string.Equals(v.Name, name, StringComparison.Ordinal));
+        int on = 0;
+        double sumThroughput = 0, sumActive = 0, sumGranted = 0, peakSwap = 0, peakBalloon = 0;
+        double guestSwap = 0, hostSwapIn = 0, bounces = 0, secondsOn = 0, previousTime = 0;
+        long mismatches = 0;
+        VmSample? last = null;
+        foreach (var host in samples)
+        {
+            var vm = Find(host, name);
+            if (vm is not null && vm.PoweredOn)
+            {
+                on++;
+                secondsOn += Math.Max(0, host.TimeSeconds - previousTime);
+                sumThroughput += vm.Throughput;
+                sumActive += vm.ActiveEstimateMB;
+                sumGranted += vm.GrantedMB;
+                peakSwap = Math.Max(peakSwap, vm.SwappedMB);
+                peakBalloon = Math.Max(peakBalloon, vm.BalloonMB);
+                guestSwap += vm.GuestSwapPages;
+                hostSwapIn += vm.HostSwapInPages;
+                bounces += vm.BounceCopies;
+                last = vm;
+            }
+            if (vm is not null)
+                mismatches = Math.Max(mismatches, vm.DataMismatches);
+            previousTime = host.TimeSeconds;
+        }
+        return new VmSummary
+        {
+            Name = name,
+            ConfiguredMB = last?.ConfiguredMB ?? spec?.MemoryMB ?? double.NaN,
+            SecondsPoweredOn = secondsOn,
+            MeanThroughput = on == 0 ? double.NaN : sumThroughput / on,
+            MeanActiveEstimateMB = on == 0 ? double.NaN : sumActive / on,
+            MeanGrantedMB = on == 0 ? double.NaN : sumGranted / on,
+            FinalGrantedMB = last?.GrantedMB ?? double.NaN,
+            FinalSharedSavedMB = last?.SharedSavedMB ?? double.NaN,
+            PeakSwappedMB = peakSwap,
+            PeakBalloonMB = peakBalloon,
+            GuestSwapPages = guestSwap,
+            HostSwapInPages = hostSwapIn,
+            BounceCopies = bounces,
+            DataMismatches = mismatches,
+        };
+    }
+
+    internal static VmSample? Find(HostSample host, string name)
+    {
+        foreach (var vm in host.Vms)
+        {
+            if (string.Equals(vm.Name, name, StringComparison.Ordinal))
+                return vm;
+        }
+        return null;
+    }
+}
+
+/// <summary>The host over a run.</summary>
+public sealed record HostSummary
+{
+    /// <summary>Machine memory, MiB.</summary>
+    public double MemoryMB { get; init; }
+
+    /// <summary>Swap area, MiB.</summary>
+    public double SwapMB { get; init; }
+
+    /// <summary>Lowest free memory of any sample, MiB (NaN without samples).</summary>
+    public double MinFreeMB { get; init; } = double.NaN;
+
+    /// <summary>Mean free memory over the samples, MiB (NaN without samples).</summary>
+    public double MeanFreeMB { get; init; } = double.NaN;
+
+    /// <summary>Largest swap use of any sample, MiB.</summary>
+    public double PeakSwapUsedMB { get; init; }
+
+    /// <summary>Largest total balloon of any sample, MiB.</summary>
+    public double PeakBalloonMB { get; init; }
+
+    /// <summary>Largest memory saved by sharing of any sample, MiB.</summary>
+    public double PeakSharedSavedMB { get; init; }
+
+    /// <summary>Memory saved by sharing at the last sample, MiB.</summary>
+    public double FinalSharedSavedMB { get; init; }
+
+    /// <summary>Free-memory state at the last sample.</summary>
+    public string FinalState { get; init; } = FreeMemoryStates.High;
+
+    /// <summary>Seconds in each state: high, soft, hard, low (always listed), then any other state seen.</summary>
+    public IReadOnlyList<StateTime> TimeInState { get; init; } = [];
+
+    /// <summary>Every change of state between two consecutive samples, in time order.</summary>
+    public IReadOnlyList<StateTransition> StateTransitions { get; init; } = [];
+
+    /// <summary>Core's counters at the end of the run (null when not attached).</summary>
+    public HostCounters? Counters { get; init; }
+}
+
+/// <summary>Seconds spent in one free-memory state.</summary>
+/// <param name="State">high, soft, hard or low.</param>
+/// <param name="Seconds">Seconds in that state.</param>
+public sealed record StateTime(string State, double Seconds);
+
+/// <summary>A change of free-memory state, seen at the first sample in the new state.</summary>
+/// <param name="TimeSeconds">Time of that sample.</param>
+/// <param name="From">State of the sample before.</param>
+/// <param name="To">State of this sample.</param>
+public sealed record StateTransition(double TimeSeconds, string From, string To);
+
+/// <summary>One VM over a run.</summary>
+public sealed record VmSummary
+{
+    /// <summary>The VM's name.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>Configured memory (max), MiB.</summary>
+    public double ConfiguredMB { get; init; }
+
+    /// <summary>Seconds the VM was powered on (by the samples' intervals).</summary>
+    public double SecondsPoweredOn { get; init; }
+
+    /// <summary>Mean throughput over powered-on samples, work units per second (NaN: never on).</summary>
+    public double MeanThroughput { get; init; } = double.NaN;
+
+    /// <summary>Mean active-memory estimate over powered-on samples, MiB.</summary>
+    public double MeanActiveEstimateMB { get; init; } = double.NaN;
+
+    /// <summary>Mean granted memory over powered-on samples, MiB.</summary>
+    public double MeanGrantedMB { get; init; } = double.NaN;
+
+    /// <summary>Granted memory at the last powered-on sample, MiB.</summary>
+    public double FinalGrantedMB { get; init; } = double.NaN;
+
+    /// <summary>This VM's part of the memory saved by sharing at the last powered-on sample, MiB.</summary>
+    public double FinalSharedSavedMB { get; init; } = double.NaN;
+
+    /// <summary>Largest host swap of any sample, MiB.</summary>
+    public double PeakSwappedMB { get; init; }
+
+    /// <summary>Largest balloon of any sample, MiB.</summary>
+    public double PeakBalloonMB { get; init; }
+
+    /// <summary>Guest-side swap I/O summed over the samples, pages.</summary>
+    public double GuestSwapPages { get; init; }
+
+    /// <summary>Host swap-ins summed over the samples, pages.</summary>
+    public double HostSwapInPages { get; init; }
+
+    /// <summary>I/O bounce copies summed over the samples.</summary>
+    public double BounceCopies { get; init; }
+
+    /// <summary>Data mismatches the guest found (the largest count of any sample; must be 0).</summary>
+    public long DataMismatches { get; init; }
+
+    /// <summary>Core's counters for the VM (null when not attached).</summary>
+    public VmCounters? Counters { get; init; }
+}
+
+/// <summary>Core's cumulative counters for one VM (from <see cref="VmMemoryStats"/>).</summary>
+public sealed record VmCounters
+{
+    /// <summary>Faults resolved.</summary>
+    public long Faults { get; init; }
+
+    /// <summary>Copy-on-write breaks.</summary>
+    public long CowBreaks { get; init; }
+
+    /// <summary>Pages read back from swap.</summary>
+    public long SwapIns { get; init; }
+
+    /// <summary>Pages written to swap.</summary>
+    public long SwapOuts { get; init; }
+
+    /// <summary>Pages hashed by the sharing scanner.</summary>
+    public long PagesScanned { get; init; }
+
+    /// <summary>Accesses to ballooned pages.</summary>
+    public long BalloonedPageTouches { get; init; }
+
+    /// <summary>Swap victims shared instead of written.</summary>
+    public long SharedBeforeSwap { get; init; }
+
+    /// <summary>Copies the counters out of Core's statistics.</summary>
+    public static VmCounters From(VmMemoryStats stats)
+    {
+        ArgumentNullException.ThrowIfNull(stats);
+        return new VmCounters
+        {
+            Faults = stats.Faults,
+            CowBreaks = stats.CowBreaks,
+            SwapIns = stats.SwapIns,
+            SwapOuts = stats.SwapOuts,
+            PagesScanned = stats.PagesScanned,
+            BalloonedPageTouches = stats.BalloonedPageTouches,
+            SharedBeforeSwap = stats.SharedBeforeSwap,
+        };
+    }
+}
+
+/// <summary>Core's cumulative counters for the host (from <see cref="HostMemoryStats"/>).</summary>
+public sealed record HostCounters
+{
+    /// <summary>Pages hashed for sharing.</summary>
+    public long PagesScanned { get; init; }
+
+    /// <summary>Full page comparisons.</summary>
+    public long FullCompares { get; init; }
+
+    /// <summary>Hash matches whose contents differed.</summary>
+    public long Collisions { get; init; }
+
+    /// <summary>Hints found stale and dropped.</summary>
+    public long StaleHints { get; init; }
+
+    /// <summary>Hint frames in the share table at the end.</summary>
+    public int HintFrames { get; init; }
+
+    /// <summary>Copy-on-write breaks.</summary>
+    public long CowBreaks { get; init; }
+
+    /// <summary>Swap victims shared instead of written.</summary>
+    public long SharedBeforeSwap { get; init; }
+
+    /// <summary>Pages written to swap.</summary>
+    public long SwapPagesWritten { get; init; }
+
+    /// <summary>Swap write calls.</summary>
+    public long SwapWriteOperations { get; init; }
+
+    /// <summary>Pages read from swap.</summary>
+    public long SwapPagesRead { get; init; }
+
+    /// <summary>Failed swap writes.</summary>
+    public long SwapWriteErrors { get; init; }
+
+    /// <summary>Failed swap reads.</summary>
+    public long SwapReadErrors { get; init; }
+
+    /// <summary>Swap reads that failed their checksum.</summary>
+    public long SwapChecksumFailures { get; init; }
+
+    /// <summary>Bytes of page-sharing metadata at the end.</summary>
+    public long SharingMetadataBytes { get; init; }
+
+    /// <summary>Sharing metadata per machine page, bytes.</summary>
+    public double SharingMetadataBytesPerMachinePage { get; init; }
+
+    /// <summary>Copies the counters out of Core's statistics.</summary>
+    public static HostCounters From(HostMemoryStats stats)
+    {
+        ArgumentNullException.ThrowIfNull(stats);
+        return new HostCounters
+        {
+            PagesScanned = stats.PagesScanned,
+            FullCompares = stats.FullCompares,
+            Collisions = stats.Collisions,
+            StaleHints = stats.StaleHints,
+            HintFrames = stats.HintFrames,
+            CowBreaks = stats.CowBreaks,
+            SharedBeforeSwap = stats.SharedBeforeSwap,
+            SwapPagesWritten = stats.SwapPagesWritten,
+            SwapWriteOperations = stats.SwapWriteOperations,
+            SwapPagesRead = stats.SwapPagesRead,
+            SwapWriteErrors = stats.SwapWriteErrors,
+            SwapReadErrors = stats.SwapReadErrors,
+            SwapChecksumFailures = stats.SwapChecksumFailures,
+            SharingMetadataBytes = stats.SharingMetadataBytes,
+            SharingMetadataBytesPerMachinePage = stats.SharingMetadataBytesPerMachinePage,
+        };
+    }
+}
+
+/// <summary>The names of the free-memory states (paper §6).</summary>
+public static class FreeMemoryStates
+{
+    /// <summary>Free memory at least the high threshold: no reclamation.</summary>
+    public const string High = "high";
+
+    /// <summary>Ballooning.</summary>
+    public const string Soft = "soft";
+
+    /// <summary>Forcible paging.</summary>
+    public const string Hard = "hard";
+
+    /// <summary>Paging, and VMs above target are blocked.</summary>
+    public const string Low = "low";
+
+    /// <summary>The states from most to least free memory.</summary>
+    public static IReadOnlyList<string> Ordered { get; } = [High, Soft, Hard, Low];
+}
+
+/// <summary>The order in which VMs appear in tables and charts.</summary>
+internal static class VmOrder
+{
+    /// <summary>Scenario order, then VMs found only in the samples in order of first appearance.</summary>
+    public static IReadOnlyList<string> Of(Scenario scenario, IReadOnlyList<HostSample> samples)
+    {
+        var names = new List<string>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var vm in scenario.Vms)
+        {
+            if (seen.Add(vm.Name))
+                names.Add(vm.Name);
+        }
+        foreach (var host in samples)
+        {
+            foreach (var vm in host.Vms)
+            {
+                if (seen.Add(vm.Name))
+                    names.Add(vm.Name);
+            }
+        }
+        return names;
+    }
+}

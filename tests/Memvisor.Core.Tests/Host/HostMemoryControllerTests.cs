@@ -1,0 +1,131 @@
+using Memvisor.Core.Allocation;
+using Memvisor.Core.Balloon;
+using Memvisor.Core.Host;
+using Memvisor.Core.Memory;
+using Memvisor.Core.Sampling;
+using Memvisor.Core.Swap;
+using Memvisor.Simulation.Memory;
+
+namespace Memvisor.Core.Tests.Host;
+
+public class HostMemoryControllerTests
+{
+    private const int MachinePages = 1024;
+    private const int VmPages = 768;
+
+    private static HostPolicyOptions Policy(double tau) => new()
+    {
+        Allocation = new AllocationOptions { Tau = tau, BalancePeriodSeconds = 5 },
+        Sampling = new SamplingOptions { PeriodSeconds = 1, SamplePages = 200, SlowGain = 0.2, FastGain = 0.6 },
+        SharingEnabled = false,
+    };
+
+    /// <summary>
+    /// Paper §5.2 (Figure 7's setting in miniature): two VMs with equal shares on an overcommitted host,
+    /// one idle, one touching all of its memory. Machine 1024 pages, VMs 768 pages each, no overhead.
+    /// Pages for VMs = 1024 - free target (high 6% + hysteresis 1% of 1024 = 71.68, rounded up: 72) = 952.
+    ///   tau = 0:    rho = S / P for both, equal when P_idle = P_active = 952 / 2 = 476.
+    ///   tau = 0.75: k = 1 / (1 - 0.75) = 4; idle rho = S / (4 P_idle), active rho = S / P_active;
+    ///               equal when P_active = 4 P_idle: P_idle = 952 / 5 = 190.4, P_active = 761.6.
+    /// The targets are these numbers. The allocations settle near them: reclamation stops once free
+    /// memory is back in the high state, so a VM may stay above its target by up to the band between
+    /// the soft threshold and the free target (7% - 4% of 1024 = 31 pages).
+    /// </summary>
+    [Theory]
+    [InlineData(0.0, 476.0, 476.0)]
+    [InlineData(0.75, 190.4, 761.6)]
+    public void Idle_memory_tax_moves_memory_from_the_idle_vm_to_the_active_one(double tau, double idleExpected, double activeExpected)
+    {
+        using var host = new TestHost(MachinePages, swapPages: 2 * VmPages);
+        var controller = new HostMemoryController(host.Manager, Policy(tau), seed: 3);
+        var idle = PowerOn(host, controller, "idle");
+        var active = PowerOn(host, controller, "active");
+        var random = new Util.DeterministicRandom(11);
+        for (var p = 0u; p < VmPages; p++)
+        {
+            idle.Write(new Ppn(p), 0, TestHost.Pattern((int)p));
+            controller.Advance(TimeSpan.FromMilliseconds(1));
+        }
+
+        for (var tick = 0; tick < 3000; tick++)
+        {
+            for (var i = 0; i < 300; i++)
+            {
+                active.Write(new Ppn(random.NextUInt32(VmPages)), 8, [(byte)tick]);
+            }
+
+            controller.Advance(TimeSpan.FromMilliseconds(100));
+        }
+
+        var idleTarget = controller.PolicyOf(idle.Id).TargetPages;
+        var activeTarget = controller.PolicyOf(active.Id).TargetPages;
+        Assert.InRange(idleTarget, idleExpected * 0.97, idleExpected * 1.03 + 2);
+        Assert.InRange(activeTarget, activeExpected * 0.97, activeExpected * 1.03 + 2);
+        var idleGranted = host.Manager.GetVmStats(idle.Id).GrantedPages;
+        var activeGranted = host.Manager.GetVmStats(active.Id).GrantedPages;
+        const double band = 0.03 * MachinePages;
+        Assert.InRange(idleGranted, idleExpected * 0.95, idleExpected + band);
+        Assert.InRange(activeGranted, activeExpected * 0.95, Math.Min(VmPages, activeExpected + band));
+        host.Manager.CheckConsistency();
+        for (var p = 0u; p < VmPages; p++)
+        {
+            Assert.Equal(TestHost.Pattern((int)p), idle.PageForRead(new Ppn(p)).ToArray());
+        }
+    }
+
+    [Fact]
+    public void Admission_refuses_a_vm_whose_min_and_overhead_unreserved_memory_cannot_cover()
+    {
+        using var host = new TestHost(MachinePages, swapPages: 4096);
+        var controller = new HostMemoryController(host.Manager, Policy(0.75), seed: 1);
+        PowerOn(host, controller, "a", minPages: 600);
+        var e = Assert.Throws<AdmissionException>(() => PowerOn(host, controller, "b", minPages: 500));
+        Assert.Contains("'b'", e.Message, StringComparison.Ordinal);
+        Assert.Equal(600, controller.ReservedPages);
+        PowerOn(host, controller, "c", minPages: 400);
+    }
+
+    [Fact]
+    public void In_the_soft_state_a_working_balloon_reclaims_and_the_host_does_not_swap()
+    {
+        using var host = new TestHost(MachinePages, swapPages: 2 * VmPages);
+        var controller = new HostMemoryController(host.Manager, Policy(0.75), seed: 5);
+        var idle = PowerOn(host, controller, "idle");
+        var driver = new Balloon.TestBalloonDriver(controller.Balloons.ChannelOf(idle.Id), VmPages, batchPages: 64);
+        controller.Balloons.ChannelOf(idle.Id).DriverStatus = BalloonDriverStatus.Active;
+        // The idle guest has used the top 600 of its pages (its balloon driver takes pages from the top
+        // of its free memory, so ballooning them gives real machine pages back).
+        for (var p = (uint)(VmPages - 600); p < VmPages; p++)
+        {
+            idle.Write(new Ppn(p), 0, TestHost.Pattern((int)p));
+        }
+
+        var active = PowerOn(host, controller, "active");
+        var random = new Util.DeterministicRandom(5);
+        var written = 0u;
+        for (var tick = 0; tick < 600; tick++)
+        {
+            for (var i = 0; i < 10 && written < 420; i++)
+            {
+                active.Write(new Ppn(written++), 0, [1]);
+            }
+
+            active.Write(new Ppn(random.NextUInt32(Math.Max(1, written))), 0, [2]);
+            driver.Poll();
+            controller.Advance(TimeSpan.FromMilliseconds(100));
+        }
+
+        Assert.True(controller.Balloons.SizeOf(idle.Id) > 0, $"the idle VM's balloon inflated: state {controller.States.State}, idle {controller.PolicyOf(idle.Id)}");
+        Assert.Equal(0, host.Manager.Swap.PagesWritten);
+        Assert.True(host.Manager.Pool.FreePages >= MachinePages * 0.04, $"free memory back above soft: {host.Manager.Pool.FreePages}");
+        host.Manager.CheckConsistency();
+    }
+
+    private static GuestPhysicalMemory PowerOn(TestHost host, HostMemoryController controller, string name, int minPages = 0)
+    {
+        GuestPhysicalMemory? guest = null;
+        guest = GuestPhysicalMemory.Attach(host.Manager, host.Memory, VmPages, mapping =>
+            controller.PowerOn(new VmConfig { Name = name, MaxPages = VmPages, MinPages = minPages, OverheadPages = 0 }, mapping));
+        return guest;
+    }
+}
