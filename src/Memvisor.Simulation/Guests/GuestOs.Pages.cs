@@ -15,12 +15,8 @@ public abstract partial class GuestOs
     private const byte DirtyFlag = 2;
     private const byte InSwapFlag = 4;
 
-    // Per guest physical page.
-    private readonly GuestPageUse[] _use;
-    private readonly int[] _owner;
-    private readonly ulong[] _expected;
-    private readonly byte[] _referenced;
-    private readonly long[] _lastTouch;
+    // Per guest physical page, in one struct so that an access touches one cache line of guest state.
+    private readonly PhysicalPage[] _ppn;
 
     // Free lists: stale contents, and zeroed (Windows' zero-page thread fills it).
     private readonly int[] _free;
@@ -29,10 +25,7 @@ public abstract partial class GuestOs
     private int _zeroedCount;
 
     // Per logical page.
-    private int[] _frame = [];
-    private ulong[] _token = [];
-    private ulong[] _disk = [];
-    private byte[] _flags = [];
+    private LogicalPage[] _logical = [];
     private int _logicalCount;
 
     private readonly byte[] _dmaBuffer = new byte[PageGeometry.PageSizeBytes];
@@ -89,10 +82,10 @@ public abstract partial class GuestOs
     {
         CheckLogical(page);
         Counters.Accesses++;
-        var p = _frame[page];
+        var p = _logical[page].Frame;
         if (p >= 0)
         {
-            if ((_flags[page] & FileFlag) != 0)
+            if ((_logical[page].Flags & FileFlag) != 0)
             {
                 Counters.PageCacheHits++;
             }
@@ -120,8 +113,8 @@ public abstract partial class GuestOs
         }
 
         Counters.Accesses++;
-        var p = _frame[page];
-        var file = (_flags[page] & FileFlag) != 0;
+        var p = _logical[page].Frame;
+        var file = (_logical[page].Flags & FileFlag) != 0;
         Span<byte> bytes;
         if (p >= 0)
         {
@@ -144,11 +137,11 @@ public abstract partial class GuestOs
         }
 
         PageContent.Fill(bytes, token);
-        _expected[p] = token;
-        _token[page] = token;
+        _ppn[p].Expected = token;
+        _logical[page].Token = token;
         if (file)
         {
-            _flags[page] |= DirtyFlag;
+            _logical[page].Flags |= DirtyFlag;
         }
     }
 
@@ -156,7 +149,7 @@ public abstract partial class GuestOs
     public void Transmit(int page)
     {
         CheckLogical(page);
-        var p = _frame[page] >= 0 ? _frame[page] : FaultIn(page);
+        var p = _logical[page].Frame >= 0 ? _logical[page].Frame : FaultIn(page);
         Dma(p, IoDirection.Transmit);
         Verify(_dmaBuffer, p, page);
     }
@@ -170,7 +163,7 @@ public abstract partial class GuestOs
             throw new ArgumentException("A device cannot write unknown contents.", nameof(token));
         }
 
-        var p = _frame[page];
+        var p = _logical[page].Frame;
         if (p < 0)
         {
             p = FaultIn(page);
@@ -178,11 +171,11 @@ public abstract partial class GuestOs
 
         PageContent.Fill(_dmaBuffer, token);
         Dma(p, IoDirection.Receive);
-        _expected[p] = token;
-        _token[page] = token;
-        if ((_flags[page] & FileFlag) != 0)
+        _ppn[p].Expected = token;
+        _logical[page].Token = token;
+        if ((_logical[page].Flags & FileFlag) != 0)
         {
-            _flags[page] |= DirtyFlag;
+            _logical[page].Flags |= DirtyFlag;
         }
     }
 
@@ -203,21 +196,21 @@ public abstract partial class GuestOs
     public void Release(int page)
     {
         CheckLogical(page);
-        var p = _frame[page];
+        var p = _logical[page].Frame;
         if (p >= 0)
         {
             Unassign(p, page);
             FreePage(p);
         }
 
-        if ((_flags[page] & InSwapFlag) != 0)
+        if ((_logical[page].Flags & InSwapFlag) != 0)
         {
             _swapUsed--;
         }
 
-        _flags[page] &= FileFlag;
-        _token[page] = PageContent.Zero;
-        _disk[page] = PageContent.Zero;
+        _logical[page].Flags &= FileFlag;
+        _logical[page].Token = PageContent.Zero;
+        _logical[page].Disk = PageContent.Zero;
     }
 
     /// <summary>Takes a page for the balloon (free pages first, else reclaiming the least valuable): its PPN, or -1 when the guest has none to give.</summary>
@@ -229,13 +222,13 @@ public abstract partial class GuestOs
         }
 
         var p = _freeCount > 0 ? _free[--_freeCount] : _zeroed[--_zeroedCount];
-        _use[p] = GuestPageUse.Balloon;
+        _ppn[p].Use = GuestPageUse.Balloon;
         _balloonPages++;
         return p;
     }
 
     /// <summary>The host accepted a balloon page: the guest can no longer know its contents.</summary>
-    internal void ForgetContents(int p) => _expected[p] = PageContent.Unknown;
+    internal void ForgetContents(int p) => _ppn[p].Expected = PageContent.Unknown;
 
     /// <summary>A page leaves the balloon and goes back to the free list.</summary>
     internal void ReturnPageFromBalloon(int p)
@@ -252,7 +245,7 @@ public abstract partial class GuestOs
         {
             var p = _free[--_freeCount];
             WritePhysical(p).Clear();
-            _expected[p] = PageContent.Zero;
+            _ppn[p].Expected = PageContent.Zero;
             _zeroed[_zeroedCount++] = p;
             done++;
         }
@@ -263,14 +256,14 @@ public abstract partial class GuestOs
     /// <summary>Brings a non-resident logical page into memory: guest swap-in, page-cache fill from disk, or a zero-fill fault.</summary>
     private int FaultIn(int page)
     {
-        var flags = _flags[page];
+        var flags = _logical[page].Flags;
         int p;
         if ((flags & FileFlag) != 0)
         {
             p = AllocatePage(preferZeroed: false, out _);
             Assign(p, page, GuestPageUse.PageCache);
-            PageContent.Fill(WritePhysical(p), _disk[page]);
-            _expected[p] = _disk[page];
+            PageContent.Fill(WritePhysical(p), _logical[page].Disk);
+            _ppn[p].Expected = _logical[page].Disk;
             Counters.PageCacheMisses++;
             GuestStall(_latency.GuestDiskReadNanoseconds);
         }
@@ -278,9 +271,9 @@ public abstract partial class GuestOs
         {
             p = AllocatePage(preferZeroed: false, out _);
             Assign(p, page, GuestPageUse.Anonymous);
-            PageContent.Fill(WritePhysical(p), _disk[page]);
-            _expected[p] = _disk[page];
-            _flags[page] &= unchecked((byte)~InSwapFlag);
+            PageContent.Fill(WritePhysical(p), _logical[page].Disk);
+            _ppn[p].Expected = _logical[page].Disk;
+            _logical[page].Flags &= unchecked((byte)~InSwapFlag);
             _swapUsed--;
             Counters.GuestSwapIns++;
             GuestStall(_latency.GuestDiskReadNanoseconds);
@@ -292,7 +285,7 @@ public abstract partial class GuestOs
             if (!isZero)
             {
                 WritePhysical(p).Clear();
-                _expected[p] = PageContent.Zero;
+                _ppn[p].Expected = PageContent.Zero;
             }
 
             Counters.GuestPageFaults++;
@@ -304,9 +297,9 @@ public abstract partial class GuestOs
 
     private void Assign(int p, int page, GuestPageUse use)
     {
-        _use[p] = use;
-        _owner[p] = page;
-        _frame[page] = p;
+        _ppn[p].Use = use;
+        _ppn[p].Owner = page;
+        _logical[page].Frame = p;
         if (use == GuestPageUse.PageCache)
         {
             _cacheResident++;
@@ -319,7 +312,7 @@ public abstract partial class GuestOs
 
     private void Unassign(int p, int page)
     {
-        if (_use[p] == GuestPageUse.PageCache)
+        if (_ppn[p].Use == GuestPageUse.PageCache)
         {
             _cacheResident--;
         }
@@ -328,8 +321,8 @@ public abstract partial class GuestOs
             _anonymousResident--;
         }
 
-        _owner[p] = NoPage;
-        _frame[page] = NoPage;
+        _ppn[p].Owner = NoPage;
+        _logical[page].Frame = NoPage;
     }
 
     /// <summary>A free page, reclaiming (and as a last resort deflating the balloon) when both free lists are empty.</summary>
@@ -348,8 +341,8 @@ public abstract partial class GuestOs
 
     private void FreePage(int p)
     {
-        _use[p] = GuestPageUse.Free;
-        _referenced[p] = 0;
+        _ppn[p].Use = GuestPageUse.Free;
+        _ppn[p].Referenced = 0;
         _free[_freeCount++] = p;
     }
 
@@ -368,15 +361,15 @@ public abstract partial class GuestOs
 
             var p = _clockHand;
             _clockHand = p + 1 == PageCount ? 0 : p + 1;
-            var use = _use[p];
+            var use = _ppn[p].Use;
             if (use is not (GuestPageUse.Anonymous or GuestPageUse.PageCache))
             {
                 continue;
             }
 
-            if (_referenced[p] != 0)
+            if (_ppn[p].Referenced != 0)
             {
-                _referenced[p] = 0;
+                _ppn[p].Referenced = 0;
                 continue;
             }
 
@@ -395,8 +388,8 @@ public abstract partial class GuestOs
     /// <summary>Evicts one page: a clean cache page is dropped; a dirty one written back; an anonymous one written to the guest's swap.</summary>
     private void Evict(int p)
     {
-        var page = _owner[p];
-        var flags = _flags[page];
+        var page = _ppn[p].Owner;
+        var flags = _logical[page].Flags;
         var mustWrite = (flags & FileFlag) == 0 || (flags & DirtyFlag) != 0;
         if (mustWrite)
         {
@@ -411,17 +404,17 @@ public abstract partial class GuestOs
                 _evicting = false;
             }
 
-            _disk[page] = _expected[p];
+            _logical[page].Disk = _ppn[p].Expected;
             GuestStall(_latency.GuestDiskWriteNanoseconds);
             if ((flags & FileFlag) != 0)
             {
                 Counters.FileWriteBacks++;
-                _flags[page] &= unchecked((byte)~DirtyFlag);
+                _logical[page].Flags &= unchecked((byte)~DirtyFlag);
             }
             else
             {
                 Counters.GuestSwapOuts++;
-                _flags[page] |= InSwapFlag;
+                _logical[page].Flags |= InSwapFlag;
                 _swapUsed++;
             }
         }
@@ -434,7 +427,7 @@ public abstract partial class GuestOs
     {
         var path = _memory.DmaTransfer(new Ppn((uint)p), direction, _dmaBuffer);
         ChargeHostFault();
-        _referenced[p] = 1;
+        _ppn[p].Referenced = 1;
         Counters.DmaTransfers++;
         if (path == DmaPath.Bounced)
         {
@@ -461,8 +454,8 @@ public abstract partial class GuestOs
 
     private void Touched(int p)
     {
-        _referenced[p] = 1;
-        _lastTouch[p] = _now;
+        _ppn[p].Referenced = 1;
+        _ppn[p].LastTouch = _now;
         if (_inBackground)
         {
             Counters.BackgroundAccesses++;
@@ -472,7 +465,7 @@ public abstract partial class GuestOs
     /// <summary>Checks a page's bytes against the guest's record of the PPN, and that record against the logical page's.</summary>
     private void Verify(ReadOnlySpan<byte> bytes, int p, int page)
     {
-        if (!PageContent.Matches(bytes, _expected[p]) || (page != NoPage && _expected[p] != _token[page]))
+        if (!PageContent.Matches(bytes, _ppn[p].Expected) || (page != NoPage && _ppn[p].Expected != _logical[page].Token))
         {
             Mismatch(bytes, p, page);
         }
@@ -481,7 +474,7 @@ public abstract partial class GuestOs
     /// <summary>As <see cref="Verify"/>, for the first cache line only (before the page is overwritten).</summary>
     private void VerifyStart(ReadOnlySpan<byte> bytes, int p, int page)
     {
-        if (!PageContent.StartMatches(bytes, _expected[p]) || (page != NoPage && _expected[p] != _token[page]))
+        if (!PageContent.StartMatches(bytes, _ppn[p].Expected) || (page != NoPage && _ppn[p].Expected != _logical[page].Token))
         {
             Mismatch(bytes, p, page);
         }
@@ -489,11 +482,11 @@ public abstract partial class GuestOs
 
     private void Mismatch(ReadOnlySpan<byte> bytes, int p, int page)
     {
-        var expected = _expected[p];
+        var expected = _ppn[p].Expected;
         Counters.DataMismatches++;
-        FirstMismatch ??= $"{Id} PPN {p:x} ({_use[p]}, logical page {page}) at {_now} ns: " +
+        FirstMismatch ??= $"{Id} PPN {p:x} ({_ppn[p].Use}, logical page {page}) at {_now} ns: " +
             (PageContent.StartMatches(bytes, expected) && PageContent.Matches(bytes, expected) && page != NoPage
-                ? $"the guest's record {expected:x16} differs from the workload's {_token[page]:x16}."
+                ? $"the guest's record {expected:x16} differs from the workload's {_logical[page].Token:x16}."
                 : $"the bytes differ from the guest's record {expected:x16}.");
     }
 
@@ -547,22 +540,18 @@ public abstract partial class GuestOs
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(pages);
         var first = _logicalCount;
         var needed = first + pages;
-        if (needed > _frame.Length)
+        if (needed > _logical.Length)
         {
-            var capacity = Math.Max(needed, _frame.Length * 2);
-            Array.Resize(ref _frame, capacity);
-            Array.Resize(ref _token, capacity);
-            Array.Resize(ref _disk, capacity);
-            Array.Resize(ref _flags, capacity);
+            Array.Resize(ref _logical, Math.Max(needed, _logical.Length * 2));
         }
 
         for (var i = 0; i < pages; i++)
         {
             var contents = initialContents(i);
-            _frame[first + i] = NoPage;
-            _token[first + i] = contents;
-            _disk[first + i] = contents;
-            _flags[first + i] = file ? FileFlag : (byte)0;
+            _logical[first + i].Frame = NoPage;
+            _logical[first + i].Token = contents;
+            _logical[first + i].Disk = contents;
+            _logical[first + i].Flags = file ? FileFlag : (byte)0;
         }
 
         _logicalCount = needed;
@@ -575,5 +564,40 @@ public abstract partial class GuestOs
         {
             throw new ArgumentOutOfRangeException(nameof(page), $"{Id}: logical page {page} is not in any segment (the guest has {_logicalCount}).");
         }
+    }
+
+    /// <summary>What the guest knows of one physical page.</summary>
+    private struct PhysicalPage
+    {
+        /// <summary>The token of what the guest last wrote there (its record of the contents).</summary>
+        public ulong Expected;
+
+        /// <summary>Simulated time of the last touch by the guest's CPU.</summary>
+        public long LastTouch;
+
+        /// <summary>The logical page it holds, or NoPage.</summary>
+        public int Owner;
+
+        /// <summary>What it is used for.</summary>
+        public GuestPageUse Use;
+
+        /// <summary>The clock's referenced bit.</summary>
+        public byte Referenced;
+    }
+
+    /// <summary>One logical page: where it is, and what the workload and the virtual disk hold for it.</summary>
+    private struct LogicalPage
+    {
+        /// <summary>The token the workload last wrote.</summary>
+        public ulong Token;
+
+        /// <summary>The token its virtual disk holds (file block, or guest swap slot when in swap).</summary>
+        public ulong Disk;
+
+        /// <summary>The PPN it is in, or NoPage.</summary>
+        public int Frame;
+
+        /// <summary>FileFlag, DirtyFlag, InSwapFlag.</summary>
+        public byte Flags;
     }
 }

@@ -93,16 +93,10 @@ public abstract partial class GuestOs
         var pages = memory.PageCount;
         _bootPages = Image.BootPages(pages);
         SwapPages = options.SwapPages ?? pages;
-        _use = new GuestPageUse[pages];
-        _owner = new int[pages];
-        _expected = new ulong[pages];
-        _referenced = new byte[pages];
-        _lastTouch = new long[pages];
+        _ppn = new PhysicalPage[pages];
         _free = new int[pages];
         _zeroed = new int[pages];
-        Array.Fill(_owner, NoPage);
-        Array.Fill(_expected, PageContent.Unknown);
-        Array.Fill(_lastTouch, NeverTouched);
+        Array.Fill(_ppn, new PhysicalPage { Owner = NoPage, Expected = PageContent.Unknown, LastTouch = NeverTouched });
         _now = startNanoseconds;
     }
 
@@ -152,7 +146,7 @@ public abstract partial class GuestOs
     public string? FirstMismatch { get; private set; }
 
     /// <summary>Guest physical pages.</summary>
-    public int PageCount => _use.Length;
+    public int PageCount => _ppn.Length;
 
     /// <summary>Pages of the guest's own swap area.</summary>
     public int SwapPages { get; }
@@ -184,8 +178,8 @@ public abstract partial class GuestOs
                 ? Image.Token(GuestImage.File.Kernel, p)
                 : PageContent.Mix(_contentSalt, 0x4B52_5356_0000_0000UL | (uint)p);
             PageContent.Fill(WritePhysical(p), token);
-            _expected[p] = token;
-            _use[p] = GuestPageUse.Kernel;
+            _ppn[p].Expected = token;
+            _ppn[p].Use = GuestPageUse.Kernel;
         }
 
         // Pushed from the top so that allocation takes the lowest free page first.
@@ -229,13 +223,28 @@ public abstract partial class GuestOs
         }
     }
 
+    /// <summary>
+    /// The host does not run the VM (blocked in the low free-memory state) until
+    /// <paramref name="untilNanoseconds"/>: its clock advances and nothing in it runs, background work included.
+    /// </summary>
+    public void Deschedule(long untilNanoseconds)
+    {
+        Boot();
+        if (untilNanoseconds > _now)
+        {
+            Counters.DescheduledNanoseconds += untilNanoseconds - _now;
+            _now = untilNanoseconds;
+        }
+    }
+
     /// <summary>Guest physical pages touched (by anyone in the guest) in the last <paramref name="windowNanoseconds"/>: the true working set.</summary>
     public int TouchedPages(long windowNanoseconds)
     {
         var since = _now - windowNanoseconds;
         var count = 0;
-        foreach (var t in _lastTouch)
+        foreach (ref readonly var page in _ppn.AsSpan())
         {
+            var t = page.LastTouch;
             if (t != NeverTouched && t >= since)
             {
                 count++;
@@ -246,10 +255,10 @@ public abstract partial class GuestOs
     }
 
     /// <summary>What guest page <paramref name="ppn"/> is used for.</summary>
-    public GuestPageUse UseOf(Ppn ppn) => _use[CheckPpn(ppn)];
+    public GuestPageUse UseOf(Ppn ppn) => _ppn[CheckPpn(ppn)].Use;
 
     /// <summary>The token of what the guest last wrote to <paramref name="ppn"/> (<see cref="PageContent.Unknown"/> if it cannot know).</summary>
-    public ulong RecordedContentOf(Ppn ppn) => _expected[CheckPpn(ppn)];
+    public ulong RecordedContentOf(Ppn ppn) => _ppn[CheckPpn(ppn)].Expected;
 
     /// <summary>Simulated CPU work by the workload: advances the clock.</summary>
     public void Compute(long nanoseconds)
@@ -306,5 +315,5 @@ public abstract partial class GuestOs
     }
 
     private int CheckPpn(Ppn ppn) =>
-        ppn.Value < (uint)_use.Length ? (int)ppn.Value : throw new ArgumentOutOfRangeException(nameof(ppn), $"{Id}: {ppn} is beyond its {_use.Length} pages.");
+        ppn.Value < (uint)_ppn.Length ? (int)ppn.Value : throw new ArgumentOutOfRangeException(nameof(ppn), $"{Id}: {ppn} is beyond its {_ppn.Length} pages.");
 }

@@ -1,8 +1,9 @@
 /*
  * A simulated guest's physical memory: the simulator's side of the fault-driven contract.
  *
- * The guest mapping is a per-VM table (PPN -> MPN and access: none, read-only, writable) that Core
- * keeps up to date through IGuestMapping. Every simulated guest access checks the table: a hit reads or
+ * The guest mapping is a per-VM table (PPN -> MPN and access: none, read-only, writable; one 32-bit
+ * word per page, so machine memory is limited to 2^30 pages, 4 TiB) that Core keeps up to date
+ * through IGuestMapping. Every simulated guest access checks the table: a hit reads or
  * writes the machine page directly, as hardware with shadow page tables would; a miss (no mapping, or
  * a write to a read-only page) calls MemoryManager.HandleFault and then retries. Core is never told
  * about accesses that hit, exactly as under KVM.
@@ -58,8 +59,10 @@ public sealed class GuestPhysicalMemory : IGuestMapping
 {
     private readonly MemoryManager _manager;
     private readonly IMachineMemory _memory;
-    private readonly uint[] _mpn;
-    private readonly GuestPageAccess[] _access;
+    // One word per PPN (one cache line fetch per access): the MPN in the low 30 bits, the access above.
+    private const int AccessShift = 30;
+    private const uint MpnMask = (1u << AccessShift) - 1;
+    private readonly uint[] _entries;
     private readonly long[] _faultsByKind = new long[6];
     private VmId _id;
 
@@ -67,21 +70,26 @@ public sealed class GuestPhysicalMemory : IGuestMapping
     {
         _manager = manager;
         _memory = memory;
-        _mpn = new uint[pages];
-        _access = new GuestPageAccess[pages];
+        _entries = new uint[pages];
     }
 
     /// <summary>The VM's id.</summary>
     public VmId Id => _id;
 
     /// <summary>Guest physical pages.</summary>
-    public int PageCount => _mpn.Length;
+    public int PageCount => _entries.Length;
 
     /// <summary>Accesses that missed their mapping and went to Core.</summary>
     public long Faults { get; private set; }
 
     /// <summary>Accesses that hit their mapping.</summary>
     public long Hits { get; private set; }
+
+    /// <summary>What the last access (PageForRead, PageForWrite, Read, Write) cost: <see cref="GuestFaultKind.None"/> for a hit.</summary>
+    public GuestFaultKind LastFault { get; private set; }
+
+    /// <summary>Faults of one kind so far (<see cref="GuestFaultKind.None"/>: hits).</summary>
+    public long FaultsOf(GuestFaultKind kind) => kind == GuestFaultKind.None ? Hits : _faultsByKind[(int)kind];
 
     /// <summary>
     /// Creates simulated memory of <paramref name="pages"/> pages and powers the VM on through
@@ -97,12 +105,6 @@ public sealed class GuestPhysicalMemory : IGuestMapping
         return guest;
     }
 
-    /// <summary>What the last access (PageForRead, PageForWrite, Read, Write) cost: <see cref="GuestFaultKind.None"/> for a hit.</summary>
-    public GuestFaultKind LastFault { get; private set; }
-
-    /// <summary>Faults of one kind so far (<see cref="GuestFaultKind.None"/>: hits).</summary>
-    public long FaultsOf(GuestFaultKind kind) => kind == GuestFaultKind.None ? Hits : _faultsByKind[(int)kind];
-
     /// <summary>Powers a VM on in <paramref name="manager"/> with this simulated memory as its mapping.</summary>
     public static GuestPhysicalMemory PowerOn(MemoryManager manager, IMachineMemory memory, VmMemoryConfig config)
     {
@@ -116,7 +118,7 @@ public sealed class GuestPhysicalMemory : IGuestMapping
 
     /// <summary>How <paramref name="ppn"/> is mapped now, and to which machine page.</summary>
     public (GuestPageAccess Access, Mpn Mpn) MappingOf(Ppn ppn) =>
-        (_access[ppn.Value], _access[ppn.Value] == GuestPageAccess.None ? Mpn.None : new Mpn(_mpn[ppn.Value]));
+        (AccessOf(_entries[ppn.Value]), AccessOf(_entries[ppn.Value]) == GuestPageAccess.None ? Mpn.None : new Mpn(_entries[ppn.Value] & MpnMask));
 
     /// <summary>A guest load of <c>destination.Length</c> bytes at <paramref name="offset"/> in page <paramref name="ppn"/>.</summary>
     public void Read(Ppn ppn, int offset, Span<byte> destination) =>
@@ -130,7 +132,7 @@ public sealed class GuestPhysicalMemory : IGuestMapping
     public ReadOnlySpan<byte> PageForRead(Ppn ppn)
     {
         CheckPpn(ppn);
-        if (_access[ppn.Value] == GuestPageAccess.None)
+        if (AccessOf(_entries[ppn.Value]) == GuestPageAccess.None)
         {
             Fault(ppn, PageAccess.Read);
         }
@@ -140,14 +142,14 @@ public sealed class GuestPhysicalMemory : IGuestMapping
             LastFault = GuestFaultKind.None;
         }
 
-        return _memory.GetPage(new Mpn(_mpn[ppn.Value]));
+        return _memory.GetPage(new Mpn(_entries[ppn.Value] & MpnMask));
     }
 
     /// <summary>The whole page for a guest store (faulting or breaking copy-on-write if needed).</summary>
     public Span<byte> PageForWrite(Ppn ppn)
     {
         CheckPpn(ppn);
-        if (_access[ppn.Value] != GuestPageAccess.Writable)
+        if (AccessOf(_entries[ppn.Value]) != GuestPageAccess.Writable)
         {
             Fault(ppn, PageAccess.Write);
         }
@@ -157,7 +159,7 @@ public sealed class GuestPhysicalMemory : IGuestMapping
             LastFault = GuestFaultKind.None;
         }
 
-        return _memory.GetPage(new Mpn(_mpn[ppn.Value]));
+        return _memory.GetPage(new Mpn(_entries[ppn.Value] & MpnMask));
     }
 
     /// <summary>
@@ -178,19 +180,17 @@ public sealed class GuestPhysicalMemory : IGuestMapping
     /// <inheritdoc/>
     public void MapWritable(Ppn ppn, Mpn mpn)
     {
-        _mpn[ppn.Value] = mpn.Value;
-        _access[ppn.Value] = GuestPageAccess.Writable;
+        _entries[ppn.Value] = Entry(mpn, GuestPageAccess.Writable);
     }
 
     /// <inheritdoc/>
     public void MapReadOnly(Ppn ppn, Mpn mpn)
     {
-        _mpn[ppn.Value] = mpn.Value;
-        _access[ppn.Value] = GuestPageAccess.ReadOnly;
+        _entries[ppn.Value] = Entry(mpn, GuestPageAccess.ReadOnly);
     }
 
     /// <inheritdoc/>
-    public void Invalidate(Ppn ppn) => _access[ppn.Value] = GuestPageAccess.None;
+    public void Invalidate(Ppn ppn) => _entries[ppn.Value] &= MpnMask;
 
     private void Fault(Ppn ppn, PageAccess access)
     {
@@ -198,7 +198,7 @@ public sealed class GuestPhysicalMemory : IGuestMapping
         var kind = Classify(ppn, access == PageAccess.Write, GuestFaultKind.Minor);
         _manager.HandleFault(_id, ppn, access);
         Record(kind);
-        var now = _access[ppn.Value];
+        var now = AccessOf(_entries[ppn.Value]);
         if (now == GuestPageAccess.None || (access == PageAccess.Write && now != GuestPageAccess.Writable))
         {
             throw new InvalidOperationException($"{_id} {ppn}: Core resolved a {access} fault without mapping the page for it.");
@@ -225,11 +225,18 @@ public sealed class GuestPhysicalMemory : IGuestMapping
         LastFault = kind;
     }
 
+    private static GuestPageAccess AccessOf(uint entry) => (GuestPageAccess)(entry >> AccessShift);
+
+    private static uint Entry(Mpn mpn, GuestPageAccess access) =>
+        mpn.Value <= MpnMask
+            ? mpn.Value | ((uint)access << AccessShift)
+            : throw new ArgumentOutOfRangeException(nameof(mpn), $"{mpn} is beyond the {MpnMask + 1} machine pages a simulated mapping can address.");
+
     private void CheckPpn(Ppn ppn)
     {
-        if (ppn.Value >= (uint)_mpn.Length)
+        if (ppn.Value >= (uint)_entries.Length)
         {
-            throw new ArgumentOutOfRangeException(nameof(ppn), $"{_id}: {ppn} is beyond its {_mpn.Length} pages.");
+            throw new ArgumentOutOfRangeException(nameof(ppn), $"{_id}: {ppn} is beyond its {_entries.Length} pages.");
         }
     }
 }

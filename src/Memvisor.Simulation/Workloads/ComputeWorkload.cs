@@ -65,7 +65,7 @@ public sealed class ComputeWorkload : IWorkload
     }
 
     /// <inheritdoc/>
-    public string Name => "spec";
+    public string Name => "compute";
 
     /// <inheritdoc/>
     public string WorkUnit => "accesses";

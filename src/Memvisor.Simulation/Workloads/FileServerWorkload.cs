@@ -92,7 +92,7 @@ public sealed class FileServerWorkload : IWorkload
     }
 
     /// <inheritdoc/>
-    public string Name => "dbench";
+    public string Name => "fileserver";
 
     /// <inheritdoc/>
     public string WorkUnit => "operations";

@@ -15,7 +15,7 @@ namespace Memvisor.Simulation.Workloads;
 /// <summary>A workload running in a simulated guest.</summary>
 public interface IWorkload
 {
-    /// <summary>A short name for tables ("toucher", "dbench", ...).</summary>
+    /// <summary>A short name for tables, as scenarios name the kind ("toucher", "fileserver", ...).</summary>
     string Name { get; }
 
     /// <summary>What one work unit is ("accesses", "operations", ...).</summary>

@@ -51,7 +51,10 @@ public class KsmConvergenceTests
 
         Assert.Equal(KsmWaitOutcome.Steady, result.Outcome);
         Assert.Equal(50, result.Final.PagesSharing);
-        Assert.Equal(1, result.FullScansToSteady);
+
+        // The scans counted to the best sharing are those seen at the first poll: 1, or more when the
+        // machine is so loaded that the timer ran before the first poll (seen in CI).
+        Assert.InRange(result.FullScansToSteady, 1, result.Final.FullScans - 2);
     }
 
     [Fact]
