@@ -8,7 +8,7 @@
  *     refused and stays off for the whole run, as ESX leaves a VM off that it cannot admit) and off at
  *     powerOffSeconds;
  *   - each running guest runs in quanta (QuantumSeconds) unless the policy blocks it (low state), in
- *     which case its clock only idles;
+ *     which case it is descheduled (its clock advances, nothing in it runs);
  *   - the policy advances on its own tick (PolicyTickSeconds);
  *   - one HostSample is taken every sampleIntervalSeconds from Core's statistics, the policy, the
  *     balloons, the sampler and the guests' own counters (throughput, true working set, mismatches).
@@ -29,9 +29,7 @@ using Memvisor.Core.Swap;
 using Memvisor.Reporting;
 using Memvisor.Simulation.Engine;
 using Memvisor.Simulation.Guests;
-using Memvisor.Simulation.Images;
 using Memvisor.Simulation.Memory;
-using Memvisor.Simulation.Workloads;
 
 namespace Memvisor.Simulation;
 
@@ -222,13 +220,7 @@ public sealed class SimulatedHost : IDisposable
             return;
         }
 
-        var flavour = string.Equals(spec.Guest, "windows", StringComparison.OrdinalIgnoreCase) ? GuestFlavour.Windows : GuestFlavour.Linux;
-        var image = flavour == GuestFlavour.Windows ? GuestImage.Windows(spec.Image) : GuestImage.Linux(spec.Image);
-        var guest = GuestOs.Create(
-            memory,
-            new GuestOsOptions { Flavour = flavour, Image = image, Seed = PageContentSeed(vm.Index) },
-            Workload(spec.Workload),
-            _engine.NowNanoseconds);
+        var guest = GuestOs.Create(memory, GuestCatalog.Options(spec, _scenario.Seed, vm.Index), GuestCatalog.Workload(spec.Workload), _engine.NowNanoseconds);
         if (Driver(spec) is { } driverOptions)
         {
             guest.InstallBalloonDriver(_controller.Balloons.ChannelOf(memory.Id), driverOptions);
@@ -246,9 +238,9 @@ public sealed class SimulatedHost : IDisposable
             }
 
             var until = _engine.NowNanoseconds + quantum;
-            if (_controller.IsBlocked(guest.Id) && guest.IsBooted)
+            if (_controller.IsBlocked(guest.Id))
             {
-                guest.Idle(Math.Max(0, until - guest.NowNanoseconds));
+                guest.Deschedule(until);
             }
             else
             {
@@ -271,41 +263,15 @@ public sealed class SimulatedHost : IDisposable
         _controller.PowerOff(vm.Guest.Id);
     }
 
-    private ulong PageContentSeed(int index) => _scenario.Seed * 0x9E37_79B9_7F4A_7C15UL ^ (ulong)(index + 1);
-
-    private BalloonDriverOptions? Driver(VmSpec spec)
-    {
-        var options = spec.BalloonDriver switch
-        {
-            BalloonDriverSpec.Absent => null,
-            BalloonDriverSpec.Disabled => new BalloonDriverOptions { Enabled = false },
-            BalloonDriverSpec.Slow => BalloonDriverOptions.Slow,
-            _ => new BalloonDriverOptions(),
-        };
-        return options is null ? null : options with
-        {
-            MaxBalloonPercent = _scenario.Host.BalloonMaxPercent,
-            MaxBalloonPages = spec.BalloonMaxMB is { } cap ? (int)PageGeometry.PagesFromMegabytes(cap) : null,
-        };
-    }
-
-    private static int Pages(double megabytes) => (int)Math.Max(1, PageGeometry.PagesFromMegabytes(megabytes));
-
-    private static IWorkload Workload(WorkloadSpec spec) => spec.Kind.ToUpperInvariant() switch
-    {
-        "TOUCHER" => new ToucherWorkload(new ToucherOptions
-        {
-            WorkingSetPages = Pages(spec.WorkingSetMB),
-            Pattern = string.Equals(spec.Distribution, "zipf", StringComparison.OrdinalIgnoreCase) ? AccessPattern.Zipf : AccessPattern.Uniform,
-            ZipfExponent = spec.ZipfExponent,
-            Phases = [.. spec.Phases.Select(p => new ToucherPhase(p.StartSeconds, Pages(p.WorkingSetMB)))],
-        }),
-        "FILESERVER" => new FileServerWorkload(new FileServerOptions { FileSetPages = Pages(spec.FileSetMB), Clients = spec.Clients }),
-        "COMPUTE" => new ComputeWorkload(new ComputeOptions { DataPages = Pages(spec.WorkingSetMB) }),
-        "ZEROING" => new ZeroingWorkload(new ZeroingOptions { BufferPages = Pages(spec.WorkingSetMB) }),
-        "NETWORK" => new NetworkWorkload(new NetworkOptions { BufferPages = Pages(spec.WorkingSetMB) }),
-        _ => new IdleWorkload(),
-    };
+    private BalloonDriverOptions? Driver(VmSpec spec) =>
+        GuestCatalog.BalloonDriver(spec) is { } options
+            ? options with
+            {
+                // The driver keeps to the host's limits too (the host enforces them either way).
+                MaxBalloonPercent = _scenario.Host.BalloonMaxPercent,
+                MaxBalloonPages = spec.BalloonMaxMB is { } cap ? (int)PageGeometry.PagesFromMegabytes(cap) : null,
+            }
+            : null;
 
     private HostSample TakeSample(long intervalNanoseconds)
     {
