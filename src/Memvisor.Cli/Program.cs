@@ -10,6 +10,7 @@ using Memvisor.Cli.Commands;
 var root = new RootCommand("Memvisor: the memory resource management of VMware ESX Server (Waldspurger, OSDI 2002).")
 {
     ScanCommand.Create(),
+    SimulateCommand.Create(),
 };
 var parse = root.Parse(args);
 if (parse.Action is ParseErrorAction parseError)

@@ -1,12 +1,19 @@
 /*
  * A simulated guest's physical memory: the simulator's side of the fault-driven contract.
  *
- * The guest mapping is a per-VM table (PPN -> MPN and access: none, read-only, writable) that Core
- * keeps up to date through IGuestMapping. Every simulated guest access checks the table: a hit reads or
+ * The guest mapping is a per-VM table (PPN -> MPN and access: none, read-only, writable; one 32-bit
+ * word per page, so machine memory is limited to 2^30 pages, 4 TiB) that Core keeps up to date
+ * through IGuestMapping. Every simulated guest access checks the table: a hit reads or
  * writes the machine page directly, as hardware with shadow page tables would; a miss (no mapping, or
  * a write to a read-only page) calls MemoryManager.HandleFault and then retries. Core is never told
  * about accesses that hit, exactly as under KVM.
+ *
+ * So that a simulated guest can charge each access its cost, a miss is classified before Core resolves
+ * it, from the page's pmap state (zero-fill, copy-on-write break, host swap-in, ballooned touch, or a
+ * minor fault that only remaps: a sampling trap or a page left unmapped by a share comparison). The
+ * kind of the last access's fault and a count per kind are kept here; the latencies are the guest's.
  */
+using Memvisor.Core.IoRemap;
 using Memvisor.Core.Memory;
 using Memvisor.Core.Ports;
 
@@ -25,34 +32,64 @@ public enum GuestPageAccess : byte
     Writable = 2,
 }
 
+/// <summary>What a guest access cost the host: none (a hit) or the kind of fault Core resolved.</summary>
+public enum GuestFaultKind : byte
+{
+    /// <summary>The access hit its mapping.</summary>
+    None = 0,
+
+    /// <summary>The page was resident but unmapped (sampling trap, share comparison): Core only remapped it.</summary>
+    Minor = 1,
+
+    /// <summary>First touch of a page: Core gave it a fresh zeroed machine page.</summary>
+    ZeroFill = 2,
+
+    /// <summary>A write to a shared page: Core broke copy-on-write.</summary>
+    CopyOnWrite = 3,
+
+    /// <summary>The page was in host swap: Core read it back.</summary>
+    HostSwapIn = 4,
+
+    /// <summary>The page was held by the balloon: Core gave it a fresh zero page.</summary>
+    BalloonTouch = 5,
+}
+
 /// <summary>One simulated VM's guest physical memory over the host's machine memory.</summary>
 public sealed class GuestPhysicalMemory : IGuestMapping
 {
     private readonly MemoryManager _manager;
     private readonly IMachineMemory _memory;
-    private readonly uint[] _mpn;
-    private readonly GuestPageAccess[] _access;
+    // One word per PPN (one cache line fetch per access): the MPN in the low 30 bits, the access above.
+    private const int AccessShift = 30;
+    private const uint MpnMask = (1u << AccessShift) - 1;
+    private readonly uint[] _entries;
+    private readonly long[] _faultsByKind = new long[6];
     private VmId _id;
 
     private GuestPhysicalMemory(MemoryManager manager, IMachineMemory memory, int pages)
     {
         _manager = manager;
         _memory = memory;
-        _mpn = new uint[pages];
-        _access = new GuestPageAccess[pages];
+        _entries = new uint[pages];
     }
 
     /// <summary>The VM's id.</summary>
     public VmId Id => _id;
 
     /// <summary>Guest physical pages.</summary>
-    public int PageCount => _mpn.Length;
+    public int PageCount => _entries.Length;
 
     /// <summary>Accesses that missed their mapping and went to Core.</summary>
     public long Faults { get; private set; }
 
     /// <summary>Accesses that hit their mapping.</summary>
     public long Hits { get; private set; }
+
+    /// <summary>What the last access (PageForRead, PageForWrite, Read, Write) cost: <see cref="GuestFaultKind.None"/> for a hit.</summary>
+    public GuestFaultKind LastFault { get; private set; }
+
+    /// <summary>Faults of one kind so far (<see cref="GuestFaultKind.None"/>: hits).</summary>
+    public long FaultsOf(GuestFaultKind kind) => kind == GuestFaultKind.None ? Hits : _faultsByKind[(int)kind];
 
     /// <summary>
     /// Creates simulated memory of <paramref name="pages"/> pages and powers the VM on through
@@ -81,7 +118,7 @@ public sealed class GuestPhysicalMemory : IGuestMapping
 
     /// <summary>How <paramref name="ppn"/> is mapped now, and to which machine page.</summary>
     public (GuestPageAccess Access, Mpn Mpn) MappingOf(Ppn ppn) =>
-        (_access[ppn.Value], _access[ppn.Value] == GuestPageAccess.None ? Mpn.None : new Mpn(_mpn[ppn.Value]));
+        (AccessOf(_entries[ppn.Value]), AccessOf(_entries[ppn.Value]) == GuestPageAccess.None ? Mpn.None : new Mpn(_entries[ppn.Value] & MpnMask));
 
     /// <summary>A guest load of <c>destination.Length</c> bytes at <paramref name="offset"/> in page <paramref name="ppn"/>.</summary>
     public void Read(Ppn ppn, int offset, Span<byte> destination) =>
@@ -95,67 +132,111 @@ public sealed class GuestPhysicalMemory : IGuestMapping
     public ReadOnlySpan<byte> PageForRead(Ppn ppn)
     {
         CheckPpn(ppn);
-        if (_access[ppn.Value] == GuestPageAccess.None)
+        if (AccessOf(_entries[ppn.Value]) == GuestPageAccess.None)
         {
             Fault(ppn, PageAccess.Read);
         }
         else
         {
             Hits++;
+            LastFault = GuestFaultKind.None;
         }
 
-        return _memory.GetPage(new Mpn(_mpn[ppn.Value]));
+        return _memory.GetPage(new Mpn(_entries[ppn.Value] & MpnMask));
     }
 
     /// <summary>The whole page for a guest store (faulting or breaking copy-on-write if needed).</summary>
     public Span<byte> PageForWrite(Ppn ppn)
     {
         CheckPpn(ppn);
-        if (_access[ppn.Value] != GuestPageAccess.Writable)
+        if (AccessOf(_entries[ppn.Value]) != GuestPageAccess.Writable)
         {
             Fault(ppn, PageAccess.Write);
         }
         else
         {
             Hits++;
+            LastFault = GuestFaultKind.None;
         }
 
-        return _memory.GetPage(new Mpn(_mpn[ppn.Value]));
+        return _memory.GetPage(new Mpn(_entries[ppn.Value] & MpnMask));
+    }
+
+    /// <summary>
+    /// A device that can address only low memory (a network card) transfers a whole page to or from
+    /// <paramref name="ppn"/> through Core (which bounces it through low memory or remaps a hot page).
+    /// A page that is not resident is faulted in by Core for the device; <see cref="LastFault"/> says
+    /// what that cost, as for a guest access.
+    /// </summary>
+    public DmaPath DmaTransfer(Ppn ppn, IoDirection direction, Span<byte> page)
+    {
+        CheckPpn(ppn);
+        var kind = Classify(ppn, direction == IoDirection.Receive, GuestFaultKind.None);
+        var path = _manager.DmaTransfer(_id, ppn, direction, 0, page);
+        Record(kind);
+        return path;
     }
 
     /// <inheritdoc/>
     public void MapWritable(Ppn ppn, Mpn mpn)
     {
-        _mpn[ppn.Value] = mpn.Value;
-        _access[ppn.Value] = GuestPageAccess.Writable;
+        _entries[ppn.Value] = Entry(mpn, GuestPageAccess.Writable);
     }
 
     /// <inheritdoc/>
     public void MapReadOnly(Ppn ppn, Mpn mpn)
     {
-        _mpn[ppn.Value] = mpn.Value;
-        _access[ppn.Value] = GuestPageAccess.ReadOnly;
+        _entries[ppn.Value] = Entry(mpn, GuestPageAccess.ReadOnly);
     }
 
     /// <inheritdoc/>
-    public void Invalidate(Ppn ppn) => _access[ppn.Value] = GuestPageAccess.None;
+    public void Invalidate(Ppn ppn) => _entries[ppn.Value] &= MpnMask;
 
     private void Fault(Ppn ppn, PageAccess access)
     {
         Faults++;
+        var kind = Classify(ppn, access == PageAccess.Write, GuestFaultKind.Minor);
         _manager.HandleFault(_id, ppn, access);
-        var now = _access[ppn.Value];
+        Record(kind);
+        var now = AccessOf(_entries[ppn.Value]);
         if (now == GuestPageAccess.None || (access == PageAccess.Write && now != GuestPageAccess.Writable))
         {
             throw new InvalidOperationException($"{_id} {ppn}: Core resolved a {access} fault without mapping the page for it.");
         }
     }
 
+    /// <summary>What Core will have to do for an access to <paramref name="ppn"/>, from its pmap state; <paramref name="resident"/> for a resident page.</summary>
+    private GuestFaultKind Classify(Ppn ppn, bool write, GuestFaultKind resident) => _manager.PageInfoOf(_id, ppn).State switch
+    {
+        PageState.Untouched => GuestFaultKind.ZeroFill,
+        PageState.Shared when write => GuestFaultKind.CopyOnWrite,
+        PageState.Swapped => GuestFaultKind.HostSwapIn,
+        PageState.Ballooned => GuestFaultKind.BalloonTouch,
+        _ => resident,
+    };
+
+    private void Record(GuestFaultKind kind)
+    {
+        if (kind != GuestFaultKind.None)
+        {
+            _faultsByKind[(int)kind]++;
+        }
+
+        LastFault = kind;
+    }
+
+    private static GuestPageAccess AccessOf(uint entry) => (GuestPageAccess)(entry >> AccessShift);
+
+    private static uint Entry(Mpn mpn, GuestPageAccess access) =>
+        mpn.Value <= MpnMask
+            ? mpn.Value | ((uint)access << AccessShift)
+            : throw new ArgumentOutOfRangeException(nameof(mpn), $"{mpn} is beyond the {MpnMask + 1} machine pages a simulated mapping can address.");
+
     private void CheckPpn(Ppn ppn)
     {
-        if (ppn.Value >= (uint)_mpn.Length)
+        if (ppn.Value >= (uint)_entries.Length)
         {
-            throw new ArgumentOutOfRangeException(nameof(ppn), $"{_id}: {ppn} is beyond its {_mpn.Length} pages.");
+            throw new ArgumentOutOfRangeException(nameof(ppn), $"{_id}: {ppn} is beyond its {_entries.Length} pages.");
         }
     }
 }

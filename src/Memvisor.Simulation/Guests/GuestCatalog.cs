@@ -1,0 +1,70 @@
+/*
+ * From a scenario's description of a VM (Core.Scenarios: VmSpec, WorkloadSpec) to the simulated guest
+ * that runs it: flavour, image, seed, balloon driver and workload, with sizes converted from MiB to
+ * pages. Only the mapping lives here; what each piece does is in its own file.
+ */
+using Memvisor.Core.Memory;
+using Memvisor.Core.Scenarios;
+using Memvisor.Simulation.Images;
+using Memvisor.Simulation.Workloads;
+
+namespace Memvisor.Simulation.Guests;
+
+/// <summary>Builds simulated guests and workloads from a scenario's VM descriptions.</summary>
+public static class GuestCatalog
+{
+    /// <summary>The guest options of <paramref name="vm"/>, the <paramref name="vmIndex"/>-th VM of a scenario with seed <paramref name="scenarioSeed"/>.</summary>
+    public static GuestOsOptions Options(VmSpec vm, ulong scenarioSeed, int vmIndex)
+    {
+        ArgumentNullException.ThrowIfNull(vm);
+        var flavour = vm.Guest switch
+        {
+            "linux" => GuestFlavour.Linux,
+            "windows" => GuestFlavour.Windows,
+            _ => throw new ArgumentException($"VM '{vm.Name}' guest: \"{vm.Guest}\"; must be \"linux\" or \"windows\".", nameof(vm)),
+        };
+        return new GuestOsOptions
+        {
+            Flavour = flavour,
+            Image = flavour == GuestFlavour.Windows ? GuestImage.Windows(vm.Image) : GuestImage.Linux(vm.Image),
+            Seed = PageContent.Mix(scenarioSeed, (ulong)vmIndex),
+        };
+    }
+
+    /// <summary>The balloon driver <paramref name="vm"/> runs, or null when it has none (the host's per-VM cap is the host's business: BalloonOptions.MaxPages).</summary>
+    public static BalloonDriverOptions? BalloonDriver(VmSpec vm)
+    {
+        ArgumentNullException.ThrowIfNull(vm);
+        return vm.BalloonDriver switch
+        {
+            BalloonDriverSpec.Absent => null,
+            BalloonDriverSpec.Disabled => new BalloonDriverOptions { Enabled = false },
+            BalloonDriverSpec.Slow => BalloonDriverOptions.Slow,
+            _ => new BalloonDriverOptions(),
+        };
+    }
+
+    /// <summary>The workload a VM runs.</summary>
+    public static IWorkload Workload(WorkloadSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        return spec.Kind switch
+        {
+            "idle" => new IdleWorkload(),
+            "toucher" => new ToucherWorkload(new ToucherOptions
+            {
+                WorkingSetPages = Pages(spec.WorkingSetMB),
+                Pattern = spec.Distribution == "zipf" ? AccessPattern.Zipf : AccessPattern.Uniform,
+                ZipfExponent = spec.ZipfExponent,
+                Phases = [.. spec.Phases.Select(p => new ToucherPhase(p.StartSeconds, Pages(p.WorkingSetMB)))],
+            }),
+            "fileserver" => new FileServerWorkload(new FileServerOptions { FileSetPages = Pages(spec.FileSetMB), Clients = spec.Clients }),
+            "compute" => new ComputeWorkload(new ComputeOptions { DataPages = Pages(spec.WorkingSetMB) }),
+            "zeroing" => new ZeroingWorkload(new ZeroingOptions { BufferPages = Pages(spec.WorkingSetMB) }),
+            "network" => new NetworkWorkload(new NetworkOptions { BufferPages = Pages(spec.WorkingSetMB) }),
+            _ => throw new ArgumentException($"Workload kind: \"{spec.Kind}\"; must be idle, toucher, fileserver, compute, zeroing or network.", nameof(spec)),
+        };
+    }
+
+    private static int Pages(double megabytes) => (int)Math.Max(1, PageGeometry.PagesFromMegabytes(megabytes));
+}

@@ -1,0 +1,603 @@
+/*
+ * The guest's memory management: physical page allocator with free lists, clock replacement over
+ * anonymous and page-cache pages, the guest's own swap, the page cache, and the checked access path.
+ */
+using Memvisor.Core.IoRemap;
+using Memvisor.Core.Memory;
+using Memvisor.Simulation.Images;
+using Memvisor.Simulation.Memory;
+
+namespace Memvisor.Simulation.Guests;
+
+public abstract partial class GuestOs
+{
+    private const byte FileFlag = 1;
+    private const byte DirtyFlag = 2;
+    private const byte InSwapFlag = 4;
+
+    // Per guest physical page, in one struct so that an access touches one cache line of guest state.
+    private readonly PhysicalPage[] _ppn;
+
+    // Free lists: stale contents, and zeroed (Windows' zero-page thread fills it).
+    private readonly int[] _free;
+    private readonly int[] _zeroed;
+    private int _freeCount;
+    private int _zeroedCount;
+
+    // Per logical page.
+    private LogicalPage[] _logical = [];
+    private int _logicalCount;
+
+    private readonly byte[] _dmaBuffer = new byte[PageGeometry.PageSizeBytes];
+    private int _clockHand;
+    private int _anonymousResident;
+    private int _cacheResident;
+    private int _balloonPages;
+    private int _swapUsed;
+
+    /// <summary>Free pages (both lists).</summary>
+    public int FreePages => _freeCount + _zeroedCount;
+
+    /// <summary>Free pages already zeroed (Windows).</summary>
+    public int ZeroedFreePages => _zeroedCount;
+
+    /// <summary>Kernel pages.</summary>
+    public int KernelPages => IsBooted ? _bootPages : 0;
+
+    /// <summary>Resident anonymous pages.</summary>
+    public int AnonymousPages => _anonymousResident;
+
+    /// <summary>Page-cache pages.</summary>
+    public int PageCachePages => _cacheResident;
+
+    /// <summary>Pages held by the balloon driver.</summary>
+    public int BalloonPages => _balloonPages;
+
+    /// <summary>Guest swap slots in use.</summary>
+    public int SwapUsedPages => _swapUsed;
+
+    /// <summary>New anonymous memory of <paramref name="pages"/> pages (zero until written).</summary>
+    public GuestSegment CreateAnonymous(int pages) => AddSegment(pages, file: false, _ => PageContent.Zero);
+
+    /// <summary>A new data file of <paramref name="pages"/> blocks on the guest's virtual disk, holding contents unique to this guest.</summary>
+    public GuestSegment CreateFile(int pages)
+    {
+        var salt = (ulong)_logicalCount;
+        return AddSegment(pages, file: true, i => PageContent.Mix(_contentSalt, 0x4649_4C45_0000_0000UL + salt + (ulong)i));
+    }
+
+    /// <summary>The first <paramref name="pages"/> blocks of the image's library file: code identical in every VM of the image.</summary>
+    public GuestSegment OpenLibrary(int pages)
+    {
+        if (pages > Image.LibraryPages)
+        {
+            throw new ArgumentOutOfRangeException(nameof(pages), $"Image '{Image.Name}' has {Image.LibraryPages} library pages, not {pages}.");
+        }
+
+        return AddSegment(pages, file: true, i => Image.Token(GuestImage.File.Library, i));
+    }
+
+    /// <summary>The workload reads logical page <paramref name="page"/>: faults it in if needed and checks its bytes.</summary>
+    public void Read(int page)
+    {
+        CheckLogical(page);
+        Counters.Accesses++;
+        var p = _logical[page].Frame;
+        if (p >= 0)
+        {
+            if ((_logical[page].Flags & FileFlag) != 0)
+            {
+                Counters.PageCacheHits++;
+            }
+
+            Verify(ReadPhysical(p), p, page);
+            return;
+        }
+
+        p = FaultIn(page);
+        Verify(ReadPhysical(p), p, page);
+    }
+
+    /// <summary>
+    /// The workload writes <paramref name="token"/>'s contents over logical page <paramref name="page"/>:
+    /// anonymous pages are faulted in first (a store does not tell the guest the whole page changes);
+    /// file blocks are whole-block writes and need no read. A write reads nothing, so only the start of
+    /// a resident page's old contents is checked (the store loads that cache line anyway).
+    /// </summary>
+    public void Write(int page, ulong token)
+    {
+        CheckLogical(page);
+        if (token == PageContent.Unknown)
+        {
+            throw new ArgumentException("A workload cannot write unknown contents.", nameof(token));
+        }
+
+        Counters.Accesses++;
+        var p = _logical[page].Frame;
+        var file = (_logical[page].Flags & FileFlag) != 0;
+        Span<byte> bytes;
+        if (p >= 0)
+        {
+            bytes = WritePhysical(p);
+            VerifyStart(bytes, p, page);
+        }
+        else
+        {
+            if (file)
+            {
+                p = AllocatePage(preferZeroed: false, out _);
+                Assign(p, page, GuestPageUse.PageCache);
+            }
+            else
+            {
+                p = FaultIn(page);
+            }
+
+            bytes = WritePhysical(p);
+        }
+
+        PageContent.Fill(bytes, token);
+        _ppn[p].Expected = token;
+        _logical[page].Token = token;
+        if (file)
+        {
+            _logical[page].Flags |= DirtyFlag;
+        }
+    }
+
+    /// <summary>The guest's network card sends logical page <paramref name="page"/>: the device reads it by DMA, and what it read is checked against the guest's record.</summary>
+    public void Transmit(int page)
+    {
+        CheckLogical(page);
+        var p = _logical[page].Frame >= 0 ? _logical[page].Frame : FaultIn(page);
+        Dma(p, IoDirection.Transmit);
+        Verify(_dmaBuffer, p, page);
+    }
+
+    /// <summary>The guest's network card receives <paramref name="token"/>'s contents into logical page <paramref name="page"/> by DMA (a whole page: nothing is read first).</summary>
+    public void Receive(int page, ulong token)
+    {
+        CheckLogical(page);
+        if (token == PageContent.Unknown)
+        {
+            throw new ArgumentException("A device cannot write unknown contents.", nameof(token));
+        }
+
+        var p = _logical[page].Frame;
+        if (p < 0)
+        {
+            p = FaultIn(page);
+        }
+
+        PageContent.Fill(_dmaBuffer, token);
+        Dma(p, IoDirection.Receive);
+        _ppn[p].Expected = token;
+        _logical[page].Token = token;
+        if ((_logical[page].Flags & FileFlag) != 0)
+        {
+            _logical[page].Flags |= DirtyFlag;
+        }
+    }
+
+    /// <summary>The workload touches logical page <paramref name="page"/>: writes new contents over it when <paramref name="write"/>, else reads it.</summary>
+    public void Access(int page, bool write)
+    {
+        if (write)
+        {
+            Write(page, NewToken());
+        }
+        else
+        {
+            Read(page);
+        }
+    }
+
+    /// <summary>The workload frees logical page <paramref name="page"/> (unmaps anonymous memory, truncates a file block): its contents become zero.</summary>
+    public void Release(int page)
+    {
+        CheckLogical(page);
+        var p = _logical[page].Frame;
+        if (p >= 0)
+        {
+            Unassign(p, page);
+            FreePage(p);
+        }
+
+        if ((_logical[page].Flags & InSwapFlag) != 0)
+        {
+            _swapUsed--;
+        }
+
+        _logical[page].Flags &= FileFlag;
+        _logical[page].Token = PageContent.Zero;
+        _logical[page].Disk = PageContent.Zero;
+    }
+
+    /// <summary>Takes a page for the balloon (free pages first, else reclaiming the least valuable): its PPN, or -1 when the guest has none to give.</summary>
+    internal int TakePageForBalloon()
+    {
+        if (FreePages == 0 && Reclaim(Options.ReclaimBatchPages) == 0)
+        {
+            return NoPage;
+        }
+
+        var p = _freeCount > 0 ? _free[--_freeCount] : _zeroed[--_zeroedCount];
+        _ppn[p].Use = GuestPageUse.Balloon;
+        _balloonPages++;
+        return p;
+    }
+
+    /// <summary>The host accepted a balloon page: the guest can no longer know its contents.</summary>
+    internal void ForgetContents(int p) => _ppn[p].Expected = PageContent.Unknown;
+
+    /// <summary>A page leaves the balloon and goes back to the free list.</summary>
+    internal void ReturnPageFromBalloon(int p)
+    {
+        _balloonPages--;
+        FreePage(p);
+    }
+
+    /// <summary>Moves up to <paramref name="max"/> stale free pages to the zeroed list by writing zeros (Windows' zero-page thread).</summary>
+    protected int ZeroFreePages(int max)
+    {
+        var done = 0;
+        while (done < max && _freeCount > 0)
+        {
+            var p = _free[--_freeCount];
+            WritePhysical(p).Clear();
+            _ppn[p].Expected = PageContent.Zero;
+            _zeroed[_zeroedCount++] = p;
+            done++;
+        }
+
+        return done;
+    }
+
+    /// <summary>Brings a non-resident logical page into memory: guest swap-in, page-cache fill from disk, or a zero-fill fault.</summary>
+    private int FaultIn(int page)
+    {
+        var flags = _logical[page].Flags;
+        int p;
+        if ((flags & FileFlag) != 0)
+        {
+            p = AllocatePage(preferZeroed: false, out _);
+            Assign(p, page, GuestPageUse.PageCache);
+            PageContent.Fill(WritePhysical(p), _logical[page].Disk);
+            _ppn[p].Expected = _logical[page].Disk;
+            Counters.PageCacheMisses++;
+            GuestStall(_latency.GuestDiskReadNanoseconds);
+        }
+        else if ((flags & InSwapFlag) != 0)
+        {
+            p = AllocatePage(preferZeroed: false, out _);
+            Assign(p, page, GuestPageUse.Anonymous);
+            PageContent.Fill(WritePhysical(p), _logical[page].Disk);
+            _ppn[p].Expected = _logical[page].Disk;
+            _logical[page].Flags &= unchecked((byte)~InSwapFlag);
+            _swapUsed--;
+            Counters.GuestSwapIns++;
+            GuestStall(_latency.GuestDiskReadNanoseconds);
+        }
+        else
+        {
+            p = AllocatePage(preferZeroed: true, out var isZero);
+            Assign(p, page, GuestPageUse.Anonymous);
+            if (!isZero)
+            {
+                WritePhysical(p).Clear();
+                _ppn[p].Expected = PageContent.Zero;
+            }
+
+            Counters.GuestPageFaults++;
+            GuestStall(_latency.GuestMinorFaultNanoseconds);
+        }
+
+        return p;
+    }
+
+    private void Assign(int p, int page, GuestPageUse use)
+    {
+        _ppn[p].Use = use;
+        _ppn[p].Owner = page;
+        _logical[page].Frame = p;
+        if (use == GuestPageUse.PageCache)
+        {
+            _cacheResident++;
+        }
+        else
+        {
+            _anonymousResident++;
+        }
+    }
+
+    private void Unassign(int p, int page)
+    {
+        if (_ppn[p].Use == GuestPageUse.PageCache)
+        {
+            _cacheResident--;
+        }
+        else
+        {
+            _anonymousResident--;
+        }
+
+        _ppn[p].Owner = NoPage;
+        _logical[page].Frame = NoPage;
+    }
+
+    /// <summary>A free page, reclaiming (and as a last resort deflating the balloon) when both free lists are empty.</summary>
+    private int AllocatePage(bool preferZeroed, out bool isZero)
+    {
+        if (FreePages == 0 && Reclaim(Options.ReclaimBatchPages) == 0 && (Balloon?.DeflateForGuest(Options.ReclaimBatchPages) ?? 0) == 0)
+        {
+            throw new InvalidOperationException(
+                $"{Id}: guest out of memory: {KernelPages} kernel, {_anonymousResident} anonymous, {_balloonPages} balloon pages of {PageCount}; " +
+                $"guest swap {_swapUsed} of {SwapPages} pages used. The workload needs more than memory plus swap.");
+        }
+
+        isZero = _zeroedCount > 0 && (preferZeroed || _freeCount == 0);
+        return isZero ? _zeroed[--_zeroedCount] : _free[--_freeCount];
+    }
+
+    private void FreePage(int p)
+    {
+        _ppn[p].Use = GuestPageUse.Free;
+        _ppn[p].Referenced = 0;
+        _free[_freeCount++] = p;
+    }
+
+    /// <summary>Clock replacement: frees up to <paramref name="wanted"/> pages, skipping (and clearing) referenced ones. Returns the number freed.</summary>
+    private int Reclaim(int wanted)
+    {
+        var freed = 0;
+        var limit = 2 * PageCount;
+        for (var scanned = 0; freed < wanted && scanned < limit; scanned++)
+        {
+            var swapFull = _swapUsed >= SwapPages;
+            if (_cacheResident == 0 && (swapFull || _anonymousResident == 0))
+            {
+                break;
+            }
+
+            var p = _clockHand;
+            _clockHand = p + 1 == PageCount ? 0 : p + 1;
+            var use = _ppn[p].Use;
+            if (use is not (GuestPageUse.Anonymous or GuestPageUse.PageCache))
+            {
+                continue;
+            }
+
+            if (_ppn[p].Referenced != 0)
+            {
+                _ppn[p].Referenced = 0;
+                continue;
+            }
+
+            if (use == GuestPageUse.Anonymous && swapFull)
+            {
+                continue;
+            }
+
+            Evict(p);
+            freed++;
+        }
+
+        return freed;
+    }
+
+    /// <summary>Evicts one page: a clean cache page is dropped; a dirty one written back; an anonymous one written to the guest's swap.</summary>
+    private void Evict(int p)
+    {
+        var page = _ppn[p].Owner;
+        var flags = _logical[page].Flags;
+        var mustWrite = (flags & FileFlag) == 0 || (flags & DirtyFlag) != 0;
+        if (mustWrite)
+        {
+            // The guest reads the page to write it out: if the host had swapped it, this is double paging.
+            _evicting = true;
+            try
+            {
+                Verify(ReadPhysical(p), p, page);
+            }
+            finally
+            {
+                _evicting = false;
+            }
+
+            _logical[page].Disk = _ppn[p].Expected;
+            GuestStall(_latency.GuestDiskWriteNanoseconds);
+            if ((flags & FileFlag) != 0)
+            {
+                Counters.FileWriteBacks++;
+                _logical[page].Flags &= unchecked((byte)~DirtyFlag);
+            }
+            else
+            {
+                Counters.GuestSwapOuts++;
+                _logical[page].Flags |= InSwapFlag;
+                _swapUsed++;
+            }
+        }
+
+        Unassign(p, page);
+        FreePage(p);
+    }
+
+    private void Dma(int p, IoDirection direction)
+    {
+        var path = _memory.DmaTransfer(new Ppn((uint)p), direction, _dmaBuffer);
+        ChargeHostFault();
+        _ppn[p].Referenced = 1;
+        Counters.DmaTransfers++;
+        if (path == DmaPath.Bounced)
+        {
+            Counters.DmaBounced++;
+            Stall(_latency.BounceCopyNanoseconds, host: true);
+        }
+    }
+
+    private ReadOnlySpan<byte> ReadPhysical(int p)
+    {
+        var page = _memory.PageForRead(new Ppn((uint)p));
+        ChargeHostFault();
+        Touched(p);
+        return page;
+    }
+
+    private Span<byte> WritePhysical(int p)
+    {
+        var page = _memory.PageForWrite(new Ppn((uint)p));
+        ChargeHostFault();
+        Touched(p);
+        return page;
+    }
+
+    private void Touched(int p)
+    {
+        _ppn[p].Referenced = 1;
+        _ppn[p].LastTouch = _now;
+        if (_inBackground)
+        {
+            Counters.BackgroundAccesses++;
+        }
+    }
+
+    /// <summary>Checks a page's bytes against the guest's record of the PPN, and that record against the logical page's.</summary>
+    private void Verify(ReadOnlySpan<byte> bytes, int p, int page)
+    {
+        if (!PageContent.Matches(bytes, _ppn[p].Expected) || (page != NoPage && _ppn[p].Expected != _logical[page].Token))
+        {
+            Mismatch(bytes, p, page);
+        }
+    }
+
+    /// <summary>As <see cref="Verify"/>, for the first cache line only (before the page is overwritten).</summary>
+    private void VerifyStart(ReadOnlySpan<byte> bytes, int p, int page)
+    {
+        if (!PageContent.StartMatches(bytes, _ppn[p].Expected) || (page != NoPage && _ppn[p].Expected != _logical[page].Token))
+        {
+            Mismatch(bytes, p, page);
+        }
+    }
+
+    private void Mismatch(ReadOnlySpan<byte> bytes, int p, int page)
+    {
+        var expected = _ppn[p].Expected;
+        Counters.DataMismatches++;
+        FirstMismatch ??= $"{Id} PPN {p:x} ({_ppn[p].Use}, logical page {page}) at {_now} ns: " +
+            (PageContent.StartMatches(bytes, expected) && PageContent.Matches(bytes, expected) && page != NoPage
+                ? $"the guest's record {expected:x16} differs from the workload's {_logical[page].Token:x16}."
+                : $"the bytes differ from the guest's record {expected:x16}.");
+    }
+
+    private void ChargeHostFault()
+    {
+        var kind = _memory.LastFault;
+        if (kind == GuestFaultKind.None)
+        {
+            return;
+        }
+
+        var ns = kind switch
+        {
+            GuestFaultKind.Minor => _latency.MinorFaultNanoseconds,
+            GuestFaultKind.ZeroFill => _latency.ZeroFillFaultNanoseconds,
+            GuestFaultKind.CopyOnWrite => _latency.CopyOnWriteFaultNanoseconds,
+            GuestFaultKind.HostSwapIn => _latency.HostSwapInNanoseconds,
+            _ => _latency.BalloonTouchFaultNanoseconds,
+        };
+        if (kind == GuestFaultKind.HostSwapIn && _evicting)
+        {
+            Counters.DoublePagingReads++;
+        }
+
+        Stall(ns, host: true);
+    }
+
+    private void GuestStall(long ns) => Stall(ns, host: false);
+
+    /// <summary>Time the workload waits (for the host or for its guest); background work only counts it.</summary>
+    private void Stall(long ns, bool host)
+    {
+        if (_inBackground)
+        {
+            Counters.BackgroundNanoseconds += ns;
+        }
+        else if (host)
+        {
+            _now += ns;
+            Counters.HostStallNanoseconds += ns;
+        }
+        else
+        {
+            _now += ns;
+            Counters.GuestStallNanoseconds += ns;
+        }
+    }
+
+    private GuestSegment AddSegment(int pages, bool file, Func<int, ulong> initialContents)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(pages);
+        var first = _logicalCount;
+        var needed = first + pages;
+        if (needed > _logical.Length)
+        {
+            Array.Resize(ref _logical, Math.Max(needed, _logical.Length * 2));
+        }
+
+        for (var i = 0; i < pages; i++)
+        {
+            var contents = initialContents(i);
+            _logical[first + i].Frame = NoPage;
+            _logical[first + i].Token = contents;
+            _logical[first + i].Disk = contents;
+            _logical[first + i].Flags = file ? FileFlag : (byte)0;
+        }
+
+        _logicalCount = needed;
+        return new GuestSegment(first, pages);
+    }
+
+    private void CheckLogical(int page)
+    {
+        if ((uint)page >= (uint)_logicalCount)
+        {
+            throw new ArgumentOutOfRangeException(nameof(page), $"{Id}: logical page {page} is not in any segment (the guest has {_logicalCount}).");
+        }
+    }
+
+    /// <summary>What the guest knows of one physical page.</summary>
+    private struct PhysicalPage
+    {
+        /// <summary>The token of what the guest last wrote there (its record of the contents).</summary>
+        public ulong Expected;
+
+        /// <summary>Simulated time of the last touch by the guest's CPU.</summary>
+        public long LastTouch;
+
+        /// <summary>The logical page it holds, or NoPage.</summary>
+        public int Owner;
+
+        /// <summary>What it is used for.</summary>
+        public GuestPageUse Use;
+
+        /// <summary>The clock's referenced bit.</summary>
+        public byte Referenced;
+    }
+
+    /// <summary>One logical page: where it is, and what the workload and the virtual disk hold for it.</summary>
+    private struct LogicalPage
+    {
+        /// <summary>The token the workload last wrote.</summary>
+        public ulong Token;
+
+        /// <summary>The token its virtual disk holds (file block, or guest swap slot when in swap).</summary>
+        public ulong Disk;
+
+        /// <summary>The PPN it is in, or NoPage.</summary>
+        public int Frame;
+
+        /// <summary>FileFlag, DirtyFlag, InSwapFlag.</summary>
+        public byte Flags;
+    }
+}

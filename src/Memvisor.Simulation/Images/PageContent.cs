@@ -1,0 +1,150 @@
+/*
+ * Page contents of simulated guests, generated from 64-bit tokens.
+ *
+ * A simulated guest never stores page bytes of its own: it records, for every page it writes, the token
+ * the bytes were generated from, and checks what it reads against that record. A token fixes a page's
+ * 4 KiB completely (token 0 is the all-zero page), so equal tokens give byte-identical pages, which is
+ * how pages of the same guest image end up shareable across VMs, and different tokens give pages that
+ * differ in every 64-bit word. The generator is vectorised: filling or checking a page
+ * costs about as much as copying it.
+ */
+using System.Numerics;
+using System.Runtime.InteropServices;
+using Memvisor.Core.Memory;
+
+namespace Memvisor.Simulation.Images;
+
+/// <summary>Generates and checks page contents from tokens.</summary>
+public static class PageContent
+{
+    /// <summary>The token of the all-zero page.</summary>
+    public const ulong Zero = 0;
+
+    /// <summary>A token for contents the guest cannot know (a page the balloon gave back): never checked.</summary>
+    public const ulong Unknown = ulong.MaxValue;
+
+    private const ulong Stride = 0x9E3779B97F4A7C15UL;
+    private const int StartBytes = 64;
+
+    /// <summary>Mixes a value into a well-spread token (SplitMix64's finaliser); never <see cref="Zero"/> or <see cref="Unknown"/>.</summary>
+    public static ulong Mix(ulong value)
+    {
+        var z = Spread(value);
+        return z is Zero or Unknown ? 1 : z;
+    }
+
+    /// <summary>Mixes two values into a token.</summary>
+    public static ulong Mix(ulong a, ulong b) => Mix(a ^ Mix(b));
+
+    /// <summary>Writes the page that <paramref name="token"/> stands for.</summary>
+    public static void Fill(Span<byte> page, ulong token)
+    {
+        CheckSize(page.Length);
+        if (token == Zero)
+        {
+            page.Clear();
+            return;
+        }
+
+        // Four independent chains of vectors (a page is a multiple of four vectors wide) keep the generator in registers.
+        var words = MemoryMarshal.Cast<byte, Vector<ulong>>(page);
+        var v0 = Vector.CreateSequence(Spread(token), Stride);
+        var step = new Vector<ulong>((ulong)Vector<ulong>.Count * Stride);
+        var v1 = v0 + step;
+        var v2 = v1 + step;
+        var v3 = v2 + step;
+        var step4 = step + step + step + step;
+        for (var i = 0; i + 3 < words.Length; i += 4)
+        {
+            words[i] = v0;
+            words[i + 1] = v1;
+            words[i + 2] = v2;
+            words[i + 3] = v3;
+            v0 += step4;
+            v1 += step4;
+            v2 += step4;
+            v3 += step4;
+        }
+    }
+
+    /// <summary>True when <paramref name="page"/> holds exactly what <paramref name="token"/> stands for (always true for <see cref="Unknown"/>).</summary>
+    public static bool Matches(ReadOnlySpan<byte> page, ulong token)
+    {
+        CheckSize(page.Length);
+        if (token == Zero)
+        {
+            return !page.ContainsAnyExcept((byte)0);
+        }
+
+        if (token == Unknown)
+        {
+            return true;
+        }
+
+        var words = MemoryMarshal.Cast<byte, Vector<ulong>>(page);
+        var v0 = Vector.CreateSequence(Spread(token), Stride);
+        var step = new Vector<ulong>((ulong)Vector<ulong>.Count * Stride);
+        var v1 = v0 + step;
+        var v2 = v1 + step;
+        var v3 = v2 + step;
+        var step4 = step + step + step + step;
+        var difference = Vector<ulong>.Zero;
+        for (var i = 0; i + 3 < words.Length; i += 4)
+        {
+            difference |= (words[i] ^ v0) | (words[i + 1] ^ v1) | (words[i + 2] ^ v2) | (words[i + 3] ^ v3);
+            v0 += step4;
+            v1 += step4;
+            v2 += step4;
+            v3 += step4;
+        }
+
+        return difference == Vector<ulong>.Zero;
+    }
+
+    /// <summary>
+    /// SplitMix64's step and finaliser: a bijection on 64-bit values. Word i of a token's page is
+    /// Spread(token) + i * Stride, so pages of distinct tokens differ by the same non-zero amount in every word.
+    /// </summary>
+    private static ulong Spread(ulong value)
+    {
+        var z = value + Stride;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+
+    /// <summary>
+    /// True when the first 64 bytes of <paramref name="page"/> are those of <paramref name="token"/>'s page: a
+    /// cheap check before a page is overwritten (the store loads that cache line anyway). Pages of
+    /// different tokens differ in every word, so this catches a wrong, stale or zeroed page.
+    /// </summary>
+    public static bool StartMatches(ReadOnlySpan<byte> page, ulong token)
+    {
+        CheckSize(page.Length);
+        if (token == Unknown)
+        {
+            return true;
+        }
+
+        var start = Spread(token);
+        var words = MemoryMarshal.Cast<byte, ulong>(page[..StartBytes]);
+        for (var i = 0; i < words.Length; i++)
+        {
+            var expected = token == Zero ? 0 : start + ((ulong)i * Stride);
+            if (words[i] != expected)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static void CheckSize(int length)
+    {
+        if (length != PageGeometry.PageSizeBytes)
+        {
+            throw new ArgumentException($"A page is {PageGeometry.PageSizeBytes} bytes, not {length}.", nameof(length));
+        }
+    }
+}

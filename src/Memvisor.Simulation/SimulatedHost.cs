@@ -1,0 +1,365 @@
+/*
+ * The simulated host: a whole scenario run end to end in simulated time (`memvisor simulate`).
+ *
+ * From a Scenario it builds machine memory in native memory, a swap file, the MemoryManager, the host
+ * policy (HostMemoryController) with options taken from the HostSpec, and one simulated guest OS per
+ * VmSpec (flavour, image, workload, balloon driver). The deterministic EventEngine then drives it:
+ *   - each VM powers on at powerOnSeconds (admission control may refuse it: the VM is then recorded as
+ *     refused and stays off for the whole run, as ESX leaves a VM off that it cannot admit) and off at
+ *     powerOffSeconds;
+ *   - each running guest runs in quanta (QuantumSeconds) unless the policy blocks it (low state), in
+ *     which case it is descheduled (its clock advances, nothing in it runs);
+ *   - the policy advances on its own tick (PolicyTickSeconds);
+ *   - one HostSample is taken every sampleIntervalSeconds from Core's statistics, the policy, the
+ *     balloons, the sampler and the guests' own counters (throughput, true working set, mismatches).
+ * Everything is seeded from scenario.Seed and nothing reads the wall clock, so a scenario and seed
+ * always give the same samples. Salting "zeroOnly" is run as one salt for all VMs (Core has no
+ * zero-only sharing mode yet); the run's Notes say so.
+ */
+using Memvisor.Core.Allocation;
+using Memvisor.Core.Balloon;
+using Memvisor.Core.Host;
+using Memvisor.Core.IoRemap;
+using Memvisor.Core.Memory;
+using Memvisor.Core.Sampling;
+using Memvisor.Core.Scenarios;
+using Memvisor.Core.Sharing;
+using Memvisor.Core.Statistics;
+using Memvisor.Core.Swap;
+using Memvisor.Reporting;
+using Memvisor.Simulation.Engine;
+using Memvisor.Simulation.Guests;
+using Memvisor.Simulation.Memory;
+
+namespace Memvisor.Simulation;
+
+/// <summary>How the simulator slices time.</summary>
+public sealed record SimulationOptions
+{
+    /// <summary>Simulated seconds a guest runs between two checks of the policy's blocking (default 20 ms).</summary>
+    public double QuantumSeconds { get; init; } = 0.02;
+
+    /// <summary>Simulated seconds between two steps of the host policy (default 100 ms).</summary>
+    public double PolicyTickSeconds { get; init; } = 0.1;
+
+    /// <summary>Whether Core's consistency check runs at the end of the run (it throws on a broken invariant).</summary>
+    public bool CheckConsistencyAtEnd { get; init; } = true;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the field when an option is invalid.</summary>
+    public void Validate()
+    {
+        if (!(QuantumSeconds > 0) || !double.IsFinite(QuantumSeconds))
+        {
+            throw new ArgumentException($"Simulation QuantumSeconds: {QuantumSeconds}; must be a positive number.");
+        }
+
+        if (!(PolicyTickSeconds > 0) || !double.IsFinite(PolicyTickSeconds))
+        {
+            throw new ArgumentException($"Simulation PolicyTickSeconds: {PolicyTickSeconds}; must be a positive number.");
+        }
+    }
+}
+
+/// <summary>Where a run stands: reported after each sample.</summary>
+/// <param name="SimulatedSeconds">Simulated seconds done.</param>
+/// <param name="DurationSeconds">Simulated seconds in the whole run.</param>
+/// <param name="Sample">The sample just taken.</param>
+public sealed record SimulationProgress(double SimulatedSeconds, double DurationSeconds, HostSample Sample);
+
+/// <summary>What a run produced.</summary>
+/// <param name="Samples">One sample per interval, in time order.</param>
+/// <param name="Summary">The summary, with Core's counters.</param>
+/// <param name="Notes">What the run could not do as the scenario said (refused VMs, approximations).</param>
+public sealed record SimulationResult(IReadOnlyList<HostSample> Samples, RunSummary Summary, IReadOnlyList<string> Notes);
+
+/// <summary>A scenario's host, VMs and guests in simulated time.</summary>
+public sealed class SimulatedHost : IDisposable
+{
+    private readonly Scenario _scenario;
+    private readonly SimulationOptions _options;
+    private readonly NativeMachineMemory _memory;
+    private readonly MemoryManager _manager;
+    private readonly HostMemoryController _controller;
+    private readonly EventEngine _engine = new();
+    private readonly SimulatedVm[] _vms;
+    private readonly List<string> _notes = [];
+
+    /// <summary>Builds the host of <paramref name="scenario"/> (nothing runs until <see cref="Run"/>).</summary>
+    /// <exception cref="ArgumentException">An option or a part of the scenario is invalid.</exception>
+    public SimulatedHost(Scenario scenario, SimulationOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(scenario);
+        _scenario = scenario;
+        _options = options ?? new SimulationOptions();
+        _options.Validate();
+        var host = scenario.Host;
+        var machinePages = checked((int)PageGeometry.PagesFromMegabytes(host.MemoryMB));
+        var swapPages = checked((int)PageGeometry.PagesFromMegabytes(host.SwapMB));
+        if (host.Salting == SaltingSpec.ZeroOnly)
+        {
+            _notes.Add("salting \"zeroOnly\" is simulated as one salt for all VMs: Core has no zero-only sharing mode yet.");
+        }
+
+        _memory = new NativeMachineMemory(machinePages);
+        _manager = new MemoryManager(_memory, SwapFile.CreateTemporary(host.SwapDirectory), new HostMemoryOptions
+        {
+            SwapCapacityPages = swapPages,
+            ShareSaltMode = host.Salting == SaltingSpec.PerVm ? ShareSaltMode.PerVm : ShareSaltMode.SingleSalt,
+            Seed = scenario.Seed,
+        });
+        _controller = new HostMemoryController(_manager, PolicyOptions(host), scenario.Seed);
+        _vms = [.. scenario.Vms.Select((spec, i) => new SimulatedVm(spec, i))];
+    }
+
+    /// <summary>The policy (for tests and live views).</summary>
+    public HostMemoryController Controller => _controller;
+
+    /// <summary>The host policy options a HostSpec stands for.</summary>
+    public static HostPolicyOptions PolicyOptions(HostSpec host)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        var dmaBoundary = (int)Math.Max(1, PageGeometry.PagesFromMegabytes(host.DmaBoundaryMB));
+        var defaults = new IoRemapOptions();
+        return new HostPolicyOptions
+        {
+            Allocation = new AllocationOptions
+            {
+                Tau = host.IdleTax,
+                BalancePeriodSeconds = host.BalancePeriodSeconds,
+                HighPercent = host.HighPercent,
+                SoftPercent = host.SoftPercent,
+                HardPercent = host.HardPercent,
+                LowPercent = host.LowPercent,
+            },
+            Sampling = new SamplingOptions { PeriodSeconds = host.SamplingPeriodSeconds, SamplePages = host.SamplingPages },
+            Balloon = new BalloonOptions { MaxPercent = host.BalloonMaxPercent },
+            ShareScan = new ShareScanOptions { PerVmPagesPerSecond = host.ShareScanPerVmPagesPerSecond, HostPagesPerSecond = host.ShareScanHostPagesPerSecond },
+            SharingEnabled = host.Sharing,
+            IoRemap = new IoRemapOptions
+            {
+                DmaBoundaryPages = dmaBoundary,
+                RemapHotPages = host.IoRemap,
+                RemapThresholdCopies = host.IoRemapThresholdCopies,
+                // The default reserve (64 MB) would not fit below a small boundary: keep a quarter of low memory at most.
+                LowReservePages = Math.Min(defaults.LowReservePages, dmaBoundary / 4),
+            },
+        };
+    }
+
+    /// <summary>Runs the whole scenario; <paramref name="progress"/> hears of every sample (synchronously, on this thread).</summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public SimulationResult Run(IProgress<SimulationProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var duration = EventEngine.Nanoseconds(_scenario.DurationSeconds);
+        var interval = EventEngine.Nanoseconds(_scenario.SampleIntervalSeconds);
+        var tick = EventEngine.Nanoseconds(_options.PolicyTickSeconds);
+        var recorder = RunRecorder.For(_scenario);
+        foreach (var vm in _vms)
+        {
+            _engine.ScheduleAt(EventEngine.Nanoseconds(vm.Spec.PowerOnSeconds), () => PowerOn(vm));
+            if (vm.Spec.PowerOffSeconds is { } off)
+            {
+                _engine.ScheduleAt(EventEngine.Nanoseconds(off), () => PowerOff(vm));
+            }
+        }
+
+        var tickSpan = TimeSpan.FromTicks(tick / 100);
+        _engine.SchedulePeriodic(tick, tick, () =>
+        {
+            _controller.Advance(tickSpan);
+            return true;
+        });
+        _engine.SchedulePeriodic(interval, interval, () =>
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var sample = TakeSample(interval);
+            recorder.Record(sample);
+            progress?.Report(new SimulationProgress(sample.TimeSeconds, _scenario.DurationSeconds, sample));
+            return true;
+        });
+        _engine.RunUntil(duration);
+        if (_options.CheckConsistencyAtEnd)
+        {
+            _manager.CheckConsistency();
+        }
+
+        var summary = RunSummary.FromSamples(_scenario, recorder.Samples, _engine.EventsRun)
+            .WithCounters(_manager.GetHostStats(), _vms.Where(v => v.LastStats is not null).Select(v => v.Running ? _manager.GetVmStats(v.Guest!.Id) : v.LastStats!));
+        return new SimulationResult(recorder.Samples, summary, _notes);
+    }
+
+    /// <summary>Frees machine memory and the swap file.</summary>
+    public void Dispose()
+    {
+        _manager.Dispose();
+        _memory.Dispose();
+    }
+
+    private void PowerOn(SimulatedVm vm)
+    {
+        var spec = vm.Spec;
+        var pages = checked((int)PageGeometry.PagesFromMegabytes(spec.MemoryMB));
+        var config = new VmConfig
+        {
+            Name = spec.Name,
+            MaxPages = pages,
+            MinPages = (int)PageGeometry.PagesFromMegabytes(spec.MinMB),
+            Shares = Shares.Parse(spec.Shares),
+            OverheadPages = spec.OverheadMB is { } overhead ? (int)PageGeometry.PagesFromMegabytes(overhead) : null,
+            BalloonMaxPages = spec.BalloonMaxMB is { } cap ? (int)PageGeometry.PagesFromMegabytes(cap) : null,
+            ShareSalt = spec.ShareSalt,
+        };
+        GuestPhysicalMemory memory;
+        try
+        {
+            memory = GuestPhysicalMemory.Attach(_manager, _memory, pages, mapping => _controller.PowerOn(config, mapping));
+        }
+        catch (AdmissionException e)
+        {
+            _notes.Add($"VM '{spec.Name}' was refused at power-on ({spec.PowerOnSeconds} s) and stayed off: {e.Message}");
+            return;
+        }
+
+        var guest = GuestOs.Create(memory, GuestCatalog.Options(spec, _scenario.Seed, vm.Index), GuestCatalog.Workload(spec.Workload), _engine.NowNanoseconds);
+        if (Driver(spec) is { } driverOptions)
+        {
+            guest.InstallBalloonDriver(_controller.Balloons.ChannelOf(memory.Id), driverOptions);
+        }
+
+        vm.Guest = guest;
+        vm.Running = true;
+        vm.LastStats = _manager.GetVmStats(memory.Id);
+        var quantum = EventEngine.Nanoseconds(_options.QuantumSeconds);
+        _engine.SchedulePeriodic(_engine.NowNanoseconds, quantum, () =>
+        {
+            if (!vm.Running)
+            {
+                return false;
+            }
+
+            var until = _engine.NowNanoseconds + quantum;
+            if (_controller.IsBlocked(guest.Id))
+            {
+                guest.Deschedule(until);
+            }
+            else
+            {
+                guest.RunUntil(until);
+            }
+
+            return true;
+        });
+    }
+
+    private void PowerOff(SimulatedVm vm)
+    {
+        if (!vm.Running)
+        {
+            return;
+        }
+
+        vm.LastStats = _manager.GetVmStats(vm.Guest!.Id);
+        vm.Running = false;
+        _controller.PowerOff(vm.Guest.Id);
+    }
+
+    private BalloonDriverOptions? Driver(VmSpec spec) =>
+        GuestCatalog.BalloonDriver(spec) is { } options
+            ? options with
+            {
+                // The driver keeps to the host's limits too (the host enforces them either way).
+                MaxBalloonPercent = _scenario.Host.BalloonMaxPercent,
+                MaxBalloonPages = spec.BalloonMaxMB is { } cap ? (int)PageGeometry.PagesFromMegabytes(cap) : null,
+            }
+            : null;
+
+    private HostSample TakeSample(long intervalNanoseconds)
+    {
+        var seconds = intervalNanoseconds / (double)EventEngine.NanosecondsPerSecond;
+        var window = EventEngine.Nanoseconds(_scenario.Host.SamplingPeriodSeconds);
+        var samples = new VmSample[_vms.Length];
+        double balloonTotal = 0;
+        for (var i = 0; i < _vms.Length; i++)
+        {
+            var vm = _vms[i];
+            if (!vm.Running)
+            {
+                samples[i] = new VmSample { Name = vm.Spec.Name, ConfiguredMB = vm.Spec.MemoryMB, MinMB = vm.Spec.MinMB, PoweredOn = false, DataMismatches = vm.Guest?.Counters.DataMismatches ?? 0 };
+                continue;
+            }
+
+            var guest = vm.Guest!;
+            var id = guest.Id;
+            var stats = _manager.GetVmStats(id);
+            var policy = _controller.PolicyOf(id);
+            var counters = guest.Counters;
+            var io = _manager.GetIoRemapStats(id);
+            var guestSwap = counters.GuestSwapOuts + counters.GuestSwapIns;
+            var balloon = _controller.Balloons.SizeOf(id);
+            balloonTotal += balloon;
+            samples[i] = new VmSample
+            {
+                Name = vm.Spec.Name,
+                ConfiguredMB = MB(stats.ConfiguredPages),
+                MinMB = MB(stats.MinPages),
+                Shares = _controller.SharesOf(id),
+                TargetMB = MB(policy.TargetPages),
+                GrantedMB = MB(stats.GrantedPages),
+                PrivateMB = MB(stats.PrivatePages),
+                ActiveEstimateMB = MB(_controller.Sampler.ActivePages(id)),
+                TrueWorkingSetMB = MB(guest.TouchedPages(window)),
+                BalloonMB = MB(balloon),
+                BalloonTargetMB = MB(_controller.Balloons.TargetOf(id)),
+                SwappedMB = MB(stats.SwappedPages),
+                SwapTargetMB = MB(policy.SwapTargetPages),
+                SharedMB = MB(stats.SharedPages),
+                SharedSavedMB = MB(stats.SharedSavedPages),
+                ZeroMB = MB(stats.ZeroPages),
+                OverheadMB = MB(stats.OverheadPages),
+                Throughput = (counters.WorkUnits - vm.LastWorkUnits) / seconds,
+                GuestSwapPages = guestSwap - vm.LastGuestSwap,
+                HostSwapInPages = stats.SwapIns - vm.LastStats!.SwapIns,
+                BounceCopies = io.BounceCopies - vm.LastBounceCopies,
+                DataMismatches = counters.DataMismatches,
+            };
+            vm.LastWorkUnits = counters.WorkUnits;
+            vm.LastGuestSwap = guestSwap;
+            vm.LastBounceCopies = io.BounceCopies;
+            vm.LastStats = stats;
+        }
+
+        var host = _manager.GetHostStats();
+        return new HostSample
+        {
+            TimeSeconds = _engine.NowNanoseconds / (double)EventEngine.NanosecondsPerSecond,
+            MemoryMB = MB(host.TotalPages),
+            FreeMB = MB(host.FreePages),
+            State = _controller.States.State.ToString().ToLowerInvariant(),
+            SharedSavedMB = MB(host.SavedPages),
+            SwapUsedMB = MB(host.SwapUsedPages),
+            BalloonMB = MB(balloonTotal),
+            Vms = samples,
+        };
+    }
+
+    private static double MB(double pages) => pages * PageGeometry.PageSizeBytes / (1024.0 * 1024.0);
+
+    private sealed class SimulatedVm(VmSpec spec, int index)
+    {
+        public VmSpec Spec { get; } = spec;
+
+        public int Index { get; } = index;
+
+        public GuestOs? Guest { get; set; }
+
+        public bool Running { get; set; }
+
+        public VmMemoryStats? LastStats { get; set; }
+
+        public long LastWorkUnits { get; set; }
+
+        public long LastGuestSwap { get; set; }
+
+        public long LastBounceCopies { get; set; }
+    }
+}
