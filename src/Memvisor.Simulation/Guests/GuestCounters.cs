@@ -54,6 +54,9 @@ public sealed record GuestCounters
     /// <summary>Simulated time the workload waited for its guest: guest faults and virtual disk I/O (page-cache misses, guest swap, write-back).</summary>
     public long GuestStallNanoseconds { get; internal set; }
 
+    /// <summary>Simulated time the host did not run the VM (<see cref="GuestOs.Deschedule"/>).</summary>
+    public long DescheduledNanoseconds { get; internal set; }
+
     /// <summary>Simulated time background work would have taken (not charged to the workload: it runs on otherwise idle CPU).</summary>
     public long BackgroundNanoseconds { get; internal set; }
 }

@@ -223,6 +223,20 @@ public abstract partial class GuestOs
         }
     }
 
+    /// <summary>
+    /// The host does not run the VM (blocked in the low free-memory state) until
+    /// <paramref name="untilNanoseconds"/>: its clock advances and nothing in it runs, background work included.
+    /// </summary>
+    public void Deschedule(long untilNanoseconds)
+    {
+        Boot();
+        if (untilNanoseconds > _now)
+        {
+            Counters.DescheduledNanoseconds += untilNanoseconds - _now;
+            _now = untilNanoseconds;
+        }
+    }
+
     /// <summary>Guest physical pages touched (by anyone in the guest) in the last <paramref name="windowNanoseconds"/>: the true working set.</summary>
     public int TouchedPages(long windowNanoseconds)
     {

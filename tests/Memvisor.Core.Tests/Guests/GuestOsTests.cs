@@ -130,6 +130,26 @@ public sealed class GuestOsTests
     }
 
     [Fact]
+    public void A_descheduled_guest_does_no_work_and_resumes_where_it_was()
+    {
+        using var host = new TestHost(machinePages: 4096, swapPages: 4096);
+        var guest = Guest(host.PowerOn("vm", 1024), GuestFlavour.Windows, new ToucherWorkload(new ToucherOptions { WorkingSetPages = 100 }));
+        guest.RunUntil(Second);
+        var before = guest.Counters with { };
+        var start = guest.NowNanoseconds;
+        guest.Deschedule(3 * Second);
+        // Only the clock and the descheduled time move: no work, no accesses, no zeroing, no background.
+        Assert.Equal(3 * Second, guest.NowNanoseconds);
+        Assert.Equal((3 * Second) - start, guest.Counters.DescheduledNanoseconds);
+        Assert.Equal(before.WorkUnits, guest.Counters.WorkUnits);
+        Assert.Equal(before.Accesses, guest.Counters.Accesses);
+        Assert.Equal(before.BackgroundAccesses, guest.Counters.BackgroundAccesses);
+        Assert.Equal(before.PagesZeroedByThread, guest.Counters.PagesZeroedByThread);
+        guest.RunUntil(4 * Second);
+        Assert.True(guest.Counters.WorkUnits > before.WorkUnits);
+    }
+
+    [Fact]
     public void Toucher_true_working_set_matches_its_configuration()
     {
         using var host = new TestHost(machinePages: 4096, swapPages: 4096);
