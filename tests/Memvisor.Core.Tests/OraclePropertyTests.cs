@@ -145,7 +145,7 @@ public class OraclePropertyTests
                 Assert.True(device.FailWrites, $"step {step}: memory ran out although the disk works");
             }
 
-            CheckEverything(host, guests, oracle, step);
+            GuestOracle.Check(host, guests, oracle, step);
         }
 
         device.FailWrites = false;
@@ -158,39 +158,5 @@ public class OraclePropertyTests
         }
 
         host.Manager.CheckConsistency();
-    }
-
-    private static void CheckEverything(TestHost host, GuestPhysicalMemory[] guests, byte[,][] oracle, int step)
-    {
-        host.Manager.CheckConsistency();
-        for (var v = 0; v < Vms; v++)
-        {
-            for (var p = 0u; p < PagesPerVm; p++)
-            {
-                var ppn = new Ppn(p);
-                var info = host.Manager.PageInfoOf(guests[v].Id, ppn);
-                var (access, mpn) = guests[v].MappingOf(ppn);
-                if ((info.Marks & PageMarks.Sampled) != 0)
-                {
-                    Assert.True(access == GuestPageAccess.None, $"step {step}: {v}/{p} has an armed sampling trap but is mapped");
-                }
-
-                if (access != GuestPageAccess.None)
-                {
-                    Assert.True(info.State is PageState.Private or PageState.Shared, $"step {step}: {v}/{p} is mapped but {info.State}");
-                    Assert.Equal(info.Mpn, mpn);
-                    Assert.True(access == GuestPageAccess.ReadOnly || info.State == PageState.Private, $"step {step}: {v}/{p} shared but writable");
-                }
-
-                if (info.State is PageState.Private or PageState.Shared)
-                {
-                    Assert.True(host.Memory.GetPage(info.Mpn).SequenceEqual(oracle[v, p]), $"step {step}: {v}/{p} ({info.State}) holds wrong bytes");
-                }
-                else if (info.State is PageState.Untouched or PageState.Ballooned)
-                {
-                    Assert.True(oracle[v, p].AsSpan().IndexOfAnyExcept((byte)0) < 0, $"step {step}: {v}/{p} lost its data ({info.State})");
-                }
-            }
-        }
     }
 }

@@ -1,7 +1,7 @@
 using Memvisor.Core.Memory;
 using Memvisor.Simulation.Memory;
 
-namespace Memvisor.Core.Tests.IoRemap;
+namespace Memvisor.Core.Tests;
 
 /// <summary>
 /// The checks of a no-data-loss property test after each step: the manager's consistency check, every
