@@ -45,7 +45,7 @@ internal static class SimulateCommand
         });
         var quiet = new Option<bool>("--quiet") { Description = "No live table, only the short summary at the end." };
         var json = new Option<bool>("--json") { Description = "Print the summary as JSON (summary.json's text) instead of text." };
-        var command = new Command("simulate", "Run a scenario on the simulated host and write its time series, summary, charts and report.")
+        var command = new Command("simulate", "Run a scenario on the simulated host and write its time series, summary, charts and report. Exit code 1: bad scenario (nothing written); 2: a guest read back data it did not write.")
         {
             file, output, seed, duration, quiet, json,
         };

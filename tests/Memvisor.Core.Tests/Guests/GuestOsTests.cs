@@ -140,7 +140,11 @@ public sealed class GuestOsTests
         guest.Deschedule(3 * Second);
         // Only the clock and the descheduled time move: no work, no accesses, no zeroing, no background.
         Assert.Equal(3 * Second, guest.NowNanoseconds);
-        Assert.Equal(before with { DescheduledNanoseconds = (3 * Second) - start }, guest.Counters with { });
+        Assert.Equal((3 * Second) - start, guest.Counters.DescheduledNanoseconds);
+        Assert.Equal(before.WorkUnits, guest.Counters.WorkUnits);
+        Assert.Equal(before.Accesses, guest.Counters.Accesses);
+        Assert.Equal(before.BackgroundAccesses, guest.Counters.BackgroundAccesses);
+        Assert.Equal(before.PagesZeroedByThread, guest.Counters.PagesZeroedByThread);
         guest.RunUntil(4 * Second);
         Assert.True(guest.Counters.WorkUnits > before.WorkUnits);
     }
