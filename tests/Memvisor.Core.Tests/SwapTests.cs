@@ -166,3 +166,30 @@ public class SwapTests
         host.Manager.CheckConsistency();
     }
 }
+
+public class SynchronousReclaimTests
+{
+    [Fact]
+    public void A_fault_still_succeeds_when_the_policys_chosen_victim_cannot_give_anything()
+    {
+        using var host = new TestHost(machinePages: 8, swapPages: 64);
+        var pinned = host.PowerOn("pinned", 4, minPages: 4);
+        var other = host.PowerOn("other", 8);
+        for (var p = 0u; p < 4; p++)
+        {
+            pinned.Write(new Ppn(p), 0, TestHost.Pattern((int)p));
+            other.Write(new Ppn(p), 0, TestHost.Pattern(10 + (int)p));
+        }
+
+        host.Manager.ReclaimVictimChooser = _ => pinned.Id; // at its min: swapping it frees nothing
+        other.Write(new Ppn(4), 0, TestHost.Pattern(99));
+        Assert.Equal(TestHost.Pattern(99), other.PageForRead(new Ppn(4)).ToArray());
+        for (var p = 0u; p < 4; p++)
+        {
+            Assert.Equal(TestHost.Pattern((int)p), pinned.PageForRead(new Ppn(p)).ToArray());
+            Assert.Equal(TestHost.Pattern(10 + (int)p), other.PageForRead(new Ppn(p)).ToArray());
+        }
+
+        host.Manager.CheckConsistency();
+    }
+}

@@ -330,6 +330,11 @@ public sealed partial class MemoryManager : IDisposable
             SynchronousReclaims++;
             var victim = ReclaimVictimChooser?.Invoke(vm.Id) ?? DefaultReclaimVictim(vm);
             var freed = victim is { } v && IsPoweredOn(v) ? SwapOut(v, 16).PagesFreed : 0;
+            if (freed == 0 && ReclaimVictimChooser is not null && DefaultReclaimVictim(vm) is { } fallback)
+            {
+                // The policy's choice could give nothing (at its min, say): take from any VM that can.
+                freed = SwapOut(fallback, 16).PagesFreed;
+            }
             if (freed == 0 || attempt > 64)
             {
                 throw new MachineMemoryExhaustedException(
