@@ -1,5 +1,6 @@
 using Memvisor.Core.Balloon;
 using Memvisor.Core.Memory;
+using Memvisor.Core.Util;
 using static Memvisor.Core.Tests.Balloon.BalloonTestKit;
 
 namespace Memvisor.Core.Tests.Balloon;

@@ -13,6 +13,7 @@
 using CsCheck;
 using Memvisor.Core.Balloon;
 using Memvisor.Core.Memory;
+using Memvisor.Core.Util;
 using Memvisor.Simulation.Memory;
 
 namespace Memvisor.Core.Tests.Balloon;

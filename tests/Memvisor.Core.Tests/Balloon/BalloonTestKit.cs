@@ -1,21 +1,8 @@
 using Memvisor.Core.Balloon;
 using Memvisor.Core.Memory;
+using Memvisor.Core.Util;
 
 namespace Memvisor.Core.Tests.Balloon;
-
-/// <summary>A clock the test moves by hand (timestamps in ticks).</summary>
-internal sealed class ManualClock : TimeProvider
-{
-    private long _ticks;
-
-    public override long TimestampFrequency => TimeSpan.TicksPerSecond;
-
-    public override long GetTimestamp() => _ticks;
-
-    public override DateTimeOffset GetUtcNow() => DateTimeOffset.UnixEpoch + TimeSpan.FromTicks(_ticks);
-
-    public void Advance(TimeSpan by) => _ticks += by.Ticks;
-}
 
 /// <summary>
 /// A well-behaved guest balloon driver: each poll reads the target and moves at most one batch toward

@@ -1,3 +1,4 @@
+using Memvisor.Core.Util;
 using Memvisor.Core.Balloon;
 using Memvisor.Core.Tests.Balloon;
 using Memvisor.Simulation.Guests;
