@@ -1,0 +1,140 @@
+/*
+ * `memvisor experiment <name>|all|list`: re-runs the paper's experiments in the simulator and writes their
+ * reports (Memvisor.Experiments). Wiring and printing only: the experiments, their claims and their
+ * reports are Memvisor.Experiments'.
+ */
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using Memvisor.Experiments;
+using Spectre.Console;
+
+namespace Memvisor.Cli.Commands;
+
+/// <summary>The <c>experiment</c> command.</summary>
+internal static class ExperimentCommand
+{
+    /// <summary>Builds the command.</summary>
+    public static Command Create()
+    {
+        var name = new Argument<string>("NAME")
+        {
+            Description = "An experiment (" + string.Join(", ", ExperimentCatalog.All.Select(e => e.Name)) + "), 'all', or 'list'.",
+        };
+        var output = new Option<string>("--out")
+        {
+            Description = "Folder for the reports (experiments/<name>/report.md, charts, tables; experiments.md for 'all').",
+            HelpName = "DIR",
+            DefaultValueFactory = _ => "memvisor-out",
+        };
+        var seed = new Option<ulong>("--seed") { Description = "Seed of every scenario the experiments run.", HelpName = "N", DefaultValueFactory = _ => 1 };
+        var reduced = new Option<bool>("--reduced") { Description = "Smaller, shorter setups (what the tests run): the same claims in seconds." };
+        var command = new Command("experiment", "Re-run the paper's experiments in the simulator: each writes a report with the paper's numbers beside Memvisor's and whether the paper's claims hold. Exit code 1: unknown experiment; 2: an experiment failed (e.g. a guest read back data it did not write).")
+        {
+            name, output, seed, reduced,
+        };
+        command.SetAction((parse, cancellationToken) => Task.FromResult(Run(
+            parse.GetValue(name)!,
+            parse.GetValue(output) ?? "memvisor-out",
+            parse.GetValue(seed),
+            parse.GetValue(reduced) ? ExperimentScale.Reduced : ExperimentScale.Full,
+            cancellationToken)));
+        return command;
+    }
+
+    private static int Run(string name, string output, ulong seed, ExperimentScale scale, CancellationToken cancellationToken)
+    {
+        if (name == "list")
+        {
+            foreach (var e in ExperimentCatalog.All)
+            {
+                Console.WriteLine($"{e.Name,-16} {e.Title} ({e.PaperReference})");
+            }
+
+            return 0;
+        }
+
+        IReadOnlyList<IExperiment> chosen = name == "all"
+            ? ExperimentCatalog.All
+            : ExperimentCatalog.Find(name) is { } one ? [one] : [];
+        if (chosen.Count == 0)
+        {
+            Console.Error.WriteLine($"memvisor experiment: no experiment named '{name}'; expected one of: {string.Join(", ", ExperimentCatalog.All.Select(e => e.Name))}, all, list.");
+            return 1;
+        }
+
+        var results = new List<ExperimentResult>();
+        var failed = 0;
+        foreach (var experiment in chosen)
+        {
+            var clock = Stopwatch.StartNew();
+            var context = new ExperimentContext(scale, seed, new StepPrinter(experiment.Name), cancellationToken);
+            ExperimentResult result;
+            try
+            {
+                result = experiment.Run(context);
+            }
+            catch (OperationCanceledException)
+            {
+                Console.Error.WriteLine($"memvisor experiment: cancelled during '{experiment.Name}'; its report was not written.");
+                return 130;
+            }
+            catch (ExperimentException e)
+            {
+                Console.Error.WriteLine($"memvisor experiment: '{experiment.Name}' failed: {e.Message}");
+                failed++;
+                continue;
+            }
+
+            clock.Stop();
+            results.Add(result);
+            var files = ExperimentReport.Write(output, result);
+            Print(result, clock.Elapsed, files[^1]);
+        }
+
+        if (name == "all" && results.Count > 0)
+        {
+            Console.WriteLine($"all reports: {Path.GetFullPath(ExperimentReport.WriteAll(output, results))}");
+        }
+
+        return failed > 0 ? 2 : 0;
+    }
+
+    private static void Print(ExperimentResult result, TimeSpan elapsed, string report)
+    {
+        AnsiConsole.MarkupLine(string.Create(
+            CultureInfo.InvariantCulture,
+            $"[bold]{Markup.Escape(result.Name)}[/]: {Markup.Escape(result.Title)} ({Markup.Escape(result.PaperReference)}): {result.Runs} run(s), {result.SimulatedSeconds:0} simulated s in {elapsed.TotalSeconds:0.0} s"));
+        if (result.Comparisons.Count > 0)
+        {
+            var table = new Table().Border(TableBorder.Simple);
+            table.AddColumn("quantity");
+            table.AddColumn(new TableColumn("paper").RightAligned());
+            table.AddColumn(new TableColumn("Memvisor").RightAligned());
+            table.AddColumn(new TableColumn("ratio").RightAligned());
+            foreach (var c in result.Comparisons)
+            {
+                table.AddRow(
+                    Markup.Escape(c.Quantity),
+                    Markup.Escape($"{ExperimentReport.Number(c.Paper)} {c.Unit}"),
+                    Markup.Escape($"{ExperimentReport.Number(c.Memvisor)} {c.Unit}"),
+                    double.IsFinite(c.Ratio) ? ExperimentReport.Number(c.Ratio, 3) : "n/a");
+            }
+
+            AnsiConsole.Write(table);
+        }
+
+        foreach (var c in result.Claims)
+        {
+            AnsiConsole.MarkupLine($"  {(c.Holds ? "[green]holds[/]" : "[red]does not hold[/]")}: {Markup.Escape(c.Claim)}");
+        }
+
+        Console.WriteLine($"  report: {Path.GetFullPath(report)}");
+    }
+
+    /// <summary>Prints each step of an experiment on stderr as it starts (synchronously).</summary>
+    private sealed class StepPrinter(string experiment) : IProgress<string>
+    {
+        public void Report(string value) => Console.Error.WriteLine($"  [{experiment}] {value}");
+    }
+}

@@ -1,0 +1,170 @@
+/*
+ * An experiment answers a reader's question about one of the paper's figures: what is it trying to show,
+ * and does it hold? It builds scenarios (plain Scenario records), runs them in the simulator, and returns
+ * an ExperimentResult: the setup in words, what it shows, the paper's numbers beside Memvisor's with their
+ * ratio, the qualitative claims checked against the runs, charts, tables, and why the numbers differ.
+ * ExperimentReport turns a result into files (report.md, SVG charts, CSV tables); ExperimentCatalog lists
+ * them all for `memvisor experiment`.
+ *
+ * Rules every experiment keeps:
+ *   - never tune a model to hit the paper's number: a claim that does not hold is reported as such, with why;
+ *   - results depend only on the scale and the seed (the simulator is deterministic); reports hold no wall
+ *     time, so two runs can be compared byte for byte (the real-memory part of sharing-mixed excepted);
+ *   - the Reduced scale is what the tests run: the same claims on smaller, shorter setups;
+ *   - every guest checks what it reads; a data mismatch anywhere fails the experiment (ExperimentRuns).
+ */
+using Memvisor.Reporting.Charts;
+
+namespace Memvisor.Experiments;
+
+/// <summary>How big an experiment runs.</summary>
+public enum ExperimentScale
+{
+    /// <summary>The paper's setup as closely as the simulator allows (each under two minutes).</summary>
+    Full,
+
+    /// <summary>Smaller and shorter, for tests: the same qualitative claims in seconds.</summary>
+    Reduced,
+}
+
+/// <summary>What an experiment is given to run with.</summary>
+/// <param name="Scale">Full or reduced size.</param>
+/// <param name="Seed">Seed of every scenario the experiment runs.</param>
+/// <param name="Progress">Hears one line per step (optional).</param>
+/// <param name="CancellationToken">Stops the experiment between (and inside) runs.</param>
+public sealed record ExperimentContext(ExperimentScale Scale, ulong Seed = 1, IProgress<string>? Progress = null, CancellationToken CancellationToken = default)
+{
+    /// <summary>Whether this is the reduced (test) size.</summary>
+    public bool Reduced => Scale == ExperimentScale.Reduced;
+
+    /// <summary>Picks the full or the reduced value.</summary>
+    public T Pick<T>(T full, T reduced) => Reduced ? reduced : full;
+
+    /// <summary>Tells the progress listener what is happening.</summary>
+    public void Report(string step) => Progress?.Report(step);
+}
+
+/// <summary>One experiment: a figure of the paper (or a question beyond it) re-run in the simulator.</summary>
+public interface IExperiment
+{
+    /// <summary>The name on the command line, e.g. "balloon".</summary>
+    string Name { get; }
+
+    /// <summary>A title for reports, e.g. "Ballooning versus configured memory".</summary>
+    string Title { get; }
+
+    /// <summary>Where in the paper, e.g. "Figure 2, §3.2".</summary>
+    string PaperReference { get; }
+
+    /// <summary>Runs the experiment.</summary>
+    /// <exception cref="OperationCanceledException">The context's token was cancelled.</exception>
+    /// <exception cref="ExperimentException">A run lost guest data or could not be set up.</exception>
+    ExperimentResult Run(ExperimentContext context);
+}
+
+/// <summary>An experiment could not complete (a run lost guest data, a setup was refused).</summary>
+public sealed class ExperimentException : Exception
+{
+    /// <summary>An exception without a message (prefer the one with).</summary>
+    public ExperimentException()
+        : base("The experiment failed.")
+    {
+    }
+
+    /// <summary>With a message that names the problem.</summary>
+    public ExperimentException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>With a message and the exception that caused it.</summary>
+    public ExperimentException(string message, Exception inner)
+        : base(message, inner)
+    {
+    }
+}
+
+/// <summary>One of the paper's numbers beside Memvisor's.</summary>
+/// <param name="Quantity">What is measured, e.g. "throughput loss of the ballooned VM at 128 MB".</param>
+/// <param name="Paper">The paper's value.</param>
+/// <param name="Memvisor">Memvisor's value.</param>
+/// <param name="Unit">Unit of both values, e.g. "%", "MB", "copies".</param>
+public sealed record PaperComparison(string Quantity, double Paper, double Memvisor, string Unit)
+{
+    /// <summary>Memvisor / paper (NaN when the paper's value is 0).</summary>
+    public double Ratio => Paper == 0 ? double.NaN : Memvisor / Paper;
+
+    /// <summary>A remark on this row (e.g. "paper: range 1.4..4.4, midpoint shown").</summary>
+    public string Note { get; init; } = "";
+}
+
+/// <summary>A qualitative claim of the paper and whether it held here.</summary>
+/// <param name="Claim">The claim, in the paper's sense, e.g. "a ballooned VM performs close to one configured with that memory".</param>
+/// <param name="Holds">Whether the runs bear it out.</param>
+/// <param name="Evidence">The numbers that decide it, and why it fails where it does.</param>
+public sealed record ClaimResult(string Claim, bool Holds, string Evidence);
+
+/// <summary>A chart of the experiment.</summary>
+/// <param name="FileName">File name without extension (letters, digits, '-').</param>
+/// <param name="Chart">What to draw.</param>
+/// <param name="Caption">One sentence under the chart.</param>
+public sealed record ExperimentFigure(string FileName, Chart Chart, string Caption);
+
+/// <summary>A table of the experiment (also written as CSV).</summary>
+/// <param name="FileName">CSV file name without extension (letters, digits, '-').</param>
+/// <param name="Title">Heading above the table.</param>
+/// <param name="Columns">Column headings, with units.</param>
+/// <param name="Rows">Cells as text, one list per row, as many cells as columns.</param>
+public sealed record ExperimentTable(string FileName, string Title, IReadOnlyList<string> Columns, IReadOnlyList<IReadOnlyList<string>> Rows);
+
+/// <summary>What an experiment found.</summary>
+public sealed record ExperimentResult
+{
+    /// <summary>The experiment's name (as on the command line).</summary>
+    public required string Name { get; init; }
+
+    /// <summary>Title for reports.</summary>
+    public required string Title { get; init; }
+
+    /// <summary>Where in the paper.</summary>
+    public required string PaperReference { get; init; }
+
+    /// <summary>Scale it ran at.</summary>
+    public ExperimentScale Scale { get; init; }
+
+    /// <summary>Seed it ran with.</summary>
+    public ulong Seed { get; init; }
+
+    /// <summary>The setup in a few sentences (hosts, VMs, workloads, durations), paper's and ours.</summary>
+    public required string Setup { get; init; }
+
+    /// <summary>What the experiment is trying to show.</summary>
+    public required string Shows { get; init; }
+
+    /// <summary>The paper's numbers beside Memvisor's.</summary>
+    public IReadOnlyList<PaperComparison> Comparisons { get; init; } = [];
+
+    /// <summary>The qualitative claims checked.</summary>
+    public IReadOnlyList<ClaimResult> Claims { get; init; } = [];
+
+    /// <summary>Why Memvisor's numbers differ from the paper's where they do.</summary>
+    public required string Discussion { get; init; }
+
+    /// <summary>Charts.</summary>
+    public IReadOnlyList<ExperimentFigure> Figures { get; init; } = [];
+
+    /// <summary>Tables.</summary>
+    public IReadOnlyList<ExperimentTable> Tables { get; init; } = [];
+
+    /// <summary>Remarks from the runs (approximations the simulator made, refused VMs).</summary>
+    public IReadOnlyList<string> Notes { get; init; } = [];
+
+    /// <summary>Simulated seconds over all runs.</summary>
+    public double SimulatedSeconds { get; init; }
+
+    /// <summary>Scenario runs made.</summary>
+    public int Runs { get; init; }
+
+    /// <summary>Whether every claim held.</summary>
+    public bool AllClaimsHold => Claims.All(c => c.Holds);
+}
