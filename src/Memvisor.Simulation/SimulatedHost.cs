@@ -13,8 +13,8 @@
  *   - one HostSample is taken every sampleIntervalSeconds from Core's statistics, the policy, the
  *     balloons, the sampler and the guests' own counters (throughput, true working set, mismatches).
  * Everything is seeded from scenario.Seed and nothing reads the wall clock, so a scenario and seed
- * always give the same samples. Salting "zeroOnly" is run as one salt for all VMs (Core has no
- * zero-only sharing mode yet); the run's Notes say so.
+ * always give the same samples. Salting "zeroOnly" is Core's UniformPagesAcrossVms: all-0x00 and all-0xFF
+ * pages share across VMs, every other page only within its VM.
  */
 using Memvisor.Core.Allocation;
 using Memvisor.Core.Balloon;
@@ -96,16 +96,16 @@ public sealed class SimulatedHost : IDisposable
         var host = scenario.Host;
         var machinePages = checked((int)PageGeometry.PagesFromMegabytes(host.MemoryMB));
         var swapPages = checked((int)PageGeometry.PagesFromMegabytes(host.SwapMB));
-        if (host.Salting == SaltingSpec.ZeroOnly)
-        {
-            _notes.Add("salting \"zeroOnly\" is simulated as one salt for all VMs: Core has no zero-only sharing mode yet.");
-        }
-
         _memory = new NativeMachineMemory(machinePages);
         _manager = new MemoryManager(_memory, SwapFile.CreateTemporary(host.SwapDirectory), new HostMemoryOptions
         {
             SwapCapacityPages = swapPages,
-            ShareSaltMode = host.Salting == SaltingSpec.PerVm ? ShareSaltMode.PerVm : ShareSaltMode.SingleSalt,
+            ShareSaltMode = host.Salting switch
+            {
+                SaltingSpec.PerVm => ShareSaltMode.PerVm,
+                SaltingSpec.ZeroOnly => ShareSaltMode.UniformPagesAcrossVms,
+                _ => ShareSaltMode.SingleSalt,
+            },
             Seed = scenario.Seed,
         });
         _controller = new HostMemoryController(_manager, PolicyOptions(host), scenario.Seed);
