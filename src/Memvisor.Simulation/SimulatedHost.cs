@@ -83,6 +83,7 @@ public sealed class SimulatedHost : IDisposable
     private readonly EventEngine _engine = new();
     private readonly SimulatedVm[] _vms;
     private readonly List<string> _notes = [];
+    private readonly List<StateTransition> _stateLog = [];
 
     /// <summary>Builds the host of <paramref name="scenario"/> (nothing runs until <see cref="Run"/>).</summary>
     /// <exception cref="ArgumentException">An option or a part of the scenario is invalid.</exception>
@@ -166,7 +167,14 @@ public sealed class SimulatedHost : IDisposable
         var tickSpan = TimeSpan.FromTicks(tick / 100);
         _engine.SchedulePeriodic(tick, tick, () =>
         {
+            var before = _controller.States.State;
             _controller.Advance(tickSpan);
+            if (_controller.States.State != before)
+            {
+                // The exact log: samples (one per interval) would miss an excursion shorter than an interval.
+                _stateLog.Add(new StateTransition(Seconds(_engine.NowNanoseconds), StateName(before), StateName(_controller.States.State)));
+            }
+
             return true;
         });
         _engine.SchedulePeriodic(interval, interval, () =>
@@ -184,6 +192,7 @@ public sealed class SimulatedHost : IDisposable
         }
 
         var summary = RunSummary.FromSamples(_scenario, recorder.Samples, _engine.EventsRun)
+            .WithStateLog(_stateLog, Seconds(_engine.NowNanoseconds))
             .WithCounters(_manager.GetHostStats(), _vms.Where(v => v.LastStats is not null).Select(v => v.Running ? _manager.GetVmStats(v.Guest!.Id) : v.LastStats!));
         return new SimulationResult(recorder.Samples, summary, _notes);
     }
@@ -339,16 +348,20 @@ public sealed class SimulatedHost : IDisposable
         var host = _manager.GetHostStats();
         return new HostSample
         {
-            TimeSeconds = _engine.NowNanoseconds / (double)EventEngine.NanosecondsPerSecond,
+            TimeSeconds = Seconds(_engine.NowNanoseconds),
             MemoryMB = MB(host.TotalPages),
             FreeMB = MB(host.FreePages),
-            State = _controller.States.State.ToString().ToLowerInvariant(),
+            State = StateName(_controller.States.State),
             SharedSavedMB = MB(host.SavedPages),
             SwapUsedMB = MB(host.SwapUsedPages),
             BalloonMB = MB(balloonTotal),
             Vms = samples,
         };
     }
+
+    private static double Seconds(long nanoseconds) => nanoseconds / (double)EventEngine.NanosecondsPerSecond;
+
+    private static string StateName(FreeMemoryState state) => state.ToString().ToLowerInvariant();
 
     private static double MB(double pages) => pages * PageGeometry.PageSizeBytes / (1024.0 * 1024.0);
 
