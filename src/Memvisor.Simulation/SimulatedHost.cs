@@ -229,6 +229,12 @@ public sealed class SimulatedHost : IDisposable
             return;
         }
 
+        if (spec.BalloonTargetMB is { } pinned)
+        {
+            // Validated against the limit in MiB; rounding to pages may put it one page over.
+            _controller.Balloons.PinTarget(memory.Id, Math.Min((int)PageGeometry.PagesFromMegabytes(pinned), _controller.Balloons.LimitOf(memory.Id)));
+        }
+
         var guest = GuestOs.Create(memory, GuestCatalog.Options(spec, _scenario.Seed, vm.Index), GuestCatalog.Workload(spec.Workload), _engine.NowNanoseconds);
         if (Driver(spec) is { } driverOptions)
         {
@@ -330,7 +336,9 @@ public sealed class SimulatedHost : IDisposable
                 HostSwapInPages = stats.SwapIns - vm.LastStats!.SwapIns,
                 BounceCopies = io.BounceCopies - vm.LastBounceCopies,
                 DataMismatches = counters.DataMismatches,
+                DoublePagingPages = counters.DoublePagingReads - vm.LastDoublePaging,
             };
+            vm.LastDoublePaging = counters.DoublePagingReads;
             vm.LastWorkUnits = counters.WorkUnits;
             vm.LastGuestSwap = guestSwap;
             vm.LastBounceCopies = io.BounceCopies;
@@ -374,5 +382,7 @@ public sealed class SimulatedHost : IDisposable
         public long LastGuestSwap { get; set; }
 
         public long LastBounceCopies { get; set; }
+
+        public long LastDoublePaging { get; set; }
     }
 }
