@@ -30,7 +30,7 @@ internal static class KsmSideBySideCommand
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Cancel);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Cancel);
         var log = Console.Error;
-        var loadAtStart = LoadAverage();
+        var loadAtStart = MachineLoad.LoadAverage();
         try
         {
             KsmSharingRun.RepairAfterKilledRun(options, log);
@@ -63,7 +63,7 @@ internal static class KsmSideBySideCommand
             var report = new SideBySideReport(
                 $"{Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}",
                 loadAtStart,
-                LoadAverage(),
+                MachineLoad.LoadAverage(),
                 options.Megabytes,
                 content.PageCount,
                 content.ZeroPages,
@@ -83,13 +83,6 @@ internal static class KsmSideBySideCommand
         {
             log.WriteLine("cancelled; any KSM knob changed was restored");
             return 130;
-        }
-
-        static string LoadAverage()
-        {
-            // The machine may be shared: its load explains wall times far above CPU times.
-            var fields = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ') : [];
-            return fields.Length >= 3 ? string.Join(' ', fields[..3]) : "n/a";
         }
 
         void Cancel(PosixSignalContext context)

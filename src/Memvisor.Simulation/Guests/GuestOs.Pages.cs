@@ -455,7 +455,7 @@ public abstract partial class GuestOs
     private void Touched(int p)
     {
         _ppn[p].Referenced = 1;
-        _ppn[p].LastTouch = _now;
+        LogTouch(p);
         if (_inBackground)
         {
             Counters.BackgroundAccesses++;

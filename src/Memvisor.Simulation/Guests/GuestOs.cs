@@ -237,23 +237,6 @@ public abstract partial class GuestOs
         }
     }
 
-    /// <summary>Guest physical pages touched (by anyone in the guest) in the last <paramref name="windowNanoseconds"/>: the true working set.</summary>
-    public int TouchedPages(long windowNanoseconds)
-    {
-        var since = _now - windowNanoseconds;
-        var count = 0;
-        foreach (ref readonly var page in _ppn.AsSpan())
-        {
-            var t = page.LastTouch;
-            if (t != NeverTouched && t >= since)
-            {
-                count++;
-            }
-        }
-
-        return count;
-    }
-
     /// <summary>What guest page <paramref name="ppn"/> is used for.</summary>
     public GuestPageUse UseOf(Ppn ppn) => _ppn[CheckPpn(ppn)].Use;
 
