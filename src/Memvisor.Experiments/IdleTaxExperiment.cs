@@ -181,6 +181,9 @@ public sealed class IdleTaxExperiment : IExperiment
                 + $"A1 + 4 (P1 - A1) = A2 + 4 (P2 - A2), i.e. P2 - P1 = 0.75 (A2 - A1). Our file server touches {Number(busyActiveBefore, 0)} MB per period by the estimate "
                 + $"(true working set {Number(before.Mean(Busy, v => v.TrueWorkingSetMB), 0)} MB): its Zipf-popular files are hot, the tail of its page cache is touched less than once per 30 s, "
                 + "so sampling counts that tail as idle too, although its hits are what the larger cache buys. "
+                + $"After the change the estimates were VM1 {Number(after.Mean(Idle, v => v.ActiveEstimateMB), 1)} MB and VM2 {Number(busyActiveAfter, 1)} MB, so the rule puts the targets "
+                + $"{Number(0.75 * (busyActiveAfter - after.Mean(Idle, v => v.ActiveEstimateMB)), 0)} MB apart; they were {Number(after.Mean(Busy, v => v.TargetMB) - after.Mean(Idle, v => v.TargetMB), 0)} MB apart "
+                + "(VM2 may hold a little more than its target while free memory stays above the high threshold). "
                 + "The throughput gain then follows from the simulated file server's hit-rate curve over the memory moved; dbench on the paper's hardware, with its own cache behaviour and disk, is not that model. "
                 + "Sharing is off (see the setup). The estimates start at fully active and fall at the slow gain, so the first part of the run is the estimates settling; the tau = 0 window is taken after that.",
             Notes = runs.Notes,
