@@ -92,27 +92,9 @@ public static class ExperimentReport
         text.Append(CultureInfo.InvariantCulture, $"Paper: {result.PaperReference}. Scale: {result.Scale.ToString().ToLowerInvariant()}, seed {result.Seed}, {result.Runs} run(s), {Number(result.SimulatedSeconds, 0)} simulated s.\n\n");
         text.Append(CultureInfo.InvariantCulture, $"**What it shows.** {result.Shows}\n\n");
         text.Append(CultureInfo.InvariantCulture, $"**Setup.** {result.Setup}\n\n");
-        if (result.Comparisons.Count > 0)
-        {
-            text.Append("| quantity | paper | Memvisor | ratio | note |\n|---|---:|---:|---:|---|\n");
-            foreach (var c in result.Comparisons)
-            {
-                text.Append(CultureInfo.InvariantCulture, $"| {c.Quantity} | {Number(c.Paper)} {c.Unit} | {Number(c.Memvisor)} {c.Unit} | {Ratio(c.Ratio)} | {c.Note} |\n");
-            }
-
-            text.Append('\n');
-        }
-
-        if (result.Claims.Count > 0)
-        {
-            text.Append("**Claims.**\n\n");
-            foreach (var c in result.Claims)
-            {
-                text.Append(CultureInfo.InvariantCulture, $"- {(c.Holds ? "holds" : "*does not hold*")}: {c.Claim}. {c.Evidence}\n");
-            }
-
-            text.Append('\n');
-        }
+        Section(text, "| quantity | paper | Memvisor | ratio | note |\n|---|---:|---:|---:|---|\n", result.Comparisons,
+            c => $"| {c.Quantity} | {Number(c.Paper)} {c.Unit} | {Number(c.Memvisor)} {c.Unit} | {Ratio(c.Ratio)} | {c.Note} |");
+        Section(text, "**Claims.**\n\n", result.Claims, c => $"- {(c.Holds ? "holds" : "*does not hold*")}: {c.Claim}. {c.Evidence}");
 
         foreach (var f in result.Figures)
         {
@@ -133,18 +115,25 @@ public static class ExperimentReport
         }
 
         text.Append(CultureInfo.InvariantCulture, $"**Why the numbers differ.** {result.Discussion}\n\n");
-        if (result.Notes.Count > 0)
-        {
-            text.Append("**Notes from the runs.**\n\n");
-            foreach (var n in result.Notes)
-            {
-                text.Append(CultureInfo.InvariantCulture, $"- {n}\n");
-            }
+        Section(text, "**Notes from the runs.**\n\n", result.Notes, n => $"- {n}");
+        return text.ToString();
+    }
 
-            text.Append('\n');
+    /// <summary>Appends <paramref name="header"/>, one line per item and a blank line; nothing when there are no items.</summary>
+    private static void Section<T>(StringBuilder text, string header, IReadOnlyList<T> items, Func<T, string> line)
+    {
+        if (items.Count == 0)
+        {
+            return;
         }
 
-        return text.ToString();
+        text.Append(header);
+        foreach (var item in items)
+        {
+            text.Append(line(item)).Append('\n');
+        }
+
+        text.Append('\n');
     }
 
     /// <summary>A number for reports: invariant culture, at most <paramref name="decimals"/> decimals.</summary>

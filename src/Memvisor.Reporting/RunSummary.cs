@@ -75,6 +75,41 @@ public sealed record RunSummary
         };
     }
 
+    /// <summary>
+    /// Replaces the free-memory state figures inferred from samples (which miss excursions shorter than a
+    /// sample interval) with the policy's exact log: each transition as it happened, the time in each state
+    /// from 0 to <paramref name="endSeconds"/> (the run starts in high), and the final state.
+    /// </summary>
+    /// <exception cref="ArgumentException">Transitions out of time order, after the end, or not continuing from the previous state.</exception>
+    public RunSummary WithStateLog(IReadOnlyList<StateTransition> transitions, double endSeconds)
+    {
+        ArgumentNullException.ThrowIfNull(transitions);
+        var states = new List<string>(FreeMemoryStates.Ordered);
+        var seconds = new Dictionary<string, double>(StringComparer.Ordinal);
+        var state = FreeMemoryStates.High;
+        var since = 0.0;
+        foreach (var t in transitions)
+        {
+            if (t.TimeSeconds < since || t.TimeSeconds > endSeconds || !string.Equals(t.From, state, StringComparison.Ordinal))
+                throw new ArgumentException($"State transition at {t.TimeSeconds} s from '{t.From}' to '{t.To}': expected from '{state}' at or after {since} s and by {endSeconds} s.", nameof(transitions));
+            seconds[state] = seconds.GetValueOrDefault(state) + (t.TimeSeconds - since);
+            if (!states.Contains(t.To))
+                states.Add(t.To);
+            state = t.To;
+            since = t.TimeSeconds;
+        }
+        seconds[state] = seconds.GetValueOrDefault(state) + Math.Max(0, endSeconds - since);
+        return this with
+        {
+            Host = Host with
+            {
+                FinalState = state,
+                TimeInState = [.. states.Select(st => new StateTime(st, seconds.GetValueOrDefault(st)))],
+                StateTransitions = [.. transitions],
+            },
+        };
+    }
+
     private static HostSummary SummarizeHost(Scenario scenario, IReadOnlyList<HostSample> samples)
     {
         var states = new List<string>(FreeMemoryStates.Ordered);

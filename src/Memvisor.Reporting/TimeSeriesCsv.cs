@@ -59,6 +59,7 @@ public static class TimeSeriesCsv
         new("host_swap_in_pages", "pages per interval", r => NumberText.Csv(r.Vm.HostSwapInPages)),
         new("bounce_copies", "copies per interval", r => NumberText.Csv(r.Vm.BounceCopies)),
         new("data_mismatches", "count since start", r => NumberText.Csv(r.Vm.DataMismatches)),
+        new("double_paging_pages", "pages per interval", r => NumberText.Csv(r.Vm.DoublePagingPages)),
     ];
 
     /// <summary>The text of timeseries-host.csv.</summary>

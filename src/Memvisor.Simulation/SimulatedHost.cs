@@ -13,8 +13,8 @@
  *   - one HostSample is taken every sampleIntervalSeconds from Core's statistics, the policy, the
  *     balloons, the sampler and the guests' own counters (throughput, true working set, mismatches).
  * Everything is seeded from scenario.Seed and nothing reads the wall clock, so a scenario and seed
- * always give the same samples. Salting "zeroOnly" is run as one salt for all VMs (Core has no
- * zero-only sharing mode yet); the run's Notes say so.
+ * always give the same samples. Salting "zeroOnly" is Core's UniformPagesAcrossVms: all-0x00 and all-0xFF
+ * pages share across VMs, every other page only within its VM.
  */
 using Memvisor.Core.Allocation;
 using Memvisor.Core.Balloon;
@@ -83,6 +83,7 @@ public sealed class SimulatedHost : IDisposable
     private readonly EventEngine _engine = new();
     private readonly SimulatedVm[] _vms;
     private readonly List<string> _notes = [];
+    private readonly List<StateTransition> _stateLog = [];
 
     /// <summary>Builds the host of <paramref name="scenario"/> (nothing runs until <see cref="Run"/>).</summary>
     /// <exception cref="ArgumentException">An option or a part of the scenario is invalid.</exception>
@@ -95,16 +96,16 @@ public sealed class SimulatedHost : IDisposable
         var host = scenario.Host;
         var machinePages = checked((int)PageGeometry.PagesFromMegabytes(host.MemoryMB));
         var swapPages = checked((int)PageGeometry.PagesFromMegabytes(host.SwapMB));
-        if (host.Salting == SaltingSpec.ZeroOnly)
-        {
-            _notes.Add("salting \"zeroOnly\" is simulated as one salt for all VMs: Core has no zero-only sharing mode yet.");
-        }
-
         _memory = new NativeMachineMemory(machinePages);
         _manager = new MemoryManager(_memory, SwapFile.CreateTemporary(host.SwapDirectory), new HostMemoryOptions
         {
             SwapCapacityPages = swapPages,
-            ShareSaltMode = host.Salting == SaltingSpec.PerVm ? ShareSaltMode.PerVm : ShareSaltMode.SingleSalt,
+            ShareSaltMode = host.Salting switch
+            {
+                SaltingSpec.PerVm => ShareSaltMode.PerVm,
+                SaltingSpec.ZeroOnly => ShareSaltMode.UniformPagesAcrossVms,
+                _ => ShareSaltMode.SingleSalt,
+            },
             Seed = scenario.Seed,
         });
         _controller = new HostMemoryController(_manager, PolicyOptions(host), scenario.Seed);
@@ -167,7 +168,14 @@ public sealed class SimulatedHost : IDisposable
         var tickSpan = TimeSpan.FromTicks(tick / 100);
         _engine.SchedulePeriodic(tick, tick, () =>
         {
+            var before = _controller.States.State;
             _controller.Advance(tickSpan);
+            if (_controller.States.State != before)
+            {
+                // The exact log: samples (one per interval) would miss an excursion shorter than an interval.
+                _stateLog.Add(new StateTransition(Seconds(_engine.NowNanoseconds), StateName(before), StateName(_controller.States.State)));
+            }
+
             return true;
         });
         _engine.SchedulePeriodic(interval, interval, () =>
@@ -185,6 +193,7 @@ public sealed class SimulatedHost : IDisposable
         }
 
         var summary = RunSummary.FromSamples(_scenario, recorder.Samples, _engine.EventsRun)
+            .WithStateLog(_stateLog, Seconds(_engine.NowNanoseconds))
             .WithCounters(_manager.GetHostStats(), _vms.Where(v => v.LastStats is not null).Select(v => v.Running ? _manager.GetVmStats(v.Guest!.Id) : v.LastStats!));
         return new SimulationResult(recorder.Samples, summary, _notes);
     }
@@ -219,6 +228,12 @@ public sealed class SimulatedHost : IDisposable
         {
             _notes.Add($"VM '{spec.Name}' was refused at power-on ({spec.PowerOnSeconds} s) and stayed off: {e.Message}");
             return;
+        }
+
+        if (spec.BalloonTargetMB is { } pinned)
+        {
+            // Validated against the limit in MiB; rounding to pages may put it one page over.
+            _controller.Balloons.PinTarget(memory.Id, Math.Min((int)PageGeometry.PagesFromMegabytes(pinned), _controller.Balloons.LimitOf(memory.Id)));
         }
 
         var guest = GuestOs.Create(memory, GuestCatalog.Options(spec, _scenario.Seed, vm.Index), GuestCatalog.Workload(spec.Workload), _engine.NowNanoseconds);
@@ -322,7 +337,9 @@ public sealed class SimulatedHost : IDisposable
                 HostSwapInPages = stats.SwapIns - vm.LastStats!.SwapIns,
                 BounceCopies = io.BounceCopies - vm.LastBounceCopies,
                 DataMismatches = counters.DataMismatches,
+                DoublePagingPages = counters.DoublePagingReads - vm.LastDoublePaging,
             };
+            vm.LastDoublePaging = counters.DoublePagingReads;
             vm.LastWorkUnits = counters.WorkUnits;
             vm.LastGuestSwap = guestSwap;
             vm.LastBounceCopies = io.BounceCopies;
@@ -332,16 +349,20 @@ public sealed class SimulatedHost : IDisposable
         var host = _manager.GetHostStats();
         return new HostSample
         {
-            TimeSeconds = _engine.NowNanoseconds / (double)EventEngine.NanosecondsPerSecond,
+            TimeSeconds = Seconds(_engine.NowNanoseconds),
             MemoryMB = MB(host.TotalPages),
             FreeMB = MB(host.FreePages),
-            State = _controller.States.State.ToString().ToLowerInvariant(),
+            State = StateName(_controller.States.State),
             SharedSavedMB = MB(host.SavedPages),
             SwapUsedMB = MB(host.SwapUsedPages),
             BalloonMB = MB(balloonTotal),
             Vms = samples,
         };
     }
+
+    private static double Seconds(long nanoseconds) => nanoseconds / (double)EventEngine.NanosecondsPerSecond;
+
+    private static string StateName(FreeMemoryState state) => state.ToString().ToLowerInvariant();
 
     private static double MB(double pages) => pages * PageGeometry.PageSizeBytes / (1024.0 * 1024.0);
 
@@ -362,5 +383,7 @@ public sealed class SimulatedHost : IDisposable
         public long LastGuestSwap { get; set; }
 
         public long LastBounceCopies { get; set; }
+
+        public long LastDoublePaging { get; set; }
     }
 }

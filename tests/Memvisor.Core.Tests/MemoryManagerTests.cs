@@ -172,6 +172,43 @@ public class MemoryManagerTests
     }
 
     [Fact]
+    public void Uniform_pages_share_across_vms_but_other_equal_pages_only_within_a_vm()
+    {
+        using var host = new TestHost(machinePages: 32, swapPages: 64, saltMode: ShareSaltMode.UniformPagesAcrossVms);
+        var a = host.PowerOn("a", 4);
+        var b = host.PowerOn("b", 4);
+        var ones = Enumerable.Repeat((byte)0xFF, PageGeometry.PageSizeBytes).ToArray();
+        foreach (var vm in new[] { a, b })
+        {
+            vm.Write(new Ppn(0), 0, TestHost.Pattern(9)); // equal in both VMs, not uniform
+            vm.Write(new Ppn(1), 0, new byte[PageGeometry.PageSizeBytes]); // all zero
+            vm.Write(new Ppn(2), 0, ones); // all 0xFF
+            vm.Write(new Ppn(3), 0, TestHost.Pattern(9)); // twin of page 0 within the VM
+        }
+
+        for (var p = 0u; p < 3; p++)
+        {
+            host.Manager.TryShare(a.Id, new Ppn(p));
+        }
+
+        Assert.False(host.Manager.TryShare(b.Id, new Ppn(0)), "a non-uniform page equal across VMs is not shared");
+        Assert.True(host.Manager.TryShare(b.Id, new Ppn(1)), "a zero page is shared across VMs");
+        Assert.True(host.Manager.TryShare(b.Id, new Ppn(2)), "an all-0xFF page is shared across VMs");
+        Assert.True(host.Manager.TryShare(b.Id, new Ppn(3)), "a non-uniform page is shared within its VM");
+        Assert.Equal(host.Manager.PageInfoOf(a.Id, new Ppn(1)).Mpn, host.Manager.PageInfoOf(b.Id, new Ppn(1)).Mpn);
+        Assert.Equal(host.Manager.PageInfoOf(b.Id, new Ppn(0)).Mpn, host.Manager.PageInfoOf(b.Id, new Ppn(3)).Mpn);
+        Assert.NotEqual(host.Manager.PageInfoOf(a.Id, new Ppn(0)).Mpn, host.Manager.PageInfoOf(b.Id, new Ppn(0)).Mpn);
+
+        // Frames: zero (a1, b1), 0xFF (a2, b2), b's pattern (b0, b3) = 3 frames of 6 pages.
+        var stats = host.Manager.GetHostStats();
+        Assert.Equal(3, stats.SharedFrames);
+        Assert.Equal(6, stats.SharedPages);
+        b.Write(new Ppn(2), 0, TestHost.Pattern(1)); // copy-on-write: a's 0xFF page keeps its bytes
+        Assert.Equal(ones, a.PageForRead(new Ppn(2)).ToArray());
+        host.Manager.CheckConsistency();
+    }
+
+    [Fact]
     public void Ballooned_pages_release_their_backing_and_a_touch_gets_a_counted_zero_page()
     {
         using var host = new TestHost(machinePages: 16, swapPages: 64);

@@ -2,7 +2,8 @@
  * `memvisor scan`: what content-based page sharing (paper §4) would save on real memory: processes
  * (--pid, or every readable process when nothing is named) and files (memory dumps, core files).
  * Wiring and printing only: the sources come from Memvisor.Kvm (ScanSourceSet), the estimate from
- * Memvisor.Core (SharingEstimator), which runs the host's sharing table and matching walk.
+ * Memvisor.Core (SharingEstimator), which runs the host's sharing table and matching walk, the notes
+ * under the table from Memvisor.Kvm (ScanNotes).
  */
 using System.CommandLine;
 using System.CommandLine.Parsing;
@@ -21,9 +22,6 @@ namespace Memvisor.Cli.Commands;
 /// <summary>The <c>scan</c> command.</summary>
 internal static class ScanCommand
 {
-    private const string Attribution =
-        "A page that finds an existing twin saves one page for its own source; the first copy is kept, so sources scanned earlier show less saved.";
-
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
@@ -157,20 +155,20 @@ internal static class ScanCommand
         var showUnreadable = total.UnreadablePages > 0;
         var table = new Table().Border(TableBorder.Simple).ShowFooters();
         table.AddColumn(new TableColumn("Source").PadLeft(0).Footer("[bold]total[/]"));
-        AddNumberColumn(table, "Pages", Count(total.PagesScanned));
-        AddNumberColumn(table, "Zero", Count(total.ZeroPages));
-        AddNumberColumn(table, "Sharing", Count(total.SharingPages));
-        AddNumberColumn(table, "Frames", Count(total.SharedFrames));
-        AddNumberColumn(table, "Saved", Size(total.PagesSaved));
-        AddNumberColumn(table, "Saved%", Percent(total.PagesSaved, total.PagesScanned));
+        AddNumberColumn(table, "Pages", ScanNotes.Count(total.PagesScanned));
+        AddNumberColumn(table, "Zero", ScanNotes.Count(total.ZeroPages));
+        AddNumberColumn(table, "Sharing", ScanNotes.Count(total.SharingPages));
+        AddNumberColumn(table, "Frames", ScanNotes.Count(total.SharedFrames));
+        AddNumberColumn(table, "Saved", ScanNotes.Size(total.PagesSaved));
+        AddNumberColumn(table, "Saved%", ScanNotes.Percent(total.PagesSaved, total.PagesScanned));
         if (showUnreadable)
         {
-            AddNumberColumn(table, "Unread", Count(total.UnreadablePages));
+            AddNumberColumn(table, "Unread", ScanNotes.Count(total.UnreadablePages));
         }
 
         void AddRow(string name, long scanned, long zero, long sharing, string frames, long saved, long unreadable)
         {
-            string[] cells = [name, Count(scanned), Count(zero), Count(sharing), frames, Size(saved), Percent(saved, scanned), Count(unreadable)];
+            string[] cells = [name, ScanNotes.Count(scanned), ScanNotes.Count(zero), ScanNotes.Count(sharing), frames, ScanNotes.Size(saved), ScanNotes.Percent(saved, scanned), ScanNotes.Count(unreadable)];
             table.AddRow(showUnreadable ? cells : cells[..^1]);
         }
 
@@ -181,7 +179,7 @@ internal static class ScanCommand
             .ToList();
         foreach (var row in ranked.Take(top))
         {
-            AddRow(Markup.Escape(row.Name), row.PagesScanned, row.ZeroPages, row.SharingPages, Count(row.SharedFrames), row.PagesSaved, row.UnreadablePages);
+            AddRow(Markup.Escape(row.Name), row.PagesScanned, row.ZeroPages, row.SharingPages, ScanNotes.Count(row.SharedFrames), row.PagesSaved, row.UnreadablePages);
         }
 
         if (ranked.Count > top)
@@ -204,72 +202,10 @@ internal static class ScanCommand
         }
 
         AnsiConsole.Write(table);
-        foreach (var line in Notes(estimate, sources, elapsed))
+        foreach (var line in ScanNotes.Describe(estimate, sources, elapsed))
         {
             AnsiConsole.WriteLine(line);
         }
-    }
-
-    private static IEnumerable<string> Notes(SharingEstimate estimate, ScanSourceSet sources, TimeSpan elapsed)
-    {
-        var total = estimate.Total;
-        var facts = total.Facts;
-        yield return $"Would save {Count(total.PagesSaved)} pages = {Size(total.PagesSaved)} of {Size(total.PagesScanned)} scanned "
-            + $"({Percent(total.PagesSaved, total.PagesScanned)}); zero pages: {Size(total.ZeroPages)}.";
-        yield return (estimate.SaltMode == ShareSaltMode.SingleSalt
-                ? "One salt for all sources: pages are shared across sources, as in the paper"
-                : "A salt per source: pages are shared only within a source (ESXi's default since 2014)")
-            + (estimate.ZeroPagesOnly ? "; zero pages only." : ".");
-        yield return "Sharing: pages that map a shared frame; Frames: distinct shared frames; Saved: Sharing - Frames. " + Attribution;
-        if (sources.AllProcesses is { } all)
-        {
-            var self = all.ExcludedPid is { } pid ? string.Create(CultureInfo.InvariantCulture, $"memvisor itself (pid {pid}), ") : string.Empty;
-            var why = all.FirstFailure is null ? string.Empty : $" ({all.FirstFailure})";
-            yield return string.Create(CultureInfo.InvariantCulture,
-                $"Not scanned: {self}processes not readable {all.AccessDenied}, exited first {all.Vanished}, "
-                + $"without user memory (kernel threads) {all.WithoutMemory}, failed {all.Failed}{why}.");
-        }
-
-        if (facts.AlreadySharedPages > 0 || facts.NotResidentPages > 0 || facts.SkippedRanges > 0)
-        {
-            yield return $"Left out: {Count(facts.AlreadySharedPages)} mappings of pages the kernel shares already (libraries, fork, shared memory, "
-                + $"the zero page), {Count(facts.NotResidentPages)} swapped-out pages, {Count(facts.SkippedRanges)} [vvar]/[vsyscall] mappings.";
-        }
-
-        if (sources.FramesHidden)
-        {
-            yield return "Not root: physical frame numbers are hidden, so pages the kernel already shares count once per mapping and savings are overstated.";
-        }
-
-        if (total.UnreadablePages > 0)
-        {
-            yield return $"Unreadable: {Count(total.UnreadablePages)} pages in {Count(total.UnreadableRanges)} ranges (I/O errors, memory unmapped since the snapshot).";
-        }
-
-        var vanished = estimate.Sources.Where(s => s.VanishedPages > 0).ToList();
-        if (vanished.Count > 0)
-        {
-            yield return $"Exited during the scan: {string.Join(", ", vanished.Take(5).Select(s => s.Name))}{(vanished.Count > 5 ? ", ..." : string.Empty)} "
-                + $"({Count(total.VanishedPages)} pages not read).";
-        }
-
-        foreach (var source in estimate.Sources)
-        {
-            if (source.Facts.PaddingBytes > 0)
-            {
-                yield return $"{source.Name}: short last page, padded with {Count(source.Facts.PaddingBytes)} zero bytes.";
-            }
-
-            if (source.PagesOffered == 0)
-            {
-                yield return $"{source.Name}: no pages (an empty file, or a process without user memory).";
-            }
-        }
-
-        var pages = total.PagesScanned + total.UnreadablePages;
-        yield return string.Create(CultureInfo.InvariantCulture,
-            $"Stale hints {Count(total.StaleHints)}, collisions {Count(total.Collisions)}; {estimate.Sources.Count} sources, "
-            + $"{Count(pages)} pages in {elapsed.TotalSeconds:F1} s.");
     }
 
     private static void PrintJson(SharingEstimate estimate, ScanSourceSet sources, TimeSpan elapsed)
@@ -289,31 +225,12 @@ internal static class ScanCommand
             estimate.HintPages,
             estimate.TableBytes,
             sources.FramesHidden,
-            Attribution);
+            ScanNotes.Attribution);
         Console.Out.WriteLine(JsonSerializer.Serialize(report, ScanJsonContext.Default.ScanJson));
     }
 
     private static void AddNumberColumn(Table table, string header, string footer) =>
         table.AddColumn(new TableColumn(header).RightAligned().NoWrap().PadLeft(1).PadRight(0).Footer($"[bold]{footer}[/]"));
-
-    private static string Count(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
-
-    private static string Size(long pages)
-    {
-        string[] units = ["KiB", "MiB", "GiB", "TiB"];
-        var size = pages * (PageGeometry.PageSizeBytes / 1024.0);
-        var unit = 0;
-        while (size >= 1024 && unit < units.Length - 1)
-        {
-            size /= 1024;
-            unit++;
-        }
-
-        return string.Create(CultureInfo.InvariantCulture, $"{size:F1} {units[unit]}");
-    }
-
-    private static string Percent(long part, long whole) =>
-        whole == 0 ? "-" : (100.0 * part / whole).ToString("F1", CultureInfo.InvariantCulture) + "%";
 
     private sealed record Settings(string[] Files, int[] Pids, bool Json, bool SaltPerSource, bool ZeroOnly, int Top);
 

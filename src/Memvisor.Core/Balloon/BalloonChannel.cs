@@ -115,6 +115,9 @@ public sealed class BalloonChannel
     /// <summary>Pages in Ballooned state in the pmap, as of the host's last look.</summary>
     internal int SizePages { get; set; }
 
+    /// <summary>A target fixed by the administrator (<see cref="BalloonHost.PinTarget"/>), which the policy's targets do not change; null: none.</summary>
+    internal int? PinnedTargetPages { get; set; }
+
     /// <summary>Host timestamp (<see cref="TimeProvider.GetTimestamp"/>) of the last progress toward the target, or of the moment the target was last set or met.</summary>
     internal long LastProgress { get; set; }
 

@@ -31,6 +31,12 @@
  * target, or the new target asks for the other direction), not when the policy repeats or nudges a
  * target the driver already ignores. Time comes from an injected TimeProvider (simulated in the
  * simulator): Core reads no wall clock.
+ *
+ * Pinned targets: an administrator (or an experiment, as the paper's Figure 2 balloons a 256 MB VM down
+ * to a fixed size) can fix a VM's target with PinTarget. While pinned, SetTarget (the policy) leaves the
+ * target alone, and the balloon can deliver only up to the pin, so the policy swaps any excess beyond it
+ * as it would for a balloon at its limit. Unpinning leaves the target where it was: the policy's next
+ * SetTarget moves it.
  */
 using Memvisor.Core.Memory;
 
@@ -116,26 +122,39 @@ public sealed class BalloonHost
     /// <summary>The VM's channel.</summary>
     public BalloonChannel ChannelOf(VmId vm) => Channel(vm);
 
-    /// <summary>Asks the VM's balloon for <paramref name="pages"/> pages, clamped to its limit.</summary>
-    /// <returns>The target set: min(<paramref name="pages"/>, limit).</returns>
+    /// <summary>Asks the VM's balloon for <paramref name="pages"/> pages, clamped to its limit; a pinned target (<see cref="PinTarget"/>) stays as it is.</summary>
+    /// <returns>The target in force: min(<paramref name="pages"/>, limit), or the pinned target.</returns>
     public int SetTarget(VmId vm, int pages)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(pages);
         var channel = Channel(vm);
-        var now = _clock.GetTimestamp();
-        Refresh(channel, now);
-        var target = Math.Min(pages, channel.LimitPages);
-        var demandBefore = Math.Sign(channel.TargetPages - channel.SizePages);
-        var demandAfter = Math.Sign(target - channel.SizePages);
-        if (demandBefore == 0 || demandAfter != demandBefore)
+        return channel.PinnedTargetPages is { } pinned ? pinned : Retarget(channel, Math.Min(pages, channel.LimitPages));
+    }
+
+    /// <summary>
+    /// Fixes the VM's balloon target at <paramref name="pages"/> (null: releases the pin). While pinned, the
+    /// policy's <see cref="SetTarget"/> does not move the target and the balloon delivers at most the pin.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="pages"/> is negative or above the VM's balloon limit.</exception>
+    public void PinTarget(VmId vm, int? pages)
+    {
+        var channel = Channel(vm);
+        if (pages is { } target)
         {
-            // A new demand: the driver gets a whole deadline to answer it.
-            channel.LastProgress = now;
+            if (target < 0 || target > channel.LimitPages)
+            {
+                throw new ArgumentOutOfRangeException(nameof(pages), target, $"{vm}: a pinned balloon target must be between 0 and the balloon limit ({channel.LimitPages} pages).");
+            }
+
+            channel.PinnedTargetPages = null;
+            Retarget(channel, target);
         }
 
-        channel.TargetPages = target;
-        return target;
+        channel.PinnedTargetPages = pages;
     }
+
+    /// <summary>The VM's pinned balloon target, or null when the policy sets it.</summary>
+    public int? PinnedTargetOf(VmId vm) => Channel(vm).PinnedTargetPages;
 
     /// <summary>Pages in the VM's balloon.</summary>
     public int SizeOf(VmId vm)
@@ -161,7 +180,7 @@ public sealed class BalloonHost
     }
 
     /// <summary>
-    /// How many more pages the VM's balloon can take: limit - size when the driver is active and
+    /// How many more pages the VM's balloon can take: limit (or pinned target) - size when the driver is active and
     /// responsive, else 0 (the reclamation policy swaps such VMs instead).
     /// </summary>
     public int DeliverablePages(VmId vm)
@@ -279,6 +298,23 @@ public sealed class BalloonHost
         return new BalloonReportResult(accepted, ppns.Length - accepted);
     }
 
+    /// <summary>Sets the target, giving the driver a fresh deadline when this is a new demand.</summary>
+    private int Retarget(BalloonChannel channel, int target)
+    {
+        var now = _clock.GetTimestamp();
+        Refresh(channel, now);
+        var demandBefore = Math.Sign(channel.TargetPages - channel.SizePages);
+        var demandAfter = Math.Sign(target - channel.SizePages);
+        if (demandBefore == 0 || demandAfter != demandBefore)
+        {
+            // A new demand: the driver gets a whole deadline to answer it.
+            channel.LastProgress = now;
+        }
+
+        channel.TargetPages = target;
+        return target;
+    }
+
     private BalloonVerdict JudgeInflate(BalloonChannel channel, Ppn ppn, ref int pastTarget)
     {
         var verdict = JudgeListing(channel, ppn);
@@ -375,7 +411,9 @@ public sealed class BalloonHost
         channel.SizePages == channel.TargetPages || _clock.GetElapsedTime(channel.LastProgress, now) <= channel.Options.UnresponsiveDeadline;
 
     private int Deliverable(BalloonChannel channel, long now) =>
-        channel.DriverStatus == BalloonDriverStatus.Active && IsResponsive(channel, now) ? Math.Max(0, channel.LimitPages - channel.SizePages) : 0;
+        channel.DriverStatus == BalloonDriverStatus.Active && IsResponsive(channel, now)
+            ? Math.Max(0, (channel.PinnedTargetPages ?? channel.LimitPages) - channel.SizePages)
+            : 0;
 
     /// <summary>
     /// The pmap's count of ballooned pages. Walks the VM's pmap (MemoryManager has no per-VM accessor for

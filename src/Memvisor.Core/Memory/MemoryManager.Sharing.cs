@@ -1,7 +1,8 @@
 /*
  * Content-based page sharing in the memory manager (paper §4).
  *
- * TryShare hashes one private page (salted with its VM's share salt) and looks the key up in the
+ * TryShare hashes one private page (salted with its VM's share salt, or the common salt for an all-0x00
+ * or all-0xFF page when the host shares only those across VMs: ShareSalting) and looks the key up in the
  * global table. No frame with that key: the page becomes a hint (it stays writable). A frame with that
  * key: the page is write-protected while ShareMatcher compares it (so a concurrent guest write cannot
  * slip in between compare and remap), and then
@@ -76,7 +77,8 @@ public sealed partial class MemoryManager
     {
         var mpn = e.Mpn;
         var content = Pool.Page(mpn);
-        var key = ShareMatcher.SaltedKey(_hasher.Hash(content), vm.Salt);
+        var salt = SaltOf(vm, content);
+        var key = ShareMatcher.SaltedKey(_hasher.Hash(content), salt);
         PagesScanned++;
         vm.PagesScanned++;
         DropHint(ref e);
@@ -93,7 +95,7 @@ public sealed partial class MemoryManager
 
         Protect(vm, ppn, in e);
         e.Flags |= PageMarks.Comparing;
-        _matchingSalt = vm.Salt;
+        _matchingSalt = salt;
         var match = ShareMatcher.Find(ShareTable, key, content, _shareSource, ShareCounters);
         e.Flags &= ~PageMarks.Comparing;
         int frame;
@@ -103,7 +105,7 @@ public sealed partial class MemoryManager
                 frame = match.Frame;
                 break;
             case FrameKind.Hint:
-                frame = PromoteHintToShared(match.Frame, key, IsZero(content));
+                frame = PromoteHintToShared(match.Frame, key, salt, IsZero(content));
                 break;
             default:
                 Remap(vm, ppn, in e);
@@ -137,16 +139,16 @@ public sealed partial class MemoryManager
     }
 
     /// <summary>Turns the (already write-protected) page a hint names into the machine page of a new shared frame.</summary>
-    private int PromoteHintToShared(int hintFrame, ulong key, bool zero)
+    private int PromoteHintToShared(int hintFrame, ulong key, ulong salt, bool zero)
     {
         var owner = Vm(ShareTable.HintVm(hintFrame));
         var ppn = ShareTable.HintPpn(hintFrame);
         ref var e = ref owner.Pmap[ppn.Value];
         ShareTable.Remove(hintFrame);
         var frame = ShareTable.AddShared(key, e.Mpn, 1);
-        if (owner.Salt != 0)
+        if (salt != ShareSalting.CommonSalt)
         {
-            _sharedFrameSalts[frame] = owner.Salt;
+            _sharedFrameSalts[frame] = salt;
         }
 
         Pool.SetOwner(e.Mpn, MpnUse.Shared, default, (uint)frame);
@@ -173,6 +175,9 @@ public sealed partial class MemoryManager
 
     private static bool IsZero(ReadOnlySpan<byte> page) => !page.ContainsAnyExcept((byte)0);
 
+    /// <summary>The salt <paramref name="content"/>, a page of <paramref name="vm"/>, is shared under.</summary>
+    private ulong SaltOf(VmState vm, ReadOnlySpan<byte> content) => ShareSalting.SaltOf(_options.ShareSaltMode, vm.Salt, content);
+
     /// <summary>The memory manager's pages, as <see cref="ShareMatcher"/> needs to see them.</summary>
     private sealed class ShareSource(MemoryManager manager) : IShareContentSource
     {
@@ -195,7 +200,7 @@ public sealed partial class MemoryManager
             Protect(owner, ppn, in e);
             e.Flags |= PageMarks.Comparing;
             content = manager.Pool.Page(e.Mpn);
-            key = ShareMatcher.SaltedKey(manager._hasher.Hash(content), owner.Salt);
+            key = ShareMatcher.SaltedKey(manager._hasher.Hash(content), manager.SaltOf(owner, content));
             return true;
         }
 

@@ -110,7 +110,7 @@ public sealed partial class MemoryManager : IDisposable
                 $"VM '{config.Name}': overhead memory of {config.OverheadPages} pages does not fit in {Pool.FreePages} free machine pages.");
         }
 
-        var salt = config.ShareSalt ?? (_options.ShareSaltMode == ShareSaltMode.PerVm ? 0x8000_0000_0000_0000UL | id.Value : 0UL);
+        var salt = config.ShareSalt ?? (_options.ShareSaltMode == ShareSaltMode.SingleSalt ? 0UL : 0x8000_0000_0000_0000UL | id.Value);
         var vm = new VmState(id, config, mapping, salt, _random.Fork(id.Value));
         for (var i = 0; i < config.OverheadPages; i++)
         {

@@ -57,6 +57,13 @@ public enum ShareSaltMode
 
     /// <summary>Each VM its own salt: pages are shared only within a VM (ESXi's default since 2014).</summary>
     PerVm,
+
+    /// <summary>
+    /// Each VM its own salt, except for pages whose bytes are all 0x00 or all 0xFF: those share across all
+    /// VMs (the rule Windows applies across security domains; such a page tells another VM nothing but
+    /// that it exists). A VM with an explicit salt keeps it for every other page.
+    /// </summary>
+    UniformPagesAcrossVms,
 }
 
 /// <summary>Host-wide settings of the memory manager.</summary>

@@ -155,6 +155,14 @@ public sealed record VmSpec
     /// <summary>Per-VM balloon cap, MiB (sched.mem.maxmemctl); null: the host's percentage only.</summary>
     public double? BalloonMaxMB { get; init; }
 
+    /// <summary>
+    /// A fixed balloon target, MiB: the host keeps the balloon at this size whatever its policy would ask
+    /// (as in the paper's Figure 2, a 256 MB VM ballooned down to a smaller size). Null: the policy sets
+    /// the target. At least 0, below <see cref="MemoryMB"/> and within the balloon limit (the host's
+    /// balloonMaxPercent of memoryMB, and <see cref="BalloonMaxMB"/>).
+    /// </summary>
+    public double? BalloonTargetMB { get; init; }
+
     /// <summary>Explicit page-sharing salt (sched.mem.pshare.salt).</summary>
     public ulong? ShareSalt { get; init; }
 

@@ -100,9 +100,18 @@ public static class ScenarioReader
         var seen = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < s.Vms.Count; i++)
         {
-            if (!seen.Add(s.Vms[i].Name))
+            var vm = s.Vms[i];
+            if (!seen.Add(vm.Name))
             {
-                o.Error($"vms[{i}].name", $"\"{s.Vms[i].Name}\"", "a name no other VM has");
+                o.Error($"vms[{i}].name", $"\"{vm.Name}\"", "a name no other VM has");
+            }
+
+            // The balloon limit depends on the host's percentage, so this check waits until both are read.
+            var limitMB = Math.Min(vm.MemoryMB * s.Host.BalloonMaxPercent / 100, vm.BalloonMaxMB ?? double.PositiveInfinity);
+            if (vm.BalloonTargetMB is { } target && target < vm.MemoryMB && target > limitMB)
+            {
+                o.Error($"vms[{i}].balloonTargetMB", target.ToString(CultureInfo.InvariantCulture),
+                    $"at most the balloon limit ({limitMB.ToString(CultureInfo.InvariantCulture)} MiB: host balloonMaxPercent of memoryMB, and balloonMaxMB)");
             }
         }
 
@@ -181,16 +190,22 @@ public static class ScenarioReader
             BalloonDriver = o.Enum("balloonDriver", BalloonDriverSpec.Active, ("active", BalloonDriverSpec.Active), ("absent", BalloonDriverSpec.Absent),
                 ("disabled", BalloonDriverSpec.Disabled), ("slow", BalloonDriverSpec.Slow)),
             BalloonMaxMB = o.OptionalNumber("balloonMaxMB", 0, MaxMemoryMB),
+            BalloonTargetMB = o.OptionalNumber("balloonTargetMB", 0, MaxMemoryMB),
             ShareSalt = o.Has("shareSalt") ? o.UInt64("shareSalt", 0) : null,
             PowerOnSeconds = o.Number("powerOnSeconds", 0, 0, 1e7),
             PowerOffSeconds = o.OptionalNumber("powerOffSeconds", 0, 1e7),
             Workload = o.Child("workload") is { } w ? ReadWorkload(w) : new WorkloadSpec(),
         };
-        o.RejectUnknown("name", "memoryMB", "minMB", "shares", "overheadMB", "guest", "image", "balloonDriver", "balloonMaxMB", "shareSalt",
-            "powerOnSeconds", "powerOffSeconds", "workload");
+        o.RejectUnknown("name", "memoryMB", "minMB", "shares", "overheadMB", "guest", "image", "balloonDriver", "balloonMaxMB", "balloonTargetMB",
+            "shareSalt", "powerOnSeconds", "powerOffSeconds", "workload");
         if (vm.MinMB > vm.MemoryMB)
         {
             o.Error("minMB", vm.MinMB.ToString(CultureInfo.InvariantCulture), $"at most memoryMB ({vm.MemoryMB.ToString(CultureInfo.InvariantCulture)})");
+        }
+
+        if (vm.BalloonTargetMB is { } target && target >= vm.MemoryMB)
+        {
+            o.Error("balloonTargetMB", target.ToString(CultureInfo.InvariantCulture), $"less than memoryMB ({vm.MemoryMB.ToString(CultureInfo.InvariantCulture)})");
         }
 
         if (vm.PowerOffSeconds is { } off && off <= vm.PowerOnSeconds)

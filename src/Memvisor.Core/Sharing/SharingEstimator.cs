@@ -17,7 +17,9 @@
  * Hash matches with different bytes are collisions and are never shared, whatever the hasher.
  *
  * Salting (ESXi since 2014, `Mem.ShareForceSalting`): with one salt for all sources, pages are shared
- * across sources (the paper's behaviour); with a salt per source, only within a source.
+ * across sources (the paper's behaviour); with a salt per source, only within a source; with
+ * UniformPagesAcrossVms, all-0x00 and all-0xFF pages across sources and every other page only within
+ * its source (ShareSalting decides, as in the memory manager).
  *
  * Attribution. A shared frame with reference count r saves r - 1 pages. The page that finds an existing
  * twin (hint or shared frame) is credited with one saved page, for its own source; the page kept as the
@@ -39,7 +41,7 @@ namespace Memvisor.Core.Sharing;
 /// <summary>Options of a <see cref="SharingEstimator"/> run.</summary>
 public sealed record SharingEstimatorOptions
 {
-    /// <summary>One salt for all sources (they share with each other), or a salt per source (each source is a VM).</summary>
+    /// <summary>One salt for all sources (they share with each other), a salt per source (each source is a VM), or a salt per source except for uniform pages.</summary>
     public ShareSaltMode SaltMode { get; init; } = ShareSaltMode.SingleSalt;
 
     /// <summary>Share only pages that are all zero (the policy Windows applies across security domains).</summary>
@@ -165,7 +167,7 @@ public static class SharingEstimator
 
     private struct StoredFrame
     {
-        public int SaltGroup;
+        public ulong Salt;
         public int LastSourceCounted;
     }
 
@@ -186,7 +188,7 @@ public static class SharingEstimator
         private readonly List<byte[]> _storeChunks = [];
         private StoredFrame[] _stored = new StoredFrame[StoreChunkPages];
         private uint _storedCount;
-        private int _currentSaltGroup;
+        private ulong _currentSalt;
 
         public Engine(IReadOnlyList<IScanPageSource> sources, SharingEstimatorOptions options)
         {
@@ -244,7 +246,6 @@ public static class SharingEstimator
             var counters = _counters[s];
             var pageCount = source.PageCount;
             var salt = SaltOf(s);
-            _currentSaltGroup = SaltGroupOf(s);
             var lastReported = 0L;
             var previousUnreadable = false;
             progress?.Report(new ScanProgress(s, 0, pagesBefore, _totalPages));
@@ -302,7 +303,8 @@ public static class SharingEstimator
                 return;
             }
 
-            var key = ShareMatcher.SaltedKey(_hasher.Hash(page), salt);
+            _currentSalt = ShareSalting.SaltOf(_options.SaltMode, salt, page);
+            var key = ShareMatcher.SaltedKey(_hasher.Hash(page), _currentSalt);
             var match = ShareMatcher.Find(_table, key, page, this, counters.Match);
             switch (match.Kind)
             {
@@ -326,7 +328,7 @@ public static class SharingEstimator
                         // The hinted page equals this one: keep one copy, as the host keeps one machine page.
                         var owner = _table.HintVm(match.Frame).Value;
                         _table.Remove(match.Frame);
-                        _table.AddShared(key, Store(page, s), 2);
+                        _table.AddShared(key, Store(page, s, _currentSalt), 2);
                         counters.SharingPages++;
                         counters.PagesSaved++;
                         counters.SharedFrames++;
@@ -347,7 +349,7 @@ public static class SharingEstimator
             }
         }
 
-        private Mpn Store(ReadOnlySpan<byte> page, int s)
+        private Mpn Store(ReadOnlySpan<byte> page, int s, ulong salt)
         {
             var mpn = _storedCount++;
             var chunk = (int)(mpn / StoreChunkPages);
@@ -362,21 +364,20 @@ public static class SharingEstimator
             }
 
             page.CopyTo(StoredPage(mpn));
-            _stored[mpn] = new StoredFrame { SaltGroup = SaltGroupOf(s), LastSourceCounted = s };
+            _stored[mpn] = new StoredFrame { Salt = salt, LastSourceCounted = s };
             return new Mpn(mpn);
         }
 
         private Span<byte> StoredPage(uint mpn) =>
             _storeChunks[(int)(mpn / StoreChunkPages)].AsSpan((int)(mpn % StoreChunkPages) * PageSize, PageSize);
 
-        private ulong SaltOf(int s) => _options.SaltMode == ShareSaltMode.SingleSalt ? 0 : (ulong)s + 1;
-
-        private int SaltGroupOf(int s) => _options.SaltMode == ShareSaltMode.SingleSalt ? 0 : s;
+        /// <summary>The own salt of source <paramref name="s"/> (ShareSalting may give a page the common salt instead).</summary>
+        private ulong SaltOf(int s) => _options.SaltMode == ShareSaltMode.SingleSalt ? ShareSalting.CommonSalt : (ulong)s + 1;
 
         ReadOnlySpan<byte> IShareContentSource.SharedPage(Mpn mpn) =>
             // A frame of another salt is not this page's to share, even if 48 hash bits agree: an empty
             // span never compares equal, so the walk counts it as a collision and goes on.
-            _stored[mpn.Value].SaltGroup == _currentSaltGroup ? StoredPage(mpn.Value) : [];
+            _stored[mpn.Value].Salt == _currentSalt ? StoredPage(mpn.Value) : [];
 
         bool IShareContentSource.TryBeginHintCompare(VmId vm, Ppn ppn, out ReadOnlySpan<byte> content, out ulong key)
         {
@@ -395,7 +396,7 @@ public static class SharingEstimator
             }
 
             content = _hintPage;
-            key = ShareMatcher.SaltedKey(_hasher.Hash(_hintPage), SaltOf(vm.Value));
+            key = ShareMatcher.SaltedKey(_hasher.Hash(_hintPage), ShareSalting.SaltOf(_options.SaltMode, SaltOf(vm.Value), _hintPage));
             return true;
         }
 

@@ -77,6 +77,12 @@ public sealed record VmSample
 
     /// <summary>Powered on at this sample.</summary>
     public bool PoweredOn { get; init; } = true;
+
+    /// <summary>
+    /// Double paging over the last interval, pages (paper §3.1): pages the host had swapped out that the
+    /// guest then read back only to write them to its own disk (simulator only; 0 when unknown).
+    /// </summary>
+    public double DoublePagingPages { get; init; }
 }
 
 /// <summary>The host at one sample time.</summary>

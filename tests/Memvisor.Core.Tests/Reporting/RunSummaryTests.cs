@@ -37,6 +37,30 @@ public class RunSummaryTests
     }
 
     [Fact]
+    public void The_policys_state_log_replaces_what_samples_saw_including_excursions_between_samples()
+    {
+        // Samples saw high, soft, soft, high; the policy also went to hard for 0.3 s between two samples.
+        StateTransition[] log = [new(1.4, "high", "soft"), new(2.2, "soft", "hard"), new(2.5, "hard", "soft"), new(4.1, "soft", "high")];
+
+        var host = RunSummary.FromSamples(TwoVms, FourSamples()).WithStateLog(log, endSeconds: 5).Host;
+
+        // high 0..1.4 and 4.1..5 = 1.4 + 0.9 = 2.3 s; soft 1.4..2.2 and 2.5..4.1 = 0.8 + 1.6 = 2.4 s; hard 2.2..2.5 = 0.3 s.
+        Assert.Equal(["high", "soft", "hard", "low"], host.TimeInState.Select(s => s.State));
+        Assert.Equal([2.3, 2.4, 0.3, 0], host.TimeInState.Select(s => Math.Round(s.Seconds, 9)));
+        Assert.Equal(log, host.StateTransitions);
+        Assert.Equal("high", host.FinalState);
+    }
+
+    [Fact]
+    public void A_state_log_that_does_not_chain_is_refused_with_the_transition_named()
+    {
+        StateTransition[] log = [new(1, "high", "soft"), new(2, "hard", "low")];
+
+        var e = Assert.Throws<ArgumentException>(() => RunSummary.FromSamples(TwoVms, FourSamples()).WithStateLog(log, endSeconds: 5));
+        Assert.Contains("at 2 s from 'hard'", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Vm_figures_count_only_samples_where_the_vm_is_on()
     {
         var summary = RunSummary.FromSamples(TwoVms, FourSamples(), events: 77);

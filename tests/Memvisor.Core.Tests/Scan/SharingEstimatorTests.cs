@@ -250,7 +250,7 @@ public sealed class SharingEstimatorTests
         {
             foreach (var id in ids.Where(id => onlyContent is null || id == onlyContent))
             {
-                var key = (scope == ShareSaltMode.SingleSalt ? 0 : s, id);
+                var key = (SaltGroup(scope, s, id), id);
                 groupSize[key] = groupSize.GetValueOrDefault(key) + 1;
             }
         }
@@ -264,7 +264,7 @@ public sealed class SharingEstimatorTests
             var framesHere = new HashSet<(int, int)>();
             foreach (var id in sources[s].Where(id => onlyContent is null || id == onlyContent))
             {
-                var key = (scope == ShareSaltMode.SingleSalt ? 0 : s, id);
+                var key = (SaltGroup(scope, s, id), id);
                 if (groupSize[key] < 2)
                 {
                     continue;
@@ -280,6 +280,10 @@ public sealed class SharingEstimatorTests
 
         return (sharing, frames, saved, groupSize.Values.Count(r => r >= 2));
     }
+
+    /// <summary>Which pages may share: all (one salt), a source's own (a salt per source), or a source's own plus zero pages (palette entry 0) across all.</summary>
+    private static int SaltGroup(ShareSaltMode scope, int source, int content) =>
+        scope == ShareSaltMode.SingleSalt || (scope == ShareSaltMode.UniformPagesAcrossVms && content == 0) ? -1 : source;
 
     private static void AssertCounts(SourceSharing row, long scanned, long zero, long sharing, long frames, long saved)
     {

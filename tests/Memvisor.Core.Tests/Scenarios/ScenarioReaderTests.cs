@@ -30,6 +30,16 @@ public class ScenarioReaderTests
         Assert.Equal(new WorkloadPhase(60, 20), s.Vms[0].Workload.Phases[0]);
         Assert.Equal("3000", s.Vms[1].Shares);
         Assert.Equal(BalloonDriverSpec.Absent, s.Vms[1].BalloonDriver);
+        Assert.Null(s.Vms[1].BalloonTargetMB);
+    }
+
+    [Fact]
+    public void A_fixed_balloon_target_within_the_limit_is_read()
+    {
+        // 256 MB at the default 65%: limit 166.4 MB; 128 MB (the paper's 256 MB VM ballooned to 128 MB) fits.
+        var s = ScenarioReader.Parse("""{ "vms": [ { "name": "a", "memoryMB": 256, "balloonTargetMB": 128 }, { "name": "b", "memoryMB": 64, "balloonTargetMB": 0 } ] }""");
+        Assert.Equal(128, s.Vms[0].BalloonTargetMB);
+        Assert.Equal(0, s.Vms[1].BalloonTargetMB);
     }
 
     [Theory]
@@ -39,6 +49,11 @@ public class ScenarioReaderTests
     [InlineData("""{ "host": { "memoryMb": 64 } }""", "host.memoryMb: unknown field (did you mean \"memoryMB\"?)")]
     [InlineData("""{ "vms": [ { "name": "a", "memoryMB": 64, "guest": "plan9" } ] }""", "vms[0].guest: \"plan9\"; expected one of \"linux\", \"windows\"")]
     [InlineData("""{ "vms": [ { "name": "a", "memoryMB": 64, "minMB": 65 } ] }""", "vms[0].minMB: 65; expected at most memoryMB (64)")]
+    [InlineData("""{ "vms": [ { "name": "a", "memoryMB": 64, "balloonTargetMB": 64 } ] }""", "vms[0].balloonTargetMB: 64; expected less than memoryMB (64)")]
+    [InlineData("""{ "vms": [ { "name": "a", "memoryMB": 64, "balloonTargetMB": -1 } ] }""", "vms[0].balloonTargetMB: -1; expected a number from 0")]
+    [InlineData("""{ "vms": [ { "name": "a", "memoryMB": 256, "balloonTargetMB": 167 } ] }""", "vms[0].balloonTargetMB: 167; expected at most the balloon limit (166.4 MiB")]
+    [InlineData("""{ "host": { "balloonMaxPercent": 50 }, "vms": [ { "name": "a", "memoryMB": 256, "balloonTargetMB": 129 } ] }""", "vms[0].balloonTargetMB: 129; expected at most the balloon limit (128 MiB")]
+    [InlineData("""{ "vms": [ { "name": "a", "memoryMB": 256, "balloonMaxMB": 32, "balloonTargetMB": 64 } ] }""", "vms[0].balloonTargetMB: 64; expected at most the balloon limit (32 MiB")]
     [InlineData("""{ "vms": [ { "name": "a", "memoryMB": 64 }, { "name": "a", "memoryMB": 64 } ] }""", "vms[1].name: \"a\"; expected a name no other VM has")]
     [InlineData("""{ "host": { "idleTax": 1 } }""", "host.idleTax: 1; expected a number from 0 to 0.99")]
     [InlineData("""{ "host": { "highPercent": 3 } }""", "host.highPercent: 3/4/2/1; expected thresholds with high > soft > hard > low")]
