@@ -136,6 +136,7 @@ public sealed class SimulatedHost : IDisposable
             Balloon = new BalloonOptions { MaxPercent = host.BalloonMaxPercent },
             ShareScan = new ShareScanOptions { PerVmPagesPerSecond = host.ShareScanPerVmPagesPerSecond, HostPagesPerSecond = host.ShareScanHostPagesPerSecond },
             SharingEnabled = host.Sharing,
+            IdleTaxChanges = host.IdleTaxChanges,
             IoRemap = new IoRemapOptions
             {
                 DmaBoundaryPages = dmaBoundary,

@@ -72,3 +72,29 @@ public readonly record struct IdleMemoryTax
     public double AdjustedSharesPerPageWithActivePages(double shares, double pages, double activePages) =>
         shares / CostOfPages(pages, activePages);
 }
+
+/// <summary>A change of the idle memory tax rate during a run: from <paramref name="AtSeconds"/> of host time on, tau is <paramref name="Tau"/>.</summary>
+/// <param name="AtSeconds">Seconds since the host started (the policy's clock).</param>
+/// <param name="Tau">The new rate, in [0, 1).</param>
+public readonly record struct IdleTaxChange(double AtSeconds, double Tau)
+{
+    /// <summary>Throws <see cref="ArgumentException"/> naming the change, its values and the rule, unless each change has a valid rate and a finite time not before 0 s, in increasing order of time.</summary>
+    public static void Validate(IReadOnlyList<IdleTaxChange> changes)
+    {
+        ArgumentNullException.ThrowIfNull(changes);
+        for (var i = 0; i < changes.Count; i++)
+        {
+            var c = changes[i];
+            IdleMemoryTax.Validate(c.Tau, $"IdleTaxChanges[{i}].Tau");
+            if (!(c.AtSeconds >= 0 && double.IsFinite(c.AtSeconds)))
+            {
+                throw new ArgumentException($"Idle tax change {i}: at {c.AtSeconds} s; must be a finite time not before 0 s.");
+            }
+
+            if (i > 0 && c.AtSeconds <= changes[i - 1].AtSeconds)
+            {
+                throw new ArgumentException($"Idle tax change {i}: at {c.AtSeconds} s, not after change {i - 1} ({changes[i - 1].AtSeconds} s); changes must be in increasing order of time.");
+            }
+        }
+    }
+}

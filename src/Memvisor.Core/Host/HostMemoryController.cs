@@ -5,7 +5,9 @@
  * covers max - min). Time then advances in small steps (Advance): the sharing scanner spends its
  * credit, the working-set sampler ends periods, and the free-memory state is updated. Targets are
  * recomputed by min-funding revocation with the idle memory tax every balance period (15 s), on
- * power-on and power-off, on a change of shares and on a change of state. Each step then reclaims
+ * power-on and power-off, on a change of shares or of the tax rate, and on a change of state. The tax
+ * rate can change while the host runs (SetIdleTax, or a schedule in the options: the paper's Figure 7
+ * raises tau from 0 to 0.75 in the middle of a run). Each step then reclaims
  * towards the targets as the state says:
  *   high - nothing; balloons deflate where a VM is below its target;
  *   soft - balloons inflate by each VM's excess over its target; host swapping only for the part a
@@ -48,6 +50,9 @@ public sealed record HostPolicyOptions
     /// <summary>Whether the sharing scanner runs.</summary>
     public bool SharingEnabled { get; init; } = true;
 
+    /// <summary>Changes of the idle tax rate at given host times, in increasing order of time (default none: Allocation.Tau throughout).</summary>
+    public IReadOnlyList<IdleTaxChange> IdleTaxChanges { get; init; } = [];
+
     /// <summary>Host swap write bandwidth, pages per second (default 25,600: 100 MB/s).</summary>
     public double SwapWritePagesPerSecond { get; init; } = 25_600;
 
@@ -59,6 +64,7 @@ public sealed record HostPolicyOptions
         Balloon.Validate();
         ShareScan.Validate();
         IoRemap?.Validate();
+        IdleTaxChange.Validate(IdleTaxChanges);
         if (!(SwapWritePagesPerSecond > 0))
         {
             throw new ArgumentException($"Swap write rate: {SwapWritePagesPerSecond} pages/s; must be positive.");
@@ -79,7 +85,8 @@ public sealed class HostMemoryController
 {
     private readonly HostPolicyOptions _options;
     private readonly ManualClock _clock = new();
-    private readonly MinFundingRevocation _revocation;
+    private MinFundingRevocation _revocation;
+    private int _nextTaxChange;
     private readonly SortedDictionary<ushort, VmEntry> _vms = [];
     private VmAllocationInput[] _inputs = [];
     private int[] _targets = [];
@@ -124,6 +131,9 @@ public sealed class HostMemoryController
 
     /// <summary>The policy's clock (time since the host started).</summary>
     public TimeSpan Now => _clock.Elapsed;
+
+    /// <summary>The idle memory tax rate tau in force now.</summary>
+    public double IdleTax => _revocation.Tax.Tau;
 
     /// <summary>Target recomputations so far.</summary>
     public long Rebalances { get; private set; }
@@ -174,6 +184,14 @@ public sealed class HostMemoryController
         Rebalance();
     }
 
+    /// <summary>Changes the idle memory tax rate (targets are recomputed at once).</summary>
+    /// <exception cref="ArgumentException"><paramref name="tau"/> is not in [0, 1).</exception>
+    public void SetIdleTax(double tau)
+    {
+        _revocation = new MinFundingRevocation(new IdleMemoryTax(tau));
+        Rebalance();
+    }
+
     /// <summary>The configuration a VM was powered on with.</summary>
     public VmConfig ConfigOf(VmId id) => Entry(id).Config;
 
@@ -207,6 +225,14 @@ public sealed class HostMemoryController
             }
         }
 
+        var taxChanged = false;
+        var changes = _options.IdleTaxChanges;
+        while (_nextTaxChange < changes.Count && _clock.Elapsed >= TimeSpan.FromSeconds(changes[_nextTaxChange].AtSeconds))
+        {
+            _revocation = new MinFundingRevocation(new IdleMemoryTax(changes[_nextTaxChange++].Tau));
+            taxChanged = true;
+        }
+
         var before = States.State;
         var state = States.Update(Manager.Pool.FreePages, Manager.Pool.TotalPages);
         _sinceBalance += elapsed;
@@ -219,7 +245,7 @@ public sealed class HostMemoryController
             Manager.BalanceLowMemory();
         }
 
-        if (state != before || periodic)
+        if (state != before || periodic || taxChanged)
         {
             Rebalance();
         }

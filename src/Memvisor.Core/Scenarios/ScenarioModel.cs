@@ -3,6 +3,8 @@
  * The same model drives `memvisor simulate` and `memvisor kvm run`; it is plain data, validated by
  * ScenarioReader, and knows nothing of either substrate. Sizes are in MiB as users write them.
  */
+using Memvisor.Core.Allocation;
+
 namespace Memvisor.Core.Scenarios;
 
 /// <summary>A whole scenario.</summary>
@@ -60,6 +62,9 @@ public sealed record HostSpec
 
     /// <summary>Idle memory tax rate tau in [0, 1).</summary>
     public double IdleTax { get; init; } = 0.75;
+
+    /// <summary>Changes of the idle tax rate during the run, in increasing order of time (the paper's Figure 7 raises tau mid-run).</summary>
+    public IReadOnlyList<IdleTaxChange> IdleTaxChanges { get; init; } = [];
 
     /// <summary>Seconds between two reallocations (Mem.BalancePeriod).</summary>
     public double BalancePeriodSeconds { get; init; } = 15;

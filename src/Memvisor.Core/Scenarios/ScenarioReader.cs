@@ -7,6 +7,7 @@
  */
 using System.Globalization;
 using System.Text.Json;
+using Memvisor.Core.Allocation;
 
 namespace Memvisor.Core.Scenarios;
 
@@ -126,6 +127,7 @@ public static class ScenarioReader
             SwapMB = o.Number("swapMB", 4096, 0, MaxMemoryMB),
             SwapDirectory = o.OptionalString("swapDirectory"),
             IdleTax = o.Number("idleTax", 0.75, 0, 0.99),
+            IdleTaxChanges = ReadIdleTaxChanges(o),
             BalancePeriodSeconds = o.Number("balancePeriodSeconds", 15, 0.01, 3600),
             HighPercent = o.Number("highPercent", 6, 0.01, 99),
             SoftPercent = o.Number("softPercent", 4, 0.01, 99),
@@ -141,15 +143,36 @@ public static class ScenarioReader
             IoRemap = o.Bool("ioRemap", true),
             IoRemapThresholdCopies = (int)o.Number("ioRemapThresholdCopies", 16, 1, 1e9, integer: true),
         };
-        o.RejectUnknown("memoryMB", "dmaBoundaryMB", "swapMB", "swapDirectory", "idleTax", "balancePeriodSeconds", "highPercent", "softPercent", "hardPercent",
+        o.RejectUnknown("memoryMB", "dmaBoundaryMB", "swapMB", "swapDirectory", "idleTax", "idleTaxChanges", "balancePeriodSeconds", "highPercent", "softPercent", "hardPercent",
             "lowPercent", "sharing", "shareScanPerVmPagesPerSecond", "shareScanHostPagesPerSecond", "salting", "samplingPeriodSeconds", "samplingPages",
             "balloonMaxPercent", "ioRemap", "ioRemapThresholdCopies");
+        for (var i = 1; i < h.IdleTaxChanges.Count; i++)
+        {
+            if (h.IdleTaxChanges[i].AtSeconds <= h.IdleTaxChanges[i - 1].AtSeconds)
+            {
+                o.Error($"idleTaxChanges[{i}].atSeconds", h.IdleTaxChanges[i].AtSeconds.ToString(CultureInfo.InvariantCulture), "changes in increasing order of atSeconds");
+            }
+        }
+
         if (!(h.HighPercent > h.SoftPercent && h.SoftPercent > h.HardPercent && h.HardPercent > h.LowPercent))
         {
             o.Error("highPercent", $"{h.HighPercent}/{h.SoftPercent}/{h.HardPercent}/{h.LowPercent}", "thresholds with high > soft > hard > low");
         }
 
         return h;
+    }
+
+    private static IReadOnlyList<IdleTaxChange> ReadIdleTaxChanges(Obj o)
+    {
+        var changes = o.Array("idleTaxChanges").Select(c =>
+        {
+            var change = new IdleTaxChange(c.Number("atSeconds", 0, 0, 1e7, required: true), c.Number("tau", 0, 0, 0.99, required: true));
+            c.RejectUnknown("atSeconds", "tau");
+            return change;
+        }).ToList();
+
+        // None given: the model's own default, so that a host read with every default equals new HostSpec().
+        return changes.Count == 0 ? new HostSpec().IdleTaxChanges : changes;
     }
 
     private static VmSpec ReadVm(Obj o)

@@ -47,15 +47,7 @@ public class HostMemoryControllerTests
             controller.Advance(TimeSpan.FromMilliseconds(1));
         }
 
-        for (var tick = 0; tick < 3000; tick++)
-        {
-            for (var i = 0; i < 300; i++)
-            {
-                active.Write(new Ppn(random.NextUInt32(VmPages)), 8, [(byte)tick]);
-            }
-
-            controller.Advance(TimeSpan.FromMilliseconds(100));
-        }
+        RunActive(controller, active, random, fromTick: 0, toTick: 3000);
 
         var idleTarget = controller.PolicyOf(idle.Id).TargetPages;
         var activeTarget = controller.PolicyOf(active.Id).TargetPages;
@@ -71,6 +63,61 @@ public class HostMemoryControllerTests
         {
             Assert.Equal(TestHost.Pattern((int)p), idle.PageForRead(new Ppn(p)).ToArray());
         }
+    }
+
+    /// <summary>
+    /// The paper's Figure 7 raises tau from 0 to 0.75 in the middle of a run. The same two VMs as above,
+    /// with tau = 0 until 150 s and 0.75 from then on (IdleTaxChanges): the targets are the tau = 0 ones
+    /// (476 / 476 pages) just before the change, and the tau = 0.75 ones (190.4 / 761.6) at the end.
+    /// </summary>
+    [Fact]
+    public void A_scheduled_tax_change_takes_effect_at_its_time_and_moves_idle_memory()
+    {
+        using var host = new TestHost(MachinePages, swapPages: 2 * VmPages);
+        var controller = new HostMemoryController(host.Manager, Policy(0) with { IdleTaxChanges = [new IdleTaxChange(150, 0.75)] }, seed: 3);
+        var idle = PowerOn(host, controller, "idle");
+        var active = PowerOn(host, controller, "active");
+        var random = new Util.DeterministicRandom(11);
+        for (var p = 0u; p < VmPages; p++)
+        {
+            idle.Write(new Ppn(p), 0, TestHost.Pattern((int)p));
+        }
+
+        // 149.9 s: still tau = 0.
+        RunActive(controller, active, random, fromTick: 0, toTick: 1499);
+        Assert.Equal(0, controller.IdleTax);
+        Assert.InRange(controller.PolicyOf(idle.Id).TargetPages, 476 * 0.97, 476 * 1.03 + 2);
+        Assert.InRange(controller.PolicyOf(active.Id).TargetPages, 476 * 0.97, 476 * 1.03 + 2);
+
+        RunActive(controller, active, random, fromTick: 1499, toTick: 3000);
+        Assert.Equal(0.75, controller.IdleTax);
+        Assert.InRange(controller.PolicyOf(idle.Id).TargetPages, 190.4 * 0.97, 190.4 * 1.03 + 2);
+        Assert.InRange(controller.PolicyOf(active.Id).TargetPages, 761.6 * 0.97, 761.6 * 1.03 + 2);
+        Assert.True(host.Manager.GetVmStats(active.Id).GrantedPages > 700, "the active VM got the idle VM's memory");
+        host.Manager.CheckConsistency();
+    }
+
+    [Fact]
+    public void SetIdleTax_recomputes_targets_at_once_and_rejects_a_rate_of_one()
+    {
+        using var host = new TestHost(MachinePages, swapPages: 2 * VmPages);
+        var controller = new HostMemoryController(host.Manager, Policy(0.75), seed: 3);
+        PowerOn(host, controller, "a");
+        PowerOn(host, controller, "b");
+        var before = controller.Rebalances;
+        controller.SetIdleTax(0.5);
+        Assert.Equal(0.5, controller.IdleTax);
+        Assert.Equal(before + 1, controller.Rebalances);
+        Assert.Throws<ArgumentException>(() => controller.SetIdleTax(1));
+        Assert.Equal(0.5, controller.IdleTax);
+    }
+
+    [Fact]
+    public void Tax_changes_out_of_order_are_refused_naming_the_change()
+    {
+        var options = Policy(0) with { IdleTaxChanges = [new IdleTaxChange(100, 0.75), new IdleTaxChange(50, 0.5)] };
+        var e = Assert.Throws<ArgumentException>(options.Validate);
+        Assert.Contains("change 1", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -119,6 +166,20 @@ public class HostMemoryControllerTests
         Assert.Equal(0, host.Manager.Swap.PagesWritten);
         Assert.True(host.Manager.Pool.FreePages >= MachinePages * 0.04, $"free memory back above soft: {host.Manager.Pool.FreePages}");
         host.Manager.CheckConsistency();
+    }
+
+    /// <summary>The active VM writes 300 random pages per 100 ms tick, and the policy advances by the tick.</summary>
+    private static void RunActive(HostMemoryController controller, GuestPhysicalMemory active, Util.DeterministicRandom random, int fromTick, int toTick)
+    {
+        for (var tick = fromTick; tick < toTick; tick++)
+        {
+            for (var i = 0; i < 300; i++)
+            {
+                active.Write(new Ppn(random.NextUInt32(VmPages)), 8, [(byte)tick]);
+            }
+
+            controller.Advance(TimeSpan.FromMilliseconds(100));
+        }
     }
 
     private static GuestPhysicalMemory PowerOn(TestHost host, HostMemoryController controller, string name, int minPages = 0)
