@@ -6,6 +6,22 @@ namespace Memvisor.Core.Tests;
 public class MemoryManagerTests
 {
     [Fact]
+    public void The_consistency_check_catches_a_machine_page_freed_behind_the_pmaps_back_and_names_it()
+    {
+        using var host = new TestHost(machinePages: 8, swapPages: 64);
+        var a = host.PowerOn("a", 4);
+        a.Write(new Ppn(1), 0, TestHost.Pattern(1));
+        host.Manager.CheckConsistency();
+        var mpn = host.Manager.PageInfoOf(a.Id, new Ppn(1)).Mpn;
+
+        // Break an invariant the way a bug would: the pool takes back a page the pmap still maps.
+        host.Manager.Pool.Free(mpn);
+
+        var e = Assert.Throws<MemoryInconsistencyException>(host.Manager.CheckConsistency);
+        Assert.Contains(mpn.ToString(), e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void First_touch_gives_a_zeroed_private_page_even_when_the_machine_page_was_used_before()
     {
         using var host = new TestHost(machinePages: 4, swapPages: 64);

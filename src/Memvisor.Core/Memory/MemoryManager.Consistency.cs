@@ -5,6 +5,8 @@
  * one swapped page; the counters add up. Property tests call it after every step; a simulation can
  * call it at the end of a run. It walks everything: not for hot paths.
  */
+using System.Globalization;
+using System.Runtime.CompilerServices;
 using Memvisor.Core.Sharing;
 using Memvisor.Core.Swap;
 
@@ -125,7 +127,7 @@ public sealed partial class MemoryManager
                 Expect(e.State == PageState.Private && e.Frame == frame, $"hint frame {frame} names {vm} {ShareTable.HintPpn(frame)}, which does not point back");
             }
         });
-        Expect(sharedFrames == ShareTable.SharedCount && hints == ShareTable.HintCount, "share table counters disagree with its frames");
+        Expect(sharedFrames == ShareTable.SharedCount && hints == ShareTable.HintCount, $"share table counters disagree with its frames");
         Expect(slotsSeen.Count == Swap.UsedPages, $"{Swap.UsedPages} swap slots in use, {slotsSeen.Count} swapped pages");
         for (var m = 0; m < total; m++)
         {
@@ -140,11 +142,31 @@ public sealed partial class MemoryManager
         seen[mpn.Value] = 1;
     }
 
-    private static void Expect(bool condition, string message)
+    /// <summary>Throws with the message when the invariant fails; the message is only formatted then (the check walks every page).</summary>
+    private static void Expect(bool condition, [InterpolatedStringHandlerArgument(nameof(condition))] ref FailureMessage message)
     {
         if (!condition)
         {
-            throw new MemoryInconsistencyException(message);
+            throw new MemoryInconsistencyException(message.ToStringAndClear());
         }
+    }
+
+    /// <summary>An interpolated message that formats nothing unless the condition it belongs to is false.</summary>
+    [InterpolatedStringHandler]
+    private ref struct FailureMessage
+    {
+        private DefaultInterpolatedStringHandler _text;
+
+        public FailureMessage(int literalLength, int formattedCount, bool condition, out bool shouldAppend)
+        {
+            shouldAppend = !condition;
+            _text = shouldAppend ? new DefaultInterpolatedStringHandler(literalLength, formattedCount, CultureInfo.InvariantCulture) : default;
+        }
+
+        public void AppendLiteral(string value) => _text.AppendLiteral(value);
+
+        public void AppendFormatted<T>(T value) => _text.AppendFormatted(value);
+
+        public string ToStringAndClear() => _text.ToStringAndClear();
     }
 }
