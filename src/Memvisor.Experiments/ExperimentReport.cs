@@ -22,6 +22,9 @@ public static class ExperimentReport
     /// <summary>The collected document written by <see cref="WriteAll"/>.</summary>
     public const string CollectedFile = "experiments.md";
 
+    /// <summary>Tables longer than this are only linked from the report (their CSV has every row).</summary>
+    public const int MaxReportRows = 30;
+
     /// <summary>Writes one experiment's report, charts and tables under <paramref name="dir"/>; returns the files written.</summary>
     public static IReadOnlyList<string> Write(string dir, ExperimentResult result)
     {
@@ -103,6 +106,13 @@ public static class ExperimentReport
 
         foreach (var t in result.Tables)
         {
+            if (t.Rows.Count > MaxReportRows)
+            {
+                // A time series is for tools, not for reading: the report links it.
+                text.Append(CultureInfo.InvariantCulture, $"**{t.Title}**: {t.Rows.Count} rows of {string.Join(", ", t.Columns)} in [{t.FileName}.csv]({linkPrefix}{t.FileName}.csv).\n\n");
+                continue;
+            }
+
             text.Append(CultureInfo.InvariantCulture, $"**{t.Title}** ([CSV]({linkPrefix}{t.FileName}.csv))\n\n");
             text.Append("| ").Append(string.Join(" | ", t.Columns)).Append(" |\n|");
             text.Append(string.Concat(Enumerable.Repeat("---|", t.Columns.Count))).Append('\n');

@@ -31,6 +31,20 @@ public sealed class ExperimentReportTests : IDisposable
     }
 
     [Fact]
+    public void A_long_table_is_linked_from_the_report_not_printed_and_its_csv_has_every_row()
+    {
+        var rows = Enumerable.Range(0, ExperimentReport.MaxReportRows + 1).Select(i => (IReadOnlyList<string>)[i.ToString(System.Globalization.CultureInfo.InvariantCulture)]).ToList();
+        var result = Sample() with { Tables = [new ExperimentTable("series", "Series", ["t (s)"], rows)] };
+
+        var md = ExperimentReport.Markdown(result);
+        ExperimentReport.Write(_dir, result);
+
+        Assert.Contains("**Series**: 31 rows of t (s) in [series.csv](series.csv).", md, StringComparison.Ordinal);
+        Assert.DoesNotContain("| 30 |", md, StringComparison.Ordinal);
+        Assert.Equal(ExperimentReport.MaxReportRows + 2, File.ReadAllLines(Path.Combine(_dir, "experiments", "demo", "series.csv")).Length);
+    }
+
+    [Fact]
     public void A_zero_paper_value_has_no_ratio()
     {
         Assert.True(double.IsNaN(new PaperComparison("x", 0, 5, "MB").Ratio));
