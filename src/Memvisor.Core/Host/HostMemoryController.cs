@@ -9,7 +9,12 @@
  * rate can change while the host runs (SetIdleTax, or a schedule in the options: the paper's Figure 7
  * raises tau from 0 to 0.75 in the middle of a run). Each step then reclaims
  * towards the targets as the state says:
- *   high - nothing; balloons deflate where a VM is below its target;
+ *   high - nothing; balloons deflate where a VM is below its target, and at each rebalance the free
+ *          memory beyond the free target plus a hysteresis margin is handed back to ballooned VMs in
+ *          proportion to their balloons (targets partition memory by shares and activity, so without
+ *          this a VM above its target stayed ballooned while memory other VMs leave unused sat free;
+ *          the margin means that even if every returned page is touched at once, free memory stays
+ *          above the high threshold);
  *   soft - balloons inflate by each VM's excess over its target; host swapping only for the part a
  *          balloon cannot deliver (driver absent, disabled, at its limit, or unresponsive);
  *   hard - balloons as in soft, and the excess is swapped now;
@@ -288,6 +293,47 @@ public sealed class HostMemoryController
         {
             vm.TargetPages = _targets[i++];
         }
+
+        if (States.Reclamation == ReclamationAction.None)
+        {
+            ReturnSurplusToBalloons();
+        }
+    }
+
+    /// <summary>
+    /// In the high state: deflates balloons by the free memory beyond the free target and one more
+    /// hysteresis margin, shared in proportion to balloon size. Does not allocate.
+    /// </summary>
+    private void ReturnSurplusToBalloons()
+    {
+        var total = Manager.Pool.TotalPages;
+        var surplus = Manager.Pool.FreePages - _options.Allocation.FreeTargetPages(total) - _options.Allocation.HysteresisPages(total);
+        if (surplus <= 0)
+        {
+            return;
+        }
+
+        long ballooned = 0;
+        foreach (var vm in _vms.Values)
+        {
+            ballooned += Balloons.TargetOf(vm.Id);
+        }
+
+        if (ballooned == 0)
+        {
+            return;
+        }
+
+        var share = Math.Min(1.0, surplus / (double)ballooned);
+        foreach (var vm in _vms.Values)
+        {
+            var target = Balloons.TargetOf(vm.Id);
+            var give = (int)Math.Floor(target * share);
+            if (give > 0)
+            {
+                Balloons.SetTarget(vm.Id, target - give);
+            }
+        }
     }
 
     private void RefreshConsumed(bool fullWalk)
@@ -322,8 +368,9 @@ public sealed class HostMemoryController
                 vm.SwapTargetPages = Manager.SwappedPagesOf(vm.Id);
                 if (balloon > 0 && action == ReclamationAction.None && excess < 0)
                 {
-                    // Memory is plentiful: give the guest back what it is below its target.
-                    Balloons.SetTarget(vm.Id, Math.Max(0, balloon + excess));
+                    // Memory is plentiful: give the guest back what it is below its target (never
+                    // raising a target the surplus rule has already lowered).
+                    Balloons.SetTarget(vm.Id, Math.Min(Balloons.TargetOf(vm.Id), Math.Max(0, balloon + excess)));
                 }
 
                 continue;

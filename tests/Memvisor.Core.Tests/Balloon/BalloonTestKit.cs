@@ -27,6 +27,9 @@ internal sealed class TestBalloonDriver
     /// <summary>The pages the driver holds in its balloon.</summary>
     public IReadOnlyList<Ppn> Pages => _balloon;
 
+    /// <summary>Whether <paramref name="ppn"/> is in the balloon (the guest leaves such pages alone).</summary>
+    public bool Holds(Ppn ppn) => _inBalloon[ppn.Value];
+
     /// <summary>One poll; returns the pages the host accepted.</summary>
     public int Poll()
     {

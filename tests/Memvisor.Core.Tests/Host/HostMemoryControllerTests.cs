@@ -150,6 +150,7 @@ public class HostMemoryControllerTests
         var active = PowerOn(host, controller, "active");
         var random = new Util.DeterministicRandom(5);
         var written = 0u;
+        var peakBalloon = 0;
         for (var tick = 0; tick < 600; tick++)
         {
             for (var i = 0; i < 10 && written < 420; i++)
@@ -160,12 +161,76 @@ public class HostMemoryControllerTests
             active.Write(new Ppn(random.NextUInt32(Math.Max(1, written))), 0, [2]);
             driver.Poll();
             controller.Advance(TimeSpan.FromMilliseconds(100));
+            peakBalloon = Math.Max(peakBalloon, controller.Balloons.SizeOf(idle.Id));
         }
 
-        Assert.True(controller.Balloons.SizeOf(idle.Id) > 0, $"the idle VM's balloon inflated: state {controller.States.State}, idle {controller.PolicyOf(idle.Id)}");
+        // (Once free memory is back above the free target plus a margin, the balloon may deflate again: the
+        // idle guest does not re-touch what it gets back, so free memory stays where it is.)
+        Assert.True(peakBalloon > 0, $"the idle VM's balloon inflated: state {controller.States.State}, idle {controller.PolicyOf(idle.Id)}");
         Assert.Equal(0, host.Manager.Swap.PagesWritten);
         Assert.True(host.Manager.Pool.FreePages >= MachinePages * 0.04, $"free memory back above soft: {host.Manager.Pool.FreePages}");
         host.Manager.CheckConsistency();
+    }
+
+    /// <summary>
+    /// Three VMs of 768 pages, equal shares, tau = 0 (activity plays no part): targets are 952 / 3 = 317
+    /// pages each. A uses 600 pages (the top ones, which its balloon driver takes first), B 300, C 100:
+    /// free memory is 24 pages, below soft (4% = 41), and A's balloon inflates. Then B powers off: targets
+    /// become 952 / 2 = 476. A's guest re-touches every page it gets back, so without more it would settle
+    /// at its target with a balloon of 600 - 476 = 124 pages while C leaves 376 pages of its target unused
+    /// and a third of memory is free. Memory is plentiful, so the balloon must go: the free memory beyond
+    /// the free target (72) and one more margin (11) is handed back, and free memory stays above that line.
+    /// </summary>
+    [Fact]
+    public void In_the_high_state_free_memory_beyond_the_free_target_goes_back_to_ballooned_vms()
+    {
+        using var host = new TestHost(MachinePages, swapPages: 3 * VmPages);
+        var controller = new HostMemoryController(host.Manager, Policy(0.0), seed: 7);
+        var a = PowerOn(host, controller, "a");
+        var b = PowerOn(host, controller, "b");
+        var c = PowerOn(host, controller, "c");
+        var driver = new Balloon.TestBalloonDriver(controller.Balloons.ChannelOf(a.Id), VmPages, batchPages: 64);
+        Touch(b, 0, 300, driver: null);
+        Touch(c, 0, 100, driver: null);
+        var peakBalloon = 0;
+        for (var tick = 0; tick < 100; tick++)
+        {
+            Touch(a, VmPages - 600, VmPages, driver);
+            driver.Poll();
+            controller.Advance(TimeSpan.FromMilliseconds(100));
+            peakBalloon = Math.Max(peakBalloon, controller.Balloons.SizeOf(a.Id));
+        }
+
+        Assert.True(peakBalloon > 0, $"A's balloon inflated under pressure: state {controller.States.State}");
+
+        controller.PowerOff(b.Id);
+        for (var tick = 0; tick < 300; tick++)
+        {
+            Touch(a, VmPages - 600, VmPages, driver);
+            driver.Poll();
+            controller.Advance(TimeSpan.FromMilliseconds(100));
+        }
+
+        // 30 s = 6 balance periods of 5 s: A has all of its 600 pages back, and uses them.
+        Assert.Equal(0, controller.Balloons.SizeOf(a.Id));
+        Assert.Equal(600, host.Manager.GetVmStats(a.Id).PrivatePages);
+        var line = new AllocationOptions().FreeTargetPages(MachinePages) + new AllocationOptions().HysteresisPages(MachinePages);
+        Assert.True(host.Manager.Pool.FreePages >= line, $"free {host.Manager.Pool.FreePages} pages, line {line}");
+        Assert.Equal(FreeMemoryState.High, controller.States.State);
+        host.Manager.CheckConsistency();
+    }
+
+    /// <summary>The guest writes pages [from, to), leaving alone those its balloon driver holds.</summary>
+    private static void Touch(GuestPhysicalMemory guest, int from, int to, Balloon.TestBalloonDriver? driver)
+    {
+        for (var p = from; p < to; p++)
+        {
+            var ppn = new Ppn((uint)p);
+            if (driver?.Holds(ppn) != true)
+            {
+                guest.Write(ppn, 16, [(byte)(p + 1)]);
+            }
+        }
     }
 
     /// <summary>The active VM writes 300 random pages per 100 ms tick, and the policy advances by the tick.</summary>
