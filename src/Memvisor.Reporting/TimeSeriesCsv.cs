@@ -60,6 +60,7 @@ public static class TimeSeriesCsv
         new("bounce_copies", "copies per interval", r => NumberText.Csv(r.Vm.BounceCopies)),
         new("data_mismatches", "count since start", r => NumberText.Csv(r.Vm.DataMismatches)),
         new("double_paging_pages", "pages per interval", r => NumberText.Csv(r.Vm.DoublePagingPages)),
+        new("io_remaps", "pages per interval", r => NumberText.Csv(r.Vm.IoRemaps)),
     ];
 
     /// <summary>The text of timeseries-host.csv.</summary>

@@ -338,7 +338,9 @@ public sealed class SimulatedHost : IDisposable
                 BounceCopies = io.BounceCopies - vm.LastBounceCopies,
                 DataMismatches = counters.DataMismatches,
                 DoublePagingPages = counters.DoublePagingReads - vm.LastDoublePaging,
+                IoRemaps = io.Remaps - vm.LastRemaps,
             };
+            vm.LastRemaps = io.Remaps;
             vm.LastDoublePaging = counters.DoublePagingReads;
             vm.LastWorkUnits = counters.WorkUnits;
             vm.LastGuestSwap = guestSwap;
@@ -385,5 +387,7 @@ public sealed class SimulatedHost : IDisposable
         public long LastBounceCopies { get; set; }
 
         public long LastDoublePaging { get; set; }
+
+        public long LastRemaps { get; set; }
     }
 }

@@ -83,6 +83,9 @@ public sealed record VmSample
     /// guest then read back only to write them to its own disk (simulator only; 0 when unknown).
     /// </summary>
     public double DoublePagingPages { get; init; }
+
+    /// <summary>Hot I/O pages remapped from high to low memory over the last interval (paper §7).</summary>
+    public double IoRemaps { get; init; }
 }
 
 /// <summary>The host at one sample time.</summary>

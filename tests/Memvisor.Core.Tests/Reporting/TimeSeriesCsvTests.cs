@@ -27,7 +27,7 @@ public class TimeSeriesCsvTests
                     BalloonMB = 1.5, BalloonTargetMB = 2, SwappedMB = 0, SwapTargetMB = -0.0,
                     SharedMB = 3 / 256.0, SharedSavedMB = 1 / 256.0, ZeroMB = 0, OverheadMB = 4,
                     Throughput = 1234.5678912, GuestSwapPages = 3, HostSwapInPages = 0, BounceCopies = 7, DataMismatches = 0,
-                    DoublePagingPages = 5,
+                    DoublePagingPages = 5, IoRemaps = 2,
                 },
                 new VmSample { Name = "say \"hi\"", ConfiguredMB = 16, PoweredOn = false },
             ],
@@ -57,9 +57,9 @@ public class TimeSeriesCsvTests
         Assert.Equal(
             "time_s,vm,powered_on,configured_mb,min_mb,shares,target_mb,granted_mb,private_mb,active_estimate_mb,true_ws_mb," +
             "balloon_mb,balloon_target_mb,swapped_mb,swap_target_mb,shared_mb,shared_saved_mb,zero_mb,overhead_mb,throughput_per_s," +
-            "guest_swap_pages,host_swap_in_pages,bounce_copies,data_mismatches,double_paging_pages\n" +
-            "2.5,\"web, 01\",1,32,8,320,30.5,28,27.996094,12.125,,1.5,2,0,0,0.011719,0.003906,0,4,1234.567891,3,0,7,0,5\n" +
-            "2.5,\"say \"\"hi\"\"\",0,16,0,0,0,0,0,0,,0,0,0,0,0,0,0,0,0,0,0,0,0,0\n",
+            "guest_swap_pages,host_swap_in_pages,bounce_copies,data_mismatches,double_paging_pages,io_remaps\n" +
+            "2.5,\"web, 01\",1,32,8,320,30.5,28,27.996094,12.125,,1.5,2,0,0,0.011719,0.003906,0,4,1234.567891,3,0,7,0,5,2\n" +
+            "2.5,\"say \"\"hi\"\"\",0,16,0,0,0,0,0,0,,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0\n",
             csv);
     }
 

@@ -98,6 +98,8 @@ public class SimulatedHostTests
         Assert.True(result.Summary.Host.PeakSwapUsedMB > 0, "the host swapped");
         Assert.True(vms.Where(v => v.Name == "ballooned").Sum(v => v.GuestSwapPages) > 0, "the ballooned guest paged to its own swap");
         Assert.True(vms.Where(v => v.Name == "net").Sum(v => v.BounceCopies) > 0, "DMA bounced through low memory");
+        Assert.True(vms.Where(v => v.Name == "net").Sum(v => v.IoRemaps) > 0, "hot I/O pages were remapped to low memory");
+        Assert.True(vms.Sum(v => v.DoublePagingPages) > 0, "a guest paged out a page the host had swapped (double paging)");
         Assert.Empty(result.Notes);
     }
 
