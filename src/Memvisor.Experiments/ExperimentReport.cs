@@ -148,7 +148,8 @@ public static class ExperimentReport
 
     /// <summary>A number for reports: invariant culture, at most <paramref name="decimals"/> decimals.</summary>
     public static string Number(double value, int decimals = 2) =>
-        double.IsFinite(value) ? Math.Round(value, decimals).ToString("0." + new string('#', Math.Max(decimals, 0)), CultureInfo.InvariantCulture) : "n/a";
+        // Adding 0.0 turns a rounded -0 into 0: "-0 %" would read as a loss.
+        double.IsFinite(value) ? (Math.Round(value, decimals) + 0.0).ToString("0." + new string('#', Math.Max(decimals, 0)), CultureInfo.InvariantCulture) : "n/a";
 
     private static string Ratio(double ratio) => double.IsFinite(ratio) ? Number(ratio, 3) : "n/a";
 

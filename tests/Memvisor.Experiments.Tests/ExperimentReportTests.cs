@@ -44,6 +44,15 @@ public sealed class ExperimentReportTests : IDisposable
         Assert.Equal(ExperimentReport.MaxReportRows + 2, File.ReadAllLines(Path.Combine(_dir, "experiments", "demo", "series.csv")).Length);
     }
 
+    [Theory]
+    [InlineData(-0.0001, 2, "0")]
+    [InlineData(-0.004, 2, "0")]
+    [InlineData(-0.006, 2, "-0.01")]
+    [InlineData(1234.5678, 1, "1234.6")]
+    [InlineData(double.NaN, 2, "n/a")]
+    public void Numbers_are_invariant_rounded_and_never_minus_zero(double value, int decimals, string expected) =>
+        Assert.Equal(expected, ExperimentReport.Number(value, decimals));
+
     [Fact]
     public void A_zero_paper_value_has_no_ratio()
     {
