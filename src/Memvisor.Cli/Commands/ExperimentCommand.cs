@@ -63,6 +63,12 @@ internal static class ExperimentCommand
             return 1;
         }
 
+        if (!SimulateCommand.CanWrite(output, out var why))
+        {
+            Console.Error.WriteLine($"memvisor experiment: cannot write reports to --out '{output}': {why}; nothing run.");
+            return 1;
+        }
+
         var results = new List<ExperimentResult>();
         var failed = 0;
         foreach (var experiment in chosen)
@@ -88,13 +94,29 @@ internal static class ExperimentCommand
 
             clock.Stop();
             results.Add(result);
-            var files = ExperimentReport.Write(output, result);
-            Print(result, clock.Elapsed, files[^1]);
+            try
+            {
+                var files = ExperimentReport.Write(output, result);
+                Print(result, clock.Elapsed, files[^1]);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Console.Error.WriteLine($"memvisor experiment: writing the report of '{experiment.Name}' to '{output}' failed: {e.Message}");
+                return 1;
+            }
         }
 
         if (name == "all" && results.Count > 0)
         {
-            Console.WriteLine($"all reports: {Path.GetFullPath(ExperimentReport.WriteAll(output, results))}");
+            try
+            {
+                Console.WriteLine($"all reports: {Path.GetFullPath(ExperimentReport.WriteAll(output, results))}");
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Console.Error.WriteLine($"memvisor experiment: writing the collected reports to '{output}' failed: {e.Message}");
+                return 1;
+            }
         }
 
         return failed > 0 ? 2 : 0;

@@ -74,6 +74,12 @@ internal static class SimulateCommand
         }
 
         scenario = scenario with { Seed = seed ?? scenario.Seed, DurationSeconds = duration ?? scenario.DurationSeconds };
+        if (!CanWrite(output, out var why))
+        {
+            Console.Error.WriteLine($"memvisor simulate: cannot write outputs to --out '{output}': {why}; nothing run.");
+            return 1;
+        }
+
         var clock = Stopwatch.StartNew();
         SimulationResult result;
         try
@@ -95,7 +101,15 @@ internal static class SimulateCommand
         }
 
         clock.Stop();
-        RunOutputs.Write(output, scenario, result.Samples, result.Summary);
+        try
+        {
+            RunOutputs.Write(output, scenario, result.Samples, result.Summary);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"memvisor simulate: writing the outputs to '{output}' failed: {e.Message}");
+            return 1;
+        }
         foreach (var note in result.Notes)
         {
             Console.Error.WriteLine($"memvisor simulate: note: {note}");
@@ -111,6 +125,22 @@ internal static class SimulateCommand
         }
 
         return result.Summary.Vms.Any(v => v.DataMismatches > 0) ? 2 : 0;
+    }
+
+    /// <summary>Whether the output folder exists or can be made, so that a long run is not lost at its end.</summary>
+    internal static bool CanWrite(string folder, out string why)
+    {
+        try
+        {
+            Directory.CreateDirectory(folder);
+            why = "";
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            why = e.Message.TrimEnd('.');
+            return false;
+        }
     }
 
     private static SimulationResult RunLive(SimulatedHost host, Scenario scenario, CancellationToken cancellationToken)
