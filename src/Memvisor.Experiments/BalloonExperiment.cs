@@ -29,7 +29,7 @@ using Memvisor.Simulation.Images;
 namespace Memvisor.Experiments;
 
 /// <summary>Figure 2: throughput of a ballooned VM against one configured with the same memory.</summary>
-public sealed class BalloonExperiment : IExperiment
+public sealed class BalloonExperiment() : PaperExperiment("balloon", "Ballooning versus configured memory", "Figure 2, §3.2")
 {
     private const string Vm = "vm";
 
@@ -43,16 +43,7 @@ public sealed class BalloonExperiment : IExperiment
     public const double CloseWithinPercent = 5;
 
     /// <inheritdoc/>
-    public string Name => "balloon";
-
-    /// <inheritdoc/>
-    public string Title => "Ballooning versus configured memory";
-
-    /// <inheritdoc/>
-    public string PaperReference => "Figure 2, §3.2";
-
-    /// <inheritdoc/>
-    public ExperimentResult Run(ExperimentContext context)
+    public override ExperimentResult Run(ExperimentContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         var runs = new ExperimentRuns(context);
@@ -199,33 +190,27 @@ public sealed class BalloonExperiment : IExperiment
                 F(p.SizeMB, 0), F(p.ConfiguredThroughput, 2), F(p.BalloonedThroughput, 2), F(p.LossPercent, 2), F(p.BalloonMB, 2),
                 F(p.ConfiguredGrantedMB, 1), F(p.BalloonedGrantedMB, 1), F(p.ConfiguredReserveMB, 2), F(p.BalloonedReserveMB, 2)])]);
 
-        return new ExperimentResult
-        {
-            Name = Name,
-            Title = Title,
-            PaperReference = PaperReference,
-            Scale = context.Scale,
-            Seed = context.Seed,
-            Setup =
+        return Result(
+            context,
+            runs,
+            setup:
                 $"Paper [recalled]: one Linux VM running dbench with 40 clients, configured with 128-256 MB, against the same VM configured with 256 MB and ballooned down to each size. " +
                 $"Ours: one simulated Linux guest running the dbench-like file server ({clients} clients, {F(fileSetMB, 0)} MB file set, 30% writes) on a 1024 MB host that never reclaims; " +
                 $"configured at {string.Join(", ", sizes.Select(s => F(s, 0)))} MB, against {F(configuredMax, 0)} MB with a fixed balloon target (scenario balloonTargetMB) of {F(configuredMax, 0)} - size MB, " +
                 $"inflated by the guest's own balloon driver. {F(duration, 0)} simulated s per run, throughput averaged over {F(windowFrom, 0)}-{F(duration, 0)} s (balloon at size, page cache warm); seed {context.Seed}.",
-            Shows = "Ballooning takes memory from a guest almost as well as configuring the guest smaller: the guest's own allocator and replacement policy decide what to give up, so it loses only what a smaller guest would not have (the kernel structures sized for its configured memory).",
-            Comparisons = comparisons,
-            Claims = claims,
-            Discussion =
+            shows: "Ballooning takes memory from a guest almost as well as configuring the guest smaller: the guest's own allocator and replacement policy decide what to give up, so it loses only what a smaller guest would not have (the kernel structures sized for its configured memory).",
+            discussion:
                 $"In the model the ballooned guest differs from the configured one in exactly one way: its kernel reserves structures for {F(configuredMax, 0)} MB at boot " +
                 $"({F(GuestImage.Linux().KernelReservedPercent, 1)}% of its pages; the paper's explanation made a mechanism). Everything else the balloon takes the guest gives from free pages and its page cache, " +
                 $"as a smaller guest would never have had them. The ballooned VM therefore runs with {F(ReservedMB(configuredMax) - ReservedMB(sizes[0]), 2)} MB less page cache at the smallest size, " +
                 "and the loss is that memory's share of the cache hit rate: small because the file server's throughput varies smoothly with memory. " +
                 "Our losses are per-run measurements with one seed: runs of the two VMs diverge in their random choices once their memory differs, so a fraction of a percent is noise. " +
-                "Simulated dbench is not dbench: one operation at a time, a fixed latency per virtual-disk read, Zipf file popularity; the paper's kernel, disk and CPU are not modelled, so absolute throughputs are not comparable, only the ratio.",
+                "Simulated dbench is not dbench: one operation at a time, a fixed latency per virtual-disk read, Zipf file popularity; the paper's kernel, disk and CPU are not modelled, so absolute throughputs are not comparable, only the ratio.") with
+        {
+            Comparisons = comparisons,
+            Claims = claims,
             Figures = figures,
             Tables = [table],
-            Notes = runs.Notes,
-            SimulatedSeconds = runs.SimulatedSeconds,
-            Runs = runs.Count,
         };
     }
 

@@ -27,7 +27,7 @@ using Memvisor.Simulation;
 namespace Memvisor.Experiments;
 
 /// <summary>§3.1: the same memory pressure relieved by ballooning versus by host swapping alone.</summary>
-public sealed class DoublePagingExperiment : IExperiment
+public sealed class DoublePagingExperiment() : PaperExperiment("double-paging", "Ballooning versus host paging: double paging", "§3.1")
 {
     private const string Vm = "vm";
 
@@ -38,16 +38,7 @@ public sealed class DoublePagingExperiment : IExperiment
     public const double MinSpeedupPercent = 2;
 
     /// <inheritdoc/>
-    public string Name => "double-paging";
-
-    /// <inheritdoc/>
-    public string Title => "Ballooning versus host paging: double paging";
-
-    /// <inheritdoc/>
-    public string PaperReference => "§3.1";
-
-    /// <inheritdoc/>
-    public ExperimentResult Run(ExperimentContext context)
+    public override ExperimentResult Run(ExperimentContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         var runs = new ExperimentRuns(context);
@@ -160,23 +151,17 @@ public sealed class DoublePagingExperiment : IExperiment
                 m.Label, F(m.Throughput, 2), F(m.GuestSwapPages, 0), F(m.HostSwapOuts, 0), F(m.HostSwapIns, 0), F(m.DoublePagingPages, 0),
                 F(m.WindowGuestSwapPages, 0), F(m.WindowHostSwapIns, 0), F(m.WindowDoublePagingPages, 0), F(m.BalloonMB, 1), F(m.SwappedMB, 1)])]);
 
-        return new ExperimentResult
-        {
-            Name = Name,
-            Title = Title,
-            PaperReference = PaperReference,
-            Scale = context.Scale,
-            Seed = context.Seed,
-            Setup =
+        return Result(
+            context,
+            runs,
+            setup:
                 "Paper: no experiment; §3.1 argues that a host paging a guest needs a meta-level replacement policy that cannot rank guest pages, and causes double paging. " +
                 $"Ours: one Linux guest configured with {F(vmMB, 0)} MB on a {F(hostMB, 0)} MB host (sharing off, so only ballooning and swapping reclaim), running a toucher over " +
                 $"{F(workingSetMB, 0)} MB of Zipf-popular pages (0.8), larger than the guest's memory, so the guest pages to its own swap in both runs. " +
                 $"Run 1: balloon driver active. Run 2: balloon driver absent, so the host swaps (random victims). {F(duration, 0)} simulated s each; I/O counted over the run, " +
                 $"throughput averaged over {F(windowFrom, 0)}-{F(duration, 0)} s; seed {context.Seed}.",
-            Shows = "Ballooning relieves memory pressure through the guest's own replacement policy, so the host need not page the guest: no double paging and little host swap I/O; host swapping picks pages at random, so the guest faults pages back from host swap and reads pages back from host swap only to write them to its own swap.",
-            Comparisons = comparisons,
-            Claims = claims,
-            Discussion =
+            shows: "Ballooning relieves memory pressure through the guest's own replacement policy, so the host need not page the guest: no double paging and little host swap I/O; host swapping picks pages at random, so the guest faults pages back from host swap and reads pages back from host swap only to write them to its own swap.",
+            discussion:
                 "The paper argues this qualitatively, so there is no number to match: the comparison rows use 0 double paging for ballooning (its claim), and the ratio is undefined. " +
                 "Double paging needs both levels to page: the guest must be short of memory itself (here its working set exceeds even its configured memory) while the host swaps it. " +
                 "With the driver absent all of the pressure goes through the host's random choice, and the guest's own swap, which picks cold pages by clock replacement, keeps meeting pages the host swapped. " +
@@ -190,12 +175,12 @@ public sealed class DoublePagingExperiment : IExperiment
                 "and in our model a guest page-out stalls the guest (1 ms virtual-disk write) while host swap-outs are asynchronous. An earlier version of this experiment averaging over 120-300 s found the two within 1% (768 vs 764 accesses/s). " +
                 "An exploratory run with the toucher's default Zipf exponent 1.0 (300 s) showed the other regime: the guest never filled its 256 MB, so it did not page on its own, " +
                 "neither run double-paged, and host swapping alone was faster than ballooning (1550 vs 1374 accesses/s), because the balloon made the guest page while the host's random victims were mostly pages never touched again. " +
-                "The counts depend on LatencyModel's costs (host swap-in 6 ms, guest disk read 6 ms, write 1 ms), the balloon driver's rates and the workload's skew.",
+                "The counts depend on LatencyModel's costs (host swap-in 6 ms, guest disk read 6 ms, write 1 ms), the balloon driver's rates and the workload's skew.") with
+        {
+            Comparisons = comparisons,
+            Claims = claims,
             Figures = figures,
             Tables = [table],
-            Notes = runs.Notes,
-            SimulatedSeconds = runs.SimulatedSeconds,
-            Runs = runs.Count,
         };
     }
 

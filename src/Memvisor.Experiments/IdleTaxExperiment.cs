@@ -30,7 +30,7 @@ using static Memvisor.Experiments.ExperimentReport;
 namespace Memvisor.Experiments;
 
 /// <summary>Paper Figure 7: the idle memory tax moves memory from an idle VM to a busy one.</summary>
-public sealed class IdleTaxExperiment : IExperiment
+public sealed class IdleTaxExperiment() : PaperExperiment("idle-tax", "The idle memory tax moves memory from an idle VM to an active one", "Figure 7, §5.2")
 {
     private const string Idle = "vm1-idle-windows";
     private const string Busy = "vm2-fileserver-linux";
@@ -46,16 +46,7 @@ public sealed class IdleTaxExperiment : IExperiment
     private const double RaisedTau = 0.75;
 
     /// <inheritdoc/>
-    public string Name => "idle-tax";
-
-    /// <inheritdoc/>
-    public string Title => "The idle memory tax moves memory from an idle VM to an active one";
-
-    /// <inheritdoc/>
-    public string PaperReference => "Figure 7, §5.2";
-
-    /// <inheritdoc/>
-    public ExperimentResult Run(ExperimentContext context)
+    public override ExperimentResult Run(ExperimentContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         var period = context.Pick(30.0, 7.5);
@@ -120,19 +111,27 @@ public sealed class IdleTaxExperiment : IExperiment
         };
 
         var band = new ChartBand($"tau = {RaisedTau}", change, end, "#ffbb78");
-        return new ExperimentResult
-        {
-            Name = Name,
-            Title = Title,
-            PaperReference = PaperReference,
-            Scale = context.Scale,
-            Seed = context.Seed,
-            Setup = $"Paper [recalled]: 512 MB host; two VMs with equal shares and 256 MB each, VM1 idle Windows, VM2 Linux running dbench; tau = 0, then raised to 0.75 during the run. "
+        return Result(
+            context,
+            runs,
+            setup: $"Paper [recalled]: 512 MB host; two VMs with equal shares and 256 MB each, VM1 idle Windows, VM2 Linux running dbench; tau = 0, then raised to 0.75 during the run. "
                 + $"Ours: {Number(hostMB, 0)} MB host, VMs of {Number(vmMB, 0)} MB with normal shares, VM1 an idle Windows guest, VM2 a Linux guest running the simulated file server "
                 + $"({clients} clients, {Number(2 * vmMB, 0)} MB file set); one run of {Number(end, 0)} s with tau = 0 until {Number(change, 0)} s and {RaisedTau} from then on; "
                 + $"sampling 100 pages per {Number(period, 0)} s; content-based sharing off. Allocations and throughput are means over the last {Number(window, 0)} s of each tau phase.",
-            Shows = "That pure proportional share lets an idle VM keep memory an active VM could use, and that the idle memory tax "
+            shows: "That pure proportional share lets an idle VM keep memory an active VM could use, and that the idle memory tax "
                 + "(idle pages cost k = 1/(1 - tau) times active ones in min-funding revocation) takes it back and gives it to the VM that uses it, improving its performance.",
+            discussion: "Allocation at tau = 0: the paper's 179 MB each is what was left of 512 MB after ESX itself and the VMs' overheads; "
+                + $"our host keeps only the VMs' modelled overhead and a 7% free target back, so each VM gets {Number(idleBefore, 0)} MB, but the split is equal as the paper's is. "
+                + $"How much moves at tau = {RaisedTau} depends on how active the file server looks to sampling: the tax charges an idle page k = 4 times an active one, so with equal shares the targets settle where "
+                + $"A1 + 4 (P1 - A1) = A2 + 4 (P2 - A2), i.e. P2 - P1 = 0.75 (A2 - A1). Our file server touches {Number(busyActiveBefore, 0)} MB per period by the estimate "
+                + $"(true working set {Number(before.Mean(Busy, v => v.TrueWorkingSetMB), 0)} MB): its Zipf-popular files are hot, the tail of its page cache is touched less than once per 30 s, "
+                + "so sampling counts that tail as idle too, although its hits are what the larger cache buys. "
+                + $"After the change the estimates were VM1 {Number(after.Mean(Idle, v => v.ActiveEstimateMB), 1)} MB and VM2 {Number(busyActiveAfter, 1)} MB, so the rule puts the targets "
+                + $"{Number(0.75 * (busyActiveAfter - after.Mean(Idle, v => v.ActiveEstimateMB)), 0)} MB apart; they were {Number(after.Mean(Busy, v => v.TargetMB) - after.Mean(Idle, v => v.TargetMB), 0)} MB apart "
+                + "(VM2 may hold a little more than its target while free memory stays above the high threshold). "
+                + "The throughput gain then follows from the simulated file server's hit-rate curve over the memory moved; dbench on the paper's hardware, with its own cache behaviour and disk, is not that model. "
+                + "Sharing is off (see the setup). The estimates start at fully active and fall at the slow gain, so the first part of the run is the estimates settling; the tau = 0 window is taken after that.") with
+        {
             Comparisons = comparisons,
             Claims = claims,
             Figures =
@@ -175,20 +174,6 @@ public sealed class IdleTaxExperiment : IExperiment
                     [.. t.Select((x, i) => (IReadOnlyList<string>)
                         [Number(x, 0), Number(idleAlloc[i], 1), Number(idleTarget[i], 1), Number(busyAlloc[i], 1), Number(busyTarget[i], 1), Number(idleActive[i], 1), Number(busyActive[i], 1), Number(busyTruth[i], 1), Number(throughput[i], 1)])]),
             ],
-            Discussion = "Allocation at tau = 0: the paper's 179 MB each is what was left of 512 MB after ESX itself and the VMs' overheads; "
-                + $"our host keeps only the VMs' modelled overhead and a 7% free target back, so each VM gets {Number(idleBefore, 0)} MB, but the split is equal as the paper's is. "
-                + $"How much moves at tau = {RaisedTau} depends on how active the file server looks to sampling: the tax charges an idle page k = 4 times an active one, so with equal shares the targets settle where "
-                + $"A1 + 4 (P1 - A1) = A2 + 4 (P2 - A2), i.e. P2 - P1 = 0.75 (A2 - A1). Our file server touches {Number(busyActiveBefore, 0)} MB per period by the estimate "
-                + $"(true working set {Number(before.Mean(Busy, v => v.TrueWorkingSetMB), 0)} MB): its Zipf-popular files are hot, the tail of its page cache is touched less than once per 30 s, "
-                + "so sampling counts that tail as idle too, although its hits are what the larger cache buys. "
-                + $"After the change the estimates were VM1 {Number(after.Mean(Idle, v => v.ActiveEstimateMB), 1)} MB and VM2 {Number(busyActiveAfter, 1)} MB, so the rule puts the targets "
-                + $"{Number(0.75 * (busyActiveAfter - after.Mean(Idle, v => v.ActiveEstimateMB)), 0)} MB apart; they were {Number(after.Mean(Busy, v => v.TargetMB) - after.Mean(Idle, v => v.TargetMB), 0)} MB apart "
-                + "(VM2 may hold a little more than its target while free memory stays above the high threshold). "
-                + "The throughput gain then follows from the simulated file server's hit-rate curve over the memory moved; dbench on the paper's hardware, with its own cache behaviour and disk, is not that model. "
-                + "Sharing is off (see the setup). The estimates start at fully active and fall at the slow gain, so the first part of the run is the estimates settling; the tau = 0 window is taken after that.",
-            Notes = runs.Notes,
-            SimulatedSeconds = runs.SimulatedSeconds,
-            Runs = runs.Count,
         };
     }
 

@@ -27,7 +27,7 @@ using Memvisor.Simulation;
 namespace Memvisor.Experiments;
 
 /// <summary>Hot I/O page remapping: bounce copies of a network-heavy guest with and without remapping (paper §7).</summary>
-public sealed class IoRemapExperiment : IExperiment
+public sealed class IoRemapExperiment() : PaperExperiment("io-remap", "Hot I/O page remapping", "§7 (no figure)")
 {
     /// <summary>"Orders of magnitude", read as at least this factor.</summary>
     public const double OrdersOfMagnitudeFactor = 100;
@@ -36,16 +36,7 @@ public sealed class IoRemapExperiment : IExperiment
     private const double MainPoolMB = 4;
 
     /// <inheritdoc/>
-    public string Name => "io-remap";
-
-    /// <inheritdoc/>
-    public string Title => "Hot I/O page remapping";
-
-    /// <inheritdoc/>
-    public string PaperReference => "§7 (no figure)";
-
-    /// <inheritdoc/>
-    public ExperimentResult Run(ExperimentContext context)
+    public override ExperimentResult Run(ExperimentContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         var runs = new ExperimentRuns(context);
@@ -154,30 +145,27 @@ public sealed class IoRemapExperiment : IExperiment
                     [N(off.TimeSeconds), N(ExperimentRuns.Find(off, NetVm).BounceCopies), N(ExperimentRuns.Find(on, NetVm).BounceCopies)])]),
         };
 
-        return new ExperimentResult
-        {
-            Name = Name,
-            Title = Title,
-            PaperReference = PaperReference,
-            Scale = context.Scale,
-            Seed = context.Seed,
-            Setup = ($"Paper: network-heavy guests on a PAE host whose devices reach only the low 4 GB; no figure or setup given. " +
+        return Result(
+            context,
+            runs,
+            setup: ($"Paper: network-heavy guests on a PAE host whose devices reach only the low 4 GB; no figure or setup given. " +
                 $"Ours: a 512 MB host with a 64 MB DMA boundary (guest pages are placed high first, so the VM is backed by high memory), one 128 MB Linux VM running an echo server " +
                 $"(each packet a DMA receive or transmit of one socket-buffer page, Zipf(1) buffer popularity, 250 us of protocol work per packet), {N(duration)} simulated s with hot-page remapping on and off " +
                 $"(threshold {new HostSpec().IoRemapThresholdCopies} copies, counts halved every 15 s). Buffer pools: {string.Join(", ", pools.Select(p => N(p) + " MB"))} (4 MB is the workload's default). " +
                 $"Second scenario (demotion): a 512 MB host with a 256 MB boundary (64 MB reserve), sharing off, the network VM (32 MB, 4 MB of buffers) powered on first, then two idle Windows VMs of {N(demotion.FillerMB)} and 200 MB whose zero-page threads fill high memory and most of low memory; the first powers off at {N(demotion.FillerOffSeconds)} s; {N(demotion.DurationSeconds)} s."),
-            Shows = "Whether counting bounce copies per page and remapping hot pages to low memory removes most copies for a network-heavy guest, and what happens when low memory runs short.",
-            Comparisons = comparisons,
-            Claims = claims,
-            Figures = figures,
-            Tables = tables,
-            Discussion =
+            shows: "Whether counting bounce copies per page and remapping hot pages to low memory removes most copies for a network-heavy guest, and what happens when low memory runs short.",
+            discussion:
                 "The paper gives no number, so the comparison is against our reading of \"orders of magnitude\" (>= 100x). Whether remapping gets there depends on how concentrated the I/O is: " +
                 "a page is remapped once its count (halved every balance period) reaches the threshold, so with a small pool of buffers (the usual case for a network stack that recycles its buffers) every buffer becomes hot and, after a warm-up of 16 copies per buffer, nothing bounces; " +
                 "with a large pool and Zipf popularity the tail of rarely used buffers never reaches the threshold and keeps bouncing, and the factor drops to a few times. The steady-state factor excludes the warm-up, the whole-run factor includes it, so it grows with the run's length. " +
                 "Throughput hardly changes here because the latency model charges 2 us per bounce copy against 250 us of protocol processing per packet; on the paper's hardware, copies also cost memory bandwidth and CPU shared with other VMs, which the simulator does not model. " +
-                "Demotion moves only cold low pages (no transfer since the clock hand last passed), so hot buffers keep their low pages while the squeeze lasts.",
-            Notes = runs.Notes,
+                "Demotion moves only cold low pages (no transfer since the clock hand last passed), so hot buffers keep their low pages while the squeeze lasts.") with
+        {
+            Comparisons = comparisons,
+            Claims = claims,
+            Figures = figures,
+            Tables = tables,
+            // The demotion scenario runs outside ExperimentRuns (RunDemotion), so it is counted here.
             SimulatedSeconds = runs.SimulatedSeconds + demotion.DurationSeconds,
             Runs = runs.Count + 1,
         };

@@ -29,21 +29,12 @@ using Memvisor.Reporting.Charts;
 namespace Memvisor.Experiments;
 
 /// <summary>The allocation policy on an overcommitted host of mixed Windows VMs (paper Figure 8).</summary>
-public sealed class PolicyExperiment : IExperiment
+public sealed class PolicyExperiment() : PaperExperiment("policy", "Allocation policy on an overcommitted host", "Figure 8, §6")
 {
     /// <summary>The paper's bound on host swap for the run apart from its peak, MB on its ~1 GB host.</summary>
     public const double PaperSwapBoundMB = 20;
 
     private const string Client = "client";
-
-    /// <inheritdoc/>
-    public string Name => "policy";
-
-    /// <inheritdoc/>
-    public string Title => "Allocation policy on an overcommitted host";
-
-    /// <inheritdoc/>
-    public string PaperReference => "Figure 8, §6";
 
     /// <summary>The VMs: name, configured MB at full scale, role, workload at full scale (phases in fractions of the run).</summary>
     private static readonly (string Name, double MemoryMB, string Role)[] Vms =
@@ -56,7 +47,7 @@ public sealed class PolicyExperiment : IExperiment
     ];
 
     /// <inheritdoc/>
-    public ExperimentResult Run(ExperimentContext context)
+    public override ExperimentResult Run(ExperimentContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         var runs = new ExperimentRuns(context);
@@ -244,34 +235,28 @@ public sealed class PolicyExperiment : IExperiment
                 ])]),
         };
 
-        return new ExperimentResult
-        {
-            Name = Name,
-            Title = Title,
-            PaperReference = PaperReference,
-            Scale = context.Scale,
-            Seed = context.Seed,
-            Setup = ($"Paper [recalled]: five Windows VMs (Exchange server and client load, Citrix MetaFrame server and client load, SQL Server), 1472 MB configured plus ~160 MB overhead on ~1 GB. " +
+        return Result(
+            context,
+            runs,
+            setup: ($"Paper [recalled]: five Windows VMs (Exchange server and client load, Citrix MetaFrame server and client load, SQL Server), 1472 MB configured plus ~160 MB overhead on ~1 GB. " +
                 $"Ours: a {N(host.MemoryMB)} MB host (tau 0.75, thresholds 6/4/2/1%), five Windows VMs of one image, {N(configured)} MB configured plus {N(overhead)} MB overhead, powered on {N(Stagger(context))} s apart, {N(duration)} simulated s: " +
                 string.Join("; ", scenario.Vms.Select(v => $"{v.Name} {N(v.MemoryMB)} MB {Describe(v.Workload)}")) +
                 ". Servers are the file server (a mail store read through the page cache) and touchers (a terminal server whose users log on and off, a database idle until a batch of queries); the client load generators are small compute jobs whose memory is mostly idle." +
                 (context.Reduced ? $" Reduced: a quarter of the memory, a fifth of the time, sampling period {N(host.SamplingPeriodSeconds)} s and balance period {N(host.BalancePeriodSeconds)} s." : "")),
-            Shows = "Whether the whole policy (sharing, ballooning, the idle tax, swapping as a last resort, the free-memory states) keeps a 60% overcommitted host running with little host swapping, and moves memory from idle VMs to active ones.",
-            Comparisons = comparisons,
-            Claims = claims,
-            Figures = figures,
-            Tables = tables,
-            Discussion =
+            shows: "Whether the whole policy (sharing, ballooning, the idle tax, swapping as a last resort, the free-memory states) keeps a 60% overcommitted host running with little host swapping, and moves memory from idle VMs to active ones.",
+            discussion:
                 "The paper's VM sizes, workloads and run length are not known in detail, so ours are stand-ins and the numbers can only be compared in kind. " +
                 "Most of the reclamation here is done by sharing (the Windows guests zero their free memory, and zero pages are shared) and ballooning; host swapping happens while the VMs boot, when each guest's zero-page thread touches all of its memory faster than balloons inflate, the host passes through the hard state and swaps pages chosen at random. " +
                 "Those pages are cold, so they stay swapped to the end: our swap is a step that stays, not a peak that recedes; ESX would also keep them swapped until touched, and the paper's measurement may have started after boot. " +
                 "The targets follow min-funding revocation with the idle tax: a VM's target counts its active pages at cost 1 and idle ones at cost 4, so the least active VMs lose memory first; " +
                 "memory a VM does not use (below its target) is not handed to the others (targets partition memory by shares and activity, not by demand), and in the high state nothing is reclaimed, so held memory follows targets only under pressure. " +
                 "Active estimates start at 100% after each boot (the zero-page thread touches everything) and fall slowly by design, so the first part of the run allocates by shares more than by activity; the claims are judged on the last third. " +
-                "Time in each state comes from the policy's own log of transitions (it steps every 0.1 s), so short visits between two samples count too.",
-            Notes = runs.Notes,
-            SimulatedSeconds = runs.SimulatedSeconds,
-            Runs = runs.Count,
+                "Time in each state comes from the policy's own log of transitions (it steps every 0.1 s), so short visits between two samples count too.") with
+        {
+            Comparisons = comparisons,
+            Claims = claims,
+            Figures = figures,
+            Tables = tables,
         };
     }
 

@@ -21,17 +21,8 @@ using Memvisor.Reporting.Charts;
 namespace Memvisor.Experiments;
 
 /// <summary>Sharing with one salt, a salt per VM, and uniform pages only across VMs.</summary>
-public sealed class SaltingExperiment : IExperiment
+public sealed class SaltingExperiment() : PaperExperiment("salting", "Page sharing with one salt, a salt per VM, and zero pages only across VMs", "beyond the paper: §4, later ESXi salting")
 {
-    /// <inheritdoc/>
-    public string Name => "salting";
-
-    /// <inheritdoc/>
-    public string Title => "Page sharing with one salt, a salt per VM, and zero pages only across VMs";
-
-    /// <inheritdoc/>
-    public string PaperReference => "beyond the paper: §4, later ESXi salting";
-
     /// <summary>Sizes at the reduced scale, times the full ones.</summary>
     internal const double ReducedScale = 0.35;
 
@@ -41,7 +32,7 @@ public sealed class SaltingExperiment : IExperiment
     internal sealed record ModePoint(SaltingSpec Salting, string Label, SharingSteadyState State);
 
     /// <inheritdoc/>
-    public ExperimentResult Run(ExperimentContext context)
+    public override ExperimentResult Run(ExperimentContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         var runs = new ExperimentRuns(context);
@@ -61,18 +52,24 @@ public sealed class SaltingExperiment : IExperiment
         var zeroOnly = points[2];
         var configured = vms.Sum(v => v.MemoryMB);
         double Ratio(ModePoint p) => p.State.SavedMB / one.State.SavedMB;
-        return new ExperimentResult
-        {
-            Name = Name,
-            Title = Title,
-            PaperReference = PaperReference,
-            Scale = context.Scale,
-            Seed = context.Seed,
-            Setup =
+        return Result(
+            context,
+            runs,
+            setup:
                 $"One host, {vms.Count} VMs ({string.Join(", ", vms.Select(v => $"{v.Name}: {v.Guest} {v.MemoryMB:0} MB {v.Workload.Kind}"))}; Linux guests of one image, Windows guests of one image), " +
                 $"{configured:0} MB configured, no memory pressure; three runs of {seconds:0} simulated s differing only in the salting; scan rates set so each page is considered about four times; steady state over the last quarter. " +
                 "The paper has no number for salting: the one-salt run (the paper's behaviour) is the reference.",
-            Shows = "How much of sharing's saving comes from sharing between VMs, which salting gives up to close the side channel, and how much of it zero pages alone keep.",
+            shows: "How much of sharing's saving comes from sharing between VMs, which salting gives up to close the side channel, and how much of it zero pages alone keep.",
+            discussion:
+                "With a salt per VM only pages repeated within one VM are shared, and in a simulated guest those are almost only zero pages: " +
+                "the kernel and library pages that VMs of one image have in common are no longer shared. " +
+                "Sharing zero (and all-0xFF) pages across VMs adds back only what a per-VM salt already nearly has: a VM's zero pages share within the VM anyway, " +
+                "so crossing VMs saves one machine page per VM (its own zero frame), not the zero pages' saving itself. " +
+                "The zero-only rule is therefore about closing the side channel at no cost, not about saving memory: " +
+                "what salting gives up is the identical non-zero pages across VMs, here the images' kernel and libraries. " +
+                "How much that is depends on how much of the saving came from identical images: for identical VMs (sharing-scaling) most of it; " +
+                "here the Windows guests' zero-page thread makes zero pages the larger part. The paper has no number for salting.") with
+        {
             Comparisons =
             [
                 new PaperComparison("reclaimed with a salt per VM (reference: one salt)", one.State.SavedMB, perVm.State.SavedMB, "MB") { Note = "paper has no number: the 'paper' column is our one-salt run; ratio = share of the saving kept" },
@@ -115,18 +112,6 @@ public sealed class SaltingExperiment : IExperiment
                         p.Label, SharingScalingExperiment.Mb(configured), SharingScalingExperiment.Mb(p.State.TouchedMB), SharingScalingExperiment.Mb(p.State.SharedMB), SharingScalingExperiment.Mb(p.State.SavedMB),
                         ExperimentReport.Number(p.State.SavedMB / OnePageMB, 1), SharingScalingExperiment.Mb(p.State.ZeroMB), SharingScalingExperiment.Mb(p.State.ZeroSavedMB), SharingScalingExperiment.Mb(SharingScalingExperiment.Percent(p.State.SavedMB, configured)), ExperimentReport.Number(Ratio(p), 3)])]),
             ],
-            Discussion =
-                "With a salt per VM only pages repeated within one VM are shared, and in a simulated guest those are almost only zero pages: " +
-                "the kernel and library pages that VMs of one image have in common are no longer shared. " +
-                "Sharing zero (and all-0xFF) pages across VMs adds back only what a per-VM salt already nearly has: a VM's zero pages share within the VM anyway, " +
-                "so crossing VMs saves one machine page per VM (its own zero frame), not the zero pages' saving itself. " +
-                "The zero-only rule is therefore about closing the side channel at no cost, not about saving memory: " +
-                "what salting gives up is the identical non-zero pages across VMs, here the images' kernel and libraries. " +
-                "How much that is depends on how much of the saving came from identical images: for identical VMs (sharing-scaling) most of it; " +
-                "here the Windows guests' zero-page thread makes zero pages the larger part. The paper has no number for salting.",
-            Notes = runs.Notes,
-            SimulatedSeconds = runs.SimulatedSeconds,
-            Runs = runs.Count,
         };
     }
 

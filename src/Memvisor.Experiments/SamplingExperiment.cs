@@ -28,18 +28,9 @@ using static Memvisor.Experiments.ExperimentReport;
 namespace Memvisor.Experiments;
 
 /// <summary>Paper Figure 6: the active-memory estimate against the true working set of a toucher.</summary>
-public sealed class SamplingExperiment : IExperiment
+public sealed class SamplingExperiment() : PaperExperiment("sampling", "Working-set estimation by statistical sampling", "Figure 6, §5.3")
 {
     private const string Vm = "toucher";
-
-    /// <inheritdoc/>
-    public string Name => "sampling";
-
-    /// <inheritdoc/>
-    public string Title => "Working-set estimation by statistical sampling";
-
-    /// <inheritdoc/>
-    public string PaperReference => "Figure 6, §5.3";
 
     /// <summary>The toucher's phases as (start in sampling periods, working set as a fraction of the VM's memory).</summary>
     private static readonly (int StartPeriods, double Fraction)[] Phases = [(0, 40.0 / 256), (40, 160.0 / 256), (70, 40.0 / 256), (110, 120.0 / 256)];
@@ -48,7 +39,7 @@ public sealed class SamplingExperiment : IExperiment
     private const int ControlPeriods = 30;
 
     /// <inheritdoc/>
-    public ExperimentResult Run(ExperimentContext context)
+    public override ExperimentResult Run(ExperimentContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         var period = context.Pick(30.0, 5.0);
@@ -175,21 +166,31 @@ public sealed class SamplingExperiment : IExperiment
             new ChartSeries("Linux: estimate", lt, lest) { Line = SeriesLine.Dotted, Color = "#2ca02c" },
         };
 
-        return new ExperimentResult
-        {
-            Name = Name,
-            Title = Title,
-            PaperReference = PaperReference,
-            Scale = context.Scale,
-            Seed = context.Seed,
-            Setup = $"Paper [recalled]: a Windows VM runs a toucher whose working set changes over time; sampling 100 pages per 30 s. "
+        return Result(
+            context,
+            runs,
+            setup: $"Paper [recalled]: a Windows VM runs a toucher whose working set changes over time; sampling 100 pages per 30 s. "
                 + $"Ours: one Windows VM of {Number(memoryMB, 0)} MB on a 1 GB host (no reclamation), sampling {100} pages per {Number(period, 0)} s; "
                 + $"the toucher's working set is {string.Join(" -> ", Phases.Select(p => $"{Number(p.Fraction * memoryMB, 0)} MB at {Number(p.StartPeriods * period, 0)} s"))}, "
                 + $"run for {Number(RunPeriods * period, 0)} s; the truth is the pages touched in the last sampling period. "
                 + $"A second run of the same toucher in a Linux VM ({Number(ControlPeriods * period, 0)} s) has no zero-page thread.",
-            Shows = "That a sample of 100 pages per period is enough to estimate how much of a VM's memory is active, "
+            shows: "That a sample of 100 pages per period is enough to estimate how much of a VM's memory is active, "
                 + "and that the estimate (the maximum of a slow and a fast moving average) rises quickly when the working set grows, "
                 + "so an active VM is not taxed as idle, and falls slowly when it shrinks, so a VM that pauses keeps its memory for a while.",
+            discussion: $"The paper's figure has no numbers, so the comparison is with what it shows. Rises: the partial-count variant starts lifting the estimate within the period in which the "
+                + $"working set grows and it is half-way up within {Number(rises.Max(s => s.Periods50), 2)} periods, but 90% takes up to {Number(slowestRise, 2)}: the fast average (gain 0.5, Memvisor's choice) "
+                + "halves the gap each period, and the truth itself (pages touched in the last period) takes a period to show a step; a gain near 1 would follow within a period at the cost of more noise. "
+                + $"Falls: the slow average (gain 0.1, Memvisor's choice; the paper gives none) comes half-way down in {Number(fastestHalfFall, 1)} periods and 90% in {Number(fastestFall, 1)}, "
+                + "a little slower than 0.9^k alone (6.6 and 21.9) because the truth drops a period late and the zero-page thread touches the released pages once. "
+                + $"Boot: the estimate starts at 100% because nothing has been measured yet (InitialActiveFraction = 1, so a new VM is not taxed on no evidence); in Windows the zero-page thread "
+                + $"then really touches all memory in the first period, which holds the estimate at 100% one period longer (during period 2: Windows {Number(secondPeriodEstimateWindows, 0)} MB, "
+                + $"Linux {Number(secondPeriodEstimateLinux, 0)} MB), and it falls slowly from there (90% down after {Number(bootWindows, 1)} periods in Windows, {Number(bootLinux, 1)} in Linux). "
+                + "So most of our post-boot spike's width is the slow fall from the initial assumption, not the zeroing itself; whether ESX also starts a new VM at fully active is not stated in the paper. "
+                + "After a step down the Windows truth shows a short bump of its own: the zero-page thread zeroes the pages the toucher released. "
+                + "The truth is the pages touched per period, not the toucher's configured size: at 2,000 accesses per second a uniform toucher does not touch all of a large working set in one period, "
+                + "so the estimate correctly stays below the configured size for the 160 MB phase. Tracking error between changes comes from sampling noise (one period of 100 pages has a standard error up to 5% of memory) "
+                + "and from the maximum of three averages, which leans high.") with
+        {
             Comparisons = comparisons,
             Claims = claims,
             Figures =
@@ -207,22 +208,6 @@ public sealed class SamplingExperiment : IExperiment
                     ["time (s)", "estimate (MB)", "true working set (MB)", "configured working set (MB)"],
                     [.. t.Select((x, i) => (IReadOnlyList<string>)[Number(x, 0), Number(est[i], 1), Number(truth[i], 1), Number(configured[i], 1)])]),
             ],
-            Discussion = $"The paper's figure has no numbers, so the comparison is with what it shows. Rises: the partial-count variant starts lifting the estimate within the period in which the "
-                + $"working set grows and it is half-way up within {Number(rises.Max(s => s.Periods50), 2)} periods, but 90% takes up to {Number(slowestRise, 2)}: the fast average (gain 0.5, Memvisor's choice) "
-                + "halves the gap each period, and the truth itself (pages touched in the last period) takes a period to show a step; a gain near 1 would follow within a period at the cost of more noise. "
-                + $"Falls: the slow average (gain 0.1, Memvisor's choice; the paper gives none) comes half-way down in {Number(fastestHalfFall, 1)} periods and 90% in {Number(fastestFall, 1)}, "
-                + "a little slower than 0.9^k alone (6.6 and 21.9) because the truth drops a period late and the zero-page thread touches the released pages once. "
-                + $"Boot: the estimate starts at 100% because nothing has been measured yet (InitialActiveFraction = 1, so a new VM is not taxed on no evidence); in Windows the zero-page thread "
-                + $"then really touches all memory in the first period, which holds the estimate at 100% one period longer (during period 2: Windows {Number(secondPeriodEstimateWindows, 0)} MB, "
-                + $"Linux {Number(secondPeriodEstimateLinux, 0)} MB), and it falls slowly from there (90% down after {Number(bootWindows, 1)} periods in Windows, {Number(bootLinux, 1)} in Linux). "
-                + "So most of our post-boot spike's width is the slow fall from the initial assumption, not the zeroing itself; whether ESX also starts a new VM at fully active is not stated in the paper. "
-                + "After a step down the Windows truth shows a short bump of its own: the zero-page thread zeroes the pages the toucher released. "
-                + "The truth is the pages touched per period, not the toucher's configured size: at 2,000 accesses per second a uniform toucher does not touch all of a large working set in one period, "
-                + "so the estimate correctly stays below the configured size for the 160 MB phase. Tracking error between changes comes from sampling noise (one period of 100 pages has a standard error up to 5% of memory) "
-                + "and from the maximum of three averages, which leans high.",
-            Notes = runs.Notes,
-            SimulatedSeconds = runs.SimulatedSeconds,
-            Runs = runs.Count,
         };
     }
 

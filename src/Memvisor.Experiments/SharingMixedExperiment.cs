@@ -29,17 +29,8 @@ using Memvisor.Reporting.Charts;
 namespace Memvisor.Experiments;
 
 /// <summary>Sharing on mixed hosts (Figure 5) and on this machine's processes.</summary>
-public sealed class SharingMixedExperiment : IExperiment
+public sealed class SharingMixedExperiment() : PaperExperiment("sharing-mixed", "Page sharing on hosts of mixed guests and workloads", "Figure 5, §4")
 {
-    /// <inheritdoc/>
-    public string Name => "sharing-mixed";
-
-    /// <inheritdoc/>
-    public string Title => "Page sharing on hosts of mixed guests and workloads";
-
-    /// <inheritdoc/>
-    public string PaperReference => "Figure 5, §4";
-
     /// <summary>One of the paper's hosts and our analogue of it.</summary>
     internal sealed record MixedHost(string Name, string Guest, double PaperMB, double PaperSharedMB, double PaperReclaimedMB, double? PaperZeroMB, IReadOnlyList<VmSpec> Vms);
 
@@ -57,7 +48,7 @@ public sealed class SharingMixedExperiment : IExperiment
     internal sealed record RealScan(SharingEstimate? Estimate, IReadOnlyList<string> Notes);
 
     /// <inheritdoc/>
-    public ExperimentResult Run(ExperimentContext context)
+    public override ExperimentResult Run(ExperimentContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         var runs = new ExperimentRuns(context);
@@ -102,20 +93,27 @@ public sealed class SharingMixedExperiment : IExperiment
         }
 
         var ordered = c.ReclaimedPercent < a.ReclaimedPercent && c.ReclaimedPercent < b.ReclaimedPercent;
-        return new ExperimentResult
-        {
-            Name = Name,
-            Title = Title,
-            PaperReference = PaperReference,
-            Scale = context.Scale,
-            Seed = context.Seed,
-            Setup =
+        return Result(
+            context,
+            runs,
+            setup:
                 "Paper: three production ESX hosts (A: 10 Windows NT VMs, 2048 MB; B: 9 Linux VMs, 1846 MB; C: 5 Linux VMs, 1658 MB), sharing measured in use. " +
                 $"Ours: simulated hosts with the same VM counts, guest flavours and total memory{(scale == 1 ? "" : $" scaled by {scale} (40 MB floor per VM)")}, " +
                 "mixing images (A: two Windows releases; B: two Linux distributions; C: five different Linux images) and workloads (file server, database-like toucher, compute, network, idle); " +
                 $"{seconds:0} simulated s each, scan rates set so each page is considered about four times, steady state over the last quarter; no memory pressure. " +
                 "Real memory: `memvisor scan` (one salt) over every readable process of the machine that ran the experiment, each process standing for a VM.",
-            Shows = "Sharing saves memory on real, mixed hosts too, not only on identical VMs: most on hosts of many VMs of the same OS, least on a few VMs of different images, with zero pages part of it.",
+            shows: "Sharing saves memory on real, mixed hosts too, not only on identical VMs: most on hosts of many VMs of the same OS, least on a few VMs of different images, with zero pages part of it.",
+            discussion:
+                "The paper's hosts ran real applications for a long time; ours run a mix of modelled workloads for seconds, so the levels differ and only their order and rough size can be compared. " +
+                "What a simulated guest shares is its image's kernel and library pages (with VMs of the same image), zero pages (kernel uninitialised data, anonymous memory not yet written, " +
+                "and on Windows every free page the zero-page thread has cleared), while workload data and file contents are private to each VM; " +
+                "real guests also share identical application binaries, page-cache contents of common files and identical kernel data. " +
+                "Windows guests zero their free memory (the zero-page thread), which the host then shares as one zero page: on host A nearly all memory is zero pages, far above the paper's 32.9%, " +
+                "because a simulated Windows guest with a small working set leaves most of its memory free and zeroed, where the paper's long-running servers had filled theirs with caches and data. " +
+                "The Linux guests, in turn, never touch most of their memory (a simulated guest backs only what it uses), so their percentages of configured memory are low; as a percentage of touched memory (the table) B and C are closer to A. " +
+                "The real-memory row is processes, not VMs: the kernel already shares libraries and forked pages between processes (left out when we are root), so what remains is mostly zero pages and copies of data. " +
+                "The mix of VMs is ours: the paper does not describe its hosts' VMs beyond flavour and count.") with
+        {
             Comparisons = comparisons,
             Claims =
             [
@@ -159,19 +157,7 @@ public sealed class SharingMixedExperiment : IExperiment
                     ["host", "VM", "guest", "image", "memory (MB)", "workload"],
                     [.. points.SelectMany(p => p.Host.Vms.Select(v => (IReadOnlyList<string>)[p.Host.Name, v.Name, v.Guest, v.Image, SharingScalingExperiment.Mb(v.MemoryMB), Describe(v.Workload)]))]),
             ],
-            Discussion =
-                "The paper's hosts ran real applications for a long time; ours run a mix of modelled workloads for seconds, so the levels differ and only their order and rough size can be compared. " +
-                "What a simulated guest shares is its image's kernel and library pages (with VMs of the same image), zero pages (kernel uninitialised data, anonymous memory not yet written, " +
-                "and on Windows every free page the zero-page thread has cleared), while workload data and file contents are private to each VM; " +
-                "real guests also share identical application binaries, page-cache contents of common files and identical kernel data. " +
-                "Windows guests zero their free memory (the zero-page thread), which the host then shares as one zero page: on host A nearly all memory is zero pages, far above the paper's 32.9%, " +
-                "because a simulated Windows guest with a small working set leaves most of its memory free and zeroed, where the paper's long-running servers had filled theirs with caches and data. " +
-                "The Linux guests, in turn, never touch most of their memory (a simulated guest backs only what it uses), so their percentages of configured memory are low; as a percentage of touched memory (the table) B and C are closer to A. " +
-                "The real-memory row is processes, not VMs: the kernel already shares libraries and forked pages between processes (left out when we are root), so what remains is mostly zero pages and copies of data. " +
-                "The mix of VMs is ours: the paper does not describe its hosts' VMs beyond flavour and count.",
             Notes = [.. runs.Notes, .. real.Notes.Select(n => "real memory: " + n)],
-            SimulatedSeconds = runs.SimulatedSeconds,
-            Runs = runs.Count,
         };
     }
 

@@ -27,22 +27,13 @@ using Memvisor.Simulation;
 namespace Memvisor.Experiments;
 
 /// <summary>Sharing and reclaimed memory versus the number of identical VMs (Figure 4).</summary>
-public sealed class SharingScalingExperiment : IExperiment
+public sealed class SharingScalingExperiment() : PaperExperiment("sharing-scaling", "Page sharing versus the number of identical VMs", "Figure 4, §4")
 {
     /// <summary>Configured memory of each VM, MB (the paper's).</summary>
     public const double VmMB = 40;
 
     /// <summary>The paper's run: 30 minutes.</summary>
     public const double PaperSeconds = 1800;
-
-    /// <inheritdoc/>
-    public string Name => "sharing-scaling";
-
-    /// <inheritdoc/>
-    public string Title => "Page sharing versus the number of identical VMs";
-
-    /// <inheritdoc/>
-    public string PaperReference => "Figure 4, §4";
 
     /// <summary>One VM count's measurements.</summary>
     /// <param name="Vms">VMs on the host.</param>
@@ -57,7 +48,7 @@ public sealed class SharingScalingExperiment : IExperiment
     }
 
     /// <inheritdoc/>
-    public ExperimentResult Run(ExperimentContext context)
+    public override ExperimentResult Run(ExperimentContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         var runs = new ExperimentRuns(context);
@@ -79,20 +70,25 @@ public sealed class SharingScalingExperiment : IExperiment
         var compared = points.Where(p => p.Off is not null).ToList();
         var changes = compared.Select(p => p.ThroughputChangePercent).ToList();
         var growing = points.Zip(points.Skip(1), (a, b) => b.On.SavedMB >= a.On.SavedMB * 0.98).All(ok => ok);
-        return new ExperimentResult
-        {
-            Name = Name,
-            Title = Title,
-            PaperReference = PaperReference,
-            Scale = context.Scale,
-            Seed = context.Seed,
-            Setup =
+        return Result(
+            context,
+            runs,
+            setup:
                 $"Paper: 1..10 identical Linux VMs of {VmMB:0} MB (one image) running SPEC95 for 30 min on ESX 2.x (scan 50 pages/s per VM, 200 per host). " +
                 $"Ours: {string.Join(", ", counts)} VMs of {VmMB:0} MB, Linux guests of one image, each running the compute workload (code from the image's library, 16 MB private data), " +
                 $"on a 1024 MB host (no memory pressure); {seconds:0} simulated s per run, sharing on (and off at {string.Join(", ", offCounts)} VMs, for throughput), scan rates raised {speedup:0}x " +
                 $"({50 * speedup:0} pages/s per VM, {200 * speedup:0} per host) so each page is considered as often as in the paper's 30 min. " +
                 "Steady state: means over the last quarter of each run.",
-            Shows = "Identical VMs hold many identical pages (kernel, libraries, program code, zero pages), so the memory sharing saves grows with the number of VMs, at no noticeable cost in throughput.",
+            shows: "Identical VMs hold many identical pages (kernel, libraries, program code, zero pages), so the memory sharing saves grows with the number of VMs, at no noticeable cost in throughput.",
+            discussion:
+                $"The shape holds: reclaimed memory grows about linearly with the VM count, since each added VM brings the same kernel and code pages, of which the host keeps one copy; the shared fraction is flat from 2 VMs on (about {Pct(last.On.SharedMB, last.ConfiguredMB)}: each VM's kernel and code), and the reclaimed fraction approaches it as (n - 1) / n. " +
+                $"The level is lower than the paper's: a simulated guest backs only what it touches (about {Mb(one.On.TouchedMB)} MB of its {VmMB:0} MB: kernel, kernel structures, the benchmark's code and data), " +
+                "so at most the image's kernel and library pages plus zero pages can be shared, while the 16 MB of benchmark data are private to each VM; " +
+                "the paper's Linux guests had touched most of their memory (page cache of the same files, identical kernel data, the same SPEC binaries and inputs), all of it candidates. " +
+                "One VM alone shares what it holds twice, almost only zero pages: kernel zero pages (uninitialised data) and data pages not yet written. " +
+                "Throughput moves little because a shared page costs nothing to read and one copy-on-write fault to write; the benchmark writes its private data, which is rarely shared. " +
+                "The scan rates are raised so the steady state is reached within the run: they set only how fast it is reached, not where it lies.") with
+        {
             Comparisons =
             [
                 new PaperComparison($"shared at {last.Vms} VMs, % of VM memory", 67, Percent(last.On.SharedMB, last.ConfiguredMB), "%") { Note = last.Vms == 10 ? "[recalled]" : $"[recalled]; paper at 10 VMs, ours at {last.Vms}" },
@@ -158,17 +154,6 @@ public sealed class SharingScalingExperiment : IExperiment
                         Mb(Percent(p.On.SharedMB, p.ConfiguredMB)), Mb(Percent(p.On.SavedMB, p.ConfiguredMB)),
                         ExperimentReport.Number(p.On.Throughput, 1), p.Off is null ? "-" : ExperimentReport.Number(p.Off.Throughput, 1), p.Off is null ? "-" : Signed(p.ThroughputChangePercent)])]),
             ],
-            Discussion =
-                $"The shape holds: reclaimed memory grows about linearly with the VM count, since each added VM brings the same kernel and code pages, of which the host keeps one copy; the shared fraction is flat from 2 VMs on (about {Pct(last.On.SharedMB, last.ConfiguredMB)}: each VM's kernel and code), and the reclaimed fraction approaches it as (n - 1) / n. " +
-                $"The level is lower than the paper's: a simulated guest backs only what it touches (about {Mb(one.On.TouchedMB)} MB of its {VmMB:0} MB: kernel, kernel structures, the benchmark's code and data), " +
-                "so at most the image's kernel and library pages plus zero pages can be shared, while the 16 MB of benchmark data are private to each VM; " +
-                "the paper's Linux guests had touched most of their memory (page cache of the same files, identical kernel data, the same SPEC binaries and inputs), all of it candidates. " +
-                "One VM alone shares what it holds twice, almost only zero pages: kernel zero pages (uninitialised data) and data pages not yet written. " +
-                "Throughput moves little because a shared page costs nothing to read and one copy-on-write fault to write; the benchmark writes its private data, which is rarely shared. " +
-                "The scan rates are raised so the steady state is reached within the run: they set only how fast it is reached, not where it lies.",
-            Notes = runs.Notes,
-            SimulatedSeconds = runs.SimulatedSeconds,
-            Runs = runs.Count,
         };
     }
 
