@@ -101,12 +101,12 @@ public static class ReportTables
                     : host.StateTransitions.Count == 0 ? "No transitions." : ""),
             new ReportTable("vm-summary", "VMs",
                 ["VM", "configured (MiB)", "on (s)", "mean throughput (units/s)", "mean granted (MiB)", "mean active (MiB)", "peak balloon (MiB)",
-                    "peak swapped (MiB)", "saved by sharing at end (MiB)", "guest swap (pages)", "host swap-ins (pages)", "bounce copies", "data mismatches"],
+                    "peak swapped (MiB)", "saved by sharing at end (MiB)", "guest swap (pages)", "host swap-ins (pages)", "double paging (pages)", "bounce copies", "remaps", "data mismatches"],
                 [.. summary.Vms.Select(v => (IReadOnlyList<string>)
                 [
                     v.Name, F(v.ConfiguredMB, 1), F(v.SecondsPoweredOn, 1), F(v.MeanThroughput, 1), F(v.MeanGrantedMB, 1), F(v.MeanActiveEstimateMB, 1),
                     F(v.PeakBalloonMB, 1), F(v.PeakSwappedMB, 1), F(v.FinalSharedSavedMB, 1), F(v.GuestSwapPages, 0), F(v.HostSwapInPages, 0),
-                    F(v.BounceCopies, 0), NumberText.Integer(v.DataMismatches),
+                    F(v.DoublePagingPages, 0), F(v.BounceCopies, 0), F(v.IoRemaps, 0), NumberText.Integer(v.DataMismatches),
                 ])],
                 summary.Vms.Any(v => v.DataMismatches != 0) ? "DATA MISMATCHES: a guest read back data different from what it wrote." : "",
                 NoteIsAlarm: summary.Vms.Any(v => v.DataMismatches != 0)),

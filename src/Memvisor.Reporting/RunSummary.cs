@@ -153,7 +153,7 @@ public sealed record RunSummary
         var spec = scenario.Vms.FirstOrDefault(v => string.Equals(v.Name, name, StringComparison.Ordinal));
         int on = 0;
         double sumThroughput = 0, sumActive = 0, sumGranted = 0, peakSwap = 0, peakBalloon = 0;
-        double guestSwap = 0, hostSwapIn = 0, bounces = 0, secondsOn = 0, previousTime = 0;
+        double guestSwap = 0, hostSwapIn = 0, bounces = 0, doublePaging = 0, remaps = 0, secondsOn = 0, previousTime = 0;
         long mismatches = 0;
         VmSample? last = null;
         foreach (var host in samples)
@@ -171,6 +171,8 @@ public sealed record RunSummary
                 guestSwap += vm.GuestSwapPages;
                 hostSwapIn += vm.HostSwapInPages;
                 bounces += vm.BounceCopies;
+                doublePaging += vm.DoublePagingPages;
+                remaps += vm.IoRemaps;
                 last = vm;
             }
             if (vm is not null)
@@ -192,6 +194,8 @@ public sealed record RunSummary
             GuestSwapPages = guestSwap,
             HostSwapInPages = hostSwapIn,
             BounceCopies = bounces,
+            DoublePagingPages = doublePaging,
+            IoRemaps = remaps,
             DataMismatches = mismatches,
         };
     }
@@ -299,6 +303,12 @@ public sealed record VmSummary
 
     /// <summary>I/O bounce copies summed over the samples.</summary>
     public double BounceCopies { get; init; }
+
+    /// <summary>Double paging summed over the samples, pages (paper §3.1).</summary>
+    public double DoublePagingPages { get; init; }
+
+    /// <summary>Hot I/O pages remapped to low memory, summed over the samples.</summary>
+    public double IoRemaps { get; init; }
 
     /// <summary>Data mismatches the guest found (the largest count of any sample; must be 0).</summary>
     public long DataMismatches { get; init; }

@@ -96,6 +96,22 @@ public class RunSummaryTests
     }
 
     [Fact]
+    public void Double_paging_and_remaps_are_totalled_over_the_samples_where_the_vm_is_on_and_shown()
+    {
+        var samples = FourSamples()
+            .Select((s, i) => s with { Vms = [.. s.Vms.Select(v => v.Name == "a" ? v with { DoublePagingPages = 10 * (i + 1), IoRemaps = i } : v)] })
+            .ToList();
+
+        var summary = RunSummary.FromSamples(TwoVms, samples);
+
+        // A is on at samples 1, 2 and 4 (index 0, 1, 3): double paging 10 + 20 + 40 = 70, remaps 0 + 1 + 3 = 4.
+        Assert.Equal(70, summary.Vms[0].DoublePagingPages);
+        Assert.Equal(4, summary.Vms[0].IoRemaps);
+        Assert.Equal(0, summary.Vms[1].DoublePagingPages);
+        Assert.Contains("double paging (pages)", SummaryText.Write(TwoVms, summary), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Core_counters_attach_by_vm_name()
     {
         using var host = new TestHost(machinePages: 64, swapPages: 64);
