@@ -41,6 +41,10 @@ internal static class ScanCommand
         {
             Description = "Share pages only within a source (a salt per source, ESXi's default since 2014), not across sources.",
         };
+        var uniformAcross = new Option<bool>("--uniform-across-sources")
+        {
+            Description = "A salt per source, except for pages that are all 0x00 or all 0xFF: only those are shared across sources (Windows' rule across security domains).",
+        };
         var zeroOnly = new Option<bool>("--zero-only") { Description = "Share only pages that are all zero." };
         var top = new Option<int>("--top")
         {
@@ -60,13 +64,15 @@ internal static class ScanCommand
             "scan",
             "Report what content-based page sharing would save on real memory: the given files and --pid processes, or every process the caller may read.")
         {
-            files, pids, json, saltPerSource, zeroOnly, top,
+            files, pids, json, saltPerSource, uniformAcross, zeroOnly, top,
         };
         command.SetAction(parse => Run(new Settings(
             parse.GetValue(files) ?? [],
             parse.GetValue(pids) ?? [],
             parse.GetValue(json),
-            parse.GetValue(saltPerSource),
+            parse.GetValue(uniformAcross) ? ShareSaltMode.UniformPagesAcrossVms
+                : parse.GetValue(saltPerSource) ? ShareSaltMode.PerVm
+                : ShareSaltMode.SingleSalt,
             parse.GetValue(zeroOnly),
             parse.GetValue(top))));
         return command;
@@ -105,7 +111,7 @@ internal static class ScanCommand
         {
             var options = new SharingEstimatorOptions
             {
-                SaltMode = settings.SaltPerSource ? ShareSaltMode.PerVm : ShareSaltMode.SingleSalt,
+                SaltMode = settings.SaltMode,
                 ZeroPagesOnly = settings.ZeroOnly,
             };
             var clock = Stopwatch.StartNew();
@@ -232,7 +238,7 @@ internal static class ScanCommand
     private static void AddNumberColumn(Table table, string header, string footer) =>
         table.AddColumn(new TableColumn(header).RightAligned().NoWrap().PadLeft(1).PadRight(0).Footer($"[bold]{footer}[/]"));
 
-    private sealed record Settings(string[] Files, int[] Pids, bool Json, bool SaltPerSource, bool ZeroOnly, int Top);
+    private sealed record Settings(string[] Files, int[] Pids, bool Json, ShareSaltMode SaltMode, bool ZeroOnly, int Top);
 
     private sealed class ProgressDisplay(ProgressTask task, IReadOnlyList<IScanPageSource> sources) : IProgress<ScanProgress>
     {
