@@ -236,7 +236,7 @@ public sealed class SimulatedHost : IDisposable
             _controller.Balloons.PinTarget(memory.Id, Math.Min((int)PageGeometry.PagesFromMegabytes(pinned), _controller.Balloons.LimitOf(memory.Id)));
         }
 
-        var guest = GuestOs.Create(memory, GuestCatalog.Options(spec, _scenario.Seed, vm.Index), GuestCatalog.Workload(spec.Workload), _engine.NowNanoseconds);
+        var guest = GuestOs.Create(memory, GuestCatalog.Options(spec, _scenario.Seed, vm.Index, _scenario.Latencies), GuestCatalog.Workload(spec.Workload), _engine.NowNanoseconds);
         if (Driver(spec) is { } driverOptions)
         {
             guest.InstallBalloonDriver(_controller.Balloons.ChannelOf(memory.Id), driverOptions);

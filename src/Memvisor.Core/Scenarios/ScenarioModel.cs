@@ -30,6 +30,43 @@ public sealed record Scenario
 
     /// <summary>The VMs, in power-on order.</summary>
     public IReadOnlyList<VmSpec> Vms { get; init; } = [];
+
+    /// <summary>What each event costs a simulated guest (the simulator's defaults where not given).</summary>
+    public LatencySpec Latencies { get; init; } = new();
+}
+
+/// <summary>
+/// Simulated latencies in microseconds; null keeps the simulator's default (docs/simulator.md lists them).
+/// Only the simulator reads them: on KVM the costs are real.
+/// </summary>
+public sealed record LatencySpec
+{
+    /// <summary>A host fault that only remaps a resident page (sampling trap, share comparison).</summary>
+    public double? MinorFaultMicroseconds { get; init; }
+
+    /// <summary>A host fault on a first touch (the host zeroes a page).</summary>
+    public double? ZeroFillFaultMicroseconds { get; init; }
+
+    /// <summary>A copy-on-write break of a shared page.</summary>
+    public double? CopyOnWriteFaultMicroseconds { get; init; }
+
+    /// <summary>A touch of a page the balloon held.</summary>
+    public double? BalloonTouchFaultMicroseconds { get; init; }
+
+    /// <summary>A host swap-in.</summary>
+    public double? HostSwapInMicroseconds { get; init; }
+
+    /// <summary>A guest page fault that needs no I/O.</summary>
+    public double? GuestMinorFaultMicroseconds { get; init; }
+
+    /// <summary>A page read from the guest's virtual disk.</summary>
+    public double? GuestDiskReadMicroseconds { get; init; }
+
+    /// <summary>A page written to the guest's virtual disk (amortised).</summary>
+    public double? GuestDiskWriteMicroseconds { get; init; }
+
+    /// <summary>A DMA transfer copied through a bounce buffer.</summary>
+    public double? BounceCopyMicroseconds { get; init; }
 }
 
 /// <summary>How page-sharing salts are assigned.</summary>

@@ -90,8 +90,9 @@ public static class ScenarioReader
             SampleIntervalSeconds = o.Number("sampleIntervalSeconds", 1, 0.001, 1e6),
             Host = o.Child("host") is { } h ? ReadHost(h) : new HostSpec(),
             Vms = o.Array("vms").Select(ReadVm).ToList(),
+            Latencies = o.Child("latencies") is { } l ? ReadLatencies(l) : new LatencySpec(),
         };
-        o.RejectUnknown("name", "description", "seed", "durationSeconds", "sampleIntervalSeconds", "host", "vms");
+        o.RejectUnknown("name", "description", "seed", "durationSeconds", "sampleIntervalSeconds", "host", "vms", "latencies");
         if (s.Vms.Count == 0 && o.Has("vms"))
         {
             o.Error("vms", "[]", "at least one VM");
@@ -116,6 +117,27 @@ public static class ScenarioReader
         }
 
         return s;
+    }
+
+    private static LatencySpec ReadLatencies(Obj o)
+    {
+        // Up to an hour per event: anything larger is a unit mistake (seconds written as microseconds).
+        const double Max = 3.6e9;
+        var l = new LatencySpec
+        {
+            MinorFaultMicroseconds = o.OptionalNumber("minorFaultMicroseconds", 0, Max),
+            ZeroFillFaultMicroseconds = o.OptionalNumber("zeroFillFaultMicroseconds", 0, Max),
+            CopyOnWriteFaultMicroseconds = o.OptionalNumber("copyOnWriteFaultMicroseconds", 0, Max),
+            BalloonTouchFaultMicroseconds = o.OptionalNumber("balloonTouchFaultMicroseconds", 0, Max),
+            HostSwapInMicroseconds = o.OptionalNumber("hostSwapInMicroseconds", 0, Max),
+            GuestMinorFaultMicroseconds = o.OptionalNumber("guestMinorFaultMicroseconds", 0, Max),
+            GuestDiskReadMicroseconds = o.OptionalNumber("guestDiskReadMicroseconds", 0, Max),
+            GuestDiskWriteMicroseconds = o.OptionalNumber("guestDiskWriteMicroseconds", 0, Max),
+            BounceCopyMicroseconds = o.OptionalNumber("bounceCopyMicroseconds", 0, Max),
+        };
+        o.RejectUnknown("minorFaultMicroseconds", "zeroFillFaultMicroseconds", "copyOnWriteFaultMicroseconds", "balloonTouchFaultMicroseconds",
+            "hostSwapInMicroseconds", "guestMinorFaultMicroseconds", "guestDiskReadMicroseconds", "guestDiskWriteMicroseconds", "bounceCopyMicroseconds");
+        return l;
     }
 
     private static HostSpec ReadHost(Obj o)

@@ -14,7 +14,7 @@ namespace Memvisor.Simulation.Guests;
 public static class GuestCatalog
 {
     /// <summary>The guest options of <paramref name="vm"/>, the <paramref name="vmIndex"/>-th VM of a scenario with seed <paramref name="scenarioSeed"/>.</summary>
-    public static GuestOsOptions Options(VmSpec vm, ulong scenarioSeed, int vmIndex)
+    public static GuestOsOptions Options(VmSpec vm, ulong scenarioSeed, int vmIndex, LatencySpec? latencies = null)
     {
         ArgumentNullException.ThrowIfNull(vm);
         var flavour = vm.Guest switch
@@ -28,6 +28,7 @@ public static class GuestCatalog
             Flavour = flavour,
             Image = flavour == GuestFlavour.Windows ? GuestImage.Windows(vm.Image) : GuestImage.Linux(vm.Image),
             Seed = PageContent.Mix(scenarioSeed, (ulong)vmIndex),
+            Latency = latencies is null ? LatencyModel.Default : LatencyModel.From(latencies),
         };
     }
 

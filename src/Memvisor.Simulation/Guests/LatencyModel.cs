@@ -39,6 +39,27 @@ public sealed record LatencyModel
     /// <summary>The defaults.</summary>
     public static LatencyModel Default { get; } = new();
 
+    /// <summary>The defaults with what a scenario's <c>latencies</c> sets (microseconds, rounded to whole nanoseconds).</summary>
+    public static LatencyModel From(Core.Scenarios.LatencySpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        var d = Default;
+        return new LatencyModel
+        {
+            MinorFaultNanoseconds = Ns(spec.MinorFaultMicroseconds, d.MinorFaultNanoseconds),
+            ZeroFillFaultNanoseconds = Ns(spec.ZeroFillFaultMicroseconds, d.ZeroFillFaultNanoseconds),
+            CopyOnWriteFaultNanoseconds = Ns(spec.CopyOnWriteFaultMicroseconds, d.CopyOnWriteFaultNanoseconds),
+            BalloonTouchFaultNanoseconds = Ns(spec.BalloonTouchFaultMicroseconds, d.BalloonTouchFaultNanoseconds),
+            HostSwapInNanoseconds = Ns(spec.HostSwapInMicroseconds, d.HostSwapInNanoseconds),
+            GuestMinorFaultNanoseconds = Ns(spec.GuestMinorFaultMicroseconds, d.GuestMinorFaultNanoseconds),
+            GuestDiskReadNanoseconds = Ns(spec.GuestDiskReadMicroseconds, d.GuestDiskReadNanoseconds),
+            GuestDiskWriteNanoseconds = Ns(spec.GuestDiskWriteMicroseconds, d.GuestDiskWriteNanoseconds),
+            BounceCopyNanoseconds = Ns(spec.BounceCopyMicroseconds, d.BounceCopyNanoseconds),
+        };
+
+        static long Ns(double? microseconds, long fallback) => microseconds is { } us ? (long)Math.Round(us * 1000) : fallback;
+    }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the field and rule when a latency is negative.</summary>
     public void Validate()
     {

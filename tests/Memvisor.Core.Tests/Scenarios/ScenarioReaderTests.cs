@@ -42,7 +42,24 @@ public class ScenarioReaderTests
         Assert.Equal(0, s.Vms[1].BalloonTargetMB);
     }
 
+    [Fact]
+    public void Latencies_given_in_microseconds_replace_the_simulators_defaults_and_the_rest_stay()
+    {
+        var s = ScenarioReader.Parse("""{ "latencies": { "hostSwapInMicroseconds": 8000, "bounceCopyMicroseconds": 0.5 } }""");
+        var model = Simulation.Guests.LatencyModel.From(s.Latencies);
+
+        Assert.Equal(8000, s.Latencies.HostSwapInMicroseconds);
+        Assert.Null(s.Latencies.GuestDiskReadMicroseconds);
+        // 8000 us = 8,000,000 ns; 0.5 us = 500 ns; an unset latency keeps its default.
+        Assert.Equal(8_000_000, model.HostSwapInNanoseconds);
+        Assert.Equal(500, model.BounceCopyNanoseconds);
+        Assert.Equal(Simulation.Guests.LatencyModel.Default.GuestDiskReadNanoseconds, model.GuestDiskReadNanoseconds);
+        Assert.Equal(Simulation.Guests.LatencyModel.Default, Simulation.Guests.LatencyModel.From(ScenarioReader.Parse("{}").Latencies));
+    }
+
     [Theory]
+    [InlineData("""{ "latencies": { "hostSwapInMs": 8 } }""", "latencies.hostSwapInMs: unknown field")]
+    [InlineData("""{ "latencies": { "guestDiskReadMicroseconds": -1 } }""", "latencies.guestDiskReadMicroseconds: -1; expected a number from 0")]
     [InlineData("""{ "vms": [ { "name": "a", "memoryMB": -5 } ] }""", "vms[0].memoryMB: -5; expected a number from 1")]
     [InlineData("""{ "vms": [ { "name": "a" } ] }""", "vms[0].memoryMB: missing")]
     [InlineData("""{ "vms": [ { "name": "a", "memoryMB": 64, "memroyMB": 1 } ] }""", "vms[0].memroyMB: unknown field")]
@@ -116,6 +133,7 @@ public class ScenarioSchemaTests
         var host = root.GetProperty("host").GetProperty("properties");
         var vm = root.GetProperty("vms").GetProperty("items").GetProperty("properties");
         var workload = vm.GetProperty("workload").GetProperty("properties");
+        var latencies = root.GetProperty("latencies").GetProperty("properties");
 
         static string Defaults(System.Text.Json.JsonElement props) => string.Join(", ", props.EnumerateObject()
             .Where(p => p.Value.TryGetProperty("default", out _))
@@ -124,11 +142,16 @@ public class ScenarioSchemaTests
         var json = $$"""
             { {{Defaults(root)}},
               "host": { {{Defaults(host)}} },
+              "latencies": { {{Defaults(latencies)}} },
               "vms": [ { "name": "a", "memoryMB": 64, {{Defaults(vm)}}, "workload": { {{Defaults(workload)}} } } ] }
             """;
         var s = ScenarioReader.Parse(json);
         Assert.Equal(new HostSpec(), s.Host);
         Assert.Equal(new WorkloadSpec().Kind, s.Vms[0].Workload.Kind);
         Assert.True(host.EnumerateObject().Count() >= 19);
+
+        // The schema's latency defaults are the simulator's (microseconds to nanoseconds), all nine of them.
+        Assert.Equal(9, latencies.EnumerateObject().Count());
+        Assert.Equal(Simulation.Guests.LatencyModel.Default, Simulation.Guests.LatencyModel.From(s.Latencies));
     }
 }
