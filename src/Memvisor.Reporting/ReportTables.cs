@@ -56,7 +56,7 @@ public static class ReportTables
                 ("page sharing", h.Sharing ? "on" : "off"),
                 ("sharing salts", h.Salting.ToString()),
                 ("share scan rate per VM / host (pages/s)", $"{F(h.ShareScanPerVmPagesPerSecond, 0)} / {F(h.ShareScanHostPagesPerSecond, 0)}"),
-                ("working-set sampling", $"{NumberText.Integer(h.SamplingPages)} pages per {F(h.SamplingPeriodSeconds, 1)} s"),
+                ("working-set sampling", $"{NumberText.Integer(h.SamplingPages)} pages per {F(h.SamplingPeriodSeconds, 1)} s, estimates start at {F(h.SamplingInitialActivePercent, 0)}%"),
                 ("balloon limit (% of configured)", F(h.BalloonMaxPercent, 1)),
                 ("I/O page remapping", h.IoRemap ? $"on, after {NumberText.Integer(h.IoRemapThresholdCopies)} copies" : "off"),
                 ("DMA boundary (MiB)", F(h.DmaBoundaryMB, 1)),

@@ -132,7 +132,12 @@ public sealed class SimulatedHost : IDisposable
                 HardPercent = host.HardPercent,
                 LowPercent = host.LowPercent,
             },
-            Sampling = new SamplingOptions { PeriodSeconds = host.SamplingPeriodSeconds, SamplePages = host.SamplingPages },
+            Sampling = new SamplingOptions
+            {
+                PeriodSeconds = host.SamplingPeriodSeconds,
+                SamplePages = host.SamplingPages,
+                InitialActiveFraction = host.SamplingInitialActivePercent / 100,
+            },
             Balloon = new BalloonOptions { MaxPercent = host.BalloonMaxPercent },
             ShareScan = new ShareScanOptions { PerVmPagesPerSecond = host.ShareScanPerVmPagesPerSecond, HostPagesPerSecond = host.ShareScanHostPagesPerSecond },
             SharingEnabled = host.Sharing,

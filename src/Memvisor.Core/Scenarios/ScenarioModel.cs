@@ -136,6 +136,12 @@ public sealed record HostSpec
     /// <summary>Pages sampled per period.</summary>
     public int SamplingPages { get; init; } = 100;
 
+    /// <summary>
+    /// The active estimate of a VM before its first sampling period ends, percent of its memory. 100 (the
+    /// default) does not tax a new VM's memory as idle on no evidence; lower values show only what is measured.
+    /// </summary>
+    public double SamplingInitialActivePercent { get; init; } = 100;
+
     /// <summary>Balloon limit, percent of configured memory (Mem.CtlMaxPercent).</summary>
     public double BalloonMaxPercent { get; init; } = 65;
 

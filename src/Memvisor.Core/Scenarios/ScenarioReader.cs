@@ -161,12 +161,13 @@ public static class ScenarioReader
             Salting = o.Enum("salting", SaltingSpec.OneSalt, ("single", SaltingSpec.OneSalt), ("per-vm", SaltingSpec.PerVm), ("zero-only", SaltingSpec.ZeroOnly)),
             SamplingPeriodSeconds = o.Number("samplingPeriodSeconds", 30, 0.01, 3600),
             SamplingPages = (int)o.Number("samplingPages", 100, 1, 100_000, integer: true),
+            SamplingInitialActivePercent = o.Number("samplingInitialActivePercent", 100, 0, 100),
             BalloonMaxPercent = o.Number("balloonMaxPercent", 65, 0, 100),
             IoRemap = o.Bool("ioRemap", true),
             IoRemapThresholdCopies = (int)o.Number("ioRemapThresholdCopies", 16, 1, 1e9, integer: true),
         };
         o.RejectUnknown("memoryMB", "dmaBoundaryMB", "swapMB", "swapDirectory", "idleTax", "idleTaxChanges", "balancePeriodSeconds", "highPercent", "softPercent", "hardPercent",
-            "lowPercent", "sharing", "shareScanPerVmPagesPerSecond", "shareScanHostPagesPerSecond", "salting", "samplingPeriodSeconds", "samplingPages",
+            "lowPercent", "sharing", "shareScanPerVmPagesPerSecond", "shareScanHostPagesPerSecond", "salting", "samplingPeriodSeconds", "samplingPages", "samplingInitialActivePercent",
             "balloonMaxPercent", "ioRemap", "ioRemapThresholdCopies");
         for (var i = 1; i < h.IdleTaxChanges.Count; i++)
         {
