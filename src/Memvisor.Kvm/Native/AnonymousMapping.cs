@@ -38,8 +38,11 @@ public sealed class AnonymousMapping : SafeHandle
     /// <inheritdoc/>
     public override bool IsInvalid => handle == 0 || handle == MemoryMapNative.MapFailed;
 
-    /// <summary>Maps <paramref name="pageCount"/> zero-filled pages; <paramref name="populate"/> faults them in now (MAP_POPULATE).</summary>
-    public static AnonymousMapping Create(long pageCount, bool populate = false)
+    /// <summary>
+    /// Maps <paramref name="pageCount"/> zero-filled pages; <paramref name="populate"/> faults them in now (MAP_POPULATE);
+    /// <paramref name="reserve"/> false takes no commit charge up front (MAP_NORESERVE), for memory that may never all be touched.
+    /// </summary>
+    public static AnonymousMapping Create(long pageCount, bool populate = false, bool reserve = true)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(pageCount);
         if (Environment.SystemPageSize != PageGeometry.PageSizeBytes)
@@ -48,7 +51,7 @@ public sealed class AnonymousMapping : SafeHandle
         }
 
         var lengthBytes = pageCount * PageGeometry.PageSizeBytes;
-        var flags = MemoryMapNative.MapPrivate | MemoryMapNative.MapAnonymous | (populate ? MemoryMapNative.MapPopulate : 0);
+        var flags = MemoryMapNative.MapPrivate | MemoryMapNative.MapAnonymous | (populate ? MemoryMapNative.MapPopulate : 0) | (reserve ? 0 : MemoryMapNative.MapNoReserve);
         var address = MemoryMapNative.Mmap(0, (nuint)lengthBytes, MemoryMapNative.ProtRead | MemoryMapNative.ProtWrite, flags, -1, 0);
         return address == MemoryMapNative.MapFailed
             ? throw ErrnoException.FromLastError($"mmap({lengthBytes} bytes, anonymous)")

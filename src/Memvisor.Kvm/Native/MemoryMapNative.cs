@@ -17,6 +17,9 @@ public enum MemoryAdvice
 
     /// <summary>Undo <see cref="Mergeable"/>: KSM unmerges the range's pages.</summary>
     Unmergeable = 13,
+
+    /// <summary>Back the range with transparent huge pages where the kernel can (refused where THP is off).</summary>
+    HugePage = 14,
 }
 
 internal static partial class MemoryMapNative
@@ -26,6 +29,7 @@ internal static partial class MemoryMapNative
     internal const int MapPrivate = 0x02;
     internal const int MapAnonymous = 0x20;
     internal const int MapPopulate = 0x8000;
+    internal const int MapNoReserve = 0x4000;
     internal static readonly nint MapFailed = -1;
 
     [LibraryImport("libc", EntryPoint = "mmap", SetLastError = true)]

@@ -7,24 +7,24 @@
  * The first touch of a 4 KiB machine page would otherwise cost one page fault of the process each
  * (~19 us on a nested VM, where a simulated host touches a quarter of a million of them); with huge
  * pages one fault backs 512 machine pages. Where the advice is refused (THP "never") the mapping
- * simply stays 4 KiB-backed. Elsewhere, or when the mapping fails, the block comes from
- * NativeMemory.AllocZeroed. Discarded pages keep their backing (the pool zeroes pages when it hands
- * them out again).
+ * simply stays 4 KiB-backed. The mapping is Memvisor.Kvm's AnonymousMapping (all native calls live
+ * there). Elsewhere, or when the mapping fails, the block comes from NativeMemory.AllocZeroed.
+ * Discarded pages keep their backing (the pool zeroes pages when it hands them out again).
  */
 using System.Runtime.InteropServices;
 using Memvisor.Core.Memory;
+using Memvisor.Kvm.Native;
 using Memvisor.Core.Ports;
 
 namespace Memvisor.Simulation.Memory;
 
 /// <summary>Machine memory in native memory.</summary>
-public sealed unsafe partial class NativeMachineMemory : IMachineMemory, IDisposable
+public sealed unsafe class NativeMachineMemory : IMachineMemory, IDisposable
 {
-    private const nuint HugePageBytes = 2 * 1024 * 1024;
+    private const int HugePagePages = 512;
     private byte* _base;
-    // The mapping to unmap (Linux), or null when _base came from NativeMemory.AllocZeroed.
-    private void* _mapping;
-    private nuint _mappingBytes;
+    // The mapping _base lies in (Linux), or null when _base came from NativeMemory.AllocZeroed.
+    private AnonymousMapping? _mapping;
     private readonly bool[] _touched;
     private long _resident;
 
@@ -35,7 +35,7 @@ public sealed unsafe partial class NativeMachineMemory : IMachineMemory, IDispos
         PageCount = pageCount;
         var bytes = (nuint)pageCount * PageGeometry.PageSizeBytes;
         // SAFETY: the block is PageCount * PageSizeBytes bytes, owned by this object and freed once in Dispose.
-        _base = OperatingSystem.IsLinux() ? MapHugePageAligned(bytes) : null;
+        _base = OperatingSystem.IsLinux() ? MapHugePageAligned(pageCount) : null;
         if (_base is null)
         {
             _base = (byte*)NativeMemory.AllocZeroed(bytes);
@@ -92,8 +92,7 @@ public sealed unsafe partial class NativeMachineMemory : IMachineMemory, IDispos
 
         if (_mapping is not null)
         {
-            // SAFETY: _mapping is the mapping of _mappingBytes made in MapHugePageAligned, unmapped exactly once.
-            _ = Munmap(_mapping, _mappingBytes);
+            _mapping.Dispose();
             _mapping = null;
         }
         else
@@ -106,41 +105,35 @@ public sealed unsafe partial class NativeMachineMemory : IMachineMemory, IDispos
     }
 
     /// <summary>
-    /// Maps <paramref name="bytes"/> of anonymous memory starting on a 2 MiB boundary (one huge page
-    /// more is mapped so that the start can be rounded up) and advises huge pages; null if mmap fails.
+    /// Maps anonymous memory for <paramref name="pageCount"/> pages starting on a 2 MiB boundary (one huge
+    /// page more is mapped so that the start can be rounded up) and advises huge pages; null if the mapping fails.
     /// </summary>
-    private byte* MapHugePageAligned(nuint bytes)
+    private byte* MapHugePageAligned(int pageCount)
     {
-        var length = bytes + HugePageBytes;
-        var mapping = Mmap(null, length, ProtRead | ProtWrite, MapPrivate | MapAnonymous | MapNoReserve, -1, 0);
-        if (mapping == MapFailed)
+        try
         {
+            _mapping = AnonymousMapping.Create(pageCount + HugePagePages, reserve: false);
+        }
+        catch (Exception e) when (e is ErrnoException or PlatformNotSupportedException)
+        {
+            // No mapping (or a host page size other than 4 KiB): the caller falls back to the C runtime.
             return null;
         }
 
-        _mapping = mapping;
-        _mappingBytes = length;
-        var aligned = ((nuint)mapping + HugePageBytes - 1) & ~(HugePageBytes - 1);
-        // Refused advice (THP disabled) leaves an ordinary mapping: nothing to do about it.
-        _ = Madvise((void*)aligned, bytes, MadvHugePage);
+        var start = _mapping.DangerousGetHandle();
+        const nint HugePageBytes = HugePagePages * PageGeometry.PageSizeBytes;
+        var aligned = (start + HugePageBytes - 1) & ~(HugePageBytes - 1);
+        try
+        {
+            _mapping.Advise(MemoryAdvice.HugePage, (aligned - start) / PageGeometry.PageSizeBytes, pageCount);
+        }
+        catch (ErrnoException)
+        {
+            // Refused advice (THP disabled) leaves an ordinary mapping: nothing to do about it.
+        }
+
+        // SAFETY: aligned lies at most HugePagePages pages into the mapping, which holds pageCount pages more
+        // than that; the mapping is owned by this object and unmapped only in Dispose.
         return (byte*)aligned;
     }
-
-    private const int ProtRead = 0x1;
-    private const int ProtWrite = 0x2;
-    private const int MapPrivate = 0x02;
-    private const int MapAnonymous = 0x20;
-    // No commit charge up front: a scenario may give its host more memory than it will ever touch.
-    private const int MapNoReserve = 0x4000;
-    private const int MadvHugePage = 14;
-    private static readonly void* MapFailed = (void*)-1;
-
-    [LibraryImport("libc", EntryPoint = "mmap")]
-    private static partial void* Mmap(void* address, nuint lengthBytes, int protection, int flags, int fd, nint offsetBytes);
-
-    [LibraryImport("libc", EntryPoint = "munmap")]
-    private static partial int Munmap(void* address, nuint lengthBytes);
-
-    [LibraryImport("libc", EntryPoint = "madvise")]
-    private static partial int Madvise(void* address, nuint lengthBytes, int advice);
 }
