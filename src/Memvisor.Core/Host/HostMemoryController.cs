@@ -193,7 +193,7 @@ public sealed class HostMemoryController
     /// <exception cref="ArgumentException"><paramref name="tau"/> is not in [0, 1).</exception>
     public void SetIdleTax(double tau)
     {
-        _revocation = new MinFundingRevocation(new IdleMemoryTax(tau));
+        UseIdleTax(tau);
         Rebalance();
     }
 
@@ -234,7 +234,7 @@ public sealed class HostMemoryController
         var changes = _options.IdleTaxChanges;
         while (_nextTaxChange < changes.Count && _clock.Elapsed >= TimeSpan.FromSeconds(changes[_nextTaxChange].AtSeconds))
         {
-            _revocation = new MinFundingRevocation(new IdleMemoryTax(changes[_nextTaxChange++].Tau));
+            UseIdleTax(changes[_nextTaxChange++].Tau);
             taxChanged = true;
         }
 
@@ -300,9 +300,13 @@ public sealed class HostMemoryController
         }
     }
 
+    /// <summary>Targets are computed with rate <paramref name="tau"/> from now on.</summary>
+    private void UseIdleTax(double tau) => _revocation = new MinFundingRevocation(new IdleMemoryTax(tau));
+
     /// <summary>
     /// In the high state: deflates balloons by the free memory beyond the free target and one more
-    /// hysteresis margin, shared in proportion to balloon size. Does not allocate.
+    /// hysteresis margin, shared in proportion to balloon size. Pinned balloons keep their size and take
+    /// no share. Does not allocate.
     /// </summary>
     private void ReturnSurplusToBalloons()
     {
@@ -316,7 +320,10 @@ public sealed class HostMemoryController
         long ballooned = 0;
         foreach (var vm in _vms.Values)
         {
-            ballooned += Balloons.TargetOf(vm.Id);
+            if (Balloons.PinnedTargetOf(vm.Id) is null)
+            {
+                ballooned += Balloons.TargetOf(vm.Id);
+            }
         }
 
         if (ballooned == 0)
@@ -329,7 +336,7 @@ public sealed class HostMemoryController
         {
             var target = Balloons.TargetOf(vm.Id);
             var give = (int)Math.Floor(target * share);
-            if (give > 0)
+            if (give > 0 && Balloons.PinnedTargetOf(vm.Id) is null)
             {
                 Balloons.SetTarget(vm.Id, target - give);
             }

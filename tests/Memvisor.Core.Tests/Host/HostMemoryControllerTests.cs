@@ -220,6 +220,44 @@ public class HostMemoryControllerTests
         host.Manager.CheckConsistency();
     }
 
+    /// <summary>
+    /// A pinned balloon keeps its size and takes no share of the surplus. A uses its top 600 pages and is
+    /// pinned at 50, B its top 300 with a balloon of 100, C 150: free = 1024 - 550 - 200 - 150 = 124 pages,
+    /// high state. Surplus = 124 - free target 72 - margin 11 = 41 pages, all for B (the only unpinned
+    /// balloon): 100 - 41 = 59. (Counting A's pinned 50 would have given B only floor(100 * 41 / 150) = 27.)
+    /// </summary>
+    [Fact]
+    public void A_pinned_balloon_keeps_its_size_and_the_surplus_goes_to_the_others()
+    {
+        using var host = new TestHost(MachinePages, swapPages: 3 * VmPages);
+        var controller = new HostMemoryController(host.Manager, Policy(0.0), seed: 11);
+        var a = PowerOn(host, controller, "a");
+        var b = PowerOn(host, controller, "b");
+        var c = PowerOn(host, controller, "c");
+        var driverA = new Balloon.TestBalloonDriver(controller.Balloons.ChannelOf(a.Id), VmPages, batchPages: 64);
+        var driverB = new Balloon.TestBalloonDriver(controller.Balloons.ChannelOf(b.Id), VmPages, batchPages: 64);
+        Touch(a, VmPages - 600, VmPages, driver: null);
+        Touch(b, VmPages - 300, VmPages, driver: null);
+        controller.Balloons.PinTarget(a.Id, 50);
+        controller.Balloons.SetTarget(b.Id, 100);
+        for (var i = 0; i < 4; i++)
+        {
+            driverA.Poll();
+            driverB.Poll();
+        }
+
+        // C comes last: 600 + 300 + 150 pages would not fit before the balloons gave 150 back.
+        Touch(c, 0, 150, driver: null);
+
+        Assert.Equal(124, host.Manager.Pool.FreePages);
+        Assert.Equal(FreeMemoryState.High, controller.States.State);
+
+        controller.Rebalance();
+
+        Assert.Equal(50, controller.Balloons.TargetOf(a.Id));
+        Assert.Equal(59, controller.Balloons.TargetOf(b.Id));
+    }
+
     /// <summary>The guest writes pages [from, to), leaving alone those its balloon driver holds.</summary>
     private static void Touch(GuestPhysicalMemory guest, int from, int to, Balloon.TestBalloonDriver? driver)
     {
