@@ -23,6 +23,7 @@ using System.Globalization;
 using Memvisor.Core.Memory;
 using Memvisor.Core.Scenarios;
 using Memvisor.Core.Statistics;
+using Memvisor.Reporting;
 using Memvisor.Reporting.Charts;
 using Memvisor.Simulation.Images;
 
@@ -217,7 +218,7 @@ public sealed class BalloonExperiment() : PaperExperiment("balloon", "Ballooning
     private static double ReservedMB(double memoryMB) =>
         PageGeometry.MegabytesFromPages(GuestImage.Linux().KernelReservedPages((int)PageGeometry.PagesFromMegabytes(memoryMB)));
 
-    private static string F(double value, int decimals) => value.ToString("F" + decimals.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+    private static string F(double value, int decimals) => NumberText.Fixed(value, decimals);
 
     private sealed record Point(
         double SizeMB,

@@ -21,6 +21,7 @@
 using System.Globalization;
 using Memvisor.Core.Scenarios;
 using Memvisor.Core.Statistics;
+using Memvisor.Reporting;
 using Memvisor.Reporting.Charts;
 using Memvisor.Simulation;
 
@@ -203,7 +204,7 @@ public sealed class DoublePagingExperiment() : PaperExperiment("double-paging", 
             ExperimentRuns.Mean(samples, Vm, v => v.SwappedMB, windowFrom));
     }
 
-    private static string F(double value, int decimals) => value.ToString("F" + decimals.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+    private static string F(double value, int decimals) => NumberText.Fixed(value, decimals);
 
     private sealed record Mode(
         string Label,

@@ -240,7 +240,7 @@ public sealed class PolicyExperiment() : PaperExperiment("policy", "Allocation p
             runs,
             setup: ($"Paper [recalled]: five Windows VMs (Exchange server and client load, Citrix MetaFrame server and client load, SQL Server), 1472 MB configured plus ~160 MB overhead on ~1 GB. " +
                 $"Ours: a {N(host.MemoryMB)} MB host (tau 0.75, thresholds 6/4/2/1%), five Windows VMs of one image, {N(configured)} MB configured plus {N(overhead)} MB overhead, powered on {N(Stagger(context))} s apart, {N(duration)} simulated s: " +
-                string.Join("; ", scenario.Vms.Select(v => $"{v.Name} {N(v.MemoryMB)} MB {Describe(v.Workload)}")) +
+                string.Join("; ", scenario.Vms.Select(v => $"{v.Name} {N(v.MemoryMB)} MB ({ReportTables.WorkloadText(v.Workload)})")) +
                 ". Servers are the file server (a mail store read through the page cache) and touchers (a terminal server whose users log on and off, a database idle until a batch of queries); the client load generators are small compute jobs whose memory is mostly idle." +
                 (context.Reduced ? $" Reduced: a quarter of the memory, a fifth of the time, sampling period {N(host.SamplingPeriodSeconds)} s and balance period {N(host.BalancePeriodSeconds)} s." : "")),
             shows: "Whether the whole policy (sharing, ballooning, the idle tax, swapping as a last resort, the free-memory states) keeps a 60% overcommitted host running with little host swapping, and moves memory from idle VMs to active ones.",
@@ -313,13 +313,6 @@ public sealed class PolicyExperiment() : PaperExperiment("policy", "Allocation p
     private static double Held(VmSample v) => v.GrantedMB - v.SharedSavedMB;
 
     private static double Stagger(ExperimentContext context) => context.Pick(20.0, 4.0);
-
-    private static string Describe(WorkloadSpec w) => w.Kind switch
-    {
-        "fileserver" => $"file server over {N(w.FileSetMB)} MB, {w.Clients} clients",
-        "toucher" => $"toucher ({w.Distribution}) {string.Join(" -> ", new[] { w.WorkingSetMB }.Concat(w.Phases.Select(p => p.WorkingSetMB)).Select(x => N(x)))} MB",
-        _ => $"{w.Kind} {N(w.WorkingSetMB)} MB",
-    };
 
     private static double Median(double[] values)
     {

@@ -24,6 +24,7 @@ using Memvisor.Core.Memory;
 using Memvisor.Core.Scenarios;
 using Memvisor.Core.Sharing;
 using Memvisor.Kvm.Scanning;
+using Memvisor.Reporting;
 using Memvisor.Reporting.Charts;
 
 namespace Memvisor.Experiments;
@@ -155,7 +156,7 @@ public sealed class SharingMixedExperiment() : PaperExperiment("sharing-mixed", 
                     rows),
                 new ExperimentTable("vms", "The simulated hosts' VMs",
                     ["host", "VM", "guest", "image", "memory (MB)", "workload"],
-                    [.. points.SelectMany(p => p.Host.Vms.Select(v => (IReadOnlyList<string>)[p.Host.Name, v.Name, v.Guest, v.Image, SharingScalingExperiment.Mb(v.MemoryMB), Describe(v.Workload)]))]),
+                    [.. points.SelectMany(p => p.Host.Vms.Select(v => (IReadOnlyList<string>)[p.Host.Name, v.Name, v.Guest, v.Image, SharingScalingExperiment.Mb(v.MemoryMB), ReportTables.WorkloadText(v.Workload)]))]),
             ],
             Notes = [.. runs.Notes, .. real.Notes.Select(n => "real memory: " + n)],
         };
@@ -262,11 +263,4 @@ public sealed class SharingMixedExperiment() : PaperExperiment("sharing-mixed", 
             ShareScanHostPagesPerSecond = ScansPerPage * PageGeometry.PagesFromMegabytes(totalMB) / seconds,
         };
     }
-
-    private static string Describe(WorkloadSpec w) => w.Kind switch
-    {
-        "fileserver" => $"file server, {SharingScalingExperiment.Mb(w.FileSetMB)} MB files, {w.Clients} clients",
-        "idle" => "idle",
-        _ => $"{w.Kind}, {SharingScalingExperiment.Mb(w.WorkingSetMB)} MB",
-    };
 }

@@ -67,7 +67,7 @@ public static class ReportTables
                 [
                     v.Name, F(v.MemoryMB, 1), F(v.MinMB, 1), v.Shares, v.OverheadMB is { } o ? F(o, 1) : "auto", v.Guest, v.Image,
                     v.BalloonDriver.ToString() + (v.BalloonMaxMB is { } b ? $" (max {F(b, 1)} MiB)" : ""),
-                    F(v.PowerOnSeconds, 1), v.PowerOffSeconds is { } off ? F(off, 1) : "", Workload(v.Workload),
+                    F(v.PowerOnSeconds, 1), v.PowerOffSeconds is { } off ? F(off, 1) : "", WorkloadText(v.Workload),
                 ])]),
         ];
     }
@@ -148,13 +148,18 @@ public static class ReportTables
     private static ReportTable KeyValue(string id, string title, IEnumerable<(string Key, string Value)> rows) =>
         new(id, title, ["", ""], [.. rows.Select(r => (IReadOnlyList<string>)[r.Key, r.Value])]);
 
-    private static string Workload(WorkloadSpec w) => w.Kind switch
+    /// <summary>A workload in a few words for tables, e.g. "toucher: 64 -> 160 MiB zipf" (the working set of each phase).</summary>
+    public static string WorkloadText(WorkloadSpec w)
     {
-        "toucher" => $"toucher: {F(w.WorkingSetMB, 0)} MiB {w.Distribution}" + (w.Phases.Count > 0 ? $", {NumberText.Integer(w.Phases.Count)} phases" : ""),
-        "compute" => $"compute: {F(w.WorkingSetMB, 0)} MiB",
-        "fileserver" => $"fileserver: {F(w.FileSetMB, 0)} MiB files, {NumberText.Integer(w.Clients)} clients",
-        _ => w.Kind,
-    };
+        ArgumentNullException.ThrowIfNull(w);
+        return w.Kind switch
+        {
+            "toucher" => $"toucher: {string.Join(" -> ", w.Phases.Select(p => p.WorkingSetMB).Prepend(w.WorkingSetMB).Select(mb => F(mb, 0)))} MiB {w.Distribution}",
+            "fileserver" => $"fileserver: {F(w.FileSetMB, 0)} MiB files, {NumberText.Integer(w.Clients)} clients",
+            "idle" => "idle",
+            _ => $"{w.Kind}: {F(w.WorkingSetMB, 0)} MiB",
+        };
+    }
 
     private static string F(double value, int decimals) => NumberText.Fixed(value, decimals);
 }
