@@ -30,7 +30,7 @@ public enum ClaimId
     /// <summary>double-paging: the VM runs faster with ballooning. Measured: ballooning's throughput over host swapping's (none in the paper).</summary>
     DoublePagingBalloonedFaster,
 
-    /// <summary>sharing-scaling: reclaimed memory grows with the number of identical VMs. Measured: reclaimed MB at the largest count; paper: 60% of 400 MB at 10 VMs only when run at 10.</summary>
+    /// <summary>sharing-scaling: reclaimed memory grows with the number of identical VMs. Measured: reclaimed memory at the largest count over one VM's (none in the paper).</summary>
     SharingGrowsWithVms,
 
     /// <summary>sharing-scaling: the reclaimed fraction grows with the VMs. Measured: reclaimed % of VM memory at the largest count; paper: 60 (at 10 VMs).</summary>
