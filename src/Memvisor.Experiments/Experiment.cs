@@ -1,10 +1,12 @@
 /*
  * An experiment answers a reader's question about one of the paper's figures: what is it trying to show,
- * and does it hold? It builds scenarios (plain Scenario records), runs them in the simulator, and returns
- * an ExperimentResult: the setup in words, what it shows, the paper's numbers beside Memvisor's with their
- * ratio, the qualitative claims checked against the runs, charts, tables, and why the numbers differ.
- * ExperimentReport turns a result into files (report.md, SVG charts, CSV tables); ExperimentCatalog lists
- * them all for `memvisor experiment`.
+ * and does it hold? It builds scenarios (plain Scenario records), runs them in the simulator, measures the
+ * runs into its typed measurement record (e.g. BalloonMeasurements), judges each claim on that record (a
+ * ClaimResult per ClaimId, with the measured and the paper's value) and renders from it an ExperimentResult:
+ * the setup in words, what it shows, the paper's numbers beside Memvisor's with their ratio, the claims,
+ * charts, tables, and why the numbers differ (PaperExperiment<TMeasurements> chains the steps; the result
+ * carries the record, ExperimentResult<TMeasurements>). ExperimentReport turns a result into files
+ * (report.md, SVG charts, CSV tables); ExperimentCatalog lists them all for `memvisor experiment`.
  *
  * Rules every experiment keeps:
  *   - never tune a model to hit the paper's number: a claim that does not hold is reported as such, with why;
@@ -111,14 +113,6 @@ public sealed record ClaimResult(ClaimId Id, string Claim, bool Holds, string Ev
 
     /// <summary>The paper's value of that figure (null where the paper gives none).</summary>
     public double? Paper { get; init; }
-
-    // TEMPORARY while experiments are converted
-    [SetsRequiredMembers]
-    public ClaimResult(string claim, bool holds, string evidence)
-        : this(default, claim, holds, evidence)
-    {
-        Measured = double.NaN;
-    }
 }
 
 /// <summary>A chart of the experiment.</summary>
