@@ -120,14 +120,8 @@ public sealed class BalloonExperiment() : PaperExperiment<BalloonMeasurements>("
     protected override IReadOnlyList<ClaimResult> Judge(BalloonMeasurements measured)
     {
         ArgumentNullException.ThrowIfNull(measured);
-        var setup = measured.Setup;
-        var points = measured.Points;
-        var sizes = setup.SizesMB;
-        var configuredMax = setup.ConfiguredMaxMB;
-        var largestGap = measured.LargestGapPercent;
-        var growth = measured.Growth;
-        var balloonReached = measured.BalloonsReachedTargets;
-        var losses = Losses(measured);
+        var (setup, points, sizes, configuredMax) = (measured.Setup, measured.Points, measured.Setup.SizesMB, measured.Setup.ConfiguredMaxMB);
+        var (largestGap, growth, balloonReached, losses) = (measured.LargestGapPercent, measured.Growth, measured.BalloonsReachedTargets, Losses(measured));
         return
         [
             new(
@@ -170,12 +164,8 @@ public sealed class BalloonExperiment() : PaperExperiment<BalloonMeasurements>("
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(measured);
-        var setup = measured.Setup;
-        var points = measured.Points;
-        var sizes = setup.SizesMB;
-        var configuredMax = setup.ConfiguredMaxMB;
-        var duration = setup.DurationSeconds;
-        var windowFrom = setup.WindowFromSeconds;
+        var (setup, points, sizes, configuredMax) = (measured.Setup, measured.Points, measured.Setup.SizesMB, measured.Setup.ConfiguredMaxMB);
+        var (duration, windowFrom) = (setup.DurationSeconds, setup.WindowFromSeconds);
         var comparisons = new List<PaperComparison>
         {
             new("smallest throughput loss of the ballooned VM", PaperLowestLossPercent, measured.LowestLossPercent, "%")
