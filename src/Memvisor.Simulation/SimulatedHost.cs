@@ -19,6 +19,7 @@
 using Memvisor.Core.Allocation;
 using Memvisor.Core.Balloon;
 using Memvisor.Core.Host;
+using Memvisor.Core.Host.Owning;
 using Memvisor.Core.IoRemap;
 using Memvisor.Core.Memory;
 using Memvisor.Core.Sampling;
@@ -330,7 +331,7 @@ public sealed class SimulatedHost : IDisposable
                 TargetMB = MB(policy.TargetPages),
                 GrantedMB = MB(stats.GrantedPages),
                 PrivateMB = MB(stats.PrivatePages),
-                ActiveEstimateMB = MB(_controller.Sampler.ActivePages(id)),
+                ActiveEstimateMB = MB(_controller.ActivePagesOf(id)),
                 TrueWorkingSetMB = MB(guest.TouchedPages(window)),
                 BalloonMB = MB(balloon),
                 BalloonTargetMB = MB(_controller.Balloons.TargetOf(id)),
