@@ -67,9 +67,9 @@ public sealed class BalloonExperiment() : PaperExperiment("balloon", "Ballooning
                 {
                     Name = Vm,
                     MemoryMB = memoryMB,
-                    Guest = "linux",
+                    Guest = GuestFlavour.Linux,
                     BalloonTargetMB = balloonTargetMB,
-                    Workload = new WorkloadSpec { Kind = "fileserver", FileSetMB = fileSetMB, Clients = clients },
+                    Workload = new WorkloadSpec { Kind = WorkloadKind.FileServer, FileSetMB = fileSetMB, Clients = clients },
                 },
             ],
         };
