@@ -53,14 +53,29 @@ public static partial class ScenarioReader
     /// <summary>Custom shares: at least one share (a share is a weight; smaller numbers say nothing larger ones cannot, and vanish in the policy's ratios).</summary>
     private const double MinShares = 1, MaxShares = 1e12;
 
-    /// <summary>Reads a scenario file.</summary>
+    /// <summary>Scenario files larger than this are refused unread (a scenario of thousands of VMs is far below it).</summary>
+    public const int MaxFileChars = 16 * 1024 * 1024;
+
+    /// <summary>Reads a scenario file (UTF-8, or UTF-16/32 with a byte order mark).</summary>
     public static Scenario ReadFile(string path)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(path);
+        if (string.IsNullOrWhiteSpace(path))
+        {
+            throw new ScenarioException("scenario file", ["no file name given; expected the path of a scenario file"]);
+        }
+
+        if (Directory.Exists(path))
+        {
+            throw new ScenarioException(path, ["a folder; expected a scenario file"]);
+        }
+
         string text;
         try
         {
-            text = File.ReadAllText(path);
+            using var reader = new StreamReader(path, detectEncodingFromByteOrderMarks: true);
+            text = ReadAtMost(reader, MaxFileChars)
+                ?? throw new ScenarioException(path, [$"larger than {MaxFileChars / (1024 * 1024)} MiB; expected a scenario file"]);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -68,6 +83,25 @@ public static partial class ScenarioReader
         }
 
         return Parse(text, path);
+    }
+
+    /// <summary>All of <paramref name="reader"/>'s text, or null when it holds more than <paramref name="maxChars"/> characters (an endless device reads no further).</summary>
+    private static string? ReadAtMost(TextReader reader, int maxChars)
+    {
+        var text = new StringBuilder();
+        var buffer = new char[64 * 1024];
+        int n;
+        while ((n = reader.Read(buffer, 0, buffer.Length)) > 0)
+        {
+            if (text.Length + n > maxChars)
+            {
+                return null;
+            }
+
+            text.Append(buffer, 0, n);
+        }
+
+        return text.ToString();
     }
 
     /// <summary>Parses scenario JSON; <paramref name="source"/> names it in errors.</summary>

@@ -153,3 +153,54 @@ public class ReaderFailureTests
         }, iter: 3000);
     }
 }
+
+/// <summary>What ReadFile is given instead of a scenario file.</summary>
+public class ReadFileFailureTests
+{
+    [Theory]
+    [InlineData("")]
+    [InlineData("   ")]
+    public void No_file_name_is_a_scenario_error(string path)
+    {
+        var e = Assert.Throws<ScenarioException>(() => ScenarioReader.ReadFile(path));
+        Assert.Equal("no file name given; expected the path of a scenario file", Assert.Single(e.Errors));
+    }
+
+    [Fact]
+    public void A_folder_is_named_as_a_folder()
+    {
+        var dir = Directory.CreateTempSubdirectory("memvisor-scenario-").FullName;
+        try
+        {
+            var e = Assert.Throws<ScenarioException>(() => ScenarioReader.ReadFile(dir));
+            Assert.Equal("a folder; expected a scenario file", Assert.Single(e.Errors));
+        }
+        finally
+        {
+            Directory.Delete(dir);
+        }
+    }
+
+    [Fact]
+    public void An_endless_device_is_refused_after_the_size_limit_not_read_to_exhaustion()
+    {
+        Assert.SkipUnless(File.Exists("/dev/zero"), "needs /dev/zero");
+        var e = Assert.Throws<ScenarioException>(() => ScenarioReader.ReadFile("/dev/zero"));
+        Assert.Equal("larger than 16 MiB; expected a scenario file", Assert.Single(e.Errors));
+    }
+
+    [Fact]
+    public void A_file_with_a_byte_order_mark_reads()
+    {
+        var path = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(path, """{ "vms": [ { "name": "a", "memoryMB": 64 } ] }""", new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: true));
+            Assert.Equal("a", Assert.Single(ScenarioReader.ReadFile(path).Vms).Name);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+}
