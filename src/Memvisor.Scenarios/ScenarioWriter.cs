@@ -61,16 +61,7 @@ public static class ScenarioWriter
         w.WriteNumber("swapMB", h.SwapMB);
         Optional(w, "swapDirectory", h.SwapDirectory);
         w.WriteNumber("idleTax", h.IdleTax);
-        w.WriteStartArray("idleTaxChanges");
-        foreach (var change in h.IdleTaxChanges)
-        {
-            w.WriteStartObject();
-            w.WriteNumber("atSeconds", change.AtSeconds);
-            w.WriteNumber("tau", change.Tau);
-            w.WriteEndObject();
-        }
-
-        w.WriteEndArray();
+        Pairs(w, "idleTaxChanges", h.IdleTaxChanges, ("atSeconds", c => c.AtSeconds), ("tau", c => c.Tau));
         w.WriteNumber("balancePeriodSeconds", h.BalancePeriodSeconds);
         w.WriteNumber("highPercent", h.HighPercent);
         w.WriteNumber("softPercent", h.SoftPercent);
@@ -129,16 +120,7 @@ public static class ScenarioWriter
         w.WriteNumber("workingSetMB", workload.WorkingSetMB);
         w.WriteString("distribution", ScenarioNames.Of(workload.Distribution));
         w.WriteNumber("zipfExponent", workload.ZipfExponent);
-        w.WriteStartArray("phases");
-        foreach (var phase in workload.Phases)
-        {
-            w.WriteStartObject();
-            w.WriteNumber("startSeconds", phase.StartSeconds);
-            w.WriteNumber("workingSetMB", phase.WorkingSetMB);
-            w.WriteEndObject();
-        }
-
-        w.WriteEndArray();
+        Pairs(w, "phases", workload.Phases, ("startSeconds", p => p.StartSeconds), ("workingSetMB", p => p.WorkingSetMB));
         w.WriteNumber("fileSetMB", workload.FileSetMB);
         w.WriteNumber("clients", workload.Clients);
         w.WriteEndObject();
@@ -157,6 +139,21 @@ public static class ScenarioWriter
         Optional(w, "guestDiskWriteMicroseconds", l.GuestDiskWriteMicroseconds);
         Optional(w, "bounceCopyMicroseconds", l.BounceCopyMicroseconds);
         w.WriteEndObject();
+    }
+
+    /// <summary>An array of objects of two numbers each (idle tax changes, workload phases).</summary>
+    private static void Pairs<T>(Utf8JsonWriter w, string name, IEnumerable<T> items, (string Name, Func<T, double> Value) first, (string Name, Func<T, double> Value) second)
+    {
+        w.WriteStartArray(name);
+        foreach (var item in items)
+        {
+            w.WriteStartObject();
+            w.WriteNumber(first.Name, first.Value(item));
+            w.WriteNumber(second.Name, second.Value(item));
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
     }
 
     private static void Optional(Utf8JsonWriter w, string name, double? value)
