@@ -53,10 +53,7 @@ public static partial class ScenarioReader
     /// <summary>Custom shares: at least one share (a share is a weight; smaller numbers say nothing larger ones cannot, and vanish in the policy's ratios).</summary>
     private const double MinShares = 1, MaxShares = 1e12;
 
-    /// <summary>Scenario files larger than this are refused unread (a scenario of thousands of VMs is far below it).</summary>
-    public const int MaxFileChars = 16 * 1024 * 1024;
-
-    /// <summary>Reads a scenario file (UTF-8, or UTF-16/32 with a byte order mark).</summary>
+    /// <summary>Reads a scenario file (UTF-8; at most ScenarioLimits.MaxFileBytes).</summary>
     public static Scenario ReadFile(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
@@ -73,9 +70,11 @@ public static partial class ScenarioReader
         string text;
         try
         {
-            using var reader = new StreamReader(path, detectEncodingFromByteOrderMarks: true);
-            text = ReadAtMost(reader, MaxFileChars)
-                ?? throw new ScenarioException(path, [$"larger than {MaxFileChars / (1024 * 1024)} MiB; expected a scenario file"]);
+            text = ScenarioLimits.ReadBounded(path);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new ScenarioException(path, [e.Message]);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -83,25 +82,6 @@ public static partial class ScenarioReader
         }
 
         return Parse(text, path);
-    }
-
-    /// <summary>All of <paramref name="reader"/>'s text, or null when it holds more than <paramref name="maxChars"/> characters (an endless device reads no further).</summary>
-    private static string? ReadAtMost(TextReader reader, int maxChars)
-    {
-        var text = new StringBuilder();
-        var buffer = new char[64 * 1024];
-        int n;
-        while ((n = reader.Read(buffer, 0, buffer.Length)) > 0)
-        {
-            if (text.Length + n > maxChars)
-            {
-                return null;
-            }
-
-            text.Append(buffer, 0, n);
-        }
-
-        return text.ToString();
     }
 
     /// <summary>Parses scenario JSON; <paramref name="source"/> names it in errors.</summary>

@@ -186,7 +186,7 @@ public class ReadFileFailureTests
     {
         Assert.SkipUnless(File.Exists("/dev/zero"), "needs /dev/zero");
         var e = Assert.Throws<ScenarioException>(() => ScenarioReader.ReadFile("/dev/zero"));
-        Assert.Equal("larger than 16 MiB; expected a scenario file", Assert.Single(e.Errors));
+        Assert.Contains("larger than 16 MiB", Assert.Single(e.Errors), StringComparison.Ordinal);
     }
 
     [Fact]
