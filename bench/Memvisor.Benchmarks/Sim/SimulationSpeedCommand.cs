@@ -109,7 +109,7 @@ internal static class SimulationSpeedCommand
         }
 
         var report = new SimulationSpeedReport(
-            $"{Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}",
+            Memvisor.Linux.Procfs.HostDescription.Line(),
             loadAtStart,
             MachineLoad.LoadAverage(),
             options.Pin ? options.Cpu : null,
