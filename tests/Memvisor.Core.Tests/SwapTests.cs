@@ -1,7 +1,7 @@
 using Memvisor.Core.Memory;
 using Memvisor.Core.Swap;
-using Memvisor.Simulation.Memory;
 using Memvisor.Testing;
+using Memvisor.Testing.Fakes;
 
 namespace Memvisor.Core.Tests;
 
@@ -85,8 +85,7 @@ public class SwapTests
     [Fact]
     public void A_full_disk_leaves_every_page_resident_and_reports_the_error()
     {
-        Assert.SkipUnless(File.Exists("/dev/full"), "needs /dev/full (Linux) to produce a real ENOSPC");
-        using var host = new TestHost(machinePages: 32, swapPages: 64, swapDevice: SwapFile.OpenExisting("/dev/full"));
+        using var host = new TestHost(machinePages: 32, swapPages: 64, swapDevice: new InMemorySwapDevice("full-disk") { FailWrites = true });
         var a = host.PowerOn("a", 16);
         for (var p = 0u; p < 16; p++)
         {
@@ -97,14 +96,14 @@ public class SwapTests
         var result = host.Manager.SwapOut(a.Id, 8);
         Assert.Equal(0, result.SwappedOut);
         Assert.NotNull(result.Error);
-        Assert.Contains("/dev/full", result.Error, StringComparison.Ordinal);
+        Assert.Contains("full-disk", result.Error, StringComparison.Ordinal);
         Assert.Equal(free, host.Manager.Pool.FreePages);
         Assert.Equal(1, host.Manager.Swap.WriteErrors);
         Assert.Equal(0, host.Manager.Swap.UsedPages);
         host.Manager.CheckConsistency();
         for (var p = 0u; p < 16; p++)
         {
-            Assert.Equal(GuestPageAccess.Writable, a.MappingOf(new Ppn(p)).Access);
+            Assert.Equal(MappingAccess.Writable, a.MappingOf(new Ppn(p)).Access);
             Assert.Equal(TestHost.Pattern((int)p), a.PageForRead(new Ppn(p)).ToArray());
         }
     }
@@ -112,7 +111,7 @@ public class SwapTests
     [Fact]
     public void A_slot_that_fails_its_checksum_is_reported_and_never_handed_to_the_guest()
     {
-        var device = new FaultySwapDevice(SwapFile.CreateTemporary());
+        var device = new InMemorySwapDevice();
         using var host = new TestHost(machinePages: 16, swapPages: 16, swapDevice: device);
         var a = host.PowerOn("a", 1);
         a.Write(new Ppn(0), 0, TestHost.Pattern(11));

@@ -21,7 +21,7 @@ public sealed class GuestPressureTests
     /// </summary>
     private static PressureRun RunUnderPressure(ulong seed)
     {
-        using var host = new TestHost(machinePages: 2300, swapPages: 4096, seed: seed);
+        using var host = new SimulatedTestHost(machinePages: 2300, swapPages: 4096, seed: seed);
         // Devices reach only the lowest 512 machine pages; hot pages are remapped after 4 bounce copies.
         host.Manager.ConfigureIoRemap(new IoRemapOptions { DmaBoundaryPages = 512, LowReservePages = 64, RemapThresholdCopies = 4 });
         var scanner = new ShareScanner(host.Manager, new ShareScanOptions { PerVmPagesPerSecond = 200, HostPagesPerSecond = 400 });
