@@ -342,7 +342,7 @@ public sealed class SimulatedHost : IDisposable
                 OverheadMB = MB(stats.OverheadPages),
                 Throughput = (counters.WorkUnits - vm.LastWorkUnits) / seconds,
                 GuestSwapPages = guestSwap - vm.LastGuestSwap,
-                HostSwapInPages = stats.SwapIns - vm.LastStats!.SwapIns,
+                HostSwapInPages = stats.Counters.SwapIns - vm.LastStats!.Counters.SwapIns,
                 BounceCopies = io.BounceCopies - vm.LastBounceCopies,
                 DataMismatches = counters.DataMismatches,
                 DoublePagingPages = counters.DoublePagingReads - vm.LastDoublePaging,

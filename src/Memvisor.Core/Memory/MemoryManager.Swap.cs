@@ -26,9 +26,6 @@ public sealed partial class MemoryManager
     private readonly Ppn[] _swapVictims;
     private readonly SwapSlot[] _swapSlots;
 
-    /// <summary>Pages freed by sharing when they were chosen as swap victims.</summary>
-    public long SharedBeforeSwap { get; private set; }
-
     /// <summary>
     /// Reclaims up to <paramref name="count"/> machine pages from <paramref name="id"/> by host paging:
     /// random private victims, shared instead of written where their contents already exist. Stops
@@ -63,8 +60,8 @@ public sealed partial class MemoryManager
                 if (SharePrivatePage(vm, ppn, ref e, addHintOnMiss: false))
                 {
                     shared++;
-                    SharedBeforeSwap++;
-                    vm.SharedBeforeSwap++;
+                    _counters.SharedBeforeSwap++;
+                    vm.Counters.SharedBeforeSwap++;
                     continue;
                 }
 
@@ -110,7 +107,7 @@ public sealed partial class MemoryManager
 
         try
         {
-            Swap.Write(slots, staging);
+            Swap.Write(slots, staging, ref _counters);
         }
         catch (SwapWriteException e)
         {
@@ -135,7 +132,7 @@ public sealed partial class MemoryManager
             e.Flags &= PageMarks.Sampled;
             vm.PrivatePages--;
             vm.SwappedPages++;
-            vm.SwapOuts++;
+            vm.Counters.SwapOuts++;
             Pool.Free(mpn);
         }
 

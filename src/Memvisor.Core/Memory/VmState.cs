@@ -1,9 +1,10 @@
 using Memvisor.Core.Ports;
+using Memvisor.Core.Statistics;
 using Memvisor.Core.Util;
 
 namespace Memvisor.Core.Memory;
 
-/// <summary>The memory manager's record of one powered-on VM: its pmap, its mapping port, its counters.</summary>
+/// <summary>The memory manager's record of one powered-on VM: its pmap, its mapping port, its gauges and counters.</summary>
 internal sealed class VmState
 {
     public VmState(VmId id, VmMemoryConfig config, IGuestMapping mapping, ulong salt, DeterministicRandom random)
@@ -45,19 +46,8 @@ internal sealed class VmState
 
     public int BalloonedPages { get; set; }
 
-    public long Faults { get; set; }
-
-    public long CowBreaks { get; set; }
-
-    public long SwapIns { get; set; }
-
-    public long SwapOuts { get; set; }
-
-    public long PagesScanned { get; set; }
-
-    public long BalloonedPageTouches { get; set; }
-
-    public long SharedBeforeSwap { get; set; }
+    /// <summary>The VM's counters, incremented in place where each event happens (a field, not a property).</summary>
+    public VmCounters Counters;
 
     public long SampledPagesTouched { get; set; }
 }
