@@ -112,6 +112,12 @@ public static class ReportTables
                 summary.Vms.Any(v => v.DataMismatches != 0) ? "DATA MISMATCHES: a guest read back data different from what it wrote." : "",
                 NoteIsAlarm: summary.Vms.Any(v => v.DataMismatches != 0)),
         };
+        if (summary.Vms.Any(v => v.Stopped is not null))
+        {
+            tables.Add(new ReportTable("vm-stops", "VMs the host stopped", ["VM", "stopped at (s)", "cause", "detail"],
+                [.. summary.Vms.Where(v => v.Stopped is not null).Select(v => (IReadOnlyList<string>)[v.Name, F(v.Stopped!.TimeSeconds, 1), v.Stopped.Cause.ToString(), v.Stopped.Detail])],
+                "The host could not serve these VMs and stopped them; the other VMs ran on.", NoteIsAlarm: true));
+        }
         if (host.Counters is { } c)
             tables.Add(KeyValue("host-counters", "Host counters (Core)", CounterFields.Of(c)));
         if (summary.Vms.Any(v => v.Counters is not null))

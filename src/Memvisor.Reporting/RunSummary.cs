@@ -8,6 +8,7 @@
  * summary.txt, read back by experiments.
  */
 using Memvisor.Scenarios;
+using System.Text.Json.Serialization;
 using Memvisor.Core.Statistics;
 
 namespace Memvisor.Reporting;
@@ -67,7 +68,17 @@ public sealed record RunSummary
         ArgumentNullException.ThrowIfNull(record);
         return FromSamples(record.Scenario, record.Samples, record.Events)
             .WithStateLog(record.StateLog, record.EndSeconds)
-            .WithCounters(record.HostStats, record.VmStats);
+            .WithCounters(record.HostStats, record.VmStats)
+            .WithStops(record.Stops);
+    }
+
+    /// <summary>Marks each VM the host stopped during the run with when and why.</summary>
+    public RunSummary WithStops(IReadOnlyList<VmStop> stops)
+    {
+        ArgumentNullException.ThrowIfNull(stops);
+        return stops.Count == 0
+            ? this
+            : this with { Vms = [.. Vms.Select(v => stops.FirstOrDefault(s => string.Equals(s.Vm, v.Name, StringComparison.Ordinal)) is { } s ? v with { Stopped = s } : v)] };
     }
 
     /// <summary>Attaches Core's counters: the host's, and each VM's matched by name (VMs without stats keep null).</summary>
@@ -319,6 +330,10 @@ public sealed record VmSummary
 
     /// <summary>Core's counters for the VM (null when not attached).</summary>
     public VmCounters? Counters { get; init; }
+
+    /// <summary>When and why the host stopped the VM during the run (null, and left out of summary.json, when it was not).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public VmStop? Stopped { get; init; }
 }
 
 /// <summary>The names of the free-memory states (paper §6).</summary>

@@ -20,7 +20,7 @@ public class SwapTests
         var free = host.Manager.Pool.FreePages;
         var result = host.Manager.SwapOut(a.Id, 10);
         Assert.Equal(10, result.SwappedOut);
-        Assert.Null(result.Error);
+        Assert.Equal(SwapOutStop.Done, result.Stop);
         Assert.Equal(free + 10, host.Manager.Pool.FreePages);
         Assert.Equal(10, host.Manager.Swap.UsedPages);
         Assert.True(host.Manager.Counters.SwapWriteOperations < 10, "victims of one batch are written in clusters");
@@ -79,7 +79,9 @@ public class SwapTests
 
         var result = host.Manager.SwapOut(a.Id, 8);
         Assert.Equal(2, result.SwappedOut);
-        Assert.Contains("reservation", result.Error, StringComparison.Ordinal);
+        Assert.Equal(SwapOutStop.ReservationUsed, result.Stop);
+        var b = host.PowerOn("b", 4);
+        Assert.Equal(SwapOutStop.NoPrivatePage, host.Manager.SwapOut(b.Id, 1).Stop);
     }
 
     [Fact]
@@ -96,8 +98,8 @@ public class SwapTests
         var free = host.Manager.Pool.FreePages;
         var result = host.Manager.SwapOut(a.Id, 8);
         Assert.Equal(0, result.SwappedOut);
-        Assert.NotNull(result.Error);
-        Assert.Contains("/dev/full", result.Error, StringComparison.Ordinal);
+        Assert.Equal(SwapOutStop.WriteFailed, result.Stop);
+        Assert.Contains("/dev/full", result.WriteError?.Message, StringComparison.Ordinal);
         Assert.Equal(free, host.Manager.Pool.FreePages);
         Assert.Equal(1, host.Manager.Counters.SwapWriteErrors);
         Assert.Equal(0, host.Manager.Swap.UsedPages);
