@@ -31,6 +31,7 @@ public sealed partial class MemoryManager : IDisposable
     private readonly IPageHasher _hasher;
     private readonly DeterministicRandom _random;
     private HostCounters _counters;
+    private long _powerOns;
 
     /// <summary>Creates the memory manager of a host whose machine memory is <paramref name="memory"/>.</summary>
     public MemoryManager(IMachineMemory memory, ISwapDevice swapDevice, HostMemoryOptions options)
@@ -116,7 +117,7 @@ public sealed partial class MemoryManager : IDisposable
         }
 
         var salt = config.ShareSalt ?? (_options.ShareSaltMode == ShareSaltMode.SingleSalt ? 0UL : 0x8000_0000_0000_0000UL | id.Value);
-        var vm = new VmState(id, config, mapping, salt, _random.Fork(id.Value));
+        var vm = new VmState(id, ++_powerOns, config, mapping, salt, _random.Fork(id.Value));
         for (var i = 0; i < config.OverheadPages; i++)
         {
             Pool.TryAllocate(id, new Ppn((uint)i), MpnUse.Overhead, out var mpn);
@@ -162,6 +163,13 @@ public sealed partial class MemoryManager : IDisposable
             }
         }
     }
+
+    /// <summary>
+    /// The number of <paramref name="id"/>'s power-on on this host (1, 2, ...). Ids are reused after a
+    /// power-off; this number never is, so state a component keeps per VM outside the VM's own record
+    /// (scan credit, say) is the VM's only while its incarnation matches.
+    /// </summary>
+    public long IncarnationOf(VmId id) => Vm(id).Incarnation;
 
     /// <summary>The configuration a VM was powered on with.</summary>
     public VmMemoryConfig ConfigOf(VmId id) => Vm(id).Config;

@@ -1,3 +1,4 @@
+using Memvisor.Core.IoRemap;
 using Memvisor.Core.Ports;
 using Memvisor.Core.Statistics;
 using Memvisor.Core.Util;
@@ -7,9 +8,10 @@ namespace Memvisor.Core.Memory;
 /// <summary>The memory manager's record of one powered-on VM: its pmap, its mapping port, its gauges and counters.</summary>
 internal sealed class VmState
 {
-    public VmState(VmId id, VmMemoryConfig config, IGuestMapping mapping, ulong salt, DeterministicRandom random)
+    public VmState(VmId id, long incarnation, VmMemoryConfig config, IGuestMapping mapping, ulong salt, DeterministicRandom random)
     {
         Id = id;
+        Incarnation = incarnation;
         Config = config;
         Mapping = mapping;
         Salt = salt;
@@ -21,6 +23,9 @@ internal sealed class VmState
     }
 
     public VmId Id { get; }
+
+    /// <summary>This power-on's number on the host (1, 2, ...): unique, unlike the id, which a later VM may reuse.</summary>
+    public long Incarnation { get; }
 
     public VmMemoryConfig Config { get; }
 
@@ -45,6 +50,9 @@ internal sealed class VmState
     public int SwappedPages { get; set; }
 
     public int BalloonedPages { get; set; }
+
+    /// <summary>Hot I/O remapping state (paper §7), made at the VM's first I/O; dies with the VM, so a reused id starts afresh.</summary>
+    public VmIoState? Io { get; set; }
 
     /// <summary>The VM's counters, incremented in place where each event happens (a field, not a property).</summary>
     public VmCounters Counters;
