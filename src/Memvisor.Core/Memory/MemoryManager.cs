@@ -171,6 +171,14 @@ public sealed partial class MemoryManager : IDisposable
     /// </summary>
     public long IncarnationOf(VmId id) => Vm(id).Incarnation;
 
+    /// <summary>
+    /// True while the VM that powered on as <paramref name="incarnation"/> is still on under
+    /// <paramref name="id"/>: the one check every component keeping per-VM state by id makes, so that a
+    /// VM given a powered-off VM's id inherits none of it.
+    /// </summary>
+    public bool IsCurrent(VmId id, long incarnation) =>
+        id.Value < _vms.Count && _vms[id.Value] is { } vm && vm.Incarnation == incarnation;
+
     /// <summary>The configuration a VM was powered on with.</summary>
     public VmMemoryConfig ConfigOf(VmId id) => Vm(id).Config;
 

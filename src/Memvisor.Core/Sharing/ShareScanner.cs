@@ -81,9 +81,8 @@ public sealed class ShareScanner
         foreach (var vm in _manager.PoweredOnVms)
         {
             _vms.Add(vm);
-            var incarnation = _manager.IncarnationOf(vm);
-            var earned = _vmCredit.TryGetValue(vm, out var c) && c.Incarnation == incarnation ? c.Credit : 0;
-            _vmCredit[vm] = (incarnation, Math.Min(earned + (seconds * _options.PerVmPagesPerSecond), Math.Max(1, _options.PerVmPagesPerSecond)));
+            var earned = _vmCredit.TryGetValue(vm, out var c) && _manager.IsCurrent(vm, c.Incarnation) ? c.Credit : 0;
+            _vmCredit[vm] = (_manager.IncarnationOf(vm), Math.Min(earned + (seconds * _options.PerVmPagesPerSecond), Math.Max(1, _options.PerVmPagesPerSecond)));
         }
 
         if (_vmCredit.Count > _vms.Count)
