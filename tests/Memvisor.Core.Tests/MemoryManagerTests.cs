@@ -62,7 +62,7 @@ public class MemoryManagerTests
         Assert.Equal(1, host.Manager.GetHostStats().SavedPages);
 
         a.Write(new Ppn(1), 10, [0xEE]);
-        Assert.Equal(1, host.Manager.CowBreaks);
+        Assert.Equal(1, host.Manager.Counters.CowBreaks);
         Assert.Equal(0xEE, a.PageForRead(new Ppn(1))[10]);
         Assert.Equal(content, b.PageForRead(new Ppn(5)).ToArray());
         var expectedA = (byte[])content.Clone();
@@ -123,7 +123,7 @@ public class MemoryManagerTests
         var stats = host.Manager.GetHostStats();
         Assert.Equal(1, stats.SharedFrames);
         Assert.Equal(2, stats.SharedPages);
-        Assert.True(stats.Collisions > 0, "every lookup meets frames with the same key");
+        Assert.True(stats.Counters.Collisions > 0, "every lookup meets frames with the same key");
         Assert.Equal(host.Manager.PageInfoOf(a.Id, new Ppn(3)).Mpn, host.Manager.PageInfoOf(b.Id, new Ppn(3)).Mpn);
         for (var p = 0u; p < 16; p++)
         {
@@ -147,7 +147,7 @@ public class MemoryManagerTests
 
         b.Write(new Ppn(0), 0, TestHost.Pattern(1));
         Assert.False(host.Manager.TryShare(b.Id, new Ppn(0)));
-        Assert.Equal(1, host.Manager.ShareCounters.StaleHints);
+        Assert.Equal(1, host.Manager.Counters.StaleHints);
         Assert.Equal(TestHost.Pattern(2), a.PageForRead(new Ppn(0)).ToArray());
         host.Manager.CheckConsistency();
     }
@@ -240,7 +240,7 @@ public class MemoryManagerTests
 
         Assert.True(a.PageForRead(new Ppn(2)).IndexOfAnyExcept((byte)0) < 0);
         var stats = host.Manager.GetVmStats(a.Id);
-        Assert.Equal(1, stats.BalloonedPageTouches);
+        Assert.Equal(1, stats.Counters.BalloonedPageTouches);
         Assert.Equal(0, stats.BalloonedPages);
 
         Assert.True(host.Manager.InflateBalloonPage(a.Id, new Ppn(2)));

@@ -20,10 +20,10 @@ public class SwapTests
         var free = host.Manager.Pool.FreePages;
         var result = host.Manager.SwapOut(a.Id, 10);
         Assert.Equal(10, result.SwappedOut);
-        Assert.Null(result.Error);
+        Assert.Equal(SwapOutStop.Done, result.Stop);
         Assert.Equal(free + 10, host.Manager.Pool.FreePages);
         Assert.Equal(10, host.Manager.Swap.UsedPages);
-        Assert.True(host.Manager.Swap.WriteOperations < 10, "victims of one batch are written in clusters");
+        Assert.True(host.Manager.Counters.SwapWriteOperations < 10, "victims of one batch are written in clusters");
         host.Manager.CheckConsistency();
 
         for (var p = 0u; p < 16; p++)
@@ -31,7 +31,7 @@ public class SwapTests
             Assert.Equal(TestHost.Pattern((int)p), a.PageForRead(new Ppn(p)).ToArray());
         }
 
-        Assert.Equal(10, host.Manager.GetVmStats(a.Id).SwapIns);
+        Assert.Equal(10, host.Manager.GetVmStats(a.Id).Counters.SwapIns);
         Assert.Equal(0, host.Manager.Swap.UsedPages);
         host.Manager.SwapOut(a.Id, 16);
         Assert.Equal(16, host.Manager.Swap.UsedPages);
@@ -51,7 +51,7 @@ public class SwapTests
         var result = host.Manager.SwapOut(b.Id, 1);
         Assert.Equal(1, result.SharedInstead);
         Assert.Equal(0, result.SwappedOut);
-        Assert.Equal(0, host.Manager.Swap.PagesWritten);
+        Assert.Equal(0, host.Manager.Counters.SwapPagesWritten);
         Assert.Equal(TestHost.Pattern(4), b.PageForRead(new Ppn(3)).ToArray());
         host.Manager.CheckConsistency();
     }
@@ -79,7 +79,9 @@ public class SwapTests
 
         var result = host.Manager.SwapOut(a.Id, 8);
         Assert.Equal(2, result.SwappedOut);
-        Assert.Contains("reservation", result.Error, StringComparison.Ordinal);
+        Assert.Equal(SwapOutStop.ReservationUsed, result.Stop);
+        var b = host.PowerOn("b", 4);
+        Assert.Equal(SwapOutStop.NoPrivatePage, host.Manager.SwapOut(b.Id, 1).Stop);
     }
 
     [Fact]
@@ -95,10 +97,10 @@ public class SwapTests
         var free = host.Manager.Pool.FreePages;
         var result = host.Manager.SwapOut(a.Id, 8);
         Assert.Equal(0, result.SwappedOut);
-        Assert.NotNull(result.Error);
-        Assert.Contains("full-disk", result.Error, StringComparison.Ordinal);
+        Assert.Equal(SwapOutStop.WriteFailed, result.Stop);
+        Assert.Contains("full-disk", result.WriteError?.Message, StringComparison.Ordinal);
         Assert.Equal(free, host.Manager.Pool.FreePages);
-        Assert.Equal(1, host.Manager.Swap.WriteErrors);
+        Assert.Equal(1, host.Manager.Counters.SwapWriteErrors);
         Assert.Equal(0, host.Manager.Swap.UsedPages);
         host.Manager.CheckConsistency();
         for (var p = 0u; p < 16; p++)
@@ -121,7 +123,7 @@ public class SwapTests
         var e = Assert.Throws<SwapReadException>(() => a.PageForRead(new Ppn(0)));
         Assert.True(e.ChecksumMismatch);
         Assert.Equal(PageState.Swapped, host.Manager.PageInfoOf(a.Id, new Ppn(0)).State);
-        Assert.Equal(1, host.Manager.Swap.ChecksumFailures);
+        Assert.Equal(1, host.Manager.Counters.SwapChecksumFailures);
         host.Manager.CheckConsistency();
 
         device.CorruptReads = false;

@@ -169,7 +169,7 @@ public class HostMemoryControllerTests
         // (Once free memory is back above the free target plus a margin, the balloon may deflate again: the
         // idle guest does not re-touch what it gets back, so free memory stays where it is.)
         Assert.True(peakBalloon > 0, $"the idle VM's balloon inflated: state {controller.States.State}, idle {controller.PolicyOf(idle.Id)}");
-        Assert.Equal(0, host.Manager.Swap.PagesWritten);
+        Assert.Equal(0, host.Manager.Counters.SwapPagesWritten);
         Assert.True(host.Manager.Pool.FreePages >= MachinePages * 0.04, $"free memory back above soft: {host.Manager.Pool.FreePages}");
         host.Manager.CheckConsistency();
     }

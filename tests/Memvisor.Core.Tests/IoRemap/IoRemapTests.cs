@@ -369,7 +369,7 @@ public class IoRemapTests
         var target = FirstHighPage(host, vm);
 
         Assert.Equal(TestHost.Pattern(100 + (int)target), Transmit(host, vm, target));
-        Assert.True(host.Manager.GetVmStats(vm.Id).SwapOuts > 0, "memory was full: a page had to be reclaimed");
+        Assert.True(host.Manager.GetVmStats(vm.Id).Counters.SwapOuts > 0, "memory was full: a page had to be reclaimed");
         AssertIntact(host, vm, 128);
     }
 
