@@ -1,0 +1,100 @@
+/*
+ * One real Linux guest under TCG, end to end: image, boot, the agent's reports, the working set seen
+ * from outside, ballooning over QMP, guest statistics, and a stop that leaves no QEMU behind.
+ * Figures measured are written to the test output.
+ */
+using System.Diagnostics;
+using Memvisor.Qemu.Launch;
+using Memvisor.Qemu.Qmp;
+
+namespace Memvisor.Qemu.Tests.RealGuests;
+
+public sealed class RealGuestTests
+{
+    private const long MiB = 1L << 20;
+    private static readonly TimeSpan BootWait = TimeSpan.FromSeconds(90);
+
+    [Fact]
+    public async Task A_guest_boots_reports_is_measured_balloons_down_64_MiB_and_stops_without_leaving_QEMU()
+    {
+        RealGuestRequirements.SkipUnlessAvailable();
+        var ct = TestContext.Current.CancellationToken;
+        var output = TestContext.Current.TestOutputHelper!;
+        var image = await RealGuestRequirements.ImageAsync();
+        var options = new QemuGuestOptions
+        {
+            Name = "realguest1",
+            MemoryMiB = 256,
+            Image = image,
+            Agent = new Dictionary<string, string> { ["mode"] = "toucher", ["alloc_mib"] = "64", ["phases"] = "32:0" },
+        };
+
+        var boot = Stopwatch.StartNew();
+        var guest = await QemuGuest.StartAsync(options, ct);
+        var pid = guest.Pid;
+        try
+        {
+            var running = await guest.WaitForReportAsync(r => r.State == AgentState.Running, BootWait, ct);
+            Assert.True(running is not null, $"no agent report within {BootWait.TotalSeconds} s: {guest.DiagnosticTail()}");
+            output.WriteLine($"boot to the agent's first running report: {boot.Elapsed.TotalSeconds:0.0} s");
+            var full = await guest.WaitForReportAsync(r => r.State == AgentState.Running && r.TouchedPages == r.SetPages, BootWait, ct);
+            Assert.NotNull(full);
+            Assert.Equal(32 * MiB / 4096, full.SetPages);
+
+            Assert.True(ThpDisabledStart.IsThpDisabledFor(pid), "QEMU should run with THP disabled");
+            Assert.NotNull(guest.RamMapping);
+            Assert.Equal(256 * MiB, guest.RamMapping.SizeBytes);
+
+            // Working set from outside: clear the accessed bits, let the guest run, read Referenced.
+            Assert.True(guest.RamMapping.ClearReferenced());
+            await Task.Delay(TimeSpan.FromSeconds(2), ct);
+            var usage = guest.RamMapping.ReadUsage();
+            Assert.NotNull(usage);
+            output.WriteLine($"after 2 s: Referenced {usage.ReferencedBytes / (double)MiB:0.0} MiB (agent set 32 MiB), RSS {usage.RssBytes / (double)MiB:0.0} MiB, THP {usage.AnonHugePagesBytes / MiB} MiB");
+            Assert.InRange(usage.ReferencedBytes, 32 * MiB, 40 * MiB);
+            Assert.True(usage.RssBytes >= 64 * MiB, "the agent's 64 MiB are resident");
+            Assert.Equal(0, usage.AnonHugePagesBytes);
+
+            // Ballooning: 256 -> 192 MiB.
+            await guest.Qmp.SetGuestStatsPollingIntervalAsync(1, cancellationToken: ct);
+            var inflate = Stopwatch.StartNew();
+            await guest.Qmp.SetBalloonTargetAsync(192 * MiB, ct);
+            var actual = await PollAsync(() => guest.Qmp.QueryBalloonActualBytesAsync(ct), a => a == 192 * MiB, ct);
+            output.WriteLine($"balloon 256 -> 192 MiB reached in {inflate.Elapsed.TotalSeconds:0.00} s (polled every 50 ms)");
+            Assert.Equal(192 * MiB, actual);
+
+            var stats = await PollAsync(() => guest.Qmp.GetGuestStatsAsync(cancellationToken: ct), s => s.LastUpdate is not null && s.TotalBytes > 0, ct);
+            output.WriteLine($"guest stats: total {stats.TotalBytes / MiB} MiB, free {stats.FreeBytes / MiB} MiB, available {stats.AvailableBytes / MiB} MiB");
+            Assert.InRange(stats.TotalBytes!.Value, 200 * MiB, 256 * MiB);
+            Assert.True(stats.FreeBytes < stats.TotalBytes);
+
+            var status = await guest.Qmp.QueryStatusAsync(ct);
+            Assert.Equal(VmRunState.Running, status.State);
+            var after = await guest.WaitForReportAsync(r => r.Seconds > full.Seconds + 1, BootWait, ct);
+            Assert.True(after is { TouchedPages: > 0 }, "the workload goes on after ballooning");
+        }
+        finally
+        {
+            await guest.DisposeAsync();
+        }
+
+        Assert.True(guest.HasExited);
+        Assert.False(Directory.Exists($"/proc/{pid}"), $"QEMU {pid} is still there");
+        Assert.DoesNotContain(pid, GuestProcesses.Pids);
+    }
+
+    private static async Task<T> PollAsync<T>(Func<Task<T>> read, Func<T, bool> done, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            var value = await read();
+            if (done(value) || DateTime.UtcNow > deadline)
+            {
+                return value;
+            }
+
+            await Task.Delay(50, ct);
+        }
+    }
+}
