@@ -21,7 +21,7 @@
  */
 using System.Globalization;
 using Memvisor.Core.Memory;
-using Memvisor.Core.Scenarios;
+using Memvisor.Scenarios;
 using Memvisor.Core.Statistics;
 using Memvisor.Reporting;
 using Memvisor.Reporting.Charts;

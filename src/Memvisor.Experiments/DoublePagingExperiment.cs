@@ -19,7 +19,7 @@
  * touching 80 MB on a 52 MB host.
  */
 using System.Globalization;
-using Memvisor.Core.Scenarios;
+using Memvisor.Scenarios;
 using Memvisor.Core.Statistics;
 using Memvisor.Reporting;
 using Memvisor.Reporting.Charts;
@@ -188,7 +188,7 @@ public sealed class DoublePagingExperiment() : PaperExperiment("double-paging", 
     private static Mode Measure(string label, SimulationResult result, double windowFrom)
     {
         var samples = result.Samples;
-        var counters = result.Summary.Vms.Single(v => v.Name == Vm).Counters;
+        var counters = RunSummary.From(result.Record).Vms.Single(v => v.Name == Vm).Counters;
         return new Mode(
             label,
             samples,

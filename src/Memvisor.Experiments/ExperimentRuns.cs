@@ -4,7 +4,7 @@
  * means nothing), counting simulated seconds and runs, and keeping the simulator's notes. Also the small
  * reductions every experiment needs over a run's samples: one VM's series, a mean over a time window.
  */
-using Memvisor.Core.Scenarios;
+using Memvisor.Scenarios;
 using Memvisor.Core.Statistics;
 using Memvisor.Simulation;
 

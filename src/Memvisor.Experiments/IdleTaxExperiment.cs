@@ -22,7 +22,7 @@
  * the time: about the same active fraction), 10 clients (each client's server process holds 1 MB).
  */
 using Memvisor.Core.Allocation;
-using Memvisor.Core.Scenarios;
+using Memvisor.Scenarios;
 using Memvisor.Core.Statistics;
 using Memvisor.Reporting.Charts;
 using static Memvisor.Experiments.ExperimentReport;

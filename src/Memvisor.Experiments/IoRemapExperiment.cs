@@ -19,7 +19,7 @@
  * simulator's latency model, so throughput barely moves; no real NIC, no interrupts or ring buffers.
  */
 using System.Globalization;
-using Memvisor.Core.Scenarios;
+using Memvisor.Scenarios;
 using Memvisor.Core.Statistics;
 using Memvisor.Reporting.Charts;
 using Memvisor.Simulation;

@@ -21,7 +21,7 @@
  * by the same factor so that the estimator has as many periods to settle).
  */
 using System.Globalization;
-using Memvisor.Core.Scenarios;
+using Memvisor.Scenarios;
 using Memvisor.Core.Statistics;
 using Memvisor.Reporting;
 using Memvisor.Reporting.Charts;
@@ -76,8 +76,8 @@ public sealed class PolicyExperiment() : PaperExperiment("policy", "Allocation p
 
         // Time in each state, from the policy's exact log of transitions (not from the 1 s samples).
         string[] states = [FreeMemoryStates.High, FreeMemoryStates.Soft, FreeMemoryStates.Hard, FreeMemoryStates.Low];
-        var secondsIn = states.ToDictionary(s => s, s => run.Summary.Host.TimeInState.FirstOrDefault(t => t.State == s)?.Seconds ?? 0);
-        var transitions = run.Summary.Host.StateTransitions.Count;
+        var secondsIn = states.ToDictionary(s => s, s => RunSummary.From(run.Record).Host.TimeInState.FirstOrDefault(t => t.State == s)?.Seconds ?? 0);
+        var transitions = RunSummary.From(run.Record).Host.StateTransitions.Count;
 
         // Allocation versus activity over the last third (after the boot spike of the estimates has decayed).
         var from = duration * 2 / 3;

@@ -15,7 +15,7 @@
  * Scan rates are set so each page is considered about four times in the run; steady state over the
  * last quarter.
  */
-using Memvisor.Core.Scenarios;
+using Memvisor.Scenarios;
 using Memvisor.Reporting.Charts;
 
 namespace Memvisor.Experiments;

@@ -20,7 +20,7 @@
  * gives none). Reduced scale runs the same layout with a 5 s period and a 64 MB VM (the toucher still
  * covers most of its working set in one such period).
  */
-using Memvisor.Core.Scenarios;
+using Memvisor.Scenarios;
 using Memvisor.Core.Statistics;
 using Memvisor.Reporting.Charts;
 using static Memvisor.Experiments.ExperimentReport;
@@ -228,7 +228,7 @@ public sealed class SamplingExperiment() : PaperExperiment("sampling", "Working-
         };
     }
 
-    private static double FirstPeriodTruth(IReadOnlyList<Core.Statistics.HostSample> samples, double period)
+    private static double FirstPeriodTruth(IReadOnlyList<Scenarios.HostSample> samples, double period)
     {
         var (t, truth) = ExperimentRuns.Series(samples, Vm, v => v.TrueWorkingSetMB);
         return MeanOver(t, truth, 0, period);

@@ -21,9 +21,9 @@
  */
 using System.Diagnostics;
 using Memvisor.Core.Memory;
-using Memvisor.Core.Scenarios;
+using Memvisor.Scenarios;
 using Memvisor.Core.Sharing;
-using Memvisor.Kvm.Scanning;
+using Memvisor.Linux.Scanning;
 using Memvisor.Reporting;
 using Memvisor.Reporting.Charts;
 

@@ -19,7 +19,7 @@
  * guest pages are never backed), and its image is a kernel plus one library file: the paper's guests
  * had full page caches, more identical kernel data and the SPEC binaries and inputs, all identical.
  */
-using Memvisor.Core.Scenarios;
+using Memvisor.Scenarios;
 using Memvisor.Core.Statistics;
 using Memvisor.Reporting.Charts;
 using Memvisor.Simulation;

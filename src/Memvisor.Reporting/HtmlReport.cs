@@ -6,7 +6,7 @@
  */
 using System.Net;
 using System.Text;
-using Memvisor.Core.Scenarios;
+using Memvisor.Scenarios;
 
 namespace Memvisor.Reporting;
 

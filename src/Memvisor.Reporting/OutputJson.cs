@@ -5,7 +5,7 @@
  */
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Memvisor.Core.Scenarios;
+using Memvisor.Scenarios;
 using Memvisor.Core.Statistics;
 
 namespace Memvisor.Reporting;

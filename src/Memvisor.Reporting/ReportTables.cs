@@ -3,7 +3,7 @@
  * (report.html). Numbers are spelled here with fixed decimals (NumberText), so both agree.
  */
 using System.Globalization;
-using Memvisor.Core.Scenarios;
+using Memvisor.Scenarios;
 
 namespace Memvisor.Reporting;
 

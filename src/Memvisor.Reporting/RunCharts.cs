@@ -7,7 +7,7 @@
  */
 using System.Globalization;
 using System.Text;
-using Memvisor.Core.Scenarios;
+using Memvisor.Scenarios;
 using Memvisor.Core.Statistics;
 using Memvisor.Reporting.Charts;
 

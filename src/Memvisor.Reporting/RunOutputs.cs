@@ -9,7 +9,7 @@
  */
 using System.Text;
 using System.Text.Json;
-using Memvisor.Core.Scenarios;
+using Memvisor.Scenarios;
 using Memvisor.Core.Statistics;
 using Memvisor.Reporting.Charts;
 

@@ -6,7 +6,7 @@
  * MemoryManager.GetHostStats/GetVmStats at the end of the run. Plain data: written as summary.json and
  * summary.txt, read back by experiments.
  */
-using Memvisor.Core.Scenarios;
+using Memvisor.Scenarios;
 using Memvisor.Core.Statistics;
 
 namespace Memvisor.Reporting;
@@ -58,6 +58,15 @@ public sealed record RunSummary
             Host = SummarizeHost(scenario, samples),
             Vms = vms,
         };
+    }
+
+    /// <summary>The whole summary of a run as a substrate recorded it: samples, the exact state log, and Core's counters.</summary>
+    public static RunSummary From(RunRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        return FromSamples(record.Scenario, record.Samples, record.Events)
+            .WithStateLog(record.StateLog, record.EndSeconds)
+            .WithCounters(record.HostStats, record.VmStats);
     }
 
     /// <summary>Attaches Core's counters: the host's, and each VM's matched by name (VMs without stats keep null).</summary>
@@ -255,12 +264,6 @@ public sealed record HostSummary
 /// <param name="State">high, soft, hard or low.</param>
 /// <param name="Seconds">Seconds in that state.</param>
 public sealed record StateTime(string State, double Seconds);
-
-/// <summary>A change of free-memory state, seen at the first sample in the new state.</summary>
-/// <param name="TimeSeconds">Time of that sample.</param>
-/// <param name="From">State of the sample before.</param>
-/// <param name="To">State of this sample.</param>
-public sealed record StateTransition(double TimeSeconds, string From, string To);
 
 /// <summary>One VM over a run.</summary>
 public sealed record VmSummary

@@ -3,7 +3,7 @@
  * numbers right-aligned, "\n" line ends.
  */
 using System.Text;
-using Memvisor.Core.Scenarios;
+using Memvisor.Scenarios;
 
 namespace Memvisor.Reporting;
 

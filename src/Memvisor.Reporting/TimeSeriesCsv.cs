@@ -6,6 +6,7 @@
  */
 using System.Text;
 using Memvisor.Core.Statistics;
+using Memvisor.Scenarios;
 
 namespace Memvisor.Reporting;
 

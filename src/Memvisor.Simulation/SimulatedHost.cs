@@ -22,11 +22,10 @@ using Memvisor.Core.Host;
 using Memvisor.Core.IoRemap;
 using Memvisor.Core.Memory;
 using Memvisor.Core.Sampling;
-using Memvisor.Core.Scenarios;
+using Memvisor.Scenarios;
 using Memvisor.Core.Sharing;
 using Memvisor.Core.Statistics;
 using Memvisor.Core.Swap;
-using Memvisor.Reporting;
 using Memvisor.Simulation.Engine;
 using Memvisor.Simulation.Guests;
 using Memvisor.Simulation.Memory;
@@ -67,10 +66,15 @@ public sealed record SimulationOptions
 public sealed record SimulationProgress(double SimulatedSeconds, double DurationSeconds, HostSample Sample);
 
 /// <summary>What a run produced.</summary>
-/// <param name="Samples">One sample per interval, in time order.</param>
-/// <param name="Summary">The summary, with Core's counters.</param>
-/// <param name="Notes">What the run could not do as the scenario said (refused VMs, approximations).</param>
-public sealed record SimulationResult(IReadOnlyList<HostSample> Samples, RunSummary Summary, IReadOnlyList<string> Notes);
+/// <param name="Record">Samples, state log, Core's counters and notes: everything reporting needs.</param>
+public sealed record SimulationResult(RunRecord Record)
+{
+    /// <summary>One sample per interval, in time order.</summary>
+    public IReadOnlyList<HostSample> Samples => Record.Samples;
+
+    /// <summary>What the run could not do as the scenario said (refused VMs, approximations).</summary>
+    public IReadOnlyList<string> Notes => Record.Notes;
+}
 
 /// <summary>A scenario's host, VMs and guests in simulated time.</summary>
 public sealed class SimulatedHost : IDisposable
@@ -197,10 +201,9 @@ public sealed class SimulatedHost : IDisposable
             _manager.CheckConsistency();
         }
 
-        var summary = RunSummary.FromSamples(_scenario, recorder.Samples, _engine.EventsRun)
-            .WithStateLog(_stateLog, Seconds(_engine.NowNanoseconds))
-            .WithCounters(_manager.GetHostStats(), _vms.Where(v => v.LastStats is not null).Select(v => v.Running ? _manager.GetVmStats(v.Guest!.Id) : v.LastStats!));
-        return new SimulationResult(recorder.Samples, summary, _notes);
+        var vmStats = _vms.Where(v => v.LastStats is not null).Select(v => v.Running ? _manager.GetVmStats(v.Guest!.Id) : v.LastStats!).ToList();
+        return new SimulationResult(new RunRecord(
+            _scenario, recorder.Samples, _stateLog, Seconds(_engine.NowNanoseconds), _engine.EventsRun, _manager.GetHostStats(), vmStats, _notes));
     }
 
     /// <summary>Frees machine memory and the swap file.</summary>

@@ -1,5 +1,6 @@
 using Memvisor.Core.Memory;
 using Memvisor.Simulation.Memory;
+using Memvisor.Testing;
 
 namespace Memvisor.Core.Tests;
 

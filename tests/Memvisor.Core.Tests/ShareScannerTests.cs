@@ -1,5 +1,6 @@
 using Memvisor.Core.Memory;
 using Memvisor.Core.Sharing;
+using Memvisor.Testing;
 
 namespace Memvisor.Core.Tests;
 

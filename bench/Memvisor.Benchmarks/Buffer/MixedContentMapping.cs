@@ -3,9 +3,9 @@
  * Every benchmark and the KSM side-by-side use this same buffer, so their figures describe the same
  * bytes at the same addresses.
  */
-using Memvisor.Core.Content;
+using Memvisor.Testing;
 using Memvisor.Core.Memory;
-using Memvisor.Kvm.Native;
+using Memvisor.Native;
 
 namespace Memvisor.Benchmarks.Buffer;
 

@@ -7,7 +7,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using Memvisor.Core.Memory;
-using Memvisor.Kvm.Native;
+using Memvisor.Native;
 
 namespace Memvisor.Benchmarks.Buffer;
 

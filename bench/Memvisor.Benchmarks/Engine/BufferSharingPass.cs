@@ -11,7 +11,7 @@
  */
 using Memvisor.Core.Memory;
 using Memvisor.Core.Sharing;
-using Memvisor.Kvm.Native;
+using Memvisor.Native;
 
 namespace Memvisor.Benchmarks.Engine;
 

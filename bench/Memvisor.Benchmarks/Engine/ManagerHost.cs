@@ -5,10 +5,10 @@
  * zeroed machine page at MPN = PPN), so after FillGuest the mapping holds the content mix at the same
  * addresses as the plain benchmark buffer.
  */
-using Memvisor.Core.Content;
+using Memvisor.Testing;
 using Memvisor.Core.Memory;
 using Memvisor.Core.Swap;
-using Memvisor.Kvm.Native;
+using Memvisor.Native;
 using Memvisor.Simulation.Memory;
 
 namespace Memvisor.Benchmarks.Engine;

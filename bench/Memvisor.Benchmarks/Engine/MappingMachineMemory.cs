@@ -12,7 +12,7 @@
  */
 using Memvisor.Core.Memory;
 using Memvisor.Core.Ports;
-using Memvisor.Kvm.Native;
+using Memvisor.Native;
 
 namespace Memvisor.Benchmarks.Engine;
 

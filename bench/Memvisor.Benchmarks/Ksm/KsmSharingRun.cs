@@ -7,9 +7,9 @@
  */
 using System.Diagnostics;
 using Memvisor.Benchmarks.Buffer;
-using Memvisor.Core.Content;
-using Memvisor.Kvm.Ksm;
-using Memvisor.Kvm.Native;
+using Memvisor.Testing;
+using Memvisor.Linux.Ksm;
+using Memvisor.Native;
 
 namespace Memvisor.Benchmarks.Ksm;
 

@@ -13,7 +13,7 @@ using System.Diagnostics;
 using Memvisor.Benchmarks.Buffer;
 using Memvisor.Benchmarks.Engine;
 using Memvisor.Core.Sharing;
-using Memvisor.Kvm.Native;
+using Memvisor.Native;
 
 namespace Memvisor.Benchmarks.Ksm;
 

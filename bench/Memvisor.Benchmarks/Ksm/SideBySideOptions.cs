@@ -2,7 +2,7 @@
  * Options of `ksm`, the one-shot side-by-side of Memvisor's sharing and Linux KSM on the same buffer.
  */
 using System.Globalization;
-using Memvisor.Kvm.Ksm;
+using Memvisor.Linux.Ksm;
 
 namespace Memvisor.Benchmarks.Ksm;
 

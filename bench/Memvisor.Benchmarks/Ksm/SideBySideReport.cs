@@ -7,7 +7,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
-using Memvisor.Core.Content;
+using Memvisor.Testing;
 
 namespace Memvisor.Benchmarks.Ksm;
 

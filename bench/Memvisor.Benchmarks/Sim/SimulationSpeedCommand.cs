@@ -131,7 +131,7 @@ internal static partial class SimulationSpeedCommand
         long events;
         using (var host = new SimulatedHost(scenario))
         {
-            events = host.Run().Summary.Events;
+            events = host.Run().Record.Events;
         }
 
         var wall = clock.Elapsed.TotalSeconds;

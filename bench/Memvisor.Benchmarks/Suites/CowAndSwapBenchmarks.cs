@@ -10,7 +10,7 @@
  */
 using BenchmarkDotNet.Attributes;
 using Memvisor.Benchmarks.Engine;
-using Memvisor.Core.Content;
+using Memvisor.Testing;
 using Memvisor.Core.Memory;
 
 namespace Memvisor.Benchmarks.Suites;

@@ -10,7 +10,7 @@
 using BenchmarkDotNet.Attributes;
 using Memvisor.Benchmarks.Buffer;
 using Memvisor.Benchmarks.Engine;
-using Memvisor.Core.Content;
+using Memvisor.Testing;
 
 namespace Memvisor.Benchmarks.Suites;
 

@@ -4,8 +4,8 @@
  */
 using BenchmarkDotNet.Attributes;
 using Memvisor.Benchmarks.Engine;
-using Memvisor.Core.Content;
-using Memvisor.Kvm.Native;
+using Memvisor.Testing;
+using Memvisor.Native;
 
 namespace Memvisor.Benchmarks.Suites;
 

@@ -1,9 +1,9 @@
 /*
  * `memvisor scan`: what content-based page sharing (paper §4) would save on real memory: processes
  * (--pid, or every readable process when nothing is named) and files (memory dumps, core files).
- * Wiring and printing only: the sources come from Memvisor.Kvm (ScanSourceSet), the estimate from
+ * Wiring and printing only: the sources come from Memvisor.Linux (ScanSourceSet), the estimate from
  * Memvisor.Core (SharingEstimator), which runs the host's sharing table and matching walk, the notes
- * under the table from Memvisor.Kvm (ScanNotes).
+ * under the table from Memvisor.Linux (ScanNotes).
  */
 using System.CommandLine;
 using System.CommandLine.Parsing;
@@ -13,8 +13,8 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Memvisor.Core.Memory;
 using Memvisor.Core.Sharing;
-using Memvisor.Kvm.Procfs;
-using Memvisor.Kvm.Scanning;
+using Memvisor.Linux.Procfs;
+using Memvisor.Linux.Scanning;
 using Spectre.Console;
 
 namespace Memvisor.Cli.Commands;

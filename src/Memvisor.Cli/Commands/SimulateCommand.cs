@@ -7,7 +7,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using Memvisor.Core.Scenarios;
+using Memvisor.Scenarios;
 using Memvisor.Core.Statistics;
 using Memvisor.Reporting;
 using Memvisor.Simulation;
@@ -101,9 +101,10 @@ internal static class SimulateCommand
         }
 
         clock.Stop();
+        var summary = RunSummary.From(result.Record);
         try
         {
-            RunOutputs.Write(output, scenario, result.Samples, result.Summary);
+            RunOutputs.Write(output, scenario, result.Samples, summary);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -117,14 +118,14 @@ internal static class SimulateCommand
 
         if (json)
         {
-            Console.WriteLine(RunOutputs.SummaryJson(scenario, result.Summary));
+            Console.WriteLine(RunOutputs.SummaryJson(scenario, summary));
         }
         else
         {
-            PrintSummary(scenario, result, clock.Elapsed, output);
+            PrintSummary(scenario, summary, clock.Elapsed, output);
         }
 
-        return result.Summary.Vms.Any(v => v.DataMismatches > 0) ? 2 : 0;
+        return summary.Vms.Any(v => v.DataMismatches > 0) ? 2 : 0;
     }
 
     /// <summary>Whether the output folder exists or can be made, so that a long run is not lost at its end.</summary>
@@ -207,9 +208,8 @@ internal static class SimulateCommand
 
     private static string Mb(double value) => double.IsNaN(value) ? "-" : value.ToString("0", CultureInfo.InvariantCulture);
 
-    private static void PrintSummary(Scenario scenario, SimulationResult result, TimeSpan elapsed, string output)
+    private static void PrintSummary(Scenario scenario, RunSummary summary, TimeSpan elapsed, string output)
     {
-        var summary = result.Summary;
         var speed = elapsed.TotalSeconds > 0 ? summary.SimulatedSeconds / elapsed.TotalSeconds : double.PositiveInfinity;
         Console.WriteLine(string.Create(
             CultureInfo.InvariantCulture,

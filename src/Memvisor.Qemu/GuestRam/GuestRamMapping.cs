@@ -11,7 +11,7 @@
  * period later is the guest's working set over that period, to about 1 MiB when THP is off for QEMU.
  * Reading smaps walks the mapping's page tables (1-65 ms under load): once per policy period.
  */
-using Memvisor.Kvm.Procfs;
+using Memvisor.Linux.Procfs;
 
 namespace Memvisor.Qemu.GuestRam;
 

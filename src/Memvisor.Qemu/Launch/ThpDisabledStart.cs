@@ -8,7 +8,7 @@
  * /proc/PID/status then shows "THP_enabled: 0" (checked by the launcher's tests).
  */
 using System.Diagnostics;
-using Memvisor.Qemu.NativePending;
+using Memvisor.Native;
 
 namespace Memvisor.Qemu.Launch;
 
@@ -22,10 +22,10 @@ internal static class ThpDisabledStart
     {
         lock (StartLock)
         {
-            var wasDisabled = PrctlNative.IsThpDisabled();
+            var wasDisabled = TransparentHugePages.IsDisabledForThisProcess();
             if (!wasDisabled)
             {
-                PrctlNative.SetThpDisabled(true);
+                TransparentHugePages.SetDisabledForThisProcess(true);
             }
 
             try
@@ -36,7 +36,7 @@ internal static class ThpDisabledStart
             {
                 if (!wasDisabled)
                 {
-                    PrctlNative.SetThpDisabled(false);
+                    TransparentHugePages.SetDisabledForThisProcess(false);
                 }
             }
         }

@@ -1,10 +1,10 @@
 /*
- * From a scenario's description of a VM (Core.Scenarios: VmSpec, WorkloadSpec) to the simulated guest
+ * From a scenario's description of a VM (Memvisor.Scenarios: VmSpec, WorkloadSpec) to the simulated guest
  * that runs it: flavour, image, seed, balloon driver and workload, with sizes converted from MiB to
  * pages. Only the mapping lives here; what each piece does is in its own file.
  */
 using Memvisor.Core.Memory;
-using Memvisor.Core.Scenarios;
+using Memvisor.Scenarios;
 using Memvisor.Simulation.Images;
 using Memvisor.Simulation.Workloads;
 

@@ -40,7 +40,7 @@ public sealed record LatencyModel
     public static LatencyModel Default { get; } = new();
 
     /// <summary>The defaults with what a scenario's <c>latencies</c> sets (microseconds, rounded to whole nanoseconds).</summary>
-    public static LatencyModel From(Core.Scenarios.LatencySpec spec)
+    public static LatencyModel From(Memvisor.Scenarios.LatencySpec spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
         var d = Default;

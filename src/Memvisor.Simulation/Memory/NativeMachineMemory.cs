@@ -7,13 +7,13 @@
  * The first touch of a 4 KiB machine page would otherwise cost one page fault of the process each
  * (~19 us on a nested VM, where a simulated host touches a quarter of a million of them); with huge
  * pages one fault backs 512 machine pages. Where the advice is refused (THP "never") the mapping
- * simply stays 4 KiB-backed. The mapping is Memvisor.Kvm's AnonymousMapping (all native calls live
+ * simply stays 4 KiB-backed. The mapping is Memvisor.Native's AnonymousMapping (all native calls live
  * there). Elsewhere, or when the mapping fails, the block comes from NativeMemory.AllocZeroed.
  * Discarded pages keep their backing (the pool zeroes pages when it hands them out again).
  */
 using System.Runtime.InteropServices;
 using Memvisor.Core.Memory;
-using Memvisor.Kvm.Native;
+using Memvisor.Native;
 using Memvisor.Core.Ports;
 
 namespace Memvisor.Simulation.Memory;

@@ -1,4 +1,4 @@
-using Memvisor.Core.Scenarios;
+using Memvisor.Scenarios;
 
 namespace Memvisor.Simulation.Scenarios;
 

@@ -2,7 +2,8 @@ using Memvisor.Core.Balloon;
 using Memvisor.Core.Host;
 using Memvisor.Core.Memory;
 using Memvisor.Core.Util;
-using static Memvisor.Core.Tests.Balloon.BalloonTestKit;
+using static Memvisor.Testing.BalloonTestKit;
+using Memvisor.Testing;
 
 namespace Memvisor.Core.Tests.Balloon;
 

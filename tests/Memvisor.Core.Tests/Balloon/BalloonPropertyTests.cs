@@ -15,6 +15,7 @@ using Memvisor.Core.Balloon;
 using Memvisor.Core.Memory;
 using Memvisor.Core.Util;
 using Memvisor.Simulation.Memory;
+using Memvisor.Testing;
 
 namespace Memvisor.Core.Tests.Balloon;
 

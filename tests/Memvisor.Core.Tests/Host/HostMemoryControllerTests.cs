@@ -5,6 +5,7 @@ using Memvisor.Core.Memory;
 using Memvisor.Core.Sampling;
 using Memvisor.Core.Swap;
 using Memvisor.Simulation.Memory;
+using Memvisor.Testing;
 
 namespace Memvisor.Core.Tests.Host;
 
@@ -138,7 +139,7 @@ public class HostMemoryControllerTests
         using var host = new TestHost(MachinePages, swapPages: 2 * VmPages);
         var controller = new HostMemoryController(host.Manager, Policy(0.75), seed: 5);
         var idle = PowerOn(host, controller, "idle");
-        var driver = new Balloon.TestBalloonDriver(controller.Balloons.ChannelOf(idle.Id), VmPages, batchPages: 64);
+        var driver = new Memvisor.Testing.TestBalloonDriver(controller.Balloons.ChannelOf(idle.Id), VmPages, batchPages: 64);
         controller.Balloons.ChannelOf(idle.Id).DriverStatus = BalloonDriverStatus.Active;
         // The idle guest has used the top 600 of its pages (its balloon driver takes pages from the top
         // of its free memory, so ballooning them gives real machine pages back).
@@ -189,7 +190,7 @@ public class HostMemoryControllerTests
         var a = PowerOn(host, controller, "a");
         var b = PowerOn(host, controller, "b");
         var c = PowerOn(host, controller, "c");
-        var driver = new Balloon.TestBalloonDriver(controller.Balloons.ChannelOf(a.Id), VmPages, batchPages: 64);
+        var driver = new Memvisor.Testing.TestBalloonDriver(controller.Balloons.ChannelOf(a.Id), VmPages, batchPages: 64);
         Touch(b, 0, 300, driver: null);
         Touch(c, 0, 100, driver: null);
         var peakBalloon = 0;
@@ -234,8 +235,8 @@ public class HostMemoryControllerTests
         var a = PowerOn(host, controller, "a");
         var b = PowerOn(host, controller, "b");
         var c = PowerOn(host, controller, "c");
-        var driverA = new Balloon.TestBalloonDriver(controller.Balloons.ChannelOf(a.Id), VmPages, batchPages: 64);
-        var driverB = new Balloon.TestBalloonDriver(controller.Balloons.ChannelOf(b.Id), VmPages, batchPages: 64);
+        var driverA = new Memvisor.Testing.TestBalloonDriver(controller.Balloons.ChannelOf(a.Id), VmPages, batchPages: 64);
+        var driverB = new Memvisor.Testing.TestBalloonDriver(controller.Balloons.ChannelOf(b.Id), VmPages, batchPages: 64);
         Touch(a, VmPages - 600, VmPages, driver: null);
         Touch(b, VmPages - 300, VmPages, driver: null);
         controller.Balloons.PinTarget(a.Id, 50);
@@ -259,7 +260,7 @@ public class HostMemoryControllerTests
     }
 
     /// <summary>The guest writes pages [from, to), leaving alone those its balloon driver holds.</summary>
-    private static void Touch(GuestPhysicalMemory guest, int from, int to, Balloon.TestBalloonDriver? driver)
+    private static void Touch(GuestPhysicalMemory guest, int from, int to, Memvisor.Testing.TestBalloonDriver? driver)
     {
         for (var p = from; p < to; p++)
         {

@@ -10,7 +10,7 @@ using Memvisor.Core.Balloon;
 using Memvisor.Core.Host;
 using Memvisor.Core.Memory;
 using Memvisor.Core.Sampling;
-using Memvisor.Core.Tests.Balloon;
+using Memvisor.Testing;
 using Memvisor.Core.Util;
 using Memvisor.Simulation.Memory;
 

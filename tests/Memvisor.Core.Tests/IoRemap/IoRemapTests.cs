@@ -1,6 +1,7 @@
 using Memvisor.Core.IoRemap;
 using Memvisor.Core.Memory;
 using Memvisor.Simulation.Memory;
+using Memvisor.Testing;
 
 namespace Memvisor.Core.Tests.IoRemap;
 

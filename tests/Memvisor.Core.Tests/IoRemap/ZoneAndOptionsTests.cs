@@ -1,5 +1,6 @@
 using Memvisor.Core.IoRemap;
 using Memvisor.Core.Memory;
+using Memvisor.Testing;
 
 namespace Memvisor.Core.Tests.IoRemap;
 

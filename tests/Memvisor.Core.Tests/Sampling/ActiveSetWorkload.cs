@@ -2,6 +2,7 @@ using Memvisor.Core.Memory;
 using Memvisor.Core.Sampling;
 using Memvisor.Core.Util;
 using Memvisor.Simulation.Memory;
+using Memvisor.Testing;
 
 namespace Memvisor.Core.Tests.Sampling;
 

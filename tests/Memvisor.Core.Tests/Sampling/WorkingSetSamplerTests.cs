@@ -1,6 +1,7 @@
 using Memvisor.Core.Memory;
 using Memvisor.Core.Sampling;
 using Memvisor.Simulation.Memory;
+using Memvisor.Testing;
 
 namespace Memvisor.Core.Tests.Sampling;
 

@@ -1,6 +1,7 @@
 using CsCheck;
 using Memvisor.Core.Memory;
 using Memvisor.Core.Sharing;
+using Memvisor.Testing;
 
 namespace Memvisor.Core.Tests.Scan;
 

@@ -1,7 +1,7 @@
 /*
  * Finding the guest-RAM mapping among a QEMU process's mappings, and reading its smaps block.
  */
-using Memvisor.Kvm.Procfs;
+using Memvisor.Linux.Procfs;
 using Memvisor.Qemu.GuestRam;
 
 namespace Memvisor.Qemu.Tests.GuestRam;

@@ -5,7 +5,7 @@
 using System.Diagnostics;
 using Memvisor.Qemu.Images;
 using Memvisor.Qemu.Launch;
-using Memvisor.Qemu.NativePending;
+using Memvisor.Native;
 
 namespace Memvisor.Qemu.Tests.Launch;
 
@@ -91,12 +91,12 @@ public sealed class LaunchTests
     [Fact]
     public void A_child_started_with_THP_disabled_has_it_disabled_and_this_process_keeps_its_own_setting()
     {
-        var before = PrctlNative.IsThpDisabled();
+        var before = TransparentHugePages.IsDisabledForThisProcess();
         using var child = ThpDisabledStart.Start(new ProcessStartInfo("sleep", "30") { UseShellExecute = false });
         try
         {
             Assert.True(ThpDisabledStart.IsThpDisabledFor(child.Id));
-            Assert.Equal(before, PrctlNative.IsThpDisabled());
+            Assert.Equal(before, TransparentHugePages.IsDisabledForThisProcess());
         }
         finally
         {

@@ -1,0 +1,203 @@
+/*
+ * Drives Linux KSM for one measurement and leaves it as it was found.
+ *
+ * Problem. A side-by-side with KSM must turn ksmd up (run=1, pages_to_scan high, sleep 0) on a shared
+ * machine, and must put every knob back afterwards, also when the measurement throws. "As found"
+ * covers more than knob values: pages merged during the run stay merged after run=0. So:
+ *  - every knob is snapshotted before its first change, and restored in reverse order of change;
+ *  - if run was 0 and nothing was merged when the controller was created, ksmd is stopped with run=2,
+ *    which unmerges every merged page (only this run's pages then), and run is set back to 0;
+ *  - if other pages were already merged, run=2 would unmerge them too: the controller then only stops
+ *    ksmd (run=0) and the caller unmerges its own range (MADV_UNMERGEABLE or munmap);
+ *  - run is written last, so ksmd never runs with a mix of old and new settings;
+ *  - every restored knob is read back; a mismatch or a failed write is reported after all were tried.
+ * Optionally the originals are kept in a journal file until they are restored, so that a run killed
+ * by SIGKILL can be repaired later (RestoreFromJournal).
+ */
+using System.Globalization;
+
+namespace Memvisor.Linux.Ksm;
+
+/// <summary>A knob's value before the controller first changed it.</summary>
+public readonly record struct KnobSnapshot(string Knob, string Value)
+{
+    /// <inheritdoc/>
+    public override string ToString() => $"{Knob}={Value}";
+}
+
+/// <summary>Changes KSM knobs and restores them all on <see cref="Dispose"/>.</summary>
+public sealed class KsmController : IDisposable
+{
+    private const string NothingMergedKey = "#nothing-merged-at-start";
+    private readonly KsmSysfs _sysfs;
+    private readonly string? _journalPath;
+    private readonly List<KnobSnapshot> _originals = [];
+    private bool _restored;
+
+    /// <summary>Controls KSM through <paramref name="sysfs"/>; <paramref name="journalPath"/>, if given, keeps the originals on disk until restored.</summary>
+    public KsmController(KsmSysfs sysfs, string? journalPath = null)
+    {
+        ArgumentNullException.ThrowIfNull(sysfs);
+        _sysfs = sysfs;
+        _journalPath = journalPath;
+        CountersAtStart = KsmCounters.Read(sysfs);
+        NothingMergedAtStart = CountersAtStart.PagesShared == 0 && CountersAtStart.PagesSharing == 0 && (CountersAtStart.KsmZeroPages ?? 0) == 0;
+    }
+
+    private KsmController(KsmSysfs sysfs, string journalPath, bool nothingMergedAtStart, IEnumerable<KnobSnapshot> originals)
+    {
+        _sysfs = sysfs;
+        _journalPath = journalPath;
+        NothingMergedAtStart = nothingMergedAtStart;
+        _originals.AddRange(originals);
+    }
+
+    /// <summary>The counters when the controller was created.</summary>
+    public KsmCounters CountersAtStart { get; }
+
+    /// <summary>True when no page was merged when the controller was created.</summary>
+    public bool NothingMergedAtStart { get; }
+
+    /// <summary>The original value of every knob changed so far, in order of first change.</summary>
+    public IReadOnlyList<KnobSnapshot> Originals => _originals;
+
+    /// <summary>The KSM directory.</summary>
+    public KsmSysfs Sysfs => _sysfs;
+
+    /// <summary>Sets <paramref name="knob"/> to <paramref name="value"/>, remembering its original value first.</summary>
+    public void Set(string knob, long value)
+    {
+        ObjectDisposedException.ThrowIf(_restored, this);
+        if (!_originals.Exists(o => o.Knob == knob))
+        {
+            _originals.Add(new KnobSnapshot(knob, _sysfs.Read(knob)));
+            WriteJournal();
+        }
+
+        _sysfs.Write(knob, value.ToString(CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>Sets the scan rate, then starts ksmd (run=1).</summary>
+    public void Start(int pagesToScan, int sleepMilliseconds)
+    {
+        Set(KsmKnob.PagesToScan, pagesToScan);
+        Set(KsmKnob.SleepMilliseconds, sleepMilliseconds);
+        Set(KsmKnob.Run, 1);
+    }
+
+    /// <summary>Puts every changed knob back (see the file header). Throws when any knob could not be restored.</summary>
+    public void Restore()
+    {
+        if (_restored)
+        {
+            return;
+        }
+
+        var errors = new List<Exception>();
+        var run = _originals.Find(o => o.Knob == KsmKnob.Run);
+        if (run.Knob is not null)
+        {
+            var stop = run.Value == "0" && NothingMergedAtStart ? "2" : "0";
+            TryWrite(KsmKnob.Run, stop, errors);
+        }
+
+        for (var i = _originals.Count - 1; i >= 0; i--)
+        {
+            if (_originals[i].Knob != KsmKnob.Run)
+            {
+                TryWrite(_originals[i].Knob, _originals[i].Value, errors);
+            }
+        }
+
+        if (run.Knob is not null)
+        {
+            TryWrite(KsmKnob.Run, run.Value, errors);
+        }
+
+        foreach (var original in _originals)
+        {
+            try
+            {
+                var now = _sysfs.Read(original.Knob);
+                if (now != original.Value)
+                {
+                    errors.Add(new InvalidOperationException($"{_sysfs.PathOf(original.Knob)} reads '{now}' after restoring '{original.Value}'."));
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                errors.Add(e);
+            }
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new AggregateException($"KSM settings in {_sysfs.Directory} could not all be restored; originals: {string.Join(", ", _originals)}", errors);
+        }
+
+        _restored = true;
+        if (_journalPath is not null)
+        {
+            File.Delete(_journalPath);
+        }
+    }
+
+    /// <summary>Restores every changed knob; throws (after trying them all) when one could not be restored.</summary>
+    public void Dispose() => Restore();
+
+    /// <summary>Restores the knobs a journal left by an interrupted run names, then deletes the journal.</summary>
+    public static IReadOnlyList<KnobSnapshot> RestoreFromJournal(KsmSysfs sysfs, string journalPath)
+    {
+        ArgumentNullException.ThrowIfNull(sysfs);
+        var nothingMerged = false;
+        var originals = new List<KnobSnapshot>();
+        foreach (var line in File.ReadAllLines(journalPath))
+        {
+            var equals = line.IndexOf('=', StringComparison.Ordinal);
+            if (equals <= 0)
+            {
+                continue;
+            }
+
+            var key = line[..equals];
+            var value = line[(equals + 1)..];
+            if (key == NothingMergedKey)
+            {
+                nothingMerged = value == "true";
+            }
+            else
+            {
+                originals.Add(new KnobSnapshot(key, value));
+            }
+        }
+
+        using var controller = new KsmController(sysfs, journalPath, nothingMerged, originals);
+        return controller.Originals;
+    }
+
+    private void TryWrite(string knob, string value, List<Exception> errors)
+    {
+        try
+        {
+            _sysfs.Write(knob, value);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            errors.Add(e);
+        }
+    }
+
+    private void WriteJournal()
+    {
+        if (_journalPath is null)
+        {
+            return;
+        }
+
+        var lines = new List<string> { $"{NothingMergedKey}={(NothingMergedAtStart ? "true" : "false")}" };
+        lines.AddRange(_originals.Select(o => $"{o.Knob}={o.Value}"));
+        var temporary = _journalPath + ".tmp";
+        File.WriteAllLines(temporary, lines);
+        File.Move(temporary, _journalPath, overwrite: true);
+    }
+}

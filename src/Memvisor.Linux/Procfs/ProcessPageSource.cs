@@ -1,0 +1,299 @@
+/*
+ * A running process's resident memory as pages, for `memvisor scan --pid N` (paper §4 applied to
+ * processes).
+ *
+ * Problem. Estimate sharing on the memory a process really holds: not its whole address space (an
+ * untouched range would read as zero pages that use no memory), and not what the kernel cannot hand out.
+ *
+ * How. When the source is opened:
+ *  - /proc/PID/maps lists the mappings; unreadable ones are left out, and so are the special mappings
+ *    /proc/PID/mem cannot read ([vvar], [vsyscall]), counted as skipped ranges;
+ *  - /proc/PID/pagemap gives one 64-bit entry per virtual page: bit 63 present in RAM, bit 62 swapped,
+ *    bits 54..0 the physical frame number (PFN; shown to root only, zero otherwise).
+ *    Only present pages are offered; swapped pages are counted as not resident and left out.
+ *  - A physical page is offered once: with a set of the PFNs already offered (shared by the sources of
+ *    one scan), a page whose PFN is in the set is left out and counted as already shared. The kernel
+ *    shares it already (a library mapped by many processes, shared memory, a forked parent, the zero
+ *    page, KSM), so content-based sharing could not save it again. Without PFNs (not root), every
+ *    mapping of such a page is offered, and the estimate counts those pages as savings.
+ * The present pages are numbered 0..PageCount-1 in address order and kept as runs of consecutive
+ * addresses (start address, first index), so that page i is found by a binary search and a run is read
+ * by one pread of /proc/PID/mem. The numbering is a snapshot: a page freed since reads as whatever the
+ * kernel returns then (the zero page) or fails (counted unreadable).
+ * A page that cannot be read (EIO: device memory and the like) is reported as an unreadable run of one
+ * page; once the process has exited, reads return nothing and the source reports itself gone.
+ */
+using System.Buffers;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Memvisor.Core.Memory;
+using Memvisor.Core.Sharing;
+using Memvisor.Linux.Scanning;
+using Microsoft.Win32.SafeHandles;
+
+namespace Memvisor.Linux.Procfs;
+
+/// <summary>The resident pages of a running process, read through /proc/PID/mem.</summary>
+public sealed class ProcessPageSource : IScanPageSource, IDisposable
+{
+    private const int PageSize = PageGeometry.PageSizeBytes;
+    private const ulong PagemapPresent = 1UL << 63;
+    private const ulong PagemapSwapped = 1UL << 62;
+    private const ulong PagemapFrameMask = (1UL << 55) - 1;
+    private const int PagemapChunkEntries = 8192;
+
+    private readonly SafeFileHandle? _mem;
+    private readonly ulong[] _runAddress;
+    private readonly long[] _runFirstIndex;
+    private readonly long _notResidentPages;
+    private readonly long _skippedRanges;
+    private readonly long _alreadySharedPages;
+    private int _lastRun;
+    private bool _vanished;
+
+    private ProcessPageSource(int pid, string command, SafeFileHandle? mem, Snapshot snapshot)
+    {
+        Pid = pid;
+        Command = command;
+        _mem = mem;
+        _runAddress = [.. snapshot.RunAddress];
+        _runFirstIndex = [.. snapshot.RunFirstIndex];
+        PageCount = snapshot.PageCount;
+        _notResidentPages = snapshot.NotResident;
+        _skippedRanges = snapshot.Skipped;
+        _alreadySharedPages = snapshot.AlreadyShared;
+        FramesVisible = snapshot.FramesVisible;
+    }
+
+    /// <summary>The process id.</summary>
+    public int Pid { get; }
+
+    /// <summary>The process's command name (/proc/PID/comm).</summary>
+    public string Command { get; }
+
+    /// <inheritdoc/>
+    public string Name => string.Create(CultureInfo.InvariantCulture, $"{Pid} {Command}");
+
+    /// <inheritdoc/>
+    public long PageCount { get; }
+
+    /// <summary>Runs of consecutive resident pages.</summary>
+    public int RunCount => _runAddress.Length;
+
+    /// <inheritdoc/>
+    public ScanSourceFacts Facts => new(_notResidentPages, _skippedRanges, 0, _alreadySharedPages);
+
+    /// <summary>Pagemap showed physical frame numbers (it does to root only), so pages already shared by the kernel were recognised.</summary>
+    public bool FramesVisible { get; }
+
+    /// <summary>
+    /// Opens process <paramref name="pid"/> and takes the snapshot of its resident pages. Pages whose
+    /// physical frame is in <paramref name="framesOffered"/> are left out as already shared; the frames of
+    /// the pages offered are added to it.
+    /// </summary>
+    /// <exception cref="ScanSourceException">No such process, not permitted, or it exited meanwhile.</exception>
+    public static ProcessPageSource Open(int pid, ISet<ulong>? framesOffered = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(pid);
+        var dir = string.Create(CultureInfo.InvariantCulture, $"/proc/{pid}");
+        SafeFileHandle? mem = null;
+        try
+        {
+            var maps = ProcMaps.Parse(File.ReadAllText(Path.Combine(dir, "maps")));
+            var command = File.ReadAllText(Path.Combine(dir, "comm")).TrimEnd('\n');
+            if (maps.Count == 0)
+            {
+                // A kernel thread or a zombie: no user memory, and /proc/PID/mem cannot be opened.
+                return new ProcessPageSource(pid, command, null, new Snapshot());
+            }
+
+            mem = File.OpenHandle(Path.Combine(dir, "mem"), FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            using var pagemap = File.OpenHandle(Path.Combine(dir, "pagemap"), FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            var source = new ProcessPageSource(pid, command, mem, TakeSnapshot(pid, pagemap, maps, framesOffered ?? new HashSet<ulong>()));
+            mem = null;
+            return source;
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw Directory.Exists(dir) ? Exited(pid, e) : new ScanSourceException(ScanSourceProblem.NotFound, $"No process with id {pid}.", e);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new ScanSourceException(ScanSourceProblem.AccessDenied, $"Permission denied reading the memory of process {pid} (reading another user's process needs root or CAP_SYS_PTRACE).", e);
+        }
+        catch (IOException e)
+        {
+            // ESRCH and short pagemap reads come from a process that is exiting.
+            throw HasExited(dir) ? Exited(pid, e) : new ScanSourceException(ScanSourceProblem.Other, $"Cannot read process {pid}: {e.Message}", e);
+        }
+        finally
+        {
+            mem?.Dispose();
+        }
+    }
+
+    /// <inheritdoc/>
+    public PageRun ReadPages(long firstIndex, Span<byte> buffer)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(firstIndex);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(firstIndex, PageCount);
+        if (_vanished || _mem is null)
+        {
+            return PageRun.Gone;
+        }
+
+        var run = FindRun(firstIndex);
+        var runEnd = run + 1 < _runFirstIndex.Length ? _runFirstIndex[run + 1] : PageCount;
+        var pages = (int)Math.Min(buffer.Length / PageSize, runEnd - firstIndex);
+        var address = _runAddress[run] + ((ulong)(firstIndex - _runFirstIndex[run]) << PageGeometry.PageShift);
+        int read;
+        try
+        {
+            read = RandomAccess.Read(_mem, buffer[..(pages * PageSize)], (long)address);
+        }
+        catch (IOException)
+        {
+            // EIO and the like: this page cannot be read (device memory, a range unmapped meanwhile).
+            return PageRun.Unreadable(1);
+        }
+
+        if (read == 0)
+        {
+            // /proc/PID/mem reads nothing once the process's address space is gone: it exited.
+            _vanished = true;
+            return PageRun.Gone;
+        }
+
+        // A short read stops at the first page that failed; that page comes first in the next call.
+        return read >= PageSize ? PageRun.Read(read / PageSize) : PageRun.Unreadable(1);
+    }
+
+    /// <inheritdoc/>
+    public void Dispose() => _mem?.Dispose();
+
+    private static Snapshot TakeSnapshot(int pid, SafeFileHandle pagemap, IReadOnlyList<ProcMapping> maps, ISet<ulong> framesOffered)
+    {
+        var snapshot = new Snapshot();
+        var framesHere = new HashSet<ulong>(); // committed to framesOffered only if the snapshot completes
+        var nextAddress = ulong.MaxValue; // the address that would extend the current run
+        var entries = ArrayPool<ulong>.Shared.Rent(PagemapChunkEntries);
+        try
+        {
+            foreach (var mapping in maps)
+            {
+                if (!mapping.IsReadable || mapping.PageCount == 0)
+                {
+                    continue;
+                }
+
+                if (mapping.IsUnreadableSpecial || mapping.End > long.MaxValue)
+                {
+                    snapshot.Skipped++;
+                    continue;
+                }
+
+                for (var vpn = mapping.Start >> PageGeometry.PageShift; vpn < mapping.End >> PageGeometry.PageShift;)
+                {
+                    var want = (int)Math.Min(PagemapChunkEntries, (mapping.End >> PageGeometry.PageShift) - vpn);
+                    var bytes = MemoryMarshal.AsBytes(entries.AsSpan(0, want));
+                    var got = RandomAccess.Read(pagemap, bytes, (long)vpn * sizeof(ulong)) / sizeof(ulong);
+                    if (got == 0)
+                    {
+                        throw new IOException($"/proc/{pid}/pagemap ended early.");
+                    }
+
+                    for (var i = 0; i < got; i++, vpn++)
+                    {
+                        var entry = entries[i];
+                        if ((entry & PagemapPresent) == 0)
+                        {
+                            snapshot.NotResident += (entry & PagemapSwapped) != 0 ? 1 : 0;
+                            continue;
+                        }
+
+                        var frame = entry & PagemapFrameMask;
+                        if (frame != 0)
+                        {
+                            snapshot.FramesVisible = true;
+                            if (framesOffered.Contains(frame) || !framesHere.Add(frame))
+                            {
+                                snapshot.AlreadyShared++;
+                                continue;
+                            }
+                        }
+
+                        var address = vpn << PageGeometry.PageShift;
+                        if (address != nextAddress)
+                        {
+                            snapshot.RunAddress.Add(address);
+                            snapshot.RunFirstIndex.Add(snapshot.PageCount);
+                        }
+
+                        nextAddress = address + PageSize;
+                        snapshot.PageCount++;
+                    }
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<ulong>.Shared.Return(entries);
+        }
+
+        framesOffered.UnionWith(framesHere);
+        return snapshot;
+    }
+
+    private static ScanSourceException Exited(int pid, Exception inner) =>
+        new(ScanSourceProblem.Vanished, $"Process {pid} exited while it was being opened.", inner);
+
+    /// <summary>The process is gone, or a zombie or dead (state Z or X in /proc/PID/stat).</summary>
+    private static bool HasExited(string dir)
+    {
+        try
+        {
+            var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+            var state = stat.AsSpan(stat.LastIndexOf(')') + 1).TrimStart(' ');
+            return state.IsEmpty || state[0] is 'Z' or 'X' or 'x';
+        }
+        catch (IOException)
+        {
+            return true; // gone
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    private int FindRun(long index)
+    {
+        // Reads are mostly sequential: try the run of the last read first.
+        var last = _lastRun;
+        if (index >= _runFirstIndex[last] && (last + 1 == _runFirstIndex.Length || index < _runFirstIndex[last + 1]))
+        {
+            return last;
+        }
+
+        var found = Array.BinarySearch(_runFirstIndex, index);
+        _lastRun = found >= 0 ? found : ~found - 1;
+        return _lastRun;
+    }
+
+    private sealed class Snapshot
+    {
+        public List<ulong> RunAddress { get; } = [];
+
+        public List<long> RunFirstIndex { get; } = [];
+
+        public long PageCount { get; set; }
+
+        public long NotResident { get; set; }
+
+        public long Skipped { get; set; }
+
+        public long AlreadyShared { get; set; }
+
+        public bool FramesVisible { get; set; }
+    }
+}

@@ -1,0 +1,35 @@
+/*
+ * What one run of a scenario produced, as a substrate records it: the statistics stream (one HostSample
+ * per interval), the policy's exact log of free-memory state changes, Core's cumulative counters at the
+ * end, and notes on what the run could not do as the scenario said (refused VMs, faults). Plain data:
+ * reporting turns it into the summary, the time series, charts and the report; no substrate is needed
+ * to read it.
+ */
+using Memvisor.Core.Statistics;
+
+namespace Memvisor.Scenarios;
+
+/// <summary>A change of free-memory state, at the moment the policy made it.</summary>
+/// <param name="TimeSeconds">Time of the change, seconds since the run started.</param>
+/// <param name="From">The state before: high, soft, hard or low.</param>
+/// <param name="To">The state after.</param>
+public sealed record StateTransition(double TimeSeconds, string From, string To);
+
+/// <summary>What one run produced.</summary>
+/// <param name="Scenario">The scenario that ran.</param>
+/// <param name="Samples">One sample per interval, in time order.</param>
+/// <param name="StateLog">Every free-memory state change, in time order.</param>
+/// <param name="EndSeconds">When the run ended, seconds.</param>
+/// <param name="Events">Events the substrate processed (0 when not counted).</param>
+/// <param name="HostStats">Core's host counters at the end.</param>
+/// <param name="VmStats">Core's counters of each VM that ran, at the end of the run or at its power-off.</param>
+/// <param name="Notes">What the run could not do as the scenario said.</param>
+public sealed record RunRecord(
+    Scenario Scenario,
+    IReadOnlyList<HostSample> Samples,
+    IReadOnlyList<StateTransition> StateLog,
+    double EndSeconds,
+    long Events,
+    HostMemoryStats HostStats,
+    IReadOnlyList<VmMemoryStats> VmStats,
+    IReadOnlyList<string> Notes);

@@ -1,0 +1,497 @@
+/*
+ * Reading scenario files. A scenario file is JSON (docs/scenario.schema.json). Every field is checked as
+ * it is read: an unknown field, a value of the wrong type, or a value outside its range is an error
+ * that names the field by its path (vms[2].memoryMB), the value found and what was expected. All
+ * errors of a file are collected and reported together, and nothing runs half-configured: the caller
+ * gets either a whole valid Scenario or a ScenarioException.
+ */
+using System.Globalization;
+using System.Text.Json;
+using Memvisor.Core.Allocation;
+
+namespace Memvisor.Scenarios;
+
+/// <summary>A scenario file is invalid; <see cref="Errors"/> lists every problem found.</summary>
+public sealed class ScenarioException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public ScenarioException(string source, IReadOnlyList<string> errors)
+        : base($"{source}: {errors.Count} problem(s):{Environment.NewLine}  " + string.Join(Environment.NewLine + "  ", errors))
+    {
+        Errors = errors;
+    }
+
+    /// <summary>Every problem, one line each, starting with the field's path.</summary>
+    public IReadOnlyList<string> Errors { get; }
+}
+
+/// <summary>Reads and validates scenario files.</summary>
+public static class ScenarioReader
+{
+    private const double MaxMemoryMB = 1024 * 1024;
+
+    /// <summary>Reads a scenario file.</summary>
+    public static Scenario ReadFile(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ScenarioException(path, [$"cannot read the file: {e.Message}"]);
+        }
+
+        return Parse(text, path);
+    }
+
+    /// <summary>Parses scenario JSON; <paramref name="source"/> names it in errors.</summary>
+    public static Scenario Parse(string json, string source = "scenario")
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(json, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+        }
+        catch (JsonException e)
+        {
+            throw new ScenarioException(source, [$"not valid JSON: {e.Message}"]);
+        }
+
+        using (doc)
+        {
+            var errors = new List<string>();
+            var scenario = ReadScenario(new Obj(doc.RootElement, "", errors));
+            if (errors.Count > 0)
+            {
+                throw new ScenarioException(source, errors);
+            }
+
+            return scenario;
+        }
+    }
+
+    private static Scenario ReadScenario(Obj o)
+    {
+        if (!o.IsObject)
+        {
+            return new Scenario();
+        }
+
+        var s = new Scenario
+        {
+            Name = o.String("name", "scenario"),
+            Description = o.String("description", "", allowEmpty: true),
+            Seed = o.UInt64("seed", 1),
+            DurationSeconds = o.Number("durationSeconds", 300, 0.001, 1e7),
+            SampleIntervalSeconds = o.Number("sampleIntervalSeconds", 1, 0.001, 1e6),
+            Host = o.Child("host") is { } h ? ReadHost(h) : new HostSpec(),
+            Vms = o.Array("vms").Select(ReadVm).ToList(),
+            Latencies = o.Child("latencies") is { } l ? ReadLatencies(l) : new LatencySpec(),
+        };
+        o.RejectUnknown("name", "description", "seed", "durationSeconds", "sampleIntervalSeconds", "host", "vms", "latencies");
+        if (s.Vms.Count == 0 && o.Has("vms"))
+        {
+            o.Error("vms", "[]", "at least one VM");
+        }
+
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < s.Vms.Count; i++)
+        {
+            var vm = s.Vms[i];
+            if (!seen.Add(vm.Name))
+            {
+                o.Error($"vms[{i}].name", $"\"{vm.Name}\"", "a name no other VM has");
+            }
+
+            // The balloon limit depends on the host's percentage, so this check waits until both are read.
+            var limitMB = Math.Min(vm.MemoryMB * s.Host.BalloonMaxPercent / 100, vm.BalloonMaxMB ?? double.PositiveInfinity);
+            if (vm.BalloonTargetMB is { } target && target < vm.MemoryMB && target > limitMB)
+            {
+                o.Error($"vms[{i}].balloonTargetMB", target.ToString(CultureInfo.InvariantCulture),
+                    $"at most the balloon limit ({limitMB.ToString(CultureInfo.InvariantCulture)} MiB: host balloonMaxPercent of memoryMB, and balloonMaxMB)");
+            }
+        }
+
+        return s;
+    }
+
+    private static LatencySpec ReadLatencies(Obj o)
+    {
+        // Up to an hour per event: anything larger is a unit mistake (seconds written as microseconds).
+        const double Max = 3.6e9;
+        var l = new LatencySpec
+        {
+            MinorFaultMicroseconds = o.OptionalNumber("minorFaultMicroseconds", 0, Max),
+            ZeroFillFaultMicroseconds = o.OptionalNumber("zeroFillFaultMicroseconds", 0, Max),
+            CopyOnWriteFaultMicroseconds = o.OptionalNumber("copyOnWriteFaultMicroseconds", 0, Max),
+            BalloonTouchFaultMicroseconds = o.OptionalNumber("balloonTouchFaultMicroseconds", 0, Max),
+            HostSwapInMicroseconds = o.OptionalNumber("hostSwapInMicroseconds", 0, Max),
+            GuestMinorFaultMicroseconds = o.OptionalNumber("guestMinorFaultMicroseconds", 0, Max),
+            GuestDiskReadMicroseconds = o.OptionalNumber("guestDiskReadMicroseconds", 0, Max),
+            GuestDiskWriteMicroseconds = o.OptionalNumber("guestDiskWriteMicroseconds", 0, Max),
+            BounceCopyMicroseconds = o.OptionalNumber("bounceCopyMicroseconds", 0, Max),
+        };
+        o.RejectUnknown("minorFaultMicroseconds", "zeroFillFaultMicroseconds", "copyOnWriteFaultMicroseconds", "balloonTouchFaultMicroseconds",
+            "hostSwapInMicroseconds", "guestMinorFaultMicroseconds", "guestDiskReadMicroseconds", "guestDiskWriteMicroseconds", "bounceCopyMicroseconds");
+        return l;
+    }
+
+    private static HostSpec ReadHost(Obj o)
+    {
+        var h = new HostSpec
+        {
+            MemoryMB = o.Number("memoryMB", 1024, 1, MaxMemoryMB),
+            DmaBoundaryMB = o.Number("dmaBoundaryMB", 4096, 0, MaxMemoryMB),
+            SwapMB = o.Number("swapMB", 4096, 0, MaxMemoryMB),
+            SwapDirectory = o.OptionalString("swapDirectory"),
+            IdleTax = o.Number("idleTax", 0.75, 0, 0.99),
+            IdleTaxChanges = ReadIdleTaxChanges(o),
+            BalancePeriodSeconds = o.Number("balancePeriodSeconds", 15, 0.01, 3600),
+            HighPercent = o.Number("highPercent", 6, 0.01, 99),
+            SoftPercent = o.Number("softPercent", 4, 0.01, 99),
+            HardPercent = o.Number("hardPercent", 2, 0.01, 99),
+            LowPercent = o.Number("lowPercent", 1, 0.01, 99),
+            Sharing = o.Bool("sharing", true),
+            ShareScanPerVmPagesPerSecond = o.Number("shareScanPerVmPagesPerSecond", 50, 0.001, 1e9),
+            ShareScanHostPagesPerSecond = o.Number("shareScanHostPagesPerSecond", 200, 0.001, 1e9),
+            Salting = o.Enum("salting", SaltingSpec.OneSalt, ("single", SaltingSpec.OneSalt), ("per-vm", SaltingSpec.PerVm), ("zero-only", SaltingSpec.ZeroOnly)),
+            SamplingPeriodSeconds = o.Number("samplingPeriodSeconds", 30, 0.01, 3600),
+            SamplingPages = (int)o.Number("samplingPages", 100, 1, 100_000, integer: true),
+            SamplingInitialActivePercent = o.Number("samplingInitialActivePercent", 100, 0, 100),
+            BalloonMaxPercent = o.Number("balloonMaxPercent", 65, 0, 100),
+            IoRemap = o.Bool("ioRemap", true),
+            IoRemapThresholdCopies = (int)o.Number("ioRemapThresholdCopies", 16, 1, 1e9, integer: true),
+        };
+        o.RejectUnknown("memoryMB", "dmaBoundaryMB", "swapMB", "swapDirectory", "idleTax", "idleTaxChanges", "balancePeriodSeconds", "highPercent", "softPercent", "hardPercent",
+            "lowPercent", "sharing", "shareScanPerVmPagesPerSecond", "shareScanHostPagesPerSecond", "salting", "samplingPeriodSeconds", "samplingPages", "samplingInitialActivePercent",
+            "balloonMaxPercent", "ioRemap", "ioRemapThresholdCopies");
+        for (var i = 1; i < h.IdleTaxChanges.Count; i++)
+        {
+            if (h.IdleTaxChanges[i].AtSeconds <= h.IdleTaxChanges[i - 1].AtSeconds)
+            {
+                o.Error($"idleTaxChanges[{i}].atSeconds", h.IdleTaxChanges[i].AtSeconds.ToString(CultureInfo.InvariantCulture), "changes in increasing order of atSeconds");
+            }
+        }
+
+        if (!(h.HighPercent > h.SoftPercent && h.SoftPercent > h.HardPercent && h.HardPercent > h.LowPercent))
+        {
+            o.Error("highPercent", $"{h.HighPercent}/{h.SoftPercent}/{h.HardPercent}/{h.LowPercent}", "thresholds with high > soft > hard > low");
+        }
+
+        return h;
+    }
+
+    private static IReadOnlyList<IdleTaxChange> ReadIdleTaxChanges(Obj o)
+    {
+        var changes = o.Array("idleTaxChanges").Select(c =>
+        {
+            var change = new IdleTaxChange(c.Number("atSeconds", 0, 0, 1e7, required: true), c.Number("tau", 0, 0, 0.99, required: true));
+            c.RejectUnknown("atSeconds", "tau");
+            return change;
+        }).ToList();
+
+        // None given: the model's own default, so that a host read with every default equals new HostSpec().
+        return changes.Count == 0 ? new HostSpec().IdleTaxChanges : changes;
+    }
+
+    private static VmSpec ReadVm(Obj o)
+    {
+        var memory = o.Number("memoryMB", 0, 1, MaxMemoryMB, required: true);
+        var vm = new VmSpec
+        {
+            Name = o.String("name", "", required: true),
+            MemoryMB = memory,
+            MinMB = o.Number("minMB", 0, 0, MaxMemoryMB),
+            Shares = o.Shares("shares"),
+            OverheadMB = o.OptionalNumber("overheadMB", 0, MaxMemoryMB),
+            Guest = o.Choice("guest", "linux", "linux", "windows"),
+            Image = o.String("image", "default"),
+            BalloonDriver = o.Enum("balloonDriver", BalloonDriverSpec.Active, ("active", BalloonDriverSpec.Active), ("absent", BalloonDriverSpec.Absent),
+                ("disabled", BalloonDriverSpec.Disabled), ("slow", BalloonDriverSpec.Slow)),
+            BalloonMaxMB = o.OptionalNumber("balloonMaxMB", 0, MaxMemoryMB),
+            BalloonTargetMB = o.OptionalNumber("balloonTargetMB", 0, MaxMemoryMB),
+            ShareSalt = o.Has("shareSalt") ? o.UInt64("shareSalt", 0) : null,
+            PowerOnSeconds = o.Number("powerOnSeconds", 0, 0, 1e7),
+            PowerOffSeconds = o.OptionalNumber("powerOffSeconds", 0, 1e7),
+            Workload = o.Child("workload") is { } w ? ReadWorkload(w) : new WorkloadSpec(),
+        };
+        o.RejectUnknown("name", "memoryMB", "minMB", "shares", "overheadMB", "guest", "image", "balloonDriver", "balloonMaxMB", "balloonTargetMB",
+            "shareSalt", "powerOnSeconds", "powerOffSeconds", "workload");
+        if (vm.MinMB > vm.MemoryMB)
+        {
+            o.Error("minMB", vm.MinMB.ToString(CultureInfo.InvariantCulture), $"at most memoryMB ({vm.MemoryMB.ToString(CultureInfo.InvariantCulture)})");
+        }
+
+        if (vm.BalloonTargetMB is { } target && target >= vm.MemoryMB)
+        {
+            o.Error("balloonTargetMB", target.ToString(CultureInfo.InvariantCulture), $"less than memoryMB ({vm.MemoryMB.ToString(CultureInfo.InvariantCulture)})");
+        }
+
+        if (vm.PowerOffSeconds is { } off && off <= vm.PowerOnSeconds)
+        {
+            o.Error("powerOffSeconds", off.ToString(CultureInfo.InvariantCulture), $"a time after powerOnSeconds ({vm.PowerOnSeconds.ToString(CultureInfo.InvariantCulture)})");
+        }
+
+        return vm;
+    }
+
+    private static WorkloadSpec ReadWorkload(Obj o)
+    {
+        var w = new WorkloadSpec
+        {
+            Kind = o.Choice("kind", "idle", "idle", "toucher", "fileserver", "compute", "zeroing", "network"),
+            WorkingSetMB = o.Number("workingSetMB", 64, 0, MaxMemoryMB),
+            Distribution = o.Choice("distribution", "uniform", "uniform", "zipf"),
+            ZipfExponent = o.Number("zipfExponent", 1.0, 0.01, 10),
+            Phases = o.Array("phases").Select(p =>
+            {
+                var phase = new WorkloadPhase(p.Number("startSeconds", 0, 0, 1e7, required: true), p.Number("workingSetMB", 0, 0, MaxMemoryMB, required: true));
+                p.RejectUnknown("startSeconds", "workingSetMB");
+                return phase;
+            }).ToList(),
+            FileSetMB = o.Number("fileSetMB", 256, 0, MaxMemoryMB),
+            Clients = (int)o.Number("clients", 8, 1, 10_000, integer: true),
+        };
+        o.RejectUnknown("kind", "workingSetMB", "distribution", "zipfExponent", "phases", "fileSetMB", "clients");
+        for (var i = 1; i < w.Phases.Count; i++)
+        {
+            if (w.Phases[i].StartSeconds <= w.Phases[i - 1].StartSeconds)
+            {
+                o.Error($"phases[{i}].startSeconds", w.Phases[i].StartSeconds.ToString(CultureInfo.InvariantCulture), "phases in increasing order of startSeconds");
+            }
+        }
+
+        return w;
+    }
+
+    /// <summary>A JSON object being read, with its path, collecting errors.</summary>
+    private sealed class Obj(JsonElement element, string path, List<string> errors)
+    {
+        public bool IsObject
+        {
+            get
+            {
+                if (element.ValueKind == JsonValueKind.Object)
+                {
+                    return true;
+                }
+
+                errors.Add($"{(path.Length == 0 ? "(top level)" : path)}: {Describe(element)}; expected an object {{ ... }}");
+                return false;
+            }
+        }
+
+        public bool Has(string name) => element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out _);
+
+        public void Error(string name, string value, string expected) => errors.Add($"{Path(name)}: {value}; expected {expected}");
+
+        public Obj? Child(string name)
+        {
+            if (!TryGet(name, out var v))
+            {
+                return null;
+            }
+
+            var child = new Obj(v, Path(name), errors);
+            return child.IsObject ? child : null;
+        }
+
+        public List<Obj> Array(string name)
+        {
+            if (!TryGet(name, out var v))
+            {
+                return [];
+            }
+
+            if (v.ValueKind != JsonValueKind.Array)
+            {
+                Error(name, Describe(v), "an array [ ... ]");
+                return [];
+            }
+
+            var items = new List<Obj>();
+            var i = 0;
+            foreach (var item in v.EnumerateArray())
+            {
+                var child = new Obj(item, $"{Path(name)}[{i++}]", errors);
+                if (child.IsObject)
+                {
+                    items.Add(child);
+                }
+            }
+
+            return items;
+        }
+
+        public double Number(string name, double fallback, double min, double max, bool required = false, bool integer = false)
+        {
+            if (!TryGet(name, out var v))
+            {
+                if (required)
+                {
+                    errors.Add($"{Path(name)}: missing; expected a number from {Fmt(min)} to {Fmt(max)}");
+                }
+
+                return fallback;
+            }
+
+            if (v.ValueKind != JsonValueKind.Number || !v.TryGetDouble(out var d) || double.IsNaN(d) || d < min || d > max || (integer && d != Math.Floor(d)))
+            {
+                Error(name, Describe(v), $"{(integer ? "a whole number" : "a number")} from {Fmt(min)} to {Fmt(max)}");
+                return fallback;
+            }
+
+            return d;
+        }
+
+        public double? OptionalNumber(string name, double min, double max) =>
+            TryGet(name, out var v) && v.ValueKind != JsonValueKind.Null ? Number(name, min, min, max) : null;
+
+        public ulong UInt64(string name, ulong fallback)
+        {
+            if (!TryGet(name, out var v))
+            {
+                return fallback;
+            }
+
+            if (v.ValueKind != JsonValueKind.Number || !v.TryGetUInt64(out var u))
+            {
+                Error(name, Describe(v), "a whole number from 0 to 18446744073709551615");
+                return fallback;
+            }
+
+            return u;
+        }
+
+        public bool Bool(string name, bool fallback)
+        {
+            if (!TryGet(name, out var v))
+            {
+                return fallback;
+            }
+
+            if (v.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+            {
+                Error(name, Describe(v), "true or false");
+                return fallback;
+            }
+
+            return v.GetBoolean();
+        }
+
+        public string String(string name, string fallback, bool required = false, bool allowEmpty = false)
+        {
+            if (!TryGet(name, out var v))
+            {
+                if (required)
+                {
+                    errors.Add($"{Path(name)}: missing; expected a non-empty string");
+                }
+
+                return fallback;
+            }
+
+            if (v.ValueKind != JsonValueKind.String || (!allowEmpty && string.IsNullOrWhiteSpace(v.GetString())))
+            {
+                Error(name, Describe(v), allowEmpty ? "a string" : "a non-empty string");
+                return fallback;
+            }
+
+            return v.GetString()!;
+        }
+
+        public string? OptionalString(string name) =>
+            TryGet(name, out var v) && v.ValueKind != JsonValueKind.Null ? String(name, "") : null;
+
+        public string Choice(string name, string fallback, params string[] allowed)
+        {
+            var s = String(name, fallback);
+            if (!allowed.Contains(s, StringComparer.Ordinal))
+            {
+                Error(name, $"\"{s}\"", "one of " + string.Join(", ", allowed.Select(a => $"\"{a}\"")));
+                return fallback;
+            }
+
+            return s;
+        }
+
+        public T Enum<T>(string name, T fallback, params (string Name, T Value)[] allowed)
+        {
+            if (!Has(name))
+            {
+                return fallback;
+            }
+
+            var s = Choice(name, allowed[0].Name, allowed.Select(a => a.Name).ToArray());
+            return allowed.First(a => a.Name == s).Value;
+        }
+
+        public string Shares(string name)
+        {
+            if (!TryGet(name, out var v))
+            {
+                return "normal";
+            }
+
+            if (v.ValueKind == JsonValueKind.Number && v.TryGetDouble(out var d) && d > 0 && d <= 1e12)
+            {
+                return d.ToString(CultureInfo.InvariantCulture);
+            }
+
+            if (v.ValueKind == JsonValueKind.String && v.GetString() is "low" or "normal" or "high")
+            {
+                return v.GetString()!;
+            }
+
+            Error(name, Describe(v), "\"low\", \"normal\", \"high\" or a positive number");
+            return "normal";
+        }
+
+        public void RejectUnknown(params string[] known)
+        {
+            if (element.ValueKind != JsonValueKind.Object)
+            {
+                return;
+            }
+
+            foreach (var p in element.EnumerateObject())
+            {
+                if (!known.Contains(p.Name, StringComparer.Ordinal))
+                {
+                    var near = known.FirstOrDefault(k => string.Equals(k, p.Name, StringComparison.OrdinalIgnoreCase));
+                    errors.Add($"{Path(p.Name)}: unknown field{(near is null ? "" : $" (did you mean \"{near}\"?)")}; expected one of {string.Join(", ", known)}");
+                }
+            }
+        }
+
+        private bool TryGet(string name, out JsonElement value)
+        {
+            if (element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out value))
+            {
+                return true;
+            }
+
+            value = default;
+            return false;
+        }
+
+        private string Path(string name) => path.Length == 0 ? name : $"{path}.{name}";
+
+        private static string Fmt(double d) => d.ToString(CultureInfo.InvariantCulture);
+
+        private static string Describe(JsonElement v) => v.ValueKind switch
+        {
+            JsonValueKind.String => $"\"{v.GetString()}\"",
+            JsonValueKind.Number => v.GetRawText(),
+            JsonValueKind.True or JsonValueKind.False => v.GetRawText(),
+            JsonValueKind.Null => "null",
+            JsonValueKind.Array => "an array",
+            JsonValueKind.Object => "an object",
+            _ => v.ValueKind.ToString(),
+        };
+    }
+}

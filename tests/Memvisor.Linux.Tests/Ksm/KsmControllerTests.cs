@@ -1,0 +1,192 @@
+using Memvisor.Linux.Ksm;
+
+namespace Memvisor.Linux.Tests.Ksm;
+
+public class KsmControllerTests
+{
+    [Fact]
+    public void Dispose_restores_every_changed_knob()
+    {
+        using var ksm = new FakeKsmDirectory();
+
+        using (var controller = new KsmController(ksm.Sysfs()))
+        {
+            controller.Start(pagesToScan: 10_000, sleepMilliseconds: 0);
+            Assert.Equal("1", ksm.Read("run"));
+            Assert.Equal("10000", ksm.Read("pages_to_scan"));
+            Assert.Equal("0", ksm.Read("sleep_millisecs"));
+        }
+
+        Assert.Equal("0", ksm.Read("run"));
+        Assert.Equal("100", ksm.Read("pages_to_scan"));
+        Assert.Equal("20", ksm.Read("sleep_millisecs"));
+        Assert.Equal("256", ksm.Read("max_page_sharing"));
+    }
+
+    [Fact]
+    public void Knobs_are_restored_when_the_measurement_throws()
+    {
+        using var ksm = new FakeKsmDirectory();
+
+        Assert.Throws<InvalidOperationException>(() => MeasureAndFail(ksm.Sysfs()));
+
+        Assert.Equal("0", ksm.Read("run"));
+        Assert.Equal("100", ksm.Read("pages_to_scan"));
+        Assert.Equal("20", ksm.Read("sleep_millisecs"));
+    }
+
+    private static void MeasureAndFail(KsmSysfs sysfs)
+    {
+        using var controller = new KsmController(sysfs);
+        controller.Start(5000, 0);
+        throw new InvalidOperationException("measurement failed");
+    }
+
+    [Fact]
+    public void The_original_is_the_value_before_the_first_change_not_an_intermediate_one()
+    {
+        using var ksm = new FakeKsmDirectory();
+
+        using (var controller = new KsmController(ksm.Sysfs()))
+        {
+            controller.Set(KsmKnob.PagesToScan, 500);
+            controller.Set(KsmKnob.PagesToScan, 9000);
+            Assert.Single(controller.Originals);
+            Assert.Equal(new KnobSnapshot("pages_to_scan", "100"), controller.Originals[0]);
+        }
+
+        Assert.Equal("100", ksm.Read("pages_to_scan"));
+    }
+
+    [Fact]
+    public void When_nothing_was_merged_and_run_was_0_it_unmerges_with_run_2_then_writes_run_last()
+    {
+        using var ksm = new FakeKsmDirectory();
+
+        using (var controller = new KsmController(ksm.Sysfs()))
+        {
+            controller.Start(10_000, 0);
+            ksm.Writes.Clear();
+        }
+
+        Assert.Equal([("run", "2"), ("sleep_millisecs", "20"), ("pages_to_scan", "100"), ("run", "0")], ksm.Writes);
+    }
+
+    [Fact]
+    public void When_other_pages_were_merged_it_stops_ksmd_without_unmerging_them()
+    {
+        using var ksm = new FakeKsmDirectory(pagesShared: 3, pagesSharing: 40);
+
+        using (var controller = new KsmController(ksm.Sysfs()))
+        {
+            Assert.False(controller.NothingMergedAtStart);
+            controller.Start(10_000, 0);
+            ksm.Writes.Clear();
+        }
+
+        Assert.DoesNotContain(("run", "2"), ksm.Writes);
+        Assert.Equal(("run", "0"), ksm.Writes[0]);
+        Assert.Equal("0", ksm.Read("run"));
+    }
+
+    [Fact]
+    public void A_running_ksmd_is_set_running_again_with_its_old_settings()
+    {
+        using var ksm = new FakeKsmDirectory();
+        ksm.Write("run", "1");
+
+        using (var controller = new KsmController(ksm.Sysfs()))
+        {
+            controller.Start(10_000, 0);
+            ksm.Writes.Clear();
+        }
+
+        Assert.Equal(("run", "0"), ksm.Writes[0]);
+        Assert.Equal(("run", "1"), ksm.Writes[^1]);
+        Assert.Equal("1", ksm.Read("run"));
+        Assert.Equal("100", ksm.Read("pages_to_scan"));
+    }
+
+    [Fact]
+    public void A_knob_that_cannot_be_restored_is_reported_after_the_others_were_restored()
+    {
+        using var ksm = new FakeKsmDirectory();
+        var controller = new KsmController(ksm.Sysfs());
+        controller.Start(10_000, 0);
+        File.Delete(Path.Combine(ksm.Path, "sleep_millisecs"));
+        Directory.CreateDirectory(Path.Combine(ksm.Path, "sleep_millisecs"));
+
+        var error = Assert.Throws<AggregateException>(controller.Dispose);
+
+        Assert.Contains("sleep_millisecs", error.Message, StringComparison.Ordinal);
+        Assert.Equal("100", ksm.Read("pages_to_scan"));
+        Assert.Equal("0", ksm.Read("run"));
+    }
+
+    [Fact]
+    public void The_journal_holds_the_originals_until_they_are_restored()
+    {
+        using var ksm = new FakeKsmDirectory();
+
+        using (var controller = new KsmController(ksm.Sysfs(), ksm.JournalPath))
+        {
+            controller.Start(10_000, 0);
+            var journal = File.ReadAllLines(ksm.JournalPath);
+            Assert.Contains("pages_to_scan=100", journal);
+            Assert.Contains("sleep_millisecs=20", journal);
+            Assert.Contains("run=0", journal);
+        }
+
+        Assert.False(File.Exists(ksm.JournalPath));
+    }
+
+    [Fact]
+    public void A_journal_left_by_a_killed_run_restores_the_knobs()
+    {
+        using var ksm = new FakeKsmDirectory();
+        var killed = new KsmController(ksm.Sysfs(), ksm.JournalPath);
+        killed.Start(10_000, 0);
+
+        // The process dies here: no Dispose. A later run finds the journal.
+        var restored = KsmController.RestoreFromJournal(ksm.Sysfs(), ksm.JournalPath);
+
+        Assert.Equal(3, restored.Count);
+        Assert.Equal("0", ksm.Read("run"));
+        Assert.Equal("100", ksm.Read("pages_to_scan"));
+        Assert.Equal("20", ksm.Read("sleep_millisecs"));
+        Assert.Contains(("run", "2"), ksm.Writes);
+        Assert.False(File.Exists(ksm.JournalPath));
+    }
+
+    [Fact]
+    public void Counters_are_read_including_the_optional_zero_page_count()
+    {
+        using var ksm = new FakeKsmDirectory(pagesShared: 17, pagesSharing: 1000);
+        ksm.Write("ksm_zero_pages", "5");
+        ksm.Write("full_scans", "2");
+
+        var counters = KsmCounters.Read(ksm.Sysfs());
+
+        Assert.Equal(new KsmCounters(17, 1000, 0, 0, 2, 5), counters);
+        Assert.Equal(1005, counters.PagesSaved);
+        File.Delete(Path.Combine(ksm.Path, "ksm_zero_pages"));
+        Assert.Null(KsmCounters.Read(ksm.Sysfs()).KsmZeroPages);
+    }
+
+    [Fact]
+    public void A_directory_without_run_is_reported_as_unusable()
+    {
+        using var ksm = new FakeKsmDirectory();
+        File.Delete(Path.Combine(ksm.Path, "run"));
+
+        Assert.Contains("does not exist", KsmSysfs.WhyNotWritable(ksm.Path), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_writable_directory_is_usable()
+    {
+        using var ksm = new FakeKsmDirectory();
+
+        Assert.Null(KsmSysfs.WhyNotWritable(ksm.Path));
+    }
+}

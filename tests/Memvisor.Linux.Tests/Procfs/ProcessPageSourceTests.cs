@@ -1,0 +1,146 @@
+using System.Runtime.InteropServices;
+using Memvisor.Core.Memory;
+using Memvisor.Core.Sharing;
+using Memvisor.Linux.Procfs;
+using Memvisor.Testing;
+using Memvisor.Linux.Scanning;
+
+namespace Memvisor.Linux.Tests.Procfs;
+
+public sealed class ProcessPageSourceTests
+{
+    private const int PageSize = PageGeometry.PageSizeBytes;
+    private const string NeedsLinux = "Reads /proc/PID/maps, pagemap and mem, which only Linux has.";
+
+    [Fact]
+    public void Scanning_this_test_process_reads_its_resident_pages()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), NeedsLinux);
+        using var self = ProcessPageSource.Open(Environment.ProcessId);
+
+        var estimate = Estimator.Run([self]);
+
+        Assert.Equal(Environment.ProcessId, self.Pid);
+        Assert.True(self.PageCount > 0);
+        Assert.True(estimate.Total.PagesScanned > 0);
+        Assert.True(estimate.Total.PagesScanned > estimate.Total.ZeroPages, "a live process holds more than zero pages");
+        Assert.StartsWith($"{Environment.ProcessId} ", self.Name, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Pages_this_process_wrote_are_read_back_and_found_shared()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), NeedsLinux);
+        // 64 whole pages of one content this test made up, in memory the process has written (resident).
+        const int pages = 64;
+        var pattern = TestPages.Filled(Random.Shared.Next());
+        var block = GC.AllocateArray<byte>((pages + 1) * PageSize, pinned: true);
+        var handle = GCHandle.Alloc(block, GCHandleType.Pinned);
+        try
+        {
+            var address = handle.AddrOfPinnedObject();
+            var skip = (int)((PageSize - (address % PageSize)) % PageSize); // to the first page boundary
+            for (var p = 0; p < pages; p++)
+            {
+                pattern.CopyTo(block.AsSpan(skip + (p * PageSize), PageSize));
+            }
+
+            using var self = ProcessPageSource.Open(Environment.ProcessId);
+            var buffer = new byte[PageSize];
+            var found = 0;
+            for (var i = 0L; i < self.PageCount; i++)
+            {
+                if (self.ReadPages(i, buffer).Readable && buffer.AsSpan().SequenceEqual(pattern))
+                {
+                    found++;
+                }
+            }
+
+            var estimate = Estimator.Run([self]);
+
+            Assert.True(found >= pages, $"found {found} copies of the pattern page, expected at least {pages}");
+            Assert.True(estimate.Total.SharingPages >= pages, $"{estimate.Total.SharingPages} sharing pages");
+            Assert.True(estimate.Total.PagesSaved >= pages - 1);
+        }
+        finally
+        {
+            handle.Free();
+            GC.KeepAlive(block);
+        }
+    }
+
+    [Fact]
+    public void A_physical_page_is_offered_once_across_sources()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), NeedsLinux);
+        var frames = new HashSet<ulong>();
+        using var first = ProcessPageSource.Open(Environment.ProcessId, frames);
+        using var second = ProcessPageSource.Open(Environment.ProcessId, frames);
+
+        // As root pagemap shows frame numbers: the second look finds every page already offered.
+        // Without them (not root), each look offers every page.
+        if (first.FramesVisible)
+        {
+            Assert.True(second.PageCount < first.PageCount / 10, $"{second.PageCount} of {first.PageCount} pages offered again");
+            Assert.True(second.Facts.AlreadySharedPages > 0);
+        }
+        else
+        {
+            Assert.Equal(0, second.Facts.AlreadySharedPages);
+        }
+    }
+
+    [Fact]
+    public void A_process_that_does_not_exist_is_reported_as_not_found()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), NeedsLinux);
+        var error = Assert.Throws<ScanSourceException>(() => ProcessPageSource.Open(int.MaxValue));
+
+        Assert.Equal(ScanSourceProblem.NotFound, error.Problem);
+        Assert.Contains(int.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture), error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_kernel_thread_has_no_pages()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), NeedsLinux);
+        Assert.SkipUnless(
+            File.Exists("/proc/2/comm") && File.ReadAllText("/proc/2/comm").Trim() == "kthreadd",
+            "kthreadd (pid 2) is not visible here (a container with its own pid namespace).");
+
+        using var kthreadd = ProcessPageSource.Open(2);
+
+        Assert.Equal(0, kthreadd.PageCount);
+    }
+
+    [Fact]
+    public void Scanning_every_process_leaves_this_one_out()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), NeedsLinux);
+
+        using var set = ScanSourceSet.Open([], [], Environment.ProcessId);
+
+        Assert.NotNull(set.AllProcesses);
+        Assert.Equal(Environment.ProcessId, set.AllProcesses.ExcludedPid);
+        Assert.DoesNotContain(set.Sources.OfType<ProcessPageSource>(), p => p.Pid == Environment.ProcessId);
+        Assert.All(set.Sources, s => Assert.True(s.PageCount > 0));
+    }
+
+    [Fact]
+    public void A_process_named_twice_is_opened_once()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), NeedsLinux);
+
+        using var set = ScanSourceSet.Open([], [Environment.ProcessId, Environment.ProcessId], Environment.ProcessId);
+
+        Assert.Single(set.Sources);
+        Assert.Null(set.AllProcesses);
+    }
+
+    [Fact]
+    public void The_process_list_holds_this_process()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), NeedsLinux);
+        Assert.Contains(Environment.ProcessId, ProcessSet.ListPids());
+    }
+}

@@ -1,0 +1,34 @@
+using Memvisor.Reporting;
+using Memvisor.Scenarios;
+using Memvisor.Simulation;
+
+namespace Memvisor.Simulation.Tests.Simulator;
+
+/// <summary>A scenario's latencies reach the simulated guests: what a disk read costs sets a file server's throughput.</summary>
+public class LatencyTests
+{
+    // One Linux VM of 32 MB serving a 96 MB file set: most reads miss its page cache and go to its disk.
+    private const string FileServer = """
+        { "name": "disk", "seed": 3, "durationSeconds": 20,
+          "host": { "memoryMB": 256, "swapMB": 256 },
+          "vms": [ { "name": "fs", "memoryMB": 32, "workload": { "kind": "fileserver", "fileSetMB": 96, "clients": 4 } } ] }
+        """;
+
+    [Fact]
+    public void A_faster_guest_disk_in_the_scenario_raises_a_disk_bound_file_servers_throughput()
+    {
+        var slow = MeanThroughput(ScenarioReader.Parse(FileServer));
+        var fast = MeanThroughput(ScenarioReader.Parse(FileServer.Replace("\"durationSeconds\": 20,", "\"durationSeconds\": 20, \"latencies\": { \"guestDiskReadMicroseconds\": 600 },", StringComparison.Ordinal)));
+
+        // Reads cost 6 ms by default and 0.6 ms here: a disk-bound server must run several times faster.
+        Assert.True(fast > 3 * slow, $"throughput {slow:0.#}/s with 6 ms reads, {fast:0.#}/s with 0.6 ms reads");
+    }
+
+    private static double MeanThroughput(Scenario scenario)
+    {
+        using var host = new SimulatedHost(scenario);
+        var result = host.Run(null, TestContext.Current.CancellationToken);
+        Assert.Equal(0, RunSummary.From(result.Record).Vms[0].DataMismatches);
+        return RunSummary.From(result.Record).Vms[0].MeanThroughput;
+    }
+}
