@@ -12,6 +12,7 @@ var root = new RootCommand("Memvisor: the memory resource management of VMware E
     ScanCommand.Create(),
     SimulateCommand.Create(),
     ExperimentCommand.Create(),
+    HostCommand.Create(),
 };
 var parse = root.Parse(args);
 if (parse.Action is ParseErrorAction parseError)

@@ -53,9 +53,16 @@ public static class GuestImageBuilder
             return Image(folder, kernel, hash, reused: true);
         }
 
-        Directory.CreateDirectory(root);
         var building = Path.Combine(root, $".building-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(building);
+        try
+        {
+            Directory.CreateDirectory(building);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new GuestImageException($"cannot create the image cache folder {root}: {e.Message}", e);
+        }
+
         try
         {
             var agentBinary = await CompileAgentAsync(gcc, agent, building, cancellationToken).ConfigureAwait(false);
