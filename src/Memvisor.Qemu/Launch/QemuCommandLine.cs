@@ -3,8 +3,11 @@
  *   -accel tcg,tb-size=N | -accel kvm      TCG's cache trimmed; KVM only when usable
  *   -M pc,mem-merge=on|off                 per-VM KSM opt-in (QEMU marks guest RAM MADV_MERGEABLE)
  *   -m MiB -smp 1 -nodefaults -no-user-config -display none -monitor none -no-reboot
- *   -kernel, -initrd, -append "console=ttyS0 quiet loglevel=3 panic=-1 memvisor.K=V..."
- *                                          panic=-1 + -no-reboot: a guest panic ends QEMU
+ *   -kernel, -initrd, -append "console=ttyS0 quiet loglevel=3 panic=-1 no_timer_check memvisor.K=V..."
+ *                                          panic=-1 + -no-reboot: a guest panic ends QEMU;
+ *                                          no_timer_check: under TCG on a loaded host the kernel's
+ *                                          IO-APIC timer check can fail and panic the boot (seen
+ *                                          with two guests booting beside other builds)
  *   -serial file:console.log               the guest's console, kept for diagnosis
  *   -qmp unix:qmp.sock,server=on,wait=off  the management socket
  *   -device virtio-balloon-pci,id=balloon0,free-page-reporting=on,deflate-on-oom=on
@@ -35,7 +38,7 @@ public static class QemuCommandLine
     /// <summary>The arguments for <paramref name="options"/> under <paramref name="accelerator"/>.</summary>
     public static IReadOnlyList<string> Build(QemuGuestOptions options, Accelerator accelerator, GuestFiles files)
     {
-        var append = "console=ttyS0 quiet loglevel=3 panic=-1"
+        var append = "console=ttyS0 quiet loglevel=3 panic=-1 no_timer_check"
             + string.Concat(options.Agent.OrderBy(a => a.Key, StringComparer.Ordinal).Select(a => $" memvisor.{a.Key}={a.Value}"));
         return
         [

@@ -193,10 +193,12 @@ public sealed class QemuGuest : IAsyncDisposable
         }
     }
 
-    /// <summary>The last <paramref name="lineCount"/> lines of the guest's console and QEMU's stderr, for diagnosis.</summary>
+    /// <summary>A kernel panic line if any, then the last <paramref name="lineCount"/> lines of the guest's console and QEMU's stderr, for diagnosis.</summary>
     public string DiagnosticTail(int lineCount = 5)
     {
-        var console = File.Exists(Files.ConsoleLog) ? File.ReadLines(Files.ConsoleLog).TakeLast(lineCount) : [];
+        var lines = File.Exists(Files.ConsoleLog) ? File.ReadAllLines(Files.ConsoleLog) : [];
+        var panic = lines.Where(l => l.Contains("Kernel panic", StringComparison.Ordinal)).Take(1);
+        var console = panic.Concat(lines.TakeLast(lineCount));
         string stderr;
         lock (_stderr)
         {

@@ -31,7 +31,7 @@ public sealed class LaunchTests
         Assert.Equal("pc,mem-merge=off", After(args, "-M"));
         Assert.Equal("256", After(args, "-m"));
         Assert.Equal("tcg,tb-size=32", After(args, "-accel"));
-        Assert.Equal("console=ttyS0 quiet loglevel=3 panic=-1 memvisor.mode=toucher memvisor.seed=7", After(args, "-append"));
+        Assert.Equal("console=ttyS0 quiet loglevel=3 panic=-1 no_timer_check memvisor.mode=toucher memvisor.seed=7", After(args, "-append"));
         Assert.Equal("unix:/run/x/qmp.sock,server=on,wait=off", After(args, "-qmp"));
         Assert.Contains("virtio-balloon-pci,id=balloon0,free-page-reporting=on,deflate-on-oom=on", args);
         Assert.Contains("virtserialport,chardev=agent,name=memvisor.agent", args);

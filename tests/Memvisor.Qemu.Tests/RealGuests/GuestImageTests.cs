@@ -8,6 +8,7 @@ using Memvisor.Qemu.Processes;
 
 namespace Memvisor.Qemu.Tests.RealGuests;
 
+[Collection(RealGuestGroup.Name)]
 public sealed class GuestImageTests
 {
     [Fact]
