@@ -4,6 +4,8 @@
  * Figures measured are written to the test output.
  */
 using System.Diagnostics;
+using Memvisor.Core.Sampling;
+using Memvisor.Qemu.GuestRam;
 using Memvisor.Qemu.Launch;
 using Memvisor.Qemu.Qmp;
 
@@ -46,13 +48,27 @@ public sealed class RealGuestTests
             Assert.NotNull(guest.RamMapping);
             Assert.Equal(256 * MiB, guest.RamMapping.SizeBytes);
 
-            // Working set from outside: clear the accessed bits, let the guest run, read Referenced.
-            Assert.True(guest.RamMapping.ClearReferenced());
-            await Task.Delay(TimeSpan.FromSeconds(2), ct);
+            // Working set from outside: accessed bits cleared, Referenced counted each 1 s period, fed to
+            // Core's estimator starting from 0% (so that what it reports is what was measured).
+            var meter = new WorkingSetMeter(guest.RamMapping, new SamplingOptions { InitialActiveFraction = 0 });
+            Assert.True(meter.StartPeriod());
+            WorkingSetReading? reading = null;
+            for (var period = 0; period < 6; period++)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), ct);
+                reading = meter.CompletePeriod();
+                Assert.NotNull(reading);
+                output.WriteLine($"period {period}: Referenced {reading.ReferencedPages * 4096 / (double)MiB:0.0} MiB, estimate {reading.EstimatePages * 4096 / MiB:0.0} MiB, cost {reading.Cost.TotalMilliseconds:0.0} ms");
+                Assert.InRange(reading.ReferencedPages * 4096, 28 * MiB, 40 * MiB);
+            }
+
+            var truthMiB = guest.LatestReport!.TouchedPages * 4096 / (double)MiB;
+            var estimateMiB = reading!.EstimatePages * 4096 / MiB;
+            output.WriteLine($"estimate after 6 periods {estimateMiB:0.0} MiB, agent's truth {truthMiB:0.0} MiB");
+            Assert.InRange(estimateMiB, truthMiB - 8, truthMiB + 8);
             var usage = guest.RamMapping.ReadUsage();
             Assert.NotNull(usage);
-            output.WriteLine($"after 2 s: Referenced {usage.ReferencedBytes / (double)MiB:0.0} MiB (agent set 32 MiB), RSS {usage.RssBytes / (double)MiB:0.0} MiB, THP {usage.AnonHugePagesBytes / MiB} MiB");
-            Assert.InRange(usage.ReferencedBytes, 32 * MiB, 40 * MiB);
+            output.WriteLine($"guest RAM: RSS {usage.RssBytes / (double)MiB:0.0} MiB, THP {usage.AnonHugePagesBytes / MiB} MiB");
             Assert.True(usage.RssBytes >= 64 * MiB, "the agent's 64 MiB are resident");
             Assert.Equal(0, usage.AnonHugePagesBytes);
 
