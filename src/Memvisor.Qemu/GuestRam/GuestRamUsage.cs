@@ -1,7 +1,8 @@
 /*
  * The smaps figures of one mapping (a guest's RAM), in bytes. smaps lists mappings one after the
  * other: a header line like maps(5) ("start-end perms offset dev inode path") followed by
- * "Field:   N kB" lines; the mapping's block ends at the next header.
+ * "Field:   N kB" lines and a "VmFlags:" line of two-letter flags ("mg": mergeable by KSM); the
+ * mapping's block ends at the next header.
  */
 using System.Globalization;
 
@@ -13,7 +14,8 @@ namespace Memvisor.Qemu.GuestRam;
 /// <param name="SwapBytes">In host swap.</param>
 /// <param name="KsmBytes">Merged by KSM (smaps "KSM:"; null on kernels without it).</param>
 /// <param name="AnonHugePagesBytes">Backed by transparent huge pages.</param>
-public sealed record GuestRamUsage(long RssBytes, long ReferencedBytes, long SwapBytes, long? KsmBytes, long AnonHugePagesBytes)
+/// <param name="Mergeable">KSM may merge the mapping (VmFlags "mg": QEMU's mem-merge=on).</param>
+public sealed record GuestRamUsage(long RssBytes, long ReferencedBytes, long SwapBytes, long? KsmBytes, long AnonHugePagesBytes, bool Mergeable)
 {
     private static readonly System.Buffers.SearchValues<char> HexDigits = System.Buffers.SearchValues.Create("0123456789abcdef");
 
@@ -24,11 +26,18 @@ public sealed record GuestRamUsage(long RssBytes, long ReferencedBytes, long Swa
         var inBlock = false;
         long rss = 0, referenced = 0, swap = 0, huge = 0;
         long? ksm = null;
+        var mergeable = false;
         foreach (var line in lines)
         {
             if (!inBlock)
             {
                 inBlock = line.StartsWith(header, StringComparison.Ordinal);
+                continue;
+            }
+
+            if (line.StartsWith("VmFlags:", StringComparison.Ordinal))
+            {
+                mergeable = line.Split(' ', StringSplitOptions.RemoveEmptyEntries).Contains("mg");
                 continue;
             }
 
@@ -61,7 +70,7 @@ public sealed record GuestRamUsage(long RssBytes, long ReferencedBytes, long Swa
             }
         }
 
-        return inBlock ? new GuestRamUsage(rss, referenced, swap, ksm, huge) : null;
+        return inBlock ? new GuestRamUsage(rss, referenced, swap, ksm, huge, mergeable) : null;
     }
 
     private static bool IsHeader(string line)

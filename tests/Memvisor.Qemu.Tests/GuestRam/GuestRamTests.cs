@@ -34,7 +34,7 @@ public sealed class GuestRamTests
     {
         var usage = GuestRamUsage.ParseSmaps(Smaps.Split('\n'), 0x7f0000000000, 0x7f0010000000);
 
-        Assert.Equal(new GuestRamUsage(146732L * 1024, 33996L * 1024, 64 * 1024, 1024 * 1024, 0), usage);
+        Assert.Equal(new GuestRamUsage(146732L * 1024, 33996L * 1024, 64 * 1024, 1024 * 1024, 0, Mergeable: true), usage);
         Assert.Null(GuestRamUsage.ParseSmaps(Smaps.Split('\n'), 0x1000, 0x2000));
     }
 
