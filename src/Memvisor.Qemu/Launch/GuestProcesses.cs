@@ -4,7 +4,8 @@
  * A guest is registered when started and removed when it is stopped. Whatever ends this process
  * normally (return, exception unwinding to exit, SIGTERM, SIGINT/Ctrl-C, SIGHUP), the registry kills
  * the guests still registered, each by its own Process object (so by the PID Memvisor started, never
- * by name). SIGKILL cannot be caught: a guest then survives its manager, which is why every path
+ * by name). A signal another handler cancelled (the CLI turns a first Ctrl-C into a cancellation the
+ * command handles, stopping its guests politely) kills nothing here. SIGKILL cannot be caught: a guest then survives its manager, which is why every path
  * that can stop a guest politely does so first.
  */
 using System.Collections.Concurrent;
@@ -67,8 +68,16 @@ public static class GuestProcesses
             AppDomain.CurrentDomain.ProcessExit += (_, _) => KillAll();
             foreach (var signal in (PosixSignal[])[PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP])
             {
-                // The handler does not cancel the signal: the default action (ending this process) follows.
-                Signals.Add(PosixSignalRegistration.Create(signal, _ => KillAll()));
+                // A handler registered before this one (the CLI's, on a first Ctrl-C) may have cancelled
+                // the signal to let the command stop its guests itself; then nothing is killed here and
+                // ProcessExit remains the backstop. Otherwise the process is about to end: kill now.
+                Signals.Add(PosixSignalRegistration.Create(signal, context =>
+                {
+                    if (!context.Cancel)
+                    {
+                        KillAll();
+                    }
+                }));
             }
         }
     }
