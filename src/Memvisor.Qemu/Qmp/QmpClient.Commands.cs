@@ -1,6 +1,7 @@
 /*
  * The typed QMP commands Memvisor uses to manage a guest's memory: the balloon target and actual,
- * the balloon driver's guest statistics, the VM's run state, and quit.
+ * the balloon driver's guest statistics, the VM's run state, pause and resume (blocking a VM that
+ * cannot get memory, paper §6.3), and quit.
  */
 using System.Text.Json;
 
@@ -60,6 +61,14 @@ public sealed partial class QmpClient
         var result = await ExecuteAsync("qom-get", arguments, cancellationToken: cancellationToken).ConfigureAwait(false);
         return GuestMemoryStats.Parse(result);
     }
+
+    /// <summary>Pauses the guest's vCPUs (<c>stop</c>): the policy's "block a VM". QEMU answers and sends STOP.</summary>
+    public async Task PauseAsync(CancellationToken cancellationToken = default) =>
+        await ExecuteAsync("stop", cancellationToken: cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Resumes a paused guest (<c>cont</c>): "unblock a VM". QEMU answers and sends RESUME.</summary>
+    public async Task ResumeAsync(CancellationToken cancellationToken = default) =>
+        await ExecuteAsync("cont", cancellationToken: cancellationToken).ConfigureAwait(false);
 
     /// <summary>
     /// Asks QEMU to exit (<c>quit</c>). QEMU answers, sends SHUTDOWN and closes the socket; a close

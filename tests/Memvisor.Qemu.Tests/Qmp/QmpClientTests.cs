@@ -143,6 +143,37 @@ public sealed class QmpClientTests
     }
 
     [Fact]
+    public async Task Pause_and_resume_send_stop_and_cont_and_report_the_state_QEMU_gives()
+    {
+        var running = true;
+        await using var server = new FakeQmpServer(r => r.Execute switch
+        {
+            "stop" => Set(r, false, "STOP"),
+            "cont" => Set(r, true, "RESUME"),
+            _ => FakeAnswer.Return(r, running ? """{"running": true, "status": "running"}""" : """{"running": false, "status": "paused"}"""),
+        });
+        FakeAnswer Set(FakeRequest r, bool run, string evt)
+        {
+            running = run;
+            return FakeAnswer.Return(r).AfterEvents("{\"event\": \"" + evt + "\", \"timestamp\": {\"seconds\": 1, \"microseconds\": 0}}");
+        }
+
+        await using var client = await QmpClient.ConnectAsync(server.SocketPath, cancellationToken: TestContext.Current.CancellationToken);
+        using var subscription = client.Subscribe();
+
+        await client.PauseAsync(TestContext.Current.CancellationToken);
+        var paused = await client.QueryStatusAsync(TestContext.Current.CancellationToken);
+        await client.ResumeAsync(TestContext.Current.CancellationToken);
+        var resumed = await client.QueryStatusAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(VmRunState.Paused, paused.State);
+        Assert.Equal(VmRunState.Running, resumed.State);
+        Assert.NotNull(await subscription.WaitForAsync(QmpEventKind.Stop, EventWait, TestContext.Current.CancellationToken));
+        Assert.NotNull(await subscription.WaitForAsync(QmpEventKind.Resume, EventWait, TestContext.Current.CancellationToken));
+        Assert.Equal(["qmp_capabilities", "stop", "query-status", "cont", "query-status"], server.Requests.Select(r => r.Execute));
+    }
+
+    [Fact]
     public async Task Quit_counts_a_close_racing_its_answer_as_success()
     {
         await using var server = new FakeQmpServer(_ => FakeAnswer.Hangup);
