@@ -23,7 +23,8 @@ namespace Memvisor.Qemu.GuestRam;
 /// <param name="ConfiguredPages">The guest's configured pages (the denominator).</param>
 /// <param name="EstimatePages">The estimator's active pages after this measurement.</param>
 /// <param name="Cost">Wall time of the smaps read (and clear_refs, at a period's end).</param>
-public sealed record WorkingSetReading(long ReferencedPages, long ConfiguredPages, double EstimatePages, TimeSpan Cost);
+/// <param name="Usage">Everything that smaps read saw (RSS, swap, KSM...), so that no one reads it twice.</param>
+public sealed record WorkingSetReading(long ReferencedPages, long ConfiguredPages, double EstimatePages, TimeSpan Cost, GuestRamUsage Usage);
 
 /// <summary>Measures one guest's working set period by period.</summary>
 public sealed class WorkingSetMeter
@@ -62,7 +63,7 @@ public sealed class WorkingSetMeter
 
         var touched = usage.ReferencedBytes / PageBytes;
         Estimator.CompletePeriod(ClampToInt(touched), ClampToInt(ConfiguredPages));
-        return new WorkingSetReading(touched, ConfiguredPages, ActivePages, clock.Elapsed);
+        return new WorkingSetReading(touched, ConfiguredPages, ActivePages, clock.Elapsed, usage);
     }
 
     /// <summary>Counts the pages touched so far in this period, letting the estimate rise before the period ends; null when QEMU is gone.</summary>
@@ -76,7 +77,7 @@ public sealed class WorkingSetMeter
 
         var touched = usage.ReferencedBytes / PageBytes;
         Estimator.ObservePartial(ClampToInt(touched), ClampToInt(ConfiguredPages));
-        return new WorkingSetReading(touched, ConfiguredPages, ActivePages, clock.Elapsed);
+        return new WorkingSetReading(touched, ConfiguredPages, ActivePages, clock.Elapsed, usage);
     }
 
     private static int ClampToInt(long pages) => (int)Math.Min(pages, int.MaxValue);

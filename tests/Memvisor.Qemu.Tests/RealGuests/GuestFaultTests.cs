@@ -5,6 +5,7 @@
  */
 using Memvisor.Qemu.GuestRam;
 using Memvisor.Qemu.Launch;
+using Memvisor.Qemu.Monitoring;
 using Memvisor.Qemu.Qmp;
 
 namespace Memvisor.Qemu.Tests.RealGuests;
@@ -34,6 +35,11 @@ public sealed class GuestFaultTests
         Assert.True(guest.HasExited);
         Assert.Equal("query-status", closed.Command);
         Assert.Null(guest.RamMapping!.ReadUsage());
+        var sample = await GuestMonitor.SampleAsync(guest, cancellationToken: ct);
+        Assert.False(sample.Alive);
+        Assert.Null(sample.BalloonActualBytes);
+        Assert.Null(sample.Ram);
+        Assert.Contains(sample.Faults, f => f.Contains("connection closed", StringComparison.Ordinal));
         await guest.DisposeAsync();
         Assert.DoesNotContain(guest.Pid, GuestProcesses.Pids);
     }

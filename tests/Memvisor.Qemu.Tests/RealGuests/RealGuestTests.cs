@@ -7,6 +7,7 @@ using System.Diagnostics;
 using Memvisor.Core.Sampling;
 using Memvisor.Qemu.GuestRam;
 using Memvisor.Qemu.Launch;
+using Memvisor.Qemu.Monitoring;
 using Memvisor.Qemu.Qmp;
 
 namespace Memvisor.Qemu.Tests.RealGuests;
@@ -88,8 +89,15 @@ public sealed class RealGuestTests
             Assert.InRange(stats.TotalBytes!.Value, 200 * MiB, 256 * MiB);
             Assert.True(stats.FreeBytes < stats.TotalBytes);
 
-            var status = await guest.Qmp.QueryStatusAsync(ct);
-            Assert.Equal(VmRunState.Running, status.State);
+            var sample = await GuestMonitor.SampleAsync(guest, cancellationToken: ct);
+            Assert.Empty(sample.Faults);
+            Assert.True(sample.Alive);
+            Assert.Equal(VmRunState.Running, sample.Status!.State);
+            Assert.Equal(192 * MiB, sample.BalloonActualBytes);
+            Assert.Equal(256 * MiB, sample.ConfiguredBytes);
+            Assert.True(sample.Ram!.RssBytes >= 64 * MiB);
+            Assert.NotNull(sample.Ksm);
+            Assert.NotNull(sample.Agent);
             var after = await guest.WaitForReportAsync(r => r.Seconds > full.Seconds + 1, BootWait, ct);
             Assert.True(after is { TouchedPages: > 0 }, "the workload goes on after ballooning");
         }
