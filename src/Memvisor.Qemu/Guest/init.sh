@@ -10,6 +10,11 @@
 for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_balloon virtio_console virtio_blk; do
     /bin/busybox insmod "/lib/modules/$m.ko" || echo "memvisor-init: could not load $m"
 done
+# memvisor.swap=1: the first virtio disk is the guest's swap (the host created it, sparse). With it,
+# a balloon can take memory from a guest whose cold pages are in use: the guest pages them out.
+if /bin/busybox grep -q "memvisor.swap=1" /proc/cmdline && [ -b /dev/vda ]; then
+    /bin/busybox mkswap /dev/vda >/dev/null && /bin/busybox swapon /dev/vda || echo "memvisor-init: swap on /dev/vda failed"
+fi
 echo "memvisor-init: starting the agent"
 /sbin/memvisor-agent
 echo "memvisor-init: the agent exited ($?)"

@@ -13,6 +13,9 @@
  *   -device virtio-balloon-pci,id=balloon0,free-page-reporting=on,deflate-on-oom=on
  *   -device virtio-serial-pci + -chardev socket (server) + -device virtserialport,name=memvisor.agent
  *                                          the agent's reports
+ *   -drive file=swap.img,if=none,... + -device virtio-blk-pci   with guest swap only (memvisor.swap=1:
+ *                                          /init runs mkswap and swapon on /dev/vda); cache=unsafe:
+ *                                          the disk is scratch, deleted with the run folder
  */
 using System.Globalization;
 
@@ -22,11 +25,12 @@ namespace Memvisor.Qemu.Launch;
 /// <param name="QmpSocket">The QMP socket.</param>
 /// <param name="AgentSocket">The agent's virtio-serial port, as a Unix socket QEMU listens on.</param>
 /// <param name="ConsoleLog">The guest's serial console.</param>
-public sealed record GuestFiles(string QmpSocket, string AgentSocket, string ConsoleLog)
+/// <param name="SwapDisk">The guest's swap disk image (used only when the guest has swap).</param>
+public sealed record GuestFiles(string QmpSocket, string AgentSocket, string ConsoleLog, string SwapDisk)
 {
     /// <summary>The files inside <paramref name="folder"/>.</summary>
     public static GuestFiles In(string folder) =>
-        new(Path.Combine(folder, "qmp.sock"), Path.Combine(folder, "agent.sock"), Path.Combine(folder, "console.log"));
+        new(Path.Combine(folder, "qmp.sock"), Path.Combine(folder, "agent.sock"), Path.Combine(folder, "console.log"), Path.Combine(folder, "swap.img"));
 }
 
 /// <summary>Builds QEMU's argument list.</summary>
@@ -39,7 +43,11 @@ public static class QemuCommandLine
     public static IReadOnlyList<string> Build(QemuGuestOptions options, Accelerator accelerator, GuestFiles files)
     {
         var append = "console=ttyS0 quiet loglevel=3 panic=-1 no_timer_check"
+            + (options.GuestSwapMiB > 0 ? " memvisor.swap=1" : "")
             + string.Concat(options.Agent.OrderBy(a => a.Key, StringComparer.Ordinal).Select(a => $" memvisor.{a.Key}={a.Value}"));
+        string[] swap = options.GuestSwapMiB > 0
+            ? ["-drive", $"file={files.SwapDisk},if=none,id=swap0,format=raw,cache=unsafe", "-device", "virtio-blk-pci,drive=swap0"]
+            : [];
         return
         [
             "-name", options.Name,
@@ -57,6 +65,7 @@ public static class QemuCommandLine
             "-device", "virtio-serial-pci,id=serial0",
             "-chardev", $"socket,id=agent,path={files.AgentSocket},server=on,wait=off",
             "-device", $"virtserialport,chardev=agent,name={AgentPortName}",
+            .. swap,
         ];
     }
 }

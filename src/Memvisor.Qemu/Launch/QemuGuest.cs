@@ -115,6 +115,13 @@ public sealed class QemuGuest : IAsyncDisposable
         var (accelerator, note) = ChooseAccelerator(options.Accelerator);
         var folder = Directory.CreateTempSubdirectory($"memvisor-{options.Name}-").FullName;
         var files = GuestFiles.In(folder);
+        if (options.GuestSwapMiB > 0)
+        {
+            // Sparse: the disk takes host space only for what the guest swaps out.
+            using var disk = new FileStream(files.SwapDisk, FileMode.CreateNew, FileAccess.Write);
+            disk.SetLength((long)options.GuestSwapMiB << 20);
+        }
+
         var start = new ProcessStartInfo(qemu)
         {
             UseShellExecute = false,

@@ -32,6 +32,13 @@ public sealed partial record QemuGuestOptions
     /// <summary>TCG's translation cache in MiB (QEMU's default is much larger; 32 trims ~15 MB of RSS).</summary>
     public int TcgCacheMiB { get; init; } = 32;
 
+    /// <summary>
+    /// A swap disk for the guest in MiB (0: none): a sparse file in the run folder, attached as the
+    /// first virtio disk and enabled by /init. Without guest swap a balloon stalls against memory the
+    /// guest is using; with it the guest pages out its cold pages.
+    /// </summary>
+    public int GuestSwapMiB { get; init; }
+
     /// <summary>The agent's settings, e.g. mode=toucher, alloc_mib=64, phases=16:5,32:0.</summary>
     public IReadOnlyDictionary<string, string> Agent { get; init; } = new Dictionary<string, string>();
 
@@ -51,6 +58,16 @@ public sealed partial record QemuGuestOptions
         if (TcgCacheMiB is < 1 or > 4096)
         {
             return $"guest {Name}: TCG cache {TcgCacheMiB} MiB is outside 1..4096 MiB";
+        }
+
+        if (GuestSwapMiB is < 0 or > 65536)
+        {
+            return $"guest {Name}: guest swap {GuestSwapMiB} MiB is outside 0..65536 MiB";
+        }
+
+        if (GuestSwapMiB > 0 && Agent.TryGetValue("file", out var file) && file.StartsWith("/dev/vda", StringComparison.Ordinal))
+        {
+            return $"guest {Name}: the agent's file {file} is the guest's swap disk";
         }
 
         foreach (var (key, value) in Agent)

@@ -38,6 +38,22 @@ public sealed class LaunchTests
         Assert.Equal("kvm", After(QemuCommandLine.Build(options, Accelerator.Kvm, files), "-accel"));
     }
 
+    [Fact]
+    public void Guest_swap_adds_a_virtio_disk_in_the_run_folder_and_tells_init()
+    {
+        var options = new QemuGuestOptions { Name = "vm1", MemoryMiB = 256, Image = Image, GuestSwapMiB = 128 };
+        var files = GuestFiles.In("/run/x");
+
+        var args = QemuCommandLine.Build(options, Accelerator.Tcg, files);
+        var without = QemuCommandLine.Build(options with { GuestSwapMiB = 0 }, Accelerator.Tcg, files);
+
+        Assert.Equal("file=/run/x/swap.img,if=none,id=swap0,format=raw,cache=unsafe", After(args, "-drive"));
+        Assert.Contains("virtio-blk-pci,drive=swap0", args);
+        Assert.Contains(" memvisor.swap=1", After(args, "-append"), StringComparison.Ordinal);
+        Assert.DoesNotContain("-drive", without);
+        Assert.DoesNotContain("memvisor.swap", After(without, "-append"), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("bad name", 256, "mode", "idle", "guest name 'bad name'")]
     [InlineData("vm", 32, "mode", "idle", "memory 32 MiB is outside")]
