@@ -1,15 +1,17 @@
 /*
  * A balloon against memory the guest holds: a guest whose agent filled 160 MiB (touching 32 MiB of
  * it) is ballooned from 256 to 128 MiB. With a guest swap disk it gets there by paging its cold
- * pages out (seen in the guest's stat-swap-out), and the workload goes on.
+ * pages out (seen in the guest's stat-swap-out), and the workload goes on. Without one the balloon
+ * stops short, the actuator calls it stalled, and the workload is unharmed.
  */
 using System.Diagnostics;
+using Memvisor.Qemu.Actuation;
 using Memvisor.Qemu.Launch;
 
 namespace Memvisor.Qemu.Tests.RealGuests;
 
 [Collection(RealGuestGroup.Name)]
-public sealed class GuestSwapTests
+public sealed class BalloonPressureTests
 {
     private const long MiB = 1L << 20;
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(120);
@@ -60,6 +62,48 @@ public sealed class GuestSwapTests
         Assert.True(stats.SwapOutBytes > 16 * MiB, $"the guest paged out only {stats.SwapOutBytes} bytes");
         var after = await guest.WaitForReportAsync(r => r.Seconds > running.Seconds + 2 && r.TouchedPages > 0, Wait, ct);
         Assert.True(after is not null, $"the workload stopped: {guest.DiagnosticTail()}");
+        Assert.False(guest.HasExited);
+    }
+
+    [Fact]
+    public async Task Without_guest_swap_the_balloon_stops_short_is_judged_stalled_and_the_workload_is_unharmed()
+    {
+        RealGuestRequirements.SkipUnlessAvailable();
+        var ct = TestContext.Current.CancellationToken;
+        var output = TestContext.Current.TestOutputHelper!;
+        var image = await RealGuestRequirements.ImageAsync();
+        await using var guest = await QemuGuest.StartAsync(
+            new QemuGuestOptions
+            {
+                Name = "noswap",
+                MemoryMiB = 256,
+                Image = image,
+                Agent = new Dictionary<string, string> { ["mode"] = "toucher", ["alloc_mib"] = "160", ["phases"] = "32:0" },
+            },
+            ct);
+        var running = await guest.WaitForReportAsync(r => r.State == AgentState.Running, Wait, ct);
+        Assert.True(running is not null, $"the agent did not start: {guest.DiagnosticTail()}");
+
+        var balloon = new BalloonActuator(guest.Qmp, 256 * MiB, 64 * MiB, TimeSpan.FromSeconds(3));
+        var sent = await balloon.SetTargetAsync(128 * MiB, ct);
+        Assert.True(sent.Sent);
+        var clock = Stopwatch.StartNew();
+        var progress = BalloonProgress.Moving;
+        long actual = 0;
+        while (progress != BalloonProgress.Stalled && clock.Elapsed < Wait)
+        {
+            await Task.Delay(250, ct);
+            actual = await guest.Qmp.QueryBalloonActualBytesAsync(ct);
+            progress = balloon.Observe(actual);
+            Assert.NotEqual(BalloonProgress.AtTarget, progress);
+        }
+
+        output.WriteLine($"no guest swap: 256 -> 128 MiB stopped at {actual / (double)MiB:0.0} MiB, judged {progress} after {clock.Elapsed.TotalSeconds:0.0} s");
+        Assert.Equal(BalloonProgress.Stalled, progress);
+        Assert.True(actual > 128 * MiB + MiB);
+        var after = await guest.WaitForReportAsync(r => r.Seconds > running.Seconds + 2 && r.TouchedPages > 0, Wait, ct);
+        Assert.True(after is not null, $"the workload stopped: {guest.DiagnosticTail()}");
+        Assert.Equal(running.AllocPages, after.AllocPages);
         Assert.False(guest.HasExited);
     }
 }
