@@ -1,8 +1,9 @@
 /*
  * Core's policy driving real guests through the QEMU substrate's ports: two 256 MiB guests on a
- * budget they overflow, one touching its 96 MiB, one holding 96 MiB it never touches. With the idle
- * memory tax at 0.75 the policy's targets favour the active guest, the balloons follow over QMP, and
- * the idle guest gives up more memory than the active one. Nothing crashes; no QEMU is left.
+ * budget they overflow, one touching its 96 MiB, one holding 96 MiB it never touches. At idle tax 0
+ * the two get about the same target; raised to 0.75, the idle guest's target falls and the active
+ * one's rises, the balloons follow over QMP, and the idle guest gives up more memory than the active
+ * one. Nothing crashes; no QEMU is left.
  */
 using Memvisor.Core.Allocation;
 using Memvisor.Core.Host;
@@ -22,7 +23,7 @@ public sealed class PolicyOnRealGuestsTests
     private static readonly TimeSpan BootWait = TimeSpan.FromSeconds(120);
 
     [Fact]
-    public async Task With_idle_tax_the_policy_balloons_the_idle_guest_more_than_the_active_one()
+    public async Task Raising_the_idle_tax_moves_memory_from_the_idle_guest_to_the_active_one()
     {
         RealGuestRequirements.SkipUnlessAvailable();
         var ct = TestContext.Current.CancellationToken;
@@ -44,12 +45,13 @@ public sealed class PolicyOnRealGuestsTests
             var policy = new HostMemoryPolicy(
                 new HostPolicyOptions
                 {
-                    Allocation = new AllocationOptions { Tau = 0.75, BalancePeriodSeconds = 2 },
+                    Allocation = new AllocationOptions { Tau = 0, BalancePeriodSeconds = 2 },
                     Sampling = new SamplingOptions { PeriodSeconds = 2, InitialActiveFraction = 0 },
                 },
                 host,
                 host);
             var ids = new[] { new VmId(1), new VmId(2) };
+            (int Active, int Idle) atTauZero = default;
             await host.RefreshAsync(TimeSpan.Zero, ct);
             output.WriteLine($"before: free {host.FreePages / PagesPerMiB} MiB of {host.MachinePages / PagesPerMiB}");
             for (var i = 0; i < guests.Count; i++)
@@ -62,14 +64,24 @@ public sealed class PolicyOnRealGuestsTests
 
             for (var tick = 0; tick < 60; tick++)
             {
+                if (tick == 28)
+                {
+                    policy.SetIdleTax(0.75);
+                }
+
                 await Task.Delay(Tick, ct);
                 await host.RefreshAsync(Tick, ct);
                 policy.Advance(Tick);
                 await host.FlushAsync(ct);
                 if (tick % 4 == 3)
                 {
-                    output.WriteLine($"t={(tick + 1) * Tick.TotalSeconds:0}s state {policy.States.State} free {host.FreePages / PagesPerMiB} MiB | "
+                    output.WriteLine($"t={(tick + 1) * Tick.TotalSeconds:0}s tau {policy.IdleTax} state {policy.States.State} free {host.FreePages / PagesPerMiB} MiB | "
                         + string.Join(" | ", ids.Select(id => Describe(policy, host, id))));
+                }
+
+                if (tick == 27)
+                {
+                    atTauZero = (policy.PolicyOf(ids[0]).TargetPages, policy.PolicyOf(ids[1]).TargetPages);
                 }
             }
 
@@ -79,7 +91,10 @@ public sealed class PolicyOnRealGuestsTests
             var idleFigures = host.FiguresOf(ids[1]);
             output.WriteLine(string.Join("\n", host.Faults));
             Assert.True(active.ActiveFraction > idle.ActiveFraction + 0.3, $"estimates: active {active.ActiveFraction:0.00}, idle {idle.ActiveFraction:0.00}");
-            Assert.True(active.TargetPages > idle.TargetPages + (16 * PagesPerMiB), $"targets: active {active.TargetPages / PagesPerMiB} MiB, idle {idle.TargetPages / PagesPerMiB} MiB");
+            output.WriteLine($"targets at tau 0: active {atTauZero.Active / PagesPerMiB} MiB, idle {atTauZero.Idle / PagesPerMiB} MiB; at tau 0.75: active {active.TargetPages / PagesPerMiB} MiB, idle {idle.TargetPages / PagesPerMiB} MiB");
+            Assert.InRange(atTauZero.Active - atTauZero.Idle, -8 * PagesPerMiB, 8 * PagesPerMiB);
+            Assert.True(active.TargetPages > atTauZero.Active + (16 * PagesPerMiB), "the active guest's target rises with the tax");
+            Assert.True(idle.TargetPages < atTauZero.Idle - (16 * PagesPerMiB), "the idle guest's target falls with the tax");
             Assert.True(idleFigures.BalloonPages > activeFigures.BalloonPages + (16 * PagesPerMiB), $"balloons: active {activeFigures.BalloonPages / PagesPerMiB} MiB, idle {idleFigures.BalloonPages / PagesPerMiB} MiB");
             Assert.All(guests, g => Assert.False(g.HasExited, $"{g.Options.Name} died: {g.DiagnosticTail()}"));
             Assert.All(guests, g => Assert.True(g.LatestReport!.Seconds > 20, $"{g.Options.Name}'s agent stopped reporting"));
