@@ -1,13 +1,12 @@
 /*
- * Core's policy driving real guests through the QEMU substrate's ports: two 256 MiB guests on a
- * budget they overflow, one touching its 96 MiB, one holding 96 MiB it never touches. At idle tax 0
- * the two get about the same target; raised to 0.75, the idle guest's target falls and the active
- * one's rises, the balloons follow over QMP, and the idle guest gives up more memory than the active
- * one. Nothing crashes; no QEMU is left.
+ * Core's policy driving real guests through the QEMU substrate (QemuHostRun): two 256 MiB guests on
+ * a budget they overflow, one touching its 96 MiB, one holding 96 MiB it never touches, and a third
+ * that admission control refuses. At idle tax 0 the two get the same target; when the tax rises to
+ * 0.75 the idle guest's target falls and the active one's rises, the balloons follow over QMP, and
+ * the idle guest gives up more memory than the active one. Nothing crashes; no QEMU is left.
  */
 using Memvisor.Core.Allocation;
 using Memvisor.Core.Host;
-using Memvisor.Core.Memory;
 using Memvisor.Core.Sampling;
 using Memvisor.Qemu.Images;
 using Memvisor.Qemu.Launch;
@@ -19,8 +18,6 @@ namespace Memvisor.Qemu.Tests.RealGuests;
 public sealed class PolicyOnRealGuestsTests
 {
     private const int PagesPerMiB = 256;
-    private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(500);
-    private static readonly TimeSpan BootWait = TimeSpan.FromSeconds(120);
 
     [Fact]
     public async Task Raising_the_idle_tax_moves_memory_from_the_idle_guest_to_the_active_one()
@@ -29,100 +26,66 @@ public sealed class PolicyOnRealGuestsTests
         var ct = TestContext.Current.CancellationToken;
         var output = TestContext.Current.TestOutputHelper!;
         var image = await RealGuestRequirements.ImageAsync();
-        var guests = new List<QemuGuest>();
-        try
+        var options = new QemuRunOptions
         {
-            guests.Add(await QemuGuest.StartAsync(Options("active", image, ["mode=toucher", "alloc_mib=96", "phases=96:0", "fill=unique"]), ct));
-            guests.Add(await QemuGuest.StartAsync(Options("idle", image, ["mode=idle", "alloc_mib=96", "fill=unique"]), ct));
-            foreach (var guest in guests)
+            BudgetPages = 420 * PagesPerMiB,
+            SwapCapacityPages = 2 * 256 * PagesPerMiB,
+            Tick = TimeSpan.FromMilliseconds(500),
+            Duration = TimeSpan.FromSeconds(30),
+            Policy = new HostPolicyOptions
             {
-                var running = await guest.WaitForReportAsync(r => r.State == AgentState.Running, BootWait, ct);
-                Assert.True(running is not null, $"{guest.Options.Name}: {guest.DiagnosticTail()}");
-                await guest.Qmp.SetGuestStatsPollingIntervalAsync(1, cancellationToken: ct);
-            }
+                Allocation = new AllocationOptions { Tau = 0, BalancePeriodSeconds = 2 },
+                Sampling = new SamplingOptions { PeriodSeconds = 2, InitialActiveFraction = 0 },
+                IdleTaxChanges = [new IdleTaxChange(AtSeconds: 14, Tau: 0.75)],
+            },
+        };
+        QemuRunGuest[] guests =
+        [
+            Guest("active", image, 64, ["mode=toucher", "alloc_mib=96", "phases=96:0", "fill=unique"]),
+            Guest("idle", image, 64, ["mode=idle", "alloc_mib=96", "fill=unique"]),
+            Guest("greedy", image, 250, ["mode=idle"]),
+        ];
 
-            var host = new QemuHostMemory(budgetPages: 420 * PagesPerMiB, swapCapacityPages: 2 * 256 * PagesPerMiB, ksm: null, balloonStallTime: TimeSpan.FromSeconds(3));
-            var policy = new HostMemoryPolicy(
-                new HostPolicyOptions
-                {
-                    Allocation = new AllocationOptions { Tau = 0, BalancePeriodSeconds = 2 },
-                    Sampling = new SamplingOptions { PeriodSeconds = 2, InitialActiveFraction = 0 },
-                },
-                host,
-                host);
-            var ids = new[] { new VmId(1), new VmId(2) };
-            (int Active, int Idle) atTauZero = default;
-            await host.RefreshAsync(TimeSpan.Zero, ct);
-            output.WriteLine($"before: free {host.FreePages / PagesPerMiB} MiB of {host.MachinePages / PagesPerMiB}");
-            for (var i = 0; i < guests.Count; i++)
-            {
-                var config = new VmConfig { Name = guests[i].Options.Name, MaxPages = 256 * PagesPerMiB, MinPages = 64 * PagesPerMiB };
-                policy.Admit(config);
-                host.Add(ids[i], guests[i], floorMiB: 64);
-                policy.Add(ids[i], config);
-            }
+        var result = await QemuHostRun.RunAsync(options, guests, new Progress<QemuRunRow>(_ => { }), ct);
 
-            for (var tick = 0; tick < 60; tick++)
-            {
-                if (tick == 28)
-                {
-                    policy.SetIdleTax(0.75);
-                }
-
-                await Task.Delay(Tick, ct);
-                await host.RefreshAsync(Tick, ct);
-                policy.Advance(Tick);
-                await host.FlushAsync(ct);
-                if (tick % 4 == 3)
-                {
-                    output.WriteLine($"t={(tick + 1) * Tick.TotalSeconds:0}s tau {policy.IdleTax} state {policy.States.State} free {host.FreePages / PagesPerMiB} MiB | "
-                        + string.Join(" | ", ids.Select(id => Describe(policy, host, id))));
-                }
-
-                if (tick == 27)
-                {
-                    atTauZero = (policy.PolicyOf(ids[0]).TargetPages, policy.PolicyOf(ids[1]).TargetPages);
-                }
-            }
-
-            var active = policy.PolicyOf(ids[0]);
-            var idle = policy.PolicyOf(ids[1]);
-            var activeFigures = host.FiguresOf(ids[0]);
-            var idleFigures = host.FiguresOf(ids[1]);
-            output.WriteLine(string.Join("\n", host.Faults));
-            Assert.True(active.ActiveFraction > idle.ActiveFraction + 0.3, $"estimates: active {active.ActiveFraction:0.00}, idle {idle.ActiveFraction:0.00}");
-            output.WriteLine($"targets at tau 0: active {atTauZero.Active / PagesPerMiB} MiB, idle {atTauZero.Idle / PagesPerMiB} MiB; at tau 0.75: active {active.TargetPages / PagesPerMiB} MiB, idle {idle.TargetPages / PagesPerMiB} MiB");
-            Assert.InRange(atTauZero.Active - atTauZero.Idle, -8 * PagesPerMiB, 8 * PagesPerMiB);
-            Assert.True(active.TargetPages > atTauZero.Active + (16 * PagesPerMiB), "the active guest's target rises with the tax");
-            Assert.True(idle.TargetPages < atTauZero.Idle - (16 * PagesPerMiB), "the idle guest's target falls with the tax");
-            Assert.True(idleFigures.BalloonPages > activeFigures.BalloonPages + (16 * PagesPerMiB), $"balloons: active {activeFigures.BalloonPages / PagesPerMiB} MiB, idle {idleFigures.BalloonPages / PagesPerMiB} MiB");
-            Assert.All(guests, g => Assert.False(g.HasExited, $"{g.Options.Name} died: {g.DiagnosticTail()}"));
-            Assert.All(guests, g => Assert.True(g.LatestReport!.Seconds > 20, $"{g.Options.Name}'s agent stopped reporting"));
-        }
-        finally
+        foreach (var row in result.Rows.Where((_, i) => i % 4 == 3))
         {
-            foreach (var guest in guests)
-            {
-                await guest.DisposeAsync();
-            }
+            output.WriteLine($"t={row.Time.TotalSeconds:0}s tau {row.Tau} {row.State} free {row.FreePages / PagesPerMiB} MiB | " + string.Join(" | ", row.Vms.Select(Describe)));
         }
 
-        Assert.All(guests, g => Assert.True(g.HasExited));
+        output.WriteLine("refused: " + string.Join("; ", result.Refused));
+        output.WriteLine("faults: " + string.Join("; ", result.Faults));
+        var atTauZero = result.Rows.Last(r => r.Tau == 0);
+        var last = result.Rows[^1];
+        Assert.Single(result.Refused);
+        Assert.StartsWith("greedy:", result.Refused[0], StringComparison.Ordinal);
+        Assert.Equal(["active", "idle"], last.Vms.Select(v => v.Name));
+        var (active0, idle0) = (atTauZero.Vms[0].Policy.TargetPages, atTauZero.Vms[1].Policy.TargetPages);
+        var (active, idle) = (last.Vms[0], last.Vms[1]);
+        output.WriteLine($"targets at tau 0: active {active0 / PagesPerMiB} MiB, idle {idle0 / PagesPerMiB} MiB; at 0.75: active {active.Policy.TargetPages / PagesPerMiB} MiB, idle {idle.Policy.TargetPages / PagesPerMiB} MiB");
+        Assert.InRange(active0 - idle0, -8 * PagesPerMiB, 8 * PagesPerMiB);
+        Assert.True(active.Policy.TargetPages > active0 + (16 * PagesPerMiB), "the active guest's target rises with the tax");
+        Assert.True(idle.Policy.TargetPages < idle0 - (16 * PagesPerMiB), "the idle guest's target falls with the tax");
+        Assert.True(active.Policy.ActiveFraction > idle.Policy.ActiveFraction + 0.3);
+        Assert.True(idle.Figures.BalloonPages > active.Figures.BalloonPages + (16 * PagesPerMiB), "the idle guest gives up more memory");
+        Assert.All(last.Vms, v => Assert.True(v.Figures.Alive, $"{v.Name} died"));
+        Assert.All(last.Vms, v => Assert.True(v.Agent!.Seconds > 20, $"{v.Name}'s agent stopped reporting"));
+        Assert.Empty(GuestProcesses.Pids);
     }
 
-    private static string Describe(HostMemoryPolicy policy, QemuHostMemory host, VmId id)
-    {
-        var p = policy.PolicyOf(id);
-        var f = host.FiguresOf(id);
-        return $"{id}: f {p.ActiveFraction:0.00} target {p.TargetPages / PagesPerMiB} consumed {p.ConsumedPages / PagesPerMiB:0} ovhd {f.OverheadPages / PagesPerMiB} balloon {f.BalloonPages / PagesPerMiB}/{f.BalloonTargetPages / PagesPerMiB} MiB {f.BalloonProgress}";
-    }
+    private static string Describe(QemuRunVmRow vm) =>
+        $"{vm.Name}: f {vm.Policy.ActiveFraction:0.00} target {vm.Policy.TargetPages / PagesPerMiB} consumed {vm.Policy.ConsumedPages / PagesPerMiB:0} "
+        + $"ovhd {vm.Figures.OverheadPages / PagesPerMiB} balloon {vm.Figures.BalloonPages / PagesPerMiB}/{vm.Figures.BalloonTargetPages / PagesPerMiB} MiB {vm.Figures.BalloonProgress}";
 
-    private static QemuGuestOptions Options(string name, GuestImage image, string[] agent) => new()
-    {
-        Name = name,
-        MemoryMiB = 256,
-        Image = image,
-        GuestSwapMiB = 256,
-        Agent = agent.Select(a => a.Split('=')).ToDictionary(a => a[0], a => a[1]),
-    };
+    private static QemuRunGuest Guest(string name, GuestImage image, int minMiB, string[] agent) => new(
+        new QemuGuestOptions
+        {
+            Name = name,
+            MemoryMiB = 256,
+            Image = image,
+            GuestSwapMiB = 256,
+            Agent = agent.Select(a => a.Split('=')).ToDictionary(a => a[0], a => a[1]),
+        },
+        new VmConfig { Name = name, MaxPages = 256 * PagesPerMiB, MinPages = minMiB * PagesPerMiB },
+        BalloonFloorMiB: 64);
 }
