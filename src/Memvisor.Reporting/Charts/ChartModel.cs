@@ -1,5 +1,5 @@
 /*
- * Charts as plain data, so that a run report, `memvisor kvm run` and `memvisor experiment` (one chart per
+ * Charts as plain data, so that a run report (simulated or real guests) and `memvisor experiment` (one chart per
  * paper figure) describe what to draw without touching the plotting library: a line chart of several
  * series over a shared x axis (time, usually), optionally with shaded x ranges (free-memory states) and
  * horizontal reference lines (thresholds), and a bar chart of categories with one bar per group.
