@@ -123,6 +123,7 @@ public sealed class SharingScalingExperiment() : PaperExperiment("sharing-scalin
                 {
                     Title = "Shared and reclaimed memory vs identical VMs",
                     XLabel = "VMs",
+                    XValues = AxisValues.Counts,
                     YLabel = "MB",
                     Series =
                     [
@@ -136,6 +137,7 @@ public sealed class SharingScalingExperiment() : PaperExperiment("sharing-scalin
                 {
                     Title = "Shared and reclaimed, % of VM memory",
                     XLabel = "VMs",
+                    XValues = AxisValues.Counts,
                     YLabel = "% of VM memory",
                     Series =
                     [

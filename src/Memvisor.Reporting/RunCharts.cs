@@ -35,15 +35,17 @@ public sealed record RunChartSet(IReadOnlyList<ReportChart> Charts, VmSelection 
 /// <param name="Charted">Names of the charted VMs, in scenario order.</param>
 /// <param name="VmCount">How many VMs the run has.</param>
 /// <param name="Limit">At most this many are charted.</param>
-public sealed record VmSelection(IReadOnlyList<string> Charted, int VmCount, int Limit)
+/// <param name="ByReclaimed">How many of them were chosen for the memory reclaimed from them (the rest for their granted memory).</param>
+public sealed record VmSelection(IReadOnlyList<string> Charted, int VmCount, int Limit, int ByReclaimed = 0)
 {
     /// <summary>Whether some VMs have no per-VM charts.</summary>
     public bool IsPartial => Charted.Count < VmCount;
 
     /// <summary>The report's sentence about the selection (empty when every VM is charted).</summary>
     public string Note => !IsPartial ? "" :
-        $"Per-VM charts for {Charted.Count} of {VmCount} VMs: the {(Limit + 1) / 2} with the most memory reclaimed from them (peak balloon + peak swapped), "
-        + $"then those with the largest mean granted memory ({string.Join(", ", Charted)}). The host charts and the aggregate figure cover all {VmCount} VMs; "
+        $"Per-VM charts for {Charted.Count} of {VmCount} VMs ({string.Join(", ", Charted)}): "
+        + (ByReclaimed > 0 ? $"the {ByReclaimed} with the most memory reclaimed from them (peak balloon + peak swapped), then " : "")
+        + $"the {Charted.Count - ByReclaimed} with the largest mean granted memory. The host charts and the aggregate figure cover all {VmCount} VMs; "
         + "every VM's values over time are in timeseries-vms.csv and its summary in summary.json.";
 
     /// <summary>Chooses at most <paramref name="limit"/> of <paramref name="names"/> (see the RunCharts header); ties keep scenario order.</summary>
@@ -64,13 +66,14 @@ public sealed record VmSelection(IReadOnlyList<string> Charted, int VmCount, int
         foreach (var i in order.Where(i => Value(names[i], v => v.PeakBalloonMB + v.PeakSwappedMB) > 0)
                      .OrderByDescending(i => Value(names[i], v => v.PeakBalloonMB + v.PeakSwappedMB)).Take((limit + 1) / 2))
             chosen.Add(i);
+        var byReclaimed = chosen.Count;
         foreach (var i in order.OrderByDescending(i => Value(names[i], v => v.MeanGrantedMB)))
         {
             if (chosen.Count >= limit)
                 break;
             chosen.Add(i);
         }
-        return new VmSelection([.. chosen.Order().Select(i => names[i])], names.Count, limit);
+        return new VmSelection([.. chosen.Order().Select(i => names[i])], names.Count, limit, byReclaimed);
     }
 }
 

@@ -115,20 +115,23 @@ public static class ChartRenderer
         _ => LinePattern.Solid,
     };
 
+    // Open shapes only: ScottPlot leaves a line's dash pattern on its paint, and Skia's SVG canvas cannot
+    // fill with a dash effect ("Unsupported path effect"); an outline is drawn with its own (solid) pattern.
     private static MarkerShape Shape(SeriesMarker marker) => marker switch
     {
-        SeriesMarker.Circle => MarkerShape.FilledCircle,
-        SeriesMarker.Square => MarkerShape.FilledSquare,
-        SeriesMarker.TriangleUp => MarkerShape.FilledTriangleUp,
-        SeriesMarker.Diamond => MarkerShape.FilledDiamond,
-        SeriesMarker.TriangleDown => MarkerShape.FilledTriangleDown,
-        SeriesMarker.OpenCircle => MarkerShape.OpenCircle,
-        SeriesMarker.OpenSquare => MarkerShape.OpenSquare,
+        SeriesMarker.Circle => MarkerShape.OpenCircle,
+        SeriesMarker.Square => MarkerShape.OpenSquare,
+        SeriesMarker.TriangleUp => MarkerShape.OpenTriangleUp,
+        SeriesMarker.Diamond => MarkerShape.OpenDiamond,
+        SeriesMarker.TriangleDown => MarkerShape.OpenTriangleDown,
         SeriesMarker.Cross => MarkerShape.Eks,
+        SeriesMarker.Plus => MarkerShape.Cross,
+        SeriesMarker.Asterisk => MarkerShape.Asterisk,
         _ => MarkerShape.None,
     };
 
-    private const float MarkerSizePixels = 8;
+    private const float MarkerSizePixels = 9;
+    private const float MarkerLinePixels = 1.75f;
 
     private static int AddLines(Plot plot, LineChart chart)
     {
@@ -177,10 +180,12 @@ public static class ChartRenderer
             {
                 double[] mx = [.. style.MarkerPoints.Select(k => series.X[k])];
                 double[] my = [.. style.MarkerPoints.Select(k => series.Y[k])];
-                plot.Add.Markers(mx, my, Shape(style.Marker), MarkerSizePixels, color);
+                var markers = plot.Add.Markers(mx, my, Shape(style.Marker), MarkerSizePixels, color);
+                markers.MarkerStyle.LineWidth = MarkerLinePixels;
                 item.MarkerShape = Shape(style.Marker);
                 item.MarkerSize = MarkerSizePixels;
                 item.MarkerColor = color;
+                item.MarkerLineWidth = MarkerLinePixels;
             }
             legend.Add(item);
         }
@@ -191,7 +196,8 @@ public static class ChartRenderer
         {
             var clipped = layout.Clipped[c];
             var color = Color.FromHex(layout.Series.First(s => s.Index == clipped.Index).Color);
-            plot.Add.Marker(clipped.PeakX, layout.YMax - (0.03 * range), MarkerShape.FilledTriangleUp, 11, color);
+            var peak = plot.Add.Marker(clipped.PeakX, layout.YMax - (0.03 * range), MarkerShape.OpenTriangleUp, 12, color);
+            peak.MarkerStyle.LineWidth = 2.5f;
             var note = plot.Add.Text("\u25B2 " + LineLayout.ClipNote(clipped, chart.Series[clipped.Index].Label, chart.XLabel), layout.XMin, layout.YMax);
             note.Alignment = Alignment.UpperLeft;
             note.OffsetX = 24;

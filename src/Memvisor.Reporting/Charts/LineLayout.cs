@@ -25,35 +25,35 @@
  */
 namespace Memvisor.Reporting.Charts;
 
-/// <summary>Marker shapes of series, in the order series get them.</summary>
+/// <summary>Marker shapes of series, in the order series get them; drawn as outlines, so a line under a marker stays visible.</summary>
 public enum SeriesMarker
 {
     /// <summary>No markers (a chart with one series).</summary>
     None,
 
-    /// <summary>A filled circle.</summary>
+    /// <summary>A circle.</summary>
     Circle,
 
-    /// <summary>A filled square.</summary>
+    /// <summary>A square.</summary>
     Square,
 
-    /// <summary>A filled triangle pointing up.</summary>
+    /// <summary>A triangle pointing up.</summary>
     TriangleUp,
 
-    /// <summary>A filled diamond.</summary>
+    /// <summary>A diamond.</summary>
     Diamond,
 
-    /// <summary>A filled triangle pointing down.</summary>
+    /// <summary>A triangle pointing down.</summary>
     TriangleDown,
-
-    /// <summary>An open circle.</summary>
-    OpenCircle,
-
-    /// <summary>An open square.</summary>
-    OpenSquare,
 
     /// <summary>A cross (x).</summary>
     Cross,
+
+    /// <summary>A plus (+).</summary>
+    Plus,
+
+    /// <summary>An asterisk (*).</summary>
+    Asterisk,
 }
 
 /// <summary>How one series is drawn.</summary>
