@@ -21,37 +21,65 @@ using Memvisor.Reporting.Charts;
 namespace Memvisor.Experiments;
 
 /// <summary>Sharing with one salt, a salt per VM, and uniform pages only across VMs.</summary>
-public sealed class SaltingExperiment() : PaperExperiment("salting", "Page sharing with one salt, a salt per VM, and zero pages only across VMs", "beyond the paper: §4, later ESXi salting")
+public sealed class SaltingExperiment() : PaperExperiment<SaltingMeasurements>("salting", "Page sharing with one salt, a salt per VM, and zero pages only across VMs", "beyond the paper: §4, later ESXi salting")
 {
     /// <summary>Sizes at the reduced scale, times the full ones.</summary>
     internal const double ReducedScale = 0.35;
 
     private static readonly double OnePageMB = Core.Memory.PageGeometry.MegabytesFromPages(1);
 
-    /// <summary>One salting mode's run.</summary>
-    internal sealed record ModePoint(SaltingSpec Salting, string Label, SharingSteadyState State);
-
     /// <inheritdoc/>
-    public override ExperimentResult Run(ExperimentContext context)
+    protected override SaltingMeasurements Measure(ExperimentContext context, ExperimentRuns runs)
     {
-        ArgumentNullException.ThrowIfNull(context);
-        var runs = new ExperimentRuns(context);
         var seconds = context.Pick(40.0, 8.0);
         var vms = Vms(context.Pick(1.0, ReducedScale));
         (SaltingSpec Salting, string Label)[] modes = [(SaltingSpec.OneSalt, "one salt"), (SaltingSpec.PerVm, "salt per VM"), (SaltingSpec.ZeroOnly, "zero pages across VMs")];
-        var points = new List<ModePoint>();
+        var points = new List<SaltingMode>();
         foreach (var (salting, label) in modes)
         {
             // Zero frames: one for one salt and for uniform pages across VMs, one per VM with a salt per VM.
             var zeroFrames = salting == SaltingSpec.PerVm ? vms.Count : 1;
-            points.Add(new ModePoint(salting, label, SharingSteadyState.Of(runs.Run(Scenario(salting, vms, seconds)), zeroFrames)));
+            points.Add(new SaltingMode(salting, label, SharingSteadyState.Of(runs.Run(Scenario(salting, vms, seconds)), zeroFrames)));
         }
 
-        var one = points[0];
-        var perVm = points[1];
-        var zeroOnly = points[2];
-        var configured = vms.Sum(v => v.MemoryMB);
-        double Ratio(ModePoint p) => p.State.SavedMB / one.State.SavedMB;
+        return new SaltingMeasurements(seconds, vms, points);
+    }
+
+    /// <inheritdoc/>
+    protected override IReadOnlyList<ClaimResult> Judge(SaltingMeasurements measured)
+    {
+        ArgumentNullException.ThrowIfNull(measured);
+        var (one, perVm, zeroOnly, vms) = (measured.One, measured.PerVm, measured.ZeroOnly, measured.Vms);
+        double Ratio(SaltingMode p) => measured.ShareOfOneSalt(p);
+        return
+        [
+            new ClaimResult(
+                ClaimId.SaltPerVmSavesLess,
+                "a salt per VM gives up the sharing between VMs: it saves less than one salt",
+                perVm.State.SavedMB < one.State.SavedMB,
+                $"reclaimed: one salt {SharingScalingExperiment.Mb(one.State.SavedMB)} MB, salt per VM {SharingScalingExperiment.Mb(perVm.State.SavedMB)} MB ({ExperimentReport.Number(Ratio(perVm), 3)} of it).")
+            {
+                Measured = Ratio(perVm),
+            },
+            new ClaimResult(
+                ClaimId.SaltZeroPagesAcrossVmsAddOnePagePerVm,
+                "sharing zero pages across VMs keeps the zero pages' saving and nothing more: a salt per VM plus one zero page per VM",
+                zeroOnly.State.SavedMB > perVm.State.SavedMB && zeroOnly.State.SavedMB - perVm.State.SavedMB <= OnePageMB * vms.Count,
+                $"reclaimed: zero pages across VMs {SharingScalingExperiment.Mb(zeroOnly.State.SavedMB)} MB ({ExperimentReport.Number(Ratio(zeroOnly), 3)} of one salt's), " +
+                $"salt per VM {SharingScalingExperiment.Mb(perVm.State.SavedMB)} MB: {ExperimentReport.Number((zeroOnly.State.SavedMB - perVm.State.SavedMB) / OnePageMB, 1)} pages more, " +
+                $"at most one per VM expected ({vms.Count} VMs: {vms.Count} zero frames become one).")
+            {
+                Measured = (zeroOnly.State.SavedMB - perVm.State.SavedMB) / OnePageMB,
+            },
+        ];
+    }
+
+    /// <inheritdoc/>
+    protected override ExperimentResult Render(ExperimentContext context, ExperimentRuns runs, SaltingMeasurements measured)
+    {
+        ArgumentNullException.ThrowIfNull(measured);
+        var (points, one, perVm, zeroOnly, vms, seconds, configured) = (measured.Modes, measured.One, measured.PerVm, measured.ZeroOnly, measured.Vms, measured.Seconds, measured.ConfiguredMB);
+        double Ratio(SaltingMode p) => measured.ShareOfOneSalt(p);
         return Result(
             context,
             runs,
@@ -74,19 +102,6 @@ public sealed class SaltingExperiment() : PaperExperiment("salting", "Page shari
             [
                 new PaperComparison("reclaimed with a salt per VM (reference: one salt)", one.State.SavedMB, perVm.State.SavedMB, "MB") { Note = "paper has no number: the 'paper' column is our one-salt run; ratio = share of the saving kept" },
                 new PaperComparison("reclaimed with zero pages across VMs (reference: one salt)", one.State.SavedMB, zeroOnly.State.SavedMB, "MB") { Note = "paper has no number: the 'paper' column is our one-salt run; ratio = share of the saving kept" },
-            ],
-            Claims =
-            [
-                new ClaimResult(
-                    "a salt per VM gives up the sharing between VMs: it saves less than one salt",
-                    perVm.State.SavedMB < one.State.SavedMB,
-                    $"reclaimed: one salt {SharingScalingExperiment.Mb(one.State.SavedMB)} MB, salt per VM {SharingScalingExperiment.Mb(perVm.State.SavedMB)} MB ({ExperimentReport.Number(Ratio(perVm), 3)} of it)."),
-                new ClaimResult(
-                    "sharing zero pages across VMs keeps the zero pages' saving and nothing more: a salt per VM plus one zero page per VM",
-                    zeroOnly.State.SavedMB > perVm.State.SavedMB && zeroOnly.State.SavedMB - perVm.State.SavedMB <= OnePageMB * vms.Count,
-                    $"reclaimed: zero pages across VMs {SharingScalingExperiment.Mb(zeroOnly.State.SavedMB)} MB ({ExperimentReport.Number(Ratio(zeroOnly), 3)} of one salt's), " +
-                    $"salt per VM {SharingScalingExperiment.Mb(perVm.State.SavedMB)} MB: {ExperimentReport.Number((zeroOnly.State.SavedMB - perVm.State.SavedMB) / OnePageMB, 1)} pages more, " +
-                    $"at most one per VM expected ({vms.Count} VMs: {vms.Count} zero frames become one)."),
             ],
             Figures =
             [

@@ -9,7 +9,8 @@
  *     powerOffSeconds;
  *   - each running guest runs in quanta (QuantumSeconds) unless the policy blocks it (low state), in
  *     which case it is descheduled (its clock advances, nothing in it runs);
- *   - the policy advances on its own tick (PolicyTickSeconds);
+ *   - the policy advances on its own tick (PolicyTickSeconds); the controller (Core's owning
+ *     substrate: HostMemoryController over the MemoryManager) hears how long each guest ran;
  *   - one HostSample is taken every sampleIntervalSeconds from Core's statistics, the policy, the
  *     balloons, the sampler and the guests' own counters (throughput, true working set, mismatches).
  * Everything is seeded from scenario.Seed and nothing reads the wall clock, so a scenario and seed
@@ -19,6 +20,7 @@
 using Memvisor.Core.Allocation;
 using Memvisor.Core.Balloon;
 using Memvisor.Core.Host;
+using Memvisor.Core.Host.Owning;
 using Memvisor.Core.IoRemap;
 using Memvisor.Core.Memory;
 using Memvisor.Core.Sampling;
@@ -254,6 +256,7 @@ public sealed class SimulatedHost : IDisposable
         vm.Running = true;
         vm.LastStats = _manager.GetVmStats(memory.Id);
         var quantum = EventEngine.Nanoseconds(_options.QuantumSeconds);
+        var quantumSpan = TimeSpan.FromTicks(quantum / 100);
         _engine.SchedulePeriodic(_engine.NowNanoseconds, quantum, () =>
         {
             if (!vm.Running)
@@ -269,6 +272,7 @@ public sealed class SimulatedHost : IDisposable
             else
             {
                 guest.RunUntil(until);
+                _controller.Memory.AddExecutionTime(guest.Id, quantumSpan);
             }
 
             return true;
@@ -330,7 +334,7 @@ public sealed class SimulatedHost : IDisposable
                 TargetMB = MB(policy.TargetPages),
                 GrantedMB = MB(stats.GrantedPages),
                 PrivateMB = MB(stats.PrivatePages),
-                ActiveEstimateMB = MB(_controller.Sampler.ActivePages(id)),
+                ActiveEstimateMB = MB(_controller.ActivePagesOf(id)),
                 TrueWorkingSetMB = MB(guest.TouchedPages(window)),
                 BalloonMB = MB(balloon),
                 BalloonTargetMB = MB(_controller.Balloons.TargetOf(id)),

@@ -11,6 +11,11 @@
  * t of n feeds the VM's WorkingSetEstimator (slow and fast moving averages and the partial-count
  * variant; the estimate is their maximum), and the next sample is drawn and armed.
  *
+ * The period clock and the estimator are VmWorkingSet's, shared with the substrate-neutral policy
+ * (Host/HostMemoryPolicy), which drives them through IWorkingSetProbe: this sampler is the owning
+ * substrate's probe (CountTouched, EndSamplingPeriod) and, for tests and tools that want sampling
+ * alone, also runs the periods itself (Advance, Estimate, Snapshot).
+ *
  * Data structures: per tracked VM, a fixed array of the PPNs sampled this period, its estimator and
  * its own DeterministicRandom (forked from the sampler's seed), allocated once by Track. A period's
  * work is O(n): Floyd's algorithm draws n distinct pages with exactly n random numbers, using the
@@ -49,13 +54,14 @@ public readonly record struct WorkingSetSnapshot(
 /// <see cref="Track"/> when a VM powers on, <see cref="Advance"/> with each VM's execution time, and
 /// <see cref="Untrack"/> when it powers off (before or after <see cref="MemoryManager.PowerOff"/>, but
 /// before its id can be reused). The sampler owns the sampling traps of the VMs it tracks.
+/// As an <see cref="IWorkingSetProbe"/> it only counts and re-arms; whoever calls
+/// <see cref="IWorkingSetProbe.EndSamplingPeriod"/> runs the periods (then do not call <see cref="Advance"/>).
 /// Single-threaded, like the rest of Core.
 /// </summary>
-public sealed class WorkingSetSampler
+public sealed class WorkingSetSampler : IWorkingSetProbe
 {
     private readonly MemoryManager _manager;
     private readonly SamplingOptions _options;
-    private readonly TimeSpan _period;
     private readonly DeterministicRandom _random;
     private readonly Dictionary<VmId, VmSampling> _vms = [];
 
@@ -67,7 +73,6 @@ public sealed class WorkingSetSampler
         options.Validate();
         _manager = manager;
         _options = options;
-        _period = TimeSpan.FromSeconds(options.PeriodSeconds);
         _random = new DeterministicRandom(seed);
     }
 
@@ -81,9 +86,10 @@ public sealed class WorkingSetSampler
     /// Starts sampling a powered-on VM: its estimate starts at <see cref="SamplingOptions.InitialActiveFraction"/>
     /// and its first sample is armed now.
     /// </summary>
+    /// <returns>The pages sampled in the first period.</returns>
     /// <exception cref="ArgumentException">the VM is not powered on.</exception>
     /// <exception cref="InvalidOperationException">the VM is tracked already.</exception>
-    public void Track(VmId vm)
+    public int Track(VmId vm)
     {
         var configuredPages = _manager.ConfigOf(vm).MaxPages;
         if (_vms.ContainsKey(vm))
@@ -91,9 +97,11 @@ public sealed class WorkingSetSampler
             throw new InvalidOperationException($"{vm} is sampled already: untrack it when it powers off.");
         }
 
-        var s = new VmSampling(vm, configuredPages, Math.Min(_options.SamplePages, configuredPages), new WorkingSetEstimator(_options), _random.Fork(vm.Value));
+        var s = new VmSampling(vm, configuredPages, Math.Min(_options.SamplePages, configuredPages), new VmWorkingSet(vm, configuredPages, _options), _random.Fork(vm.Value));
         _vms.Add(vm, s);
         ArmNewSample(s);
+        s.Periods.Begin(s.Count);
+        return s.Count;
     }
 
     /// <summary>Stops sampling a VM and forgets its estimate; disarms its traps if it is still powered on. False if it was not tracked.</summary>
@@ -125,32 +133,36 @@ public sealed class WorkingSetSampler
     /// <returns>True when a period ended.</returns>
     public bool Advance(VmId vm, TimeSpan vmTimeElapsed)
     {
-        if (vmTimeElapsed < TimeSpan.Zero)
-        {
-            throw new ArgumentOutOfRangeException(nameof(vmTimeElapsed), vmTimeElapsed, "VM time does not run backwards.");
-        }
-
         var s = Tracked(vm);
-        s.Elapsed += vmTimeElapsed;
-        if (s.Elapsed < _period)
+        if (!s.Periods.Advance(this, vmTimeElapsed))
         {
-            s.TouchedSoFar = 0;
-            for (var i = 0; i < s.Count; i++)
-            {
-                if (!_manager.IsSampleTrapArmed(vm, s.Sample[i]))
-                {
-                    s.TouchedSoFar++;
-                }
-            }
-
-            if (s.Count > 0)
-            {
-                s.Estimator.ObservePartial(s.TouchedSoFar, s.Count);
-            }
-
             return false;
         }
 
+        s.Periods.Begin(s.Count);
+        return true;
+    }
+
+    /// <summary>Counts the sampled pages touched so far in the VM's current period. O(n); changes nothing.</summary>
+    public SampleCount CountTouched(VmId vm)
+    {
+        var s = Tracked(vm);
+        var touched = 0;
+        for (var i = 0; i < s.Count; i++)
+        {
+            if (!_manager.IsSampleTrapArmed(vm, s.Sample[i]))
+            {
+                touched++;
+            }
+        }
+
+        return new SampleCount(touched, s.Count);
+    }
+
+    /// <summary>Ends the VM's period: counts the pages touched, disarms the rest, and draws and arms the next sample. O(n).</summary>
+    public SampleCount EndSamplingPeriod(VmId vm)
+    {
+        var s = Tracked(vm);
         var touched = 0;
         for (var i = 0; i < s.Count; i++)
         {
@@ -160,29 +172,20 @@ public sealed class WorkingSetSampler
             }
         }
 
-        if (s.Count > 0)
-        {
-            s.Estimator.CompletePeriod(touched, s.Count);
-        }
-
-        s.Elapsed = TimeSpan.Zero;
+        var ended = new SampleCount(touched, s.Count);
         ArmNewSample(s);
-        return true;
+        return ended;
     }
 
     /// <summary>The VM's working-set estimate: the fraction of its configured pages that is active, in [0, 1].</summary>
-    public double Estimate(VmId vm) => Tracked(vm).Estimator.Estimate;
+    public double Estimate(VmId vm) => Tracked(vm).Periods.Estimate;
 
     /// <summary>
     /// The VM's active pages: <see cref="Estimate"/> times its configured pages. Samples are drawn from
     /// every configured page (including untouched, swapped and ballooned ones), so the estimate is a
     /// fraction of configured memory, and this product is the number of pages the guest is using.
     /// </summary>
-    public double ActivePages(VmId vm)
-    {
-        var s = Tracked(vm);
-        return s.Estimator.Estimate * s.ConfiguredPages;
-    }
+    public double ActivePages(VmId vm) => Tracked(vm).Periods.ActivePages;
 
     /// <summary>
     /// The paper's f for the idle memory tax: the fraction of the VM's allocated pages that is active,
@@ -190,19 +193,10 @@ public sealed class WorkingSetSampler
     /// The policy should use this, not <see cref="Estimate"/>: a VM reclaimed to half its configured size
     /// and using all of what it has would otherwise read f = 0.5 and be taxed for memory it is using.
     /// </summary>
-    public double ActiveFractionOfAllocated(VmId vm, double allocatedPages)
-    {
-        var active = ActivePages(vm);
-        return allocatedPages > 0 ? Math.Min(1.0, active / allocatedPages) : 1.0;
-    }
+    public double ActiveFractionOfAllocated(VmId vm, double allocatedPages) => Tracked(vm).Periods.ActiveFractionOf(allocatedPages);
 
     /// <summary>The VM's sampling state.</summary>
-    public WorkingSetSnapshot Snapshot(VmId vm)
-    {
-        var s = Tracked(vm);
-        var e = s.Estimator;
-        return new WorkingSetSnapshot(e.Slow, e.Fast, e.FastWithPartial, e.Estimate, e.PeriodsCompleted, s.Count, s.TouchedSoFar, s.Elapsed);
-    }
+    public WorkingSetSnapshot Snapshot(VmId vm) => Tracked(vm).Periods.Snapshot();
 
     /// <summary>
     /// Draws the period's sample without replacement (Floyd's algorithm: for j = N - n .. N - 1, take a
@@ -228,14 +222,13 @@ public sealed class WorkingSetSampler
         }
 
         s.Count = count;
-        s.TouchedSoFar = 0;
     }
 
     private VmSampling Tracked(VmId vm) =>
         _vms.TryGetValue(vm, out var s) ? s : throw new ArgumentException($"{vm} is not sampled: track it at power-on.", nameof(vm));
 
-    /// <summary>One tracked VM: its current sample, its period clock and its estimator.</summary>
-    private sealed class VmSampling(VmId id, int configuredPages, int samplePages, WorkingSetEstimator estimator, DeterministicRandom random)
+    /// <summary>One tracked VM: its current sample, and its period clock and estimator.</summary>
+    private sealed class VmSampling(VmId id, int configuredPages, int samplePages, VmWorkingSet periods, DeterministicRandom random)
     {
         public VmId Id { get; } = id;
 
@@ -243,15 +236,11 @@ public sealed class WorkingSetSampler
 
         public Ppn[] Sample { get; } = new Ppn[samplePages];
 
-        public WorkingSetEstimator Estimator { get; } = estimator;
+        public VmWorkingSet Periods { get; } = periods;
 
         public DeterministicRandom Random { get; } = random;
 
         /// <summary>Entries of <see cref="Sample"/> armed by this sampler in the current period.</summary>
         public int Count { get; set; }
-
-        public int TouchedSoFar { get; set; }
-
-        public TimeSpan Elapsed { get; set; }
     }
 }

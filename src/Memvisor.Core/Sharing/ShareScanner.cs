@@ -48,7 +48,7 @@ public sealed record ShareScanOptions
 public sealed class ShareScanner
 {
     private readonly MemoryManager _manager;
-    private readonly ShareScanOptions _options;
+    private ShareScanOptions _options;
     private readonly Dictionary<VmId, double> _vmCredit = [];
     private readonly List<VmId> _vms = [];
     private double _hostCredit;
@@ -61,6 +61,19 @@ public sealed class ShareScanner
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _manager = manager;
+        _options = options;
+    }
+
+    /// <summary>Sets the scan rates (the policy's share scan rate); throws <see cref="ArgumentException"/> unless both are positive.</summary>
+    public void SetRate(double perVmPagesPerSecond, double hostPagesPerSecond)
+    {
+        if (perVmPagesPerSecond == _options.PerVmPagesPerSecond && hostPagesPerSecond == _options.HostPagesPerSecond)
+        {
+            return;
+        }
+
+        var options = _options with { PerVmPagesPerSecond = perVmPagesPerSecond, HostPagesPerSecond = hostPagesPerSecond };
+        options.Validate();
         _options = options;
     }
 

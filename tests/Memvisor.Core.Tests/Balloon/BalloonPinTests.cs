@@ -1,5 +1,6 @@
 using Memvisor.Core.Balloon;
 using Memvisor.Core.Host;
+using Memvisor.Core.Host.Owning;
 using Memvisor.Core.Memory;
 using Memvisor.Core.Util;
 using static Memvisor.Testing.BalloonTestKit;

@@ -8,6 +8,7 @@
  */
 using Memvisor.Core.Balloon;
 using Memvisor.Core.Host;
+using Memvisor.Core.Host.Owning;
 using Memvisor.Core.Memory;
 using Memvisor.Core.Sampling;
 using Memvisor.Testing;

@@ -1,0 +1,46 @@
+using Memvisor.Core.Host.Owning;
+using Memvisor.Core.Memory;
+using Memvisor.Simulation.Memory;
+using Memvisor.Testing;
+
+namespace Memvisor.Core.Tests.Host;
+
+public class PolicyAllocationTests
+{
+    /// <summary>
+    /// The policy ticks every 100 ms per host: between two rebalances (balance period 5 s) a tick over
+    /// the owning substrate, sampling periods ending included, allocates nothing.
+    /// </summary>
+    [Fact]
+    public void A_policy_tick_between_rebalances_allocates_nothing()
+    {
+        using var host = new TestHost(1024, swapPages: 2048);
+        var controller = new HostMemoryController(host.Manager, PolicyScenarioSuite.Options(0.75), seed: 3);
+        var guests = new GuestPhysicalMemory[2];
+        for (var i = 0; i < guests.Length; i++)
+        {
+            guests[i] = GuestPhysicalMemory.Attach(host.Manager, host.Memory, 256, mapping => controller.PowerOn(PolicyScenarioSuite.Vm($"vm{i}") with { MaxPages = 256 }, mapping));
+            for (var p = 0u; p < 200; p++)
+            {
+                guests[i].Write(new Ppn(p), 0, [1]);
+            }
+        }
+
+        for (var t = 0; t < 60; t++)
+        {
+            controller.Advance(PolicyScenarioSuite.Tick);
+        }
+
+        controller.Rebalance();
+        var rebalances = controller.Rebalances;
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var t = 0; t < 40; t++)
+        {
+            controller.Advance(PolicyScenarioSuite.Tick);
+        }
+
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(rebalances, controller.Rebalances);
+        Assert.Equal(0, allocated);
+    }
+}
