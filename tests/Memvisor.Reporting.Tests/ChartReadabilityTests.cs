@@ -93,6 +93,29 @@ public partial class ChartReadabilityTests
     }
 
     [Fact]
+    public void In_a_short_run_the_first_sample_counts_as_the_start()
+    {
+        double[] time = [.. Enumerable.Range(1, 20).Select(t => (double)t)];
+        var chart = new LineChart { Title = "Throughput", XMin = 0, XMax = 20, Series = [new("vm0", time, [.. time.Select(t => t == 1 ? 450 : 5)])] };
+
+        var layout = LineLayout.Of(chart, ChartRenderer.PaletteColor);
+
+        Assert.InRange(layout.YMax, 5, 10);
+        Assert.Equal(450, Assert.Single(layout.Clipped).PeakY);
+    }
+
+    [Fact]
+    public void Many_identical_series_stay_at_most_two_steps_wider_than_a_lone_line()
+    {
+        var chart = new LineChart { Title = "t", Series = [.. Enumerable.Range(0, 8).Select(i => new ChartSeries($"vm{i}", Seconds, [.. Seconds]))] };
+
+        var widths = LineLayout.Of(chart, ChartRenderer.PaletteColor).Series.Select(s => s.WidthPixels).ToList();
+
+        Assert.Equal(2.0, widths[^1]);
+        Assert.True(widths[0] > widths[^1] && widths[0] <= 2 + (2 * 1.75), string.Join(", ", widths));
+    }
+
+    [Fact]
     public void A_peak_later_in_the_run_always_fits_the_range()
     {
         var late = BootSpike().Select((v, i) => i < 3 ? 120 : v).ToArray();

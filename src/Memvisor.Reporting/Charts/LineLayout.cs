@@ -4,7 +4,7 @@
  * 1. The y range. It covers every point and reference line, from zero for sizes and rates, with 5% room
  *    at the top. One exception, for a spike at the start (boot: free memory is nearly all of the host
  *    for the first seconds, then falls to the range the run lives in): when the points of the first
- *    LeadingFraction (5%) of the x range would need more than SpikeFactor (1.5) times the height that
+ *    LeadingFraction (5%) of the x range (and at least the first point) would need more than SpikeFactor (1.5) times the height that
  *    every later point and reference line needs, the range covers the later points only. Points above it
  *    are not hidden: each series with such points gets a marker at the top edge where it peaks, and the
  *    chart a note "off scale: <series> peaks at <y> at x = <x>" (Clipped). Only the start is ever cut:
@@ -16,7 +16,8 @@
  *    have, the two differ by at most 0.5% of the y range (shared and zero pages of an idle VM, swapped
  *    and its target at zero). Each series of a group of coinciding ones gets a line pattern no earlier
  *    member has (its own first: solid, dashed, dotted, dash-dot), and widths that shrink in drawing order
- *    (the first widest), so every member shows around or through the ones drawn over it.
+ *    (the first widest, at most two steps wider), so every member shows around or through the ones
+ *    drawn over it.
  *
  * 3. Markers. With two series or more, each has its own marker shape (in the legend too): on every point
  *    when a series has at most MarkerEveryPointLimit points (measured points, not a time series), else on
@@ -104,6 +105,7 @@ public sealed record LineLayout(double XMin, double XMax, double YMin, double YM
 
     private const double BaseWidthPixels = 2;
     private const double WidthStepPixels = 1.75;
+    private const int MaxWidthSteps = 2;
 
     private static readonly SeriesLine[] Patterns = [SeriesLine.Solid, SeriesLine.Dashed, SeriesLine.Dotted, SeriesLine.DashDot];
 
@@ -155,10 +157,11 @@ public sealed record LineLayout(double XMin, double XMax, double YMin, double YM
         }
 
         // Widths shrink in drawing order within each group of coinciding series: a series is wider by one
-        // step for each later series drawn over it.
+        // step for each later series drawn over it, by two steps at most (many identical series would
+        // otherwise draw the first as a wall).
         for (var k = 0; k < styles.Count; k++)
         {
-            var coveredBy = styles.Skip(k + 1).Count(later => later.CoincidesWith.Contains(styles[k].Index));
+            var coveredBy = Math.Min(MaxWidthSteps, styles.Skip(k + 1).Count(later => later.CoincidesWith.Contains(styles[k].Index)));
             styles[k] = styles[k] with { WidthPixels = BaseWidthPixels + (WidthStepPixels * coveredBy) };
         }
         return new LineLayout(xMin, xMax, yMin, yMax, styles, clipped);
@@ -174,10 +177,12 @@ public sealed record LineLayout(double XMin, double XMax, double YMin, double YM
         var low = chart.YFromZero ? Math.Min(0, dataMin) : dataMin;
 
         var top = dataMax;
-        var spikeEnd = xMin + (LeadingFraction * (xMax - xMin));
         if (chart.FitLeadingSpike)
         {
-            var body = drawn.SelectMany(i => Points(chart.Series[i]).Where(p => p.X >= spikeEnd).Select(p => p.Y))
+            // The start: the first 5% of the x range, and at least the first point (a short run's first sample).
+            var firstX = drawn.SelectMany(i => Points(chart.Series[i]).Select(p => p.X)).Min();
+            var spikeEnd = Math.Max(xMin + (LeadingFraction * (xMax - xMin)), firstX);
+            var body = drawn.SelectMany(i => Points(chart.Series[i]).Where(p => p.X > spikeEnd).Select(p => p.Y))
                 .Concat(chart.ReferenceLines.Select(r => r.Y)).DefaultIfEmpty(double.NaN).Max();
             if (body > low && dataMax - low > SpikeFactor * (body - low))
                 top = body;
