@@ -98,9 +98,9 @@ public sealed class BalloonExperiment() : PaperExperiment<BalloonMeasurements>("
             {
                 Name = Vm,
                 MemoryMB = memoryMB,
-                Guest = "linux",
+                Guest = GuestFlavour.Linux,
                 BalloonTargetMB = balloonTargetMB,
-                Workload = new WorkloadSpec { Kind = "fileserver", FileSetMB = setup.FileSetMB, Clients = setup.Clients },
+                Workload = new WorkloadSpec { Kind = WorkloadKind.FileServer, FileSetMB = setup.FileSetMB, Clients = setup.Clients },
             },
         ],
     };

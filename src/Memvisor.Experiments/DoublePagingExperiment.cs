@@ -67,9 +67,9 @@ public sealed class DoublePagingExperiment() : PaperExperiment<DoublePagingMeasu
                 Name = Vm,
                 MemoryMB = setup.VmMB,
                 OverheadMB = setup.OverheadMB,
-                Guest = "linux",
+                Guest = GuestFlavour.Linux,
                 BalloonDriver = driver,
-                Workload = new WorkloadSpec { Kind = "toucher", WorkingSetMB = setup.WorkingSetMB, Distribution = "zipf", ZipfExponent = 0.8 },
+                Workload = new WorkloadSpec { Kind = WorkloadKind.Toucher, WorkingSetMB = setup.WorkingSetMB, Distribution = AccessPattern.Zipf, ZipfExponent = 0.8 },
             },
         ],
     };

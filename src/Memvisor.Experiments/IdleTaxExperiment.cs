@@ -240,8 +240,8 @@ public sealed class IdleTaxExperiment() : PaperExperiment<IdleTaxMeasurements>("
         },
         Vms =
         [
-            new VmSpec { Name = Idle, MemoryMB = vmMB, OverheadMB = overheadMB, Guest = "windows", Workload = new WorkloadSpec { Kind = "idle" } },
-            new VmSpec { Name = Busy, MemoryMB = vmMB, OverheadMB = overheadMB, Guest = "linux", Workload = new WorkloadSpec { Kind = "fileserver", FileSetMB = 2 * vmMB, Clients = clients } },
+            new VmSpec { Name = Idle, MemoryMB = vmMB, OverheadMB = overheadMB, Guest = GuestFlavour.Windows, Workload = new WorkloadSpec { Kind = WorkloadKind.Idle } },
+            new VmSpec { Name = Busy, MemoryMB = vmMB, OverheadMB = overheadMB, Guest = GuestFlavour.Linux, Workload = new WorkloadSpec { Kind = WorkloadKind.FileServer, FileSetMB = 2 * vmMB, Clients = clients } },
         ],
     };
 

@@ -205,7 +205,7 @@ public sealed class IoRemapExperiment() : PaperExperiment<IoRemapMeasurements>("
         Host = new HostSpec { MemoryMB = 512, SwapMB = 512, DmaBoundaryMB = 64, IoRemap = remap, Sharing = false },
         Vms =
         [
-            new VmSpec { Name = NetVm, MemoryMB = 128, Guest = "linux", Workload = new WorkloadSpec { Kind = "network", WorkingSetMB = poolMB } },
+            new VmSpec { Name = NetVm, MemoryMB = 128, Guest = GuestFlavour.Linux, Workload = new WorkloadSpec { Kind = WorkloadKind.Network, WorkingSetMB = poolMB } },
         ],
     };
 
@@ -219,8 +219,8 @@ public sealed class IoRemapExperiment() : PaperExperiment<IoRemapMeasurements>("
         var fillerOff = Math.Round(durationSeconds / 3);
         VmSpec Windows(string name, double memoryMB, double on, double? off = null) => new()
         {
-            Name = name, MemoryMB = memoryMB, OverheadMB = 8, Guest = "windows", PowerOnSeconds = on, PowerOffSeconds = off,
-            Workload = new WorkloadSpec { Kind = "idle" },
+            Name = name, MemoryMB = memoryMB, OverheadMB = 8, Guest = GuestFlavour.Windows, PowerOnSeconds = on, PowerOffSeconds = off,
+            Workload = new WorkloadSpec { Kind = WorkloadKind.Idle },
         };
         var scenario = new Scenario
         {
@@ -231,7 +231,7 @@ public sealed class IoRemapExperiment() : PaperExperiment<IoRemapMeasurements>("
             Host = new HostSpec { MemoryMB = 512, SwapMB = 512, DmaBoundaryMB = 256, IoRemap = true, Sharing = false },
             Vms =
             [
-                new VmSpec { Name = NetVm, MemoryMB = 32, OverheadMB = 8, Guest = "linux", Workload = new WorkloadSpec { Kind = "network", WorkingSetMB = MainPoolMB } },
+                new VmSpec { Name = NetVm, MemoryMB = 32, OverheadMB = 8, Guest = GuestFlavour.Linux, Workload = new WorkloadSpec { Kind = WorkloadKind.Network, WorkingSetMB = MainPoolMB } },
                 Windows("filler", fillerMB, 1, fillerOff),
                 Windows("cold", 200, 8),
             ],

@@ -296,18 +296,18 @@ public sealed class PolicyExperiment() : PaperExperiment<PolicyMeasurements>("po
         var stagger = Stagger(context);
         WorkloadSpec Workload(string name) => name switch
         {
-            "exchange" => new WorkloadSpec { Kind = "fileserver", FileSetMB = 384 * m, Clients = 4 },
+            "exchange" => new WorkloadSpec { Kind = WorkloadKind.FileServer, FileSetMB = 384 * m, Clients = 4 },
             "citrix" => new WorkloadSpec
             {
-                Kind = "toucher", WorkingSetMB = 64 * m, Distribution = "zipf", ZipfExponent = 0.8,
+                Kind = WorkloadKind.Toucher, WorkingSetMB = 64 * m, Distribution = AccessPattern.Zipf, ZipfExponent = 0.8,
                 Phases = [new(0.2 * duration, 160 * m), new(0.45 * duration, 240 * m), new(0.75 * duration, 128 * m)],
             },
             "sql" => new WorkloadSpec
             {
-                Kind = "toucher", WorkingSetMB = 32 * m, Distribution = "uniform",
+                Kind = WorkloadKind.Toucher, WorkingSetMB = 32 * m, Distribution = AccessPattern.Uniform,
                 Phases = [new(0.4 * duration, 192 * m), new(0.8 * duration, 64 * m)],
             },
-            _ => new WorkloadSpec { Kind = "compute", WorkingSetMB = 24 * m },
+            _ => new WorkloadSpec { Kind = WorkloadKind.Compute, WorkingSetMB = 24 * m },
         };
         return new Scenario
         {
@@ -327,7 +327,7 @@ public sealed class PolicyExperiment() : PaperExperiment<PolicyMeasurements>("po
                 Name = v.Name,
                 MemoryMB = v.MemoryMB * m,
                 OverheadMB = 32 * m,
-                Guest = "windows",
+                Guest = GuestFlavour.Windows,
                 Image = "win2k",
                 PowerOnSeconds = i * stagger,
                 Workload = Workload(v.Name),

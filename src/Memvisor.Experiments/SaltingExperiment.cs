@@ -15,6 +15,7 @@
  * Scan rates are set so each page is considered about four times in the run; steady state over the
  * last quarter.
  */
+using Memvisor.Core.Memory;
 using Memvisor.Scenarios;
 using Memvisor.Reporting.Charts;
 
@@ -33,12 +34,12 @@ public sealed class SaltingExperiment() : PaperExperiment<SaltingMeasurements>("
     {
         var seconds = context.Pick(40.0, 8.0);
         var vms = Vms(context.Pick(1.0, ReducedScale));
-        (SaltingSpec Salting, string Label)[] modes = [(SaltingSpec.OneSalt, "one salt"), (SaltingSpec.PerVm, "salt per VM"), (SaltingSpec.ZeroOnly, "zero pages across VMs")];
+        (ShareSaltMode Salting, string Label)[] modes = [(ShareSaltMode.SingleSalt, "one salt"), (ShareSaltMode.PerVm, "salt per VM"), (ShareSaltMode.UniformPagesAcrossVms, "zero pages across VMs")];
         var points = new List<SaltingMode>();
         foreach (var (salting, label) in modes)
         {
             // Zero frames: one for one salt and for uniform pages across VMs, one per VM with a salt per VM.
-            var zeroFrames = salting == SaltingSpec.PerVm ? vms.Count : 1;
+            var zeroFrames = salting == ShareSaltMode.PerVm ? vms.Count : 1;
             points.Add(new SaltingMode(salting, label, SharingSteadyState.Of(runs.Run(Scenario(salting, vms, seconds)), zeroFrames)));
         }
 
@@ -84,7 +85,7 @@ public sealed class SaltingExperiment() : PaperExperiment<SaltingMeasurements>("
             context,
             runs,
             setup:
-                $"One host, {vms.Count} VMs ({string.Join(", ", vms.Select(v => $"{v.Name}: {v.Guest} {v.MemoryMB:0} MB {v.Workload.Kind}"))}; Linux guests of one image, Windows guests of one image), " +
+                $"One host, {vms.Count} VMs ({string.Join(", ", vms.Select(v => $"{v.Name}: {ScenarioNames.Of(v.Guest)} {v.MemoryMB:0} MB {ScenarioNames.Of(v.Workload.Kind)}"))}; Linux guests of one image, Windows guests of one image), " +
                 $"{configured:0} MB configured, no memory pressure; three runs of {seconds:0} simulated s differing only in the salting; scan rates set so each page is considered about four times; steady state over the last quarter. " +
                 "The paper has no number for salting: the one-salt run (the paper's behaviour) is the reference.",
             shows: "How much of sharing's saving comes from sharing between VMs, which salting gives up to close the side channel, and how much of it zero pages alone keep.",
@@ -133,25 +134,25 @@ public sealed class SaltingExperiment() : PaperExperiment<SaltingMeasurements>("
     /// <summary>The VMs of the host, sizes multiplied by <paramref name="scale"/>.</summary>
     internal static IReadOnlyList<VmSpec> Vms(double scale)
     {
-        VmSpec Vm(string name, string guest, string image, double mb, WorkloadSpec workload) =>
+        VmSpec Vm(string name, GuestFlavour guest, string image, double mb, WorkloadSpec workload) =>
             new() { Name = name, Guest = guest, Image = image, MemoryMB = Math.Round(mb * scale), Workload = workload };
-        var compute = new WorkloadSpec { Kind = "compute", WorkingSetMB = 16 * scale };
-        var files = new WorkloadSpec { Kind = "fileserver", FileSetMB = 64 * scale, Clients = 4 };
+        var compute = new WorkloadSpec { Kind = WorkloadKind.Compute, WorkingSetMB = 16 * scale };
+        var files = new WorkloadSpec { Kind = WorkloadKind.FileServer, FileSetMB = 64 * scale, Clients = 4 };
         return
         [
-            Vm("linux1", "linux", "linux-a", 80, compute), Vm("linux2", "linux", "linux-a", 80, compute),
-            Vm("linux3", "linux", "linux-a", 80, compute), Vm("linux4", "linux", "linux-a", 80, files),
-            Vm("windows1", "windows", "windows-a", 96, new WorkloadSpec()), Vm("windows2", "windows", "windows-a", 96, new WorkloadSpec()),
+            Vm("linux1", GuestFlavour.Linux, "linux-a", 80, compute), Vm("linux2", GuestFlavour.Linux, "linux-a", 80, compute),
+            Vm("linux3", GuestFlavour.Linux, "linux-a", 80, compute), Vm("linux4", GuestFlavour.Linux, "linux-a", 80, files),
+            Vm("windows1", GuestFlavour.Windows, "windows-a", 96, new WorkloadSpec()), Vm("windows2", GuestFlavour.Windows, "windows-a", 96, new WorkloadSpec()),
         ];
     }
 
     /// <summary>The host with <paramref name="salting"/>.</summary>
-    internal static Scenario Scenario(SaltingSpec salting, IReadOnlyList<VmSpec> vms, double seconds)
+    internal static Scenario Scenario(ShareSaltMode salting, IReadOnlyList<VmSpec> vms, double seconds)
     {
         ArgumentNullException.ThrowIfNull(vms);
         return new Scenario
         {
-            Name = $"salting-{salting.ToString().ToLowerInvariant()}",
+            Name = $"salting-{ScenarioNames.Of(salting)}",
             DurationSeconds = seconds,
             SampleIntervalSeconds = seconds / 40,
             Host = SharingMixedExperiment.QuietHost(vms, seconds) with { Salting = salting },

@@ -2,6 +2,7 @@
  * What the salting experiment measures: the steady state of one host of mixed VMs run three times, with
  * one salt, a salt per VM, and a salt per VM except for zero pages; each saving beside one salt's.
  */
+using Memvisor.Core.Memory;
 using Memvisor.Scenarios;
 
 namespace Memvisor.Experiments;
@@ -10,7 +11,7 @@ namespace Memvisor.Experiments;
 /// <param name="Salting">The mode.</param>
 /// <param name="Label">Its name in the report.</param>
 /// <param name="State">Steady state of the run.</param>
-public sealed record SaltingMode(SaltingSpec Salting, string Label, SharingSteadyState State);
+public sealed record SaltingMode(ShareSaltMode Salting, string Label, SharingSteadyState State);
 
 /// <summary>Everything the salting experiment measured.</summary>
 /// <param name="Seconds">Simulated seconds per run.</param>
@@ -19,13 +20,13 @@ public sealed record SaltingMode(SaltingSpec Salting, string Label, SharingStead
 public sealed record SaltingMeasurements(double Seconds, IReadOnlyList<VmSpec> Vms, IReadOnlyList<SaltingMode> Modes)
 {
     /// <summary>One salt for all VMs (the paper's behaviour, the reference).</summary>
-    public SaltingMode One => Mode(SaltingSpec.OneSalt);
+    public SaltingMode One => Mode(ShareSaltMode.SingleSalt);
 
     /// <summary>A salt per VM.</summary>
-    public SaltingMode PerVm => Mode(SaltingSpec.PerVm);
+    public SaltingMode PerVm => Mode(ShareSaltMode.PerVm);
 
     /// <summary>A salt per VM except for zero (and all-0xFF) pages.</summary>
-    public SaltingMode ZeroOnly => Mode(SaltingSpec.ZeroOnly);
+    public SaltingMode ZeroOnly => Mode(ShareSaltMode.UniformPagesAcrossVms);
 
     /// <summary>The VMs' configured memory, MB.</summary>
     public double ConfiguredMB => Vms.Sum(v => v.MemoryMB);
@@ -37,5 +38,5 @@ public sealed record SaltingMeasurements(double Seconds, IReadOnlyList<VmSpec> V
         return mode.State.SavedMB / One.State.SavedMB;
     }
 
-    private SaltingMode Mode(SaltingSpec salting) => Modes.Single(m => m.Salting == salting);
+    private SaltingMode Mode(ShareSaltMode salting) => Modes.Single(m => m.Salting == salting);
 }

@@ -43,12 +43,12 @@ public sealed class SamplingExperiment() : PaperExperiment<SamplingMeasurements>
     {
         var period = context.Pick(30.0, 5.0);
         var memoryMB = context.Pick(256.0, 64.0);
-        var windows = runs.Run(Scenario("sampling-windows", "windows", period, memoryMB, RunPeriods)).Samples;
-        var linux = runs.Run(Scenario("sampling-linux-boot", "linux", period, memoryMB, ControlPeriods)).Samples;
+        var windows = runs.Run(Scenario("sampling-windows", GuestFlavour.Windows, period, memoryMB, RunPeriods)).Samples;
+        var linux = runs.Run(Scenario("sampling-linux-boot", GuestFlavour.Linux, period, memoryMB, ControlPeriods)).Samples;
 
         // The boot again with estimates that start at 0% (host.samplingInitialActivePercent): only what sampling measures.
-        var windowsMeasured = runs.Run(Scenario("sampling-windows-from-0", "windows", period, memoryMB, ControlPeriods, initialActivePercent: 0)).Samples;
-        var linuxMeasured = runs.Run(Scenario("sampling-linux-from-0", "linux", period, memoryMB, ControlPeriods, initialActivePercent: 0)).Samples;
+        var windowsMeasured = runs.Run(Scenario("sampling-windows-from-0", GuestFlavour.Windows, period, memoryMB, ControlPeriods, initialActivePercent: 0)).Samples;
+        var linuxMeasured = runs.Run(Scenario("sampling-linux-from-0", GuestFlavour.Linux, period, memoryMB, ControlPeriods, initialActivePercent: 0)).Samples;
 
         var (t, est) = ExperimentRuns.Series(windows, Vm, v => v.ActiveEstimateMB);
         var (_, truth) = ExperimentRuns.Series(windows, Vm, v => v.TrueWorkingSetMB);
@@ -282,7 +282,7 @@ public sealed class SamplingExperiment() : PaperExperiment<SamplingMeasurements>
         return MeanOver(t, truth, 0, period);
     }
 
-    private static Scenario Scenario(string name, string guest, double period, double memoryMB, int periods, double initialActivePercent = 100) => new()
+    private static Scenario Scenario(string name, GuestFlavour guest, double period, double memoryMB, int periods, double initialActivePercent = 100) => new()
     {
         Name = name,
         DurationSeconds = periods * period,
@@ -297,7 +297,7 @@ public sealed class SamplingExperiment() : PaperExperiment<SamplingMeasurements>
                 Guest = guest,
                 Workload = new WorkloadSpec
                 {
-                    Kind = "toucher",
+                    Kind = WorkloadKind.Toucher,
                     WorkingSetMB = Phases[0].Fraction * memoryMB,
                     Phases = [.. Phases.Skip(1).Select(p => new WorkloadPhase(p.StartPeriods * period, p.Fraction * memoryMB))],
                 },

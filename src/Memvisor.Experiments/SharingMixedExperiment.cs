@@ -14,7 +14,7 @@
  * As in sharing-scaling, the scan rates are set so that the scanner considers each page about four
  * times in the run (the paper's hosts ran for days). Steady state: the last quarter of each run.
  *
- * Real memory: `memvisor scan`'s estimate (Core's SharingEstimator over Kvm's ScanSourceSet) of every
+ * Real memory: `memvisor scan`'s estimate (Core's SharingEstimator over Memvisor.Linux's ScanSourceSet) of every
  * readable process of the machine running the experiment, one process standing for one VM. It depends
  * on the machine and needs /proc (and root for physical frame numbers); where /proc cannot be read the
  * row is skipped and the report says why. It is the only part of any report that is not deterministic.
@@ -163,7 +163,7 @@ public sealed class SharingMixedExperiment() : PaperExperiment<SharingMixedMeasu
                     rows),
                 new ExperimentTable("vms", "The simulated hosts' VMs",
                     ["host", "VM", "guest", "image", "memory (MB)", "workload"],
-                    [.. points.SelectMany(p => p.Host.Vms.Select(v => (IReadOnlyList<string>)[p.Host.Name, v.Name, v.Guest, v.Image, SharingScalingExperiment.Mb(v.MemoryMB), ReportTables.WorkloadText(v.Workload)]))]),
+                    [.. points.SelectMany(p => p.Host.Vms.Select(v => (IReadOnlyList<string>)[p.Host.Name, v.Name, ScenarioNames.Of(v.Guest), v.Image, SharingScalingExperiment.Mb(v.MemoryMB), ReportTables.WorkloadText(v.Workload)]))]),
             ],
             Notes = [.. runs.Notes, .. real.Notes.Select(n => "real memory: " + n)],
         };
@@ -201,7 +201,7 @@ public sealed class SharingMixedExperiment() : PaperExperiment<SharingMixedMeasu
     /// <summary>The three hosts, sizes multiplied by <paramref name="scale"/> (each VM at least 40 MB).</summary>
     internal static IReadOnlyList<MixedHost> Hosts(double scale)
     {
-        VmSpec Vm(string name, string guest, string image, double mb, string kind, double size = 0, int clients = 8) => new()
+        VmSpec Vm(string name, GuestFlavour guest, string image, double mb, WorkloadKind kind, double size = 0, int clients = 8) => new()
         {
             Name = name,
             Guest = guest,
@@ -209,33 +209,33 @@ public sealed class SharingMixedExperiment() : PaperExperiment<SharingMixedMeasu
             MemoryMB = Math.Max(40, Math.Round(mb * scale)),
             Workload = kind switch
             {
-                "fileserver" => new WorkloadSpec { Kind = kind, FileSetMB = Math.Max(8, size * scale), Clients = clients },
-                "toucher" => new WorkloadSpec { Kind = kind, WorkingSetMB = Math.Max(4, size * scale), Distribution = "zipf" },
-                "idle" => new WorkloadSpec { Kind = kind },
+                WorkloadKind.FileServer => new WorkloadSpec { Kind = kind, FileSetMB = Math.Max(8, size * scale), Clients = clients },
+                WorkloadKind.Toucher => new WorkloadSpec { Kind = kind, WorkingSetMB = Math.Max(4, size * scale), Distribution = AccessPattern.Zipf },
+                WorkloadKind.Idle => new WorkloadSpec { Kind = kind },
                 _ => new WorkloadSpec { Kind = kind, WorkingSetMB = Math.Max(4, size * scale) },
             },
         };
-        const string W = "windows";
-        const string L = "linux";
+        const GuestFlavour W = GuestFlavour.Windows;
+        const GuestFlavour L = GuestFlavour.Linux;
         return
         [
             new MixedHost("A", "10 Windows", 2048, 880, 673, null,
             [
-                Vm("a1-web", W, "winnt4", 256, "fileserver", 384), Vm("a2-sql", W, "winnt4", 256, "toucher", 128), Vm("a3-oracle", W, "winnt4", 256, "toucher", 96),
-                Vm("a4-java", W, "winnt4", 256, "compute", 64), Vm("a5-vb", W, "winnt4", 160, "compute", 32), Vm("a6-idle", W, "winnt4", 160, "idle"),
-                Vm("a7-files", W, "winnt4", 160, "fileserver", 128, 4), Vm("a8-net", W, "win2000", 160, "network", 32), Vm("a9-idle", W, "win2000", 192, "idle"),
-                Vm("a10-dev", W, "win2000", 192, "compute", 48),
+                Vm("a1-web", W, "winnt4", 256, WorkloadKind.FileServer, 384), Vm("a2-sql", W, "winnt4", 256, WorkloadKind.Toucher, 128), Vm("a3-oracle", W, "winnt4", 256, WorkloadKind.Toucher, 96),
+                Vm("a4-java", W, "winnt4", 256, WorkloadKind.Compute, 64), Vm("a5-vb", W, "winnt4", 160, WorkloadKind.Compute, 32), Vm("a6-idle", W, "winnt4", 160, WorkloadKind.Idle),
+                Vm("a7-files", W, "winnt4", 160, WorkloadKind.FileServer, 128, 4), Vm("a8-net", W, "win2000", 160, WorkloadKind.Network, 32), Vm("a9-idle", W, "win2000", 192, WorkloadKind.Idle),
+                Vm("a10-dev", W, "win2000", 192, WorkloadKind.Compute, 48),
             ]),
             new MixedHost("B", "9 Linux", 1846, 539, 345, 70,
             [
-                Vm("b1-web", L, "redhat72", 256, "fileserver", 256), Vm("b2-mail", L, "redhat72", 256, "network", 64), Vm("b3-db", L, "redhat72", 256, "toucher", 96),
-                Vm("b4-app", L, "redhat72", 192, "compute", 48), Vm("b5-idle", L, "redhat72", 192, "idle"), Vm("b6-files", L, "redhat72", 192, "fileserver", 128, 4),
-                Vm("b7-net", L, "debian30", 192, "network", 32), Vm("b8-app", L, "debian30", 155, "compute", 32), Vm("b9-idle", L, "debian30", 155, "idle"),
+                Vm("b1-web", L, "redhat72", 256, WorkloadKind.FileServer, 256), Vm("b2-mail", L, "redhat72", 256, WorkloadKind.Network, 64), Vm("b3-db", L, "redhat72", 256, WorkloadKind.Toucher, 96),
+                Vm("b4-app", L, "redhat72", 192, WorkloadKind.Compute, 48), Vm("b5-idle", L, "redhat72", 192, WorkloadKind.Idle), Vm("b6-files", L, "redhat72", 192, WorkloadKind.FileServer, 128, 4),
+                Vm("b7-net", L, "debian30", 192, WorkloadKind.Network, 32), Vm("b8-app", L, "debian30", 155, WorkloadKind.Compute, 32), Vm("b9-idle", L, "debian30", 155, WorkloadKind.Idle),
             ]),
             new MixedHost("C", "5 Linux", 1658, 165, 120, 25,
             [
-                Vm("c1-db", L, "redhat71", 512, "toucher", 384), Vm("c2-files", L, "suse80", 512, "fileserver", 768, 16), Vm("c3-app", L, "debian30", 256, "compute", 160),
-                Vm("c4-net", L, "mandrake82", 256, "network", 128), Vm("c5-db", L, "redhat72", 122, "toucher", 64),
+                Vm("c1-db", L, "redhat71", 512, WorkloadKind.Toucher, 384), Vm("c2-files", L, "suse80", 512, WorkloadKind.FileServer, 768, 16), Vm("c3-app", L, "debian30", 256, WorkloadKind.Compute, 160),
+                Vm("c4-net", L, "mandrake82", 256, WorkloadKind.Network, 128), Vm("c5-db", L, "redhat72", 122, WorkloadKind.Toucher, 64),
             ]),
         ];
     }

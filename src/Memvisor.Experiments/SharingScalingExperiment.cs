@@ -194,9 +194,9 @@ public sealed class SharingScalingExperiment() : PaperExperiment<SharingScalingM
         {
             Name = $"vm{i}",
             MemoryMB = VmMB,
-            Guest = "linux",
+            Guest = GuestFlavour.Linux,
             Image = "linux-spec",
-            Workload = new WorkloadSpec { Kind = "compute", WorkingSetMB = 16 },
+            Workload = new WorkloadSpec { Kind = WorkloadKind.Compute, WorkingSetMB = 16 },
         })],
     };
 

@@ -3,6 +3,7 @@
  * (report.html). Numbers are spelled here with fixed decimals (NumberText), so both agree.
  */
 using System.Globalization;
+using Memvisor.Core.Statistics;
 using Memvisor.Scenarios;
 
 namespace Memvisor.Reporting;
@@ -54,7 +55,7 @@ public static class ReportTables
                 ("balance period (s)", F(h.BalancePeriodSeconds, 1)),
                 ("free-memory thresholds high/soft/hard/low (%)", $"{F(h.HighPercent, 1)} / {F(h.SoftPercent, 1)} / {F(h.HardPercent, 1)} / {F(h.LowPercent, 1)}"),
                 ("page sharing", h.Sharing ? "on" : "off"),
-                ("sharing salts", h.Salting.ToString()),
+                ("sharing salts", ScenarioNames.Of(h.Salting)),
                 ("share scan rate per VM / host (pages/s)", $"{F(h.ShareScanPerVmPagesPerSecond, 0)} / {F(h.ShareScanHostPagesPerSecond, 0)}"),
                 ("working-set sampling", $"{NumberText.Integer(h.SamplingPages)} pages per {F(h.SamplingPeriodSeconds, 1)} s, estimates start at {F(h.SamplingInitialActivePercent, 0)}%"),
                 ("balloon limit (% of configured)", F(h.BalloonMaxPercent, 1)),
@@ -65,8 +66,8 @@ public static class ReportTables
                 ["VM", "memory (MiB)", "min (MiB)", "shares", "overhead (MiB)", "guest", "image", "balloon driver", "on at (s)", "off at (s)", "workload"],
                 [.. scenario.Vms.Select(v => (IReadOnlyList<string>)
                 [
-                    v.Name, F(v.MemoryMB, 1), F(v.MinMB, 1), v.Shares, v.OverheadMB is { } o ? F(o, 1) : "auto", v.Guest, v.Image,
-                    v.BalloonDriver.ToString() + (v.BalloonMaxMB is { } b ? $" (max {F(b, 1)} MiB)" : ""),
+                    v.Name, F(v.MemoryMB, 1), F(v.MinMB, 1), ScenarioNames.Of(v.Shares), v.OverheadMB is { } o ? F(o, 1) : "auto", ScenarioNames.Of(v.Guest), v.Image,
+                    ScenarioNames.Of(v.BalloonDriver) + (v.BalloonMaxMB is { } b ? $" (max {F(b, 1)} MiB)" : ""),
                     F(v.PowerOnSeconds, 1), v.PowerOffSeconds is { } off ? F(off, 1) : "", WorkloadText(v.Workload),
                 ])]),
         ];
@@ -111,36 +112,20 @@ public static class ReportTables
                 summary.Vms.Any(v => v.DataMismatches != 0) ? "DATA MISMATCHES: a guest read back data different from what it wrote." : "",
                 NoteIsAlarm: summary.Vms.Any(v => v.DataMismatches != 0)),
         };
-        if (host.Counters is { } c)
+        if (summary.Vms.Any(v => v.Stopped is not null))
         {
-            tables.Add(KeyValue("host-counters", "Host counters (Core)",
-            [
-                ("pages scanned for sharing", NumberText.Integer(c.PagesScanned)),
-                ("full page comparisons", NumberText.Integer(c.FullCompares)),
-                ("hash collisions (not shared)", NumberText.Integer(c.Collisions)),
-                ("stale hints dropped", NumberText.Integer(c.StaleHints)),
-                ("hint frames at the end", NumberText.Integer(c.HintFrames)),
-                ("copy-on-write breaks", NumberText.Integer(c.CowBreaks)),
-                ("swap victims shared instead", NumberText.Integer(c.SharedBeforeSwap)),
-                ("pages written to swap", NumberText.Integer(c.SwapPagesWritten)),
-                ("swap write operations", NumberText.Integer(c.SwapWriteOperations)),
-                ("pages read from swap", NumberText.Integer(c.SwapPagesRead)),
-                ("swap write / read errors", $"{NumberText.Integer(c.SwapWriteErrors)} / {NumberText.Integer(c.SwapReadErrors)}"),
-                ("swap checksum failures", NumberText.Integer(c.SwapChecksumFailures)),
-                ("sharing metadata (bytes)", NumberText.Integer(c.SharingMetadataBytes)),
-                ("sharing metadata per machine page (bytes)", F(c.SharingMetadataBytesPerMachinePage, 3)),
-            ]));
+            tables.Add(new ReportTable("vm-stops", "VMs the host stopped", ["VM", "stopped at (s)", "cause", "detail"],
+                [.. summary.Vms.Where(v => v.Stopped is not null).Select(v => (IReadOnlyList<string>)[v.Name, F(v.Stopped!.TimeSeconds, 1), v.Stopped.Cause.ToString(), v.Stopped.Detail])],
+                "The host could not serve these VMs and stopped them; the other VMs ran on.", NoteIsAlarm: true));
         }
+        if (host.Counters is { } c)
+            tables.Add(KeyValue("host-counters", "Host counters (Core)", CounterFields.Of(c)));
         if (summary.Vms.Any(v => v.Counters is not null))
         {
             tables.Add(new ReportTable("vm-counters", "VM counters (Core)",
-                ["VM", "faults", "COW breaks", "swap-ins", "swap-outs", "pages scanned", "ballooned-page touches", "shared before swap"],
+                ["VM", .. CounterFields.Labels<VmCounters>()],
                 [.. summary.Vms.Where(v => v.Counters is not null).Select(v => (IReadOnlyList<string>)
-                [
-                    v.Name, NumberText.Integer(v.Counters!.Faults), NumberText.Integer(v.Counters.CowBreaks), NumberText.Integer(v.Counters.SwapIns),
-                    NumberText.Integer(v.Counters.SwapOuts), NumberText.Integer(v.Counters.PagesScanned), NumberText.Integer(v.Counters.BalloonedPageTouches),
-                    NumberText.Integer(v.Counters.SharedBeforeSwap),
-                ])]));
+                    [v.Name, .. CounterFields.Of(v.Counters!.Value).Select(f => f.Value)])]));
         }
         return tables;
     }
@@ -152,12 +137,13 @@ public static class ReportTables
     public static string WorkloadText(WorkloadSpec w)
     {
         ArgumentNullException.ThrowIfNull(w);
+        var kind = ScenarioNames.Of(w.Kind);
         return w.Kind switch
         {
-            "toucher" => $"toucher: {string.Join(" -> ", w.Phases.Select(p => p.WorkingSetMB).Prepend(w.WorkingSetMB).Select(mb => F(mb, 0)))} MiB {w.Distribution}",
-            "fileserver" => $"fileserver: {F(w.FileSetMB, 0)} MiB files, {NumberText.Integer(w.Clients)} clients",
-            "idle" => "idle",
-            _ => $"{w.Kind}: {F(w.WorkingSetMB, 0)} MiB",
+            WorkloadKind.Toucher => $"{kind}: {string.Join(" -> ", w.Phases.Select(p => p.WorkingSetMB).Prepend(w.WorkingSetMB).Select(mb => F(mb, 0)))} MiB {ScenarioNames.Of(w.Distribution)}",
+            WorkloadKind.FileServer => $"{kind}: {F(w.FileSetMB, 0)} MiB files, {NumberText.Integer(w.Clients)} clients",
+            WorkloadKind.Idle => kind,
+            _ => $"{kind}: {F(w.WorkingSetMB, 0)} MiB",
         };
     }
 

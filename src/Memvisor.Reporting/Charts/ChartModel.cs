@@ -1,7 +1,8 @@
 /*
- * Charts as plain data, so that a run report and `memvisor experiment` (one chart per paper figure)
- * describe what to draw without touching the plotting library: a line chart of several series over a
- * shared x axis (time, usually), optionally with shaded x ranges (free-memory states) and labelled
+ * Charts as plain data, so that a run report (simulated or real guests) and `memvisor experiment` (one
+ * chart per paper figure) describe what to draw without touching the plotting library: a line chart of
+ * several series over a shared x axis (time, usually), optionally with shaded x ranges (free-memory
+ * states) and labelled
  * horizontal reference lines (thresholds), and a bar chart of categories with one bar per group.
  * An axis of counts (pages, events, copies, VMs) says so and gets integer ticks. A chart whose every
  * value is zero (or that has no value) is empty: callers leave it out and say why (EmptyReason).
