@@ -37,6 +37,17 @@ public sealed class CommandLineTests : IDisposable
         Assert.False(Directory.Exists(Path.Combine(_dir.Path, "out")));
     }
 
+    [Fact]
+    public void A_run_shorter_than_one_sample_interval_is_refused_before_it_runs()
+    {
+        // It used to run, print NaN means and exit 0.
+        var o = MemvisorProcess.Run(_dir.Path, "simulate", "--duration", "0.5", "--out", "out");
+        Assert.Equal(1, o.ExitCode);
+        Assert.Contains("durationSeconds: 0.5 s is shorter than sampleIntervalSeconds (1 s): the run would take no sample.", o.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("NaN", o.Stdout + o.Stderr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(_dir.Path, "out")));
+    }
+
     [Theory]
     [InlineData("scan", "--top", "abc", "--top 'abc': expected a whole number from 1 to 1000000")]
     [InlineData("scan", "--top", "0", "--top '0': expected a whole number from 1 to 1000000")]
