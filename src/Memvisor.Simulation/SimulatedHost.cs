@@ -274,6 +274,7 @@ public sealed class SimulatedHost : IDisposable
         catch (AdmissionException e)
         {
             _notes.Add($"VM '{spec.Name}' was refused at power-on ({spec.PowerOnSeconds} s) and stayed off: {e.Message}");
+            _stops.Add(new VmStop(spec.Name, Seconds(_engine.NowNanoseconds), VmStopCause.AdmissionRefused, e.Message));
             return;
         }
 
