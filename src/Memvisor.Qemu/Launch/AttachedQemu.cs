@@ -1,7 +1,8 @@
 /*
  * A QEMU VM that Memvisor did not start: a user's own QEMU (or a libvirt guest) with a QMP socket.
  *
- * Attach: connect to the QMP socket; the QEMU process is the socket's peer (SO_PEERCRED); its memory
+ * Attach: connect to the QMP socket (QEMU serves one client per socket: one held by libvirt needs a
+ * second -qmp socket for Memvisor); the QEMU process is the socket's peer (SO_PEERCRED); its memory
  * is query-memory-size-summary's base memory; it must have a balloon device (query-balloon answers),
  * found in the QOM tree (/machine/peripheral, then /machine/peripheral-anon) for guest statistics; its
  * guest RAM is the anonymous mapping of that size in /proc/PID/maps. Its name is query-name's, else
@@ -75,6 +76,11 @@ public sealed class AttachedQemu : IQemuVm, IAsyncDisposable
         try
         {
             qmp = await QmpClient.ConnectAsync(socketPath, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (QmpTimeoutException e)
+        {
+            // QEMU serves one client per QMP socket: a second client is accepted but never greeted.
+            throw new AttachException($"{socketPath}: QEMU does not greet ({e.Message}): another client (libvirt?) holds this socket; give QEMU a second -qmp socket for Memvisor");
         }
         catch (QmpException e)
         {
