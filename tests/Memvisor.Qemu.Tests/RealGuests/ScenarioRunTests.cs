@@ -1,7 +1,8 @@
 /*
  * A whole scenario run on real guests, as `memvisor host run` does it (ScenarioGuests +
- * QemuScenarioRun): two 256 MiB guests of the same image on a 420 MiB budget (QEMU's own memory
- * included: with it the guests and QEMU overcommit the budget about 1.5x). "active" touches 96 MiB,
+ * QemuScenarioRun): two 256 MiB guests of the same image on a 460 MiB budget (QEMU's own memory
+ * included: with it the guests and QEMU overcommit the budget about 1.5x; at tau 0 the active guest
+ * gets less than its working set needs, at 0.75 enough). "active" touches 96 MiB,
  * "idle" holds 96 MiB of the same seeded content and touches none. Idle tax 0 for 40 s, then 0.75.
  * Checked against the run's own statistics stream:
  *   - the working-set estimate is within 10% (or 8 MiB) of what each agent reports it touched, in
@@ -10,7 +11,7 @@
  *   - at tau 0.75 the idle guest's target is lower and the active guest's higher than at tau 0;
  *   - every guest's balloon is driven to a target of 16 MiB or more and reaches it;
  *   - KSM (where this host lets the run drive it) merges the two guests' identical pages, and each
- *     VM's shared figure is its QEMU's ksm_merging_pages, read beside the run;
+ *     VM's shared figure is its QEMU's ksm_merging_pages, read beside the run while ksmd is settled;
  *   - no guest dies, no agent falls silent (the guest's OOM killer), and no QEMU is left afterwards.
  */
 using Memvisor.Linux.Ksm;
@@ -39,7 +40,7 @@ public sealed class ScenarioRunTests
             SampleIntervalSeconds = 1,
             Host = new HostSpec
             {
-                MemoryMB = 420,
+                MemoryMB = 460,
                 SwapMB = 512,
                 IdleTax = 0,
                 IdleTaxChanges = [new Core.Allocation.IdleTaxChange(TaxRiseSeconds, 0.75)],
@@ -58,6 +59,7 @@ public sealed class ScenarioRunTests
         var ksmDriven = KsmSysfs.WhyNotWritable() is null;
         var pids = new HashSet<int>();
         var ksmBeside = new List<(double Time, string Vm, double RunMiB, double ProcMiB)>();
+        var ksmBefore = new Dictionary<string, double>();
         var progress = new SynchronousProgress(sample =>
         {
             foreach (var pid in GuestProcesses.Pids)
@@ -67,8 +69,15 @@ public sealed class ScenarioRunTests
                 var vm = sample.Vms.FirstOrDefault(v => v.Name == name);
                 if (vm is { PoweredOn: true } && File.Exists($"/proc/{pid}/ksm_merging_pages"))
                 {
+                    // Compared while ksmd is settled for the VM (its figure as at the sample before): the
+                    // run read it up to a tick before this callback, and ksmd merges 50,000 pages a second.
                     var merging = long.Parse(File.ReadAllText($"/proc/{pid}/ksm_merging_pages").Trim(), System.Globalization.CultureInfo.InvariantCulture);
-                    ksmBeside.Add((sample.TimeSeconds, vm.Name, vm.SharedMB, merging / 256.0));
+                    if (ksmBefore.TryGetValue(vm.Name, out var before) && Math.Abs(before - vm.SharedMB) < 0.5)
+                    {
+                        ksmBeside.Add((sample.TimeSeconds, vm.Name, vm.SharedMB, merging / 256.0));
+                    }
+
+                    ksmBefore[vm.Name] = vm.SharedMB;
                 }
             }
         });
@@ -87,13 +96,14 @@ public sealed class ScenarioRunTests
         Assert.All(result.Samples[^1].Vms, v => Assert.True(v.PoweredOn, $"{v.Name} is off at the end"));
 
         // The working-set estimate against the agents' truth, in settled samples: after the first three
-        // sampling periods, and with no major fault in the guest for the last four seconds (a guest
-        // ballooned below its working set thrashes on its swap disk, and its agent's pace is no truth then).
+        // sampling periods, and with no major fault and no swap I/O in the guest for the last four seconds
+        // (a guest ballooned below its working set thrashes on its swap disk, and its agent's pace is no
+        // truth then; QEMU's own reads of pages the guest swaps out set their accessed bits).
         foreach (var name in new[] { "active", "idle" })
         {
             var series = result.Samples.Select(s => (s.TimeSeconds, Vm: s.Vms.Single(v => v.Name == name))).ToList();
             var settled = series.Where((p, i) => p.TimeSeconds >= 12 && i >= 4
-                && series.Skip(i - 4).Take(5).All(q => q.Vm.Real?.GuestMajorFaults == 0)).Select(p => p.Vm).ToList();
+                && series.Skip(i - 4).Take(5).All(q => q.Vm.Real?.GuestMajorFaults == 0 && q.Vm.GuestSwapPages == 0)).Select(p => p.Vm).ToList();
             output.WriteLine($"{name}: {settled.Count} settled samples of {series.Count}");
             Assert.True(settled.Count >= 10, $"{name} settled in only {settled.Count} samples");
             var estimate = settled.Average(v => v.ActiveEstimateMB);
@@ -124,10 +134,15 @@ public sealed class ScenarioRunTests
         // KSM per VM: the run's figure is the QEMU process's ksm_merging_pages.
         if (ksmDriven)
         {
-            var settled = ksmBeside.Where(k => k.Time > scenario.DurationSeconds - 10).ToList();
-            Assert.NotEmpty(settled);
-            Assert.All(settled, k => Assert.True(Math.Abs(k.RunMiB - k.ProcMiB) <= Math.Max(2, 0.03 * k.ProcMiB), $"{k.Vm} at {k.Time} s: run {k.RunMiB:0.0} MiB, ksm_merging_pages {k.ProcMiB:0.0} MiB"));
-            Assert.All(result.Samples[^1].Vms, v => Assert.True(v.SharedMB >= 24, $"{v.Name}: KSM merged only {v.SharedMB:0.0} MiB of the guests' identical 96 MiB"));
+            // KSM is host-wide: another process restoring its knobs can unmerge in mid-run, so the merge
+            // is checked at its peak, and the figures against the kernel's at every sample.
+            Assert.True(ksmBeside.Count >= 20, $"ksmd was settled at only {ksmBeside.Count} samples");
+            Assert.All(ksmBeside, k => Assert.True(Math.Abs(k.RunMiB - k.ProcMiB) <= Math.Max(2, 0.03 * k.ProcMiB), $"{k.Vm} at {k.Time} s: run {k.RunMiB:0.0} MiB, ksm_merging_pages {k.ProcMiB:0.0} MiB"));
+            foreach (var name in new[] { "active", "idle" })
+            {
+                var peak = result.Samples.Max(s => s.Vms.Single(v => v.Name == name).SharedMB);
+                Assert.True(peak >= 24, $"{name}: KSM merged at most {peak:0.0} MiB of the guests' identical 96 MiB");
+            }
         }
 
         Assert.Empty(GuestProcesses.Pids);
