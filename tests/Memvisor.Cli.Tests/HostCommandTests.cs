@@ -17,14 +17,14 @@ public sealed class HostCommandTests : IDisposable
     public void Host_run_refuses_a_budget_the_machine_does_not_have_before_anything_boots()
     {
         var scenario = Path.Combine(_dir.Path, "huge.json");
-        File.WriteAllText(scenario, """{"name":"huge","durationSeconds":10,"host":{"memoryMB":100000000},"vms":[{"name":"a","memoryMB":256}]}""");
+        File.WriteAllText(scenario, """{"name":"huge","durationSeconds":10,"host":{"memoryMB":1000000},"vms":[{"name":"a","memoryMB":256}]}""");
 
         var o = MemvisorProcess.Run(_dir.Path, "host", "run", scenario, "--out", "out");
 
         Assert.Equal(1, o.ExitCode);
         // Where QEMU is installed the budget is the problem; elsewhere the missing package is.
         Assert.True(
-            o.Stderr.Contains("host.memoryMB: 100000000 MiB is more than this machine has available", StringComparison.Ordinal)
+            o.Stderr.Contains("host.memoryMB: 1000000 MiB is more than this machine has available", StringComparison.Ordinal)
             || o.Stderr.Contains("apt-get install", StringComparison.Ordinal),
             o.Stderr);
         Assert.DoesNotContain("booting", o.Stderr, StringComparison.Ordinal);

@@ -164,7 +164,7 @@ internal static class QemuBenchmarkCommand
         var elapsed = stopwatch.Elapsed.TotalSeconds;
         var perTickPerVm = (cpuAtEnd - cpuAtStart).TotalMilliseconds / ticks / count;
         var qemuCpu = qemuCpuStart.Zip(qemuCpuEnd, (a, b) => (b - a) / TicksPerSecond / elapsed).Average();
-        Say($"policy over {count} guest(s), {ticks} ticks of 1 s: Memvisor CPU {perTickPerVm:0.0} ms per tick per VM ({(cpuAtEnd - cpuAtStart).TotalSeconds / elapsed:P1} of a core); each QEMU CPU {qemuCpu:P1} of a core, RSS {qemuRss.Average():0} MiB (ballooned)");
+        Say($"policy over {count} guest(s), {ticks} ticks of 1 s: Memvisor CPU {perTickPerVm:0.0} ms per tick per VM ({(cpuAtEnd - cpuAtStart).TotalSeconds / elapsed:P1} of a core); each QEMU CPU {qemuCpu:P1} of a core, RSS {qemuRss.Average():0} MiB");
     }
 
     private static void Say(FormattableString line) => Console.WriteLine(FormattableString.Invariant(line));
