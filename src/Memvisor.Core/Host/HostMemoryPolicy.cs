@@ -27,13 +27,16 @@
  *      min-funding revocation with the idle tax over machine pages - overhead - free target; in high,
  *      free memory beyond the free target and one hysteresis margin goes back to the unpinned
  *      balloons in proportion to their size. Otherwise consumed pages are refreshed cheaply;
- *   6. reclamation, per VM, as the state says:
+ *   6. reclamation, per VM, as the state says. What may be taken from a VM is its excess over its
+ *      target, but never more than keeps balloon + paged out <= max - min (its min);
  *        high - nothing; a ballooned VM below its target gets its balloon deflated by the difference
  *               (never raising a balloon target the surplus rule already lowered);
- *        soft - the balloon target rises by the VM's excess over its target; the VM is paged only for
- *               the part its balloon cannot deliver (driver absent, disabled, at its limit, pinned,
- *               unresponsive);
- *        hard - as soft, and the whole excess is paged;
+ *        soft - the balloon target rises by what the balloon can deliver (driver present, enabled,
+ *               responsive, below its limit and pin); the VM is paged only for the rest;
+ *        hard - the host pages what brings free memory back to the free target, shared among the VMs
+ *               above target in proportion to what each may give, and no more; balloon targets are
+ *               not raised, and a pending inflation is cancelled (the pages are reclaimed once, by
+ *               paging, not by paging now and by the balloon later);
  *        low  - as hard, and VMs above their target are blocked until they are back under it.
  *      Paging is paced at SwapWritePagesPerSecond with at most one second of credit; the substrate
  *      offers every victim to sharing first (PageOutResult counts both).
@@ -46,13 +49,18 @@
  *      free target by shares, with idle pages taxed at tau (MinFundingRevocation), when the mins fit.
  *   3. The estimate of a VM moves only through WorkingSetEstimator: up at the fast gain (sooner with
  *      the partial count), down at the slow gain; a blocked VM's period clock does not run.
- *   4. A VM is paged by the policy only in soft (for what its balloon cannot deliver), hard or low,
- *      and only while it consumes more than its target; a VM is blocked only in low and only while
- *      above its target; every VM is unblocked in any other state.
+ *   4. min is guaranteed: a VM's balloon (its size, or a pinned target) plus its paged-out pages never
+ *      exceed max - min by the policy's decision; the substrate enforces the same bound on its own
+ *      mechanisms (owning: MemoryManager.SwapOut and balloon inflation refuse past it, and the
+ *      consistency check verifies it). A VM is paged by the policy only in soft (for what its balloon
+ *      cannot deliver), hard or low, and only while it consumes more than its target; a VM is blocked
+ *      only in low and only while above its target; every VM is unblocked in any other state.
  *   5. Pages written per tick never exceed the paging credit: rate * elapsed accumulated, capped at
  *      one second's worth.
  *   6. A pinned balloon target is never moved by the policy.
  *   7. Advance allocates nothing (VMs are kept in an id-ordered list; per-VM state is allocated by Add).
+ *   8. In hard and low, the pages a tick decides to page out total at most the free target less the free
+ *      pages, plus one per VM for rounding.
  */
 using Memvisor.Core.Allocation;
 using Memvisor.Core.Memory;
@@ -351,9 +359,23 @@ public sealed class HostMemoryPolicy
     {
         var perSecond = _options.SwapWritePagesPerSecond;
         _swapCredit = Math.Min(_swapCredit + (perSecond * elapsed.TotalSeconds), perSecond);
+
+        // Hard and low page what brings free memory back to the free target, shared among the VMs above
+        // their target in proportion to what each may still give (invariant 8).
+        long needed = 0;
+        long reclaimable = 0;
+        if (action is ReclamationAction.Swap or ReclamationAction.SwapAndBlock)
+        {
+            needed = Math.Max(0, _options.Allocation.FreeTargetPages(_meter.MachinePages) - _meter.FreePages);
+            foreach (var vm in _vms)
+            {
+                reclaimable += Reclaimable(vm, Excess(vm), _meter.BalloonPages(vm.Id));
+            }
+        }
+
         foreach (var vm in _vms)
         {
-            var excess = (int)Math.Ceiling(vm.ConsumedPages - vm.TargetPages);
+            var excess = Excess(vm);
             var balloon = _meter.BalloonPages(vm.Id);
             if (excess <= 0 || action == ReclamationAction.None)
             {
@@ -369,14 +391,31 @@ public sealed class HostMemoryPolicy
                 continue;
             }
 
-            // What the balloon can still take: 0 when the driver is absent, disabled, at its limit or unresponsive.
-            var deliverable = _meter.BalloonDeliverablePages(vm.Id);
-            _actuators.SetBalloonTarget(vm.Id, balloon + excess);
-            var swapNeed = action == ReclamationAction.Balloon ? Math.Max(0, excess - deliverable) : excess;
+            var reclaim = Reclaimable(vm, excess, balloon);
+            int pageNeed;
+            if (action == ReclamationAction.Balloon)
+            {
+                // What the balloon can still take: 0 when the driver is absent, disabled, at its limit or
+                // unresponsive; paging only for the rest.
+                var byBalloon = Math.Min(reclaim, _meter.BalloonDeliverablePages(vm.Id));
+                _actuators.SetBalloonTarget(vm.Id, balloon + byBalloon);
+                pageNeed = reclaim - byBalloon;
+            }
+            else
+            {
+                // Paging alone, once: a balloon still asked for more would later take the same pages again.
+                if (_meter.BalloonTargetPages(vm.Id) > balloon)
+                {
+                    _actuators.SetBalloonTarget(vm.Id, balloon);
+                }
 
-            vm.SwapTargetPages = _meter.PagedOutPages(vm.Id) + swapNeed;
+                pageNeed = reclaimable > 0 ? (int)Math.Min(reclaim, (long)Math.Ceiling(needed * (double)reclaim / reclaimable)) : 0;
+            }
+
+            var pagedOut = _meter.PagedOutPages(vm.Id);
+            vm.SwapTargetPages = pagedOut + pageNeed;
             SetBlocked(vm, action == ReclamationAction.SwapAndBlock);
-            var now = (int)Math.Min(swapNeed, Math.Floor(_swapCredit));
+            var now = (int)Math.Min(pageNeed, Math.Floor(_swapCredit));
             if (now > 0)
             {
                 var result = _actuators.PageOut(vm.Id, now);
@@ -384,6 +423,27 @@ public sealed class HostMemoryPolicy
                 vm.ConsumedPages -= result.PagesFreed;
             }
         }
+    }
+
+    /// <summary>Pages the VM consumes beyond its target (rounded up).</summary>
+    private static int Excess(VmEntry vm) => (int)Math.Ceiling(vm.ConsumedPages - vm.TargetPages);
+
+    /// <summary>
+    /// What may still be taken from the VM now without breaking its min (invariant 4): at most its excess,
+    /// and at most max - min less what its balloon holds and what is paged out. (This decision replaces the
+    /// balloon target, so what the target asked beyond the balloon's size is not counted, unless the target
+    /// is pinned: a pin stays, and counts.)
+    /// </summary>
+    private int Reclaimable(VmEntry vm, int excess, int balloon)
+    {
+        if (excess <= 0)
+        {
+            return 0;
+        }
+
+        var ballooned = _meter.IsBalloonPinned(vm.Id) ? Math.Max(balloon, _meter.BalloonTargetPages(vm.Id)) : balloon;
+        var room = vm.Config.MaxPages - vm.Config.MinPages - ballooned - _meter.PagedOutPages(vm.Id);
+        return Math.Max(0, Math.Min(excess, room));
     }
 
     private void SetBlocked(VmEntry vm, bool blocked)

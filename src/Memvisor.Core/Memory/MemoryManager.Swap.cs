@@ -47,9 +47,9 @@ public sealed partial class MemoryManager
             var n = 0;
             while (n < _swapVictims.Length && swapped + shared + n < count)
             {
-                if (vm.SwappedPages + n >= vm.SwapReservedPages)
+                if (vm.SwappedPages + vm.BalloonedPages + n >= vm.SwapReservedPages)
                 {
-                    error = $"{id} ('{vm.Config.Name}') has {vm.SwappedPages + n} pages swapped, all of its swap reservation (max - min = {vm.SwapReservedPages} pages).";
+                    error = $"{id} ('{vm.Config.Name}') has {vm.SwappedPages + n} pages swapped and {vm.BalloonedPages} ballooned, all it may lose above its min (its swap reservation, max - min = {vm.SwapReservedPages} pages).";
                     break;
                 }
 

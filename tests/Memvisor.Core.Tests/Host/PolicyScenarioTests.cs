@@ -63,6 +63,8 @@ public sealed class OwningPolicyScenarioTests : PolicyScenarioSuite
 
         public int BalloonPages(VmId vm) => Controller.Balloons.SizeOf(vm);
 
+        public int BalloonTargetPages(VmId vm) => Controller.Balloons.TargetOf(vm);
+
         public int PagedOutPages(VmId vm) => _host.Manager.SwappedPagesOf(vm);
 
         public bool IsBlockedBySubstrate(VmId vm) => Controller.Memory.IsBlocked(vm);
