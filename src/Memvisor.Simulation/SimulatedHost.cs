@@ -10,7 +10,9 @@
  *   - each running guest runs in quanta (QuantumSeconds) unless the policy blocks it (low state), in
  *     which case it is descheduled (its clock advances, nothing in it runs);
  *   - the policy advances on its own tick (PolicyTickSeconds); the controller (Core's owning
- *     substrate: HostMemoryController over the MemoryManager) hears how long each guest ran;
+ *     substrate: HostMemoryController over the MemoryManager) hears how long each guest really ran in
+ *     each quantum (its clock less host and guest stalls; nothing while descheduled), and the policy's
+ *     sampling periods run on that;
  *   - one HostSample is taken every sampleIntervalSeconds from Core's statistics, the policy, the
  *     balloons, the sampler and the guests' own counters (throughput, true working set, mismatches).
  * Everything is seeded from scenario.Seed and nothing reads the wall clock, so a scenario and seed
@@ -180,7 +182,7 @@ public sealed class SimulatedHost : IDisposable
         _engine.SchedulePeriodic(tick, tick, () =>
         {
             var before = _controller.States.State;
-            _controller.Advance(tickSpan);
+            _controller.Tick(tickSpan);
             if (_controller.States.State != before)
             {
                 // The exact log: samples (one per interval) would miss an excursion shorter than an interval.
@@ -256,7 +258,6 @@ public sealed class SimulatedHost : IDisposable
         vm.Running = true;
         vm.LastStats = _manager.GetVmStats(memory.Id);
         var quantum = EventEngine.Nanoseconds(_options.QuantumSeconds);
-        var quantumSpan = TimeSpan.FromTicks(quantum / 100);
         _engine.SchedulePeriodic(_engine.NowNanoseconds, quantum, () =>
         {
             if (!vm.Running)
@@ -271,8 +272,13 @@ public sealed class SimulatedHost : IDisposable
             }
             else
             {
+                // VM execution time: the guest's clock, less what it spent stalled on host swap-in and faults
+                // or on its own disk (the paper's sampling periods run on this).
+                var clock = guest.NowNanoseconds;
+                var stalls = guest.Counters.HostStallNanoseconds + guest.Counters.GuestStallNanoseconds;
                 guest.RunUntil(until);
-                _controller.Memory.AddExecutionTime(guest.Id, quantumSpan);
+                var ran = guest.NowNanoseconds - clock - (guest.Counters.HostStallNanoseconds + guest.Counters.GuestStallNanoseconds - stalls);
+                _controller.Memory.AddExecutionTime(guest.Id, TimeSpan.FromTicks(Math.Max(0, ran) / 100));
             }
 
             return true;

@@ -82,7 +82,7 @@ public sealed class FakeHostMemory(long machinePages, long swapPages, int balloo
                 vm.PagedOut = Math.Min(vm.PagedOut, vm.InGuest);
             }
 
-            if (vm.Blocked)
+            if (vm.Blocked || vm.Stalled)
             {
                 continue;
             }
@@ -192,6 +192,9 @@ public sealed class FakeVm(int maxPages, int minPages, int overheadPages, bool d
     public long PagesWritten { get; set; }
 
     public bool Blocked { get; set; }
+
+    /// <summary>The guest does not run though not blocked (waiting on its disk, say).</summary>
+    public bool Stalled { get; set; }
 
     public TimeSpan ExecutionTime { get; set; }
 

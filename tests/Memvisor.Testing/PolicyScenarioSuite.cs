@@ -24,6 +24,9 @@ public interface IPolicyScenarioHost : IDisposable
     /// <summary>The guest now uses its top <paramref name="usedPages"/> pages, and re-touches the top <paramref name="activePages"/> of them while it runs.</summary>
     void SetWorkload(VmId vm, int usedPages, int activePages);
 
+    /// <summary>Lets the guest run, or stalls it (it neither runs nor touches anything, but the policy does not block it: waiting on a disk, say).</summary>
+    void SetRunning(VmId vm, bool running);
+
     /// <summary>One policy tick of <see cref="PolicyScenarioSuite.Tick"/>: unblocked guests run, balloon drivers poll, the policy advances.</summary>
     void Step();
 
@@ -209,6 +212,41 @@ public abstract class PolicyScenarioSuite
         Assert.False(host.IsBlockedBySubstrate(idle));
     }
 
+    /// <summary>
+    /// Issue 13, item 3: sampling periods are VM execution time (paper §5.3). An active VM stalls for 10 s
+    /// (10 periods of host time) without being blocked: it ran for none of it, so no period ends and its
+    /// estimate stays where it was; once it runs again its periods resume.
+    /// </summary>
+    [Fact]
+    public void A_stalled_vm_keeps_its_estimate_because_its_periods_run_on_its_own_time()
+    {
+        using var host = CreateHost(MachinePages, 2 * VmPages, Options(0.75));
+        var vm = host.PowerOn(Vm("vm"), balloonDriver: false);
+        host.SetWorkload(vm, 300, 300);
+        for (var i = 0; i < 50; i++)
+        {
+            host.Step();
+        }
+
+        var before = host.Policy.WorkingSetOf(vm).Snapshot();
+        host.SetRunning(vm, false);
+        for (var i = 0; i < 100; i++)
+        {
+            host.Step();
+        }
+
+        var stalled = host.Policy.WorkingSetOf(vm).Snapshot();
+        Assert.Equal(before.PeriodsCompleted, stalled.PeriodsCompleted);
+        Assert.Equal(before.Estimate, stalled.Estimate);
+        host.SetRunning(vm, true);
+        for (var i = 0; i < 20; i++)
+        {
+            host.Step();
+        }
+
+        Assert.True(host.Policy.WorkingSetOf(vm).Snapshot().PeriodsCompleted > before.PeriodsCompleted, "periods resume when the VM runs");
+    }
+
     /// <summary>Paper §6.1: min + overhead must fit in unreserved memory, max - min in unreserved swap.</summary>
     [Fact]
     public void Admission_refuses_what_memory_or_swap_cannot_cover()
@@ -305,6 +343,8 @@ public sealed class FakePolicyScenarioHost : IPolicyScenarioHost
     {
         Memory.Use(vm, usedPages, activePages);
     }
+
+    public void SetRunning(VmId vm, bool running) => Memory.Vm(vm).Stalled = !running;
 
     public void Step()
     {

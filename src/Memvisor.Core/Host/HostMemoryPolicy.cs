@@ -16,8 +16,10 @@
  *
  * The loop. The substrate calls Advance(elapsed) on its policy tick (100 ms in the simulator):
  *   1. sampling: each VM's VmWorkingSet (period clock + WorkingSetEstimator, Core's EWMAs) advances
- *      by the VM time of the tick; a due period is ended through the meter's probe and its count t of
- *      n fed to the estimator, otherwise the count so far (partial);
+ *      by the execution time the meter reports for the VM since the last tick (time it ran: not time
+ *      it was blocked, descheduled, or stalled on host swap-in or its own disk); a due period is ended
+ *      through the meter's probe and its count t of n fed to the estimator, otherwise the count so
+ *      far (partial);
  *   2. scheduled idle-tax changes whose time has come take effect;
  *   3. the free-memory state is updated from the meter's free pages (FreeMemoryStateMachine: down at
  *      once, up with hysteresis);
@@ -48,7 +50,8 @@
  *   2. Targets: min <= target <= max for every VM, and targets partition machine pages - overhead -
  *      free target by shares, with idle pages taxed at tau (MinFundingRevocation), when the mins fit.
  *   3. The estimate of a VM moves only through WorkingSetEstimator: up at the fast gain (sooner with
- *      the partial count), down at the slow gain; a blocked VM's period clock does not run.
+ *      the partial count), down at the slow gain; a VM's period clock runs only on its execution time
+ *      (a blocked or stalled VM's does not run; a VM that did not run is not sampled).
  *   4. min is guaranteed: a VM's balloon (its size, or a pinned target) plus its paged-out pages never
  *      exceed max - min by the policy's decision; the substrate enforces the same bound on its own
  *      mechanisms (owning: MemoryManager.SwapOut and balloon inflation refuse past it, and the
@@ -156,6 +159,7 @@ public sealed class HostMemoryPolicy
 
         var vm = new VmEntry(id, config, config.Shares.Resolve(config.MaxPages), new VmWorkingSet(id, config.MaxPages, _options.Sampling));
         vm.WorkingSet.Begin(_meter.CountTouched(id).SampledPages);
+        vm.ExecutionTimeSeen = _meter.ExecutionTime(id);
         _reservedPages += config.MinPages + config.EffectiveOverheadPages;
         _reservedSwapPages += config.MaxPages - config.MinPages;
         while (_byId.Length <= id.Value)
@@ -226,15 +230,21 @@ public sealed class HostMemoryPolicy
     /// <summary>The VM's working-set estimate: sampling periods and moving averages.</summary>
     public VmWorkingSet WorkingSetOf(VmId id) => Entry(id).WorkingSet;
 
-    /// <summary>Advances the policy by <paramref name="elapsed"/> of host time (each unblocked VM ran for it too). Allocates nothing.</summary>
+    /// <summary>
+    /// Advances the policy by <paramref name="elapsed"/> of host time; each VM's sampling advances by the
+    /// execution time the meter reports for it since the last tick. Allocates nothing.
+    /// </summary>
     public void Advance(TimeSpan elapsed)
     {
         _now += elapsed;
         foreach (var vm in _vms)
         {
-            if (!vm.Blocked)
+            // Sampling periods are VM execution time: what the VM ran since the last tick, by the meter.
+            var ran = _meter.ExecutionTime(vm.Id) - vm.ExecutionTimeSeen;
+            if (ran > TimeSpan.Zero)
             {
-                vm.WorkingSet.Advance(_meter, elapsed);
+                vm.ExecutionTimeSeen += ran;
+                vm.WorkingSet.Advance(_meter, ran);
             }
         }
 
@@ -478,5 +488,8 @@ public sealed class HostMemoryPolicy
         public int SwapTargetPages { get; set; }
 
         public bool Blocked { get; set; }
+
+        /// <summary>The meter's execution time of the VM as of the last tick.</summary>
+        public TimeSpan ExecutionTimeSeen { get; set; }
     }
 }

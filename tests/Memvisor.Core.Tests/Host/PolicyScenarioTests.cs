@@ -46,19 +46,22 @@ public sealed class OwningPolicyScenarioTests : PolicyScenarioSuite
             Touch(guest, usedPages);
         }
 
+        public void SetRunning(VmId vm, bool running) => _guests[vm].Running = running;
+
         public void Step()
         {
             foreach (var guest in _guests.Values)
             {
-                if (!Controller.IsBlocked(guest.Memory.Id))
+                if (guest.Running && !Controller.IsBlocked(guest.Memory.Id))
                 {
                     Touch(guest, guest.ActivePages);
+                    Controller.Memory.AddExecutionTime(guest.Memory.Id, Tick);
                 }
 
                 guest.Driver?.Poll();
             }
 
-            Controller.Advance(Tick);
+            Controller.Tick(Tick);
         }
 
         public int BalloonPages(VmId vm) => Controller.Balloons.SizeOf(vm);
@@ -96,6 +99,8 @@ public sealed class OwningPolicyScenarioTests : PolicyScenarioSuite
             public TestBalloonDriver? Driver { get; } = driver;
 
             public int ActivePages { get; set; }
+
+            public bool Running { get; set; } = true;
         }
     }
 }
