@@ -5,6 +5,7 @@
  */
 using System.CommandLine;
 using System.CommandLine.Invocation;
+using System.Runtime.InteropServices;
 using Memvisor.Cli.Commands;
 
 var root = new RootCommand("Memvisor: the memory resource management of VMware ESX Server (Waldspurger, OSDI 2002).")
@@ -13,6 +14,12 @@ var root = new RootCommand("Memvisor: the memory resource management of VMware E
     SimulateCommand.Create(),
     ExperimentCommand.Create(),
 };
+if (args.Length == 0)
+{
+    // Bare `memvisor`: what it can do, not "Required command was not provided".
+    args = ["--help"];
+}
+
 var parse = root.Parse(args);
 if (parse.Action is ParseErrorAction parseError)
 {
@@ -20,4 +27,16 @@ if (parse.Action is ParseErrorAction parseError)
     parseError.ShowHelp = false;
 }
 
-return parse.Invoke();
+// Ctrl-C (SIGINT) and SIGTERM cancel the command's token: the command stops at its next check, restores
+// the terminal, removes what it was writing, says so and exits with 130. A second Ctrl-C ends the process
+// at once. (System.CommandLine's own handler is off: it ends the process without letting the command finish.)
+using var interrupted = new CancellationTokenSource();
+void OnSignal(PosixSignalContext context)
+{
+    context.Cancel = !interrupted.IsCancellationRequested;
+    interrupted.Cancel();
+}
+
+using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }, interrupted.Token);

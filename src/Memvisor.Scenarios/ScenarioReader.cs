@@ -37,7 +37,11 @@ public static class ScenarioReader
         string text;
         try
         {
-            text = File.ReadAllText(path);
+            text = ScenarioLimits.ReadBounded(path);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new ScenarioException(path, [e.Message]);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

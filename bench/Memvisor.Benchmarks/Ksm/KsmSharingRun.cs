@@ -48,6 +48,15 @@ internal static class KsmSharingRun
             return null;
         }
 
+        // ksmd merges every registered process and bills it all to itself: with another one registered
+        // (QEMU guests are, by default) its CPU time would not be this buffer's.
+        var others = KsmProcesses.Registered("/proc", Environment.ProcessId);
+        if (others.Count > 0)
+        {
+            reason = $"refused: {others.Count} other process(es) are registered with KSM ({string.Join(", ", others.Take(5).Select(p => $"{p.Command} pid {p.Pid}"))}); ksmd would merge and bill their pages too, so its CPU time would not measure this buffer. Stop them, or run with --skip-ksm.";
+            return null;
+        }
+
         var sysfs = Sysfs(options, log);
         RepairAfterKilledRun(options, log);
         var before = ReadWritableKnobs(sysfs);

@@ -61,7 +61,7 @@ internal static class KsmSideBySideCommand
 
             var content = buffer.Content;
             var report = new SideBySideReport(
-                $"{Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}",
+                Memvisor.Linux.Procfs.HostDescription.Line(),
                 loadAtStart,
                 MachineLoad.LoadAverage(),
                 options.Megabytes,

@@ -108,7 +108,7 @@ internal static partial class SimulationSpeedCommand
         }
 
         var report = new SimulationSpeedReport(
-            $"{Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}",
+            Memvisor.Linux.Procfs.HostDescription.Line(),
             loadAtStart,
             MachineLoad.LoadAverage(),
             options.Pin ? options.Cpu : null,

@@ -27,7 +27,7 @@ internal static class ExperimentCommand
             HelpName = "DIR",
             DefaultValueFactory = _ => "memvisor-out",
         };
-        var seed = new Option<ulong>("--seed") { Description = "Seed of every scenario the experiments run.", HelpName = "N", DefaultValueFactory = _ => 1 };
+        var seed = Arguments.Seed("Seed of every scenario the experiments run (default 1).");
         var reduced = new Option<bool>("--reduced") { Description = "Smaller, shorter setups (what the tests run): the same claims in seconds." };
         var command = new Command("experiment", "Re-run the paper's experiments in the simulator: each writes a report with the paper's numbers beside Memvisor's and whether the paper's claims hold. Exit code 1: unknown experiment; 2: an experiment failed (e.g. a guest read back data it did not write).")
         {
@@ -36,7 +36,7 @@ internal static class ExperimentCommand
         command.SetAction((parse, cancellationToken) => Task.FromResult(Run(
             parse.GetValue(name)!,
             parse.GetValue(output) ?? "memvisor-out",
-            parse.GetValue(seed),
+            parse.GetValue(seed) ?? 1,
             parse.GetValue(reduced) ? ExperimentScale.Reduced : ExperimentScale.Full,
             cancellationToken)));
         return command;

@@ -46,17 +46,17 @@ internal static class ScanCommand
             Description = "A salt per source, except for pages that are all 0x00 or all 0xFF: only those are shared across sources (Windows' rule across security domains).",
         };
         var zeroOnly = new Option<bool>("--zero-only") { Description = "Share only pages that are all zero." };
-        var top = new Option<int>("--top")
+        var top = Arguments.WholeNumber("--top", "Show the K sources that save most (the total covers all).", "K", 1, 1_000_000, 20);
+        files.Validators.Add(result =>
         {
-            Description = "Show the K sources that save most (the total covers all).",
-            HelpName = "K",
-            DefaultValueFactory = _ => 20,
-        };
-        top.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<int>() < 1)
+            // An unknown option would otherwise be taken for a file name ("No such file: '--bogus'").
+            foreach (var token in result.Tokens)
             {
-                result.AddError("--top expects a positive number of rows.");
+                if (token.Value.StartsWith('-') && !File.Exists(token.Value))
+                {
+                    result.AddError($"memvisor scan: unknown option '{token.Value}' (see memvisor scan --help; a file whose name starts with '-' can be given as ./{token.Value}).");
+                    return;
+                }
             }
         });
 

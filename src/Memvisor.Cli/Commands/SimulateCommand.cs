@@ -12,8 +12,8 @@ using Memvisor.Core.Statistics;
 using Memvisor.Reporting;
 using Memvisor.Simulation;
 using Memvisor.Simulation.Scenarios;
+using Memvisor.Cli.Live;
 using Spectre.Console;
-using Spectre.Console.Rendering;
 
 namespace Memvisor.Cli.Commands;
 
@@ -34,18 +34,11 @@ internal static class SimulateCommand
             HelpName = "DIR",
             DefaultValueFactory = _ => "memvisor-out",
         };
-        var seed = new Option<ulong?>("--seed") { Description = "Seed of every random choice (replaces the scenario's).", HelpName = "N" };
-        var duration = new Option<double?>("--duration") { Description = "Simulated seconds to run (replaces the scenario's).", HelpName = "SECONDS" };
-        duration.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<double?>() is { } d && !(d > 0 && double.IsFinite(d)))
-            {
-                result.AddError("--duration expects a positive number of seconds.");
-            }
-        });
+        var seed = Arguments.Seed("Seed of every random choice (replaces the scenario's).");
+        var duration = Arguments.PositiveNumber("--duration", "Simulated seconds to run (replaces the scenario's).", "SECONDS", ScenarioLimits.MaxDurationSeconds);
         var quiet = new Option<bool>("--quiet") { Description = "No live table, only the short summary at the end." };
         var json = new Option<bool>("--json") { Description = "Print the summary as JSON (summary.json's text) instead of text." };
-        var command = new Command("simulate", "Run a scenario on the simulated host and write its time series, summary, charts and report. Exit code 1: bad scenario (nothing written); 2: a guest read back data it did not write.")
+        var command = new Command("simulate", "Run a scenario on the simulated host and write its time series, summary, charts and report. Exit code 1: bad scenario or arguments (nothing run, nothing written); 2: a guest read back data it did not write; 130: interrupted (Ctrl-C; nothing written).")
         {
             file, output, seed, duration, quiet, json,
         };
@@ -62,6 +55,12 @@ internal static class SimulateCommand
 
     private static int Run(string? path, string output, ulong? seed, double? duration, bool quiet, bool json, CancellationToken cancellationToken)
     {
+        if (path is not null && InputFile.Problem(path) is { } problem)
+        {
+            Console.Error.WriteLine($"memvisor simulate: {problem}; nothing run.");
+            return 1;
+        }
+
         Scenario scenario;
         try
         {
@@ -74,7 +73,7 @@ internal static class SimulateCommand
         }
 
         scenario = scenario with { Seed = seed ?? scenario.Seed, DurationSeconds = duration ?? scenario.DurationSeconds };
-        if (!CanWrite(output, out var why))
+        if (WholeFolder.CheckReplaceable(output) is { } why)
         {
             Console.Error.WriteLine($"memvisor simulate: cannot write outputs to --out '{output}': {why}; nothing run.");
             return 1;
@@ -87,7 +86,7 @@ internal static class SimulateCommand
             using var host = new SimulatedHost(scenario);
             result = quiet || json || Console.IsOutputRedirected
                 ? host.Run(null, cancellationToken)
-                : RunLive(host, scenario, cancellationToken);
+                : RunLive(AnsiConsole.Console, host, scenario, cancellationToken);
         }
         catch (ArgumentException e)
         {
@@ -96,7 +95,7 @@ internal static class SimulateCommand
         }
         catch (OperationCanceledException)
         {
-            Console.Error.WriteLine("memvisor simulate: cancelled; nothing written.");
+            Console.Error.WriteLine("memvisor simulate: interrupted; nothing written.");
             return 130;
         }
 
@@ -104,13 +103,20 @@ internal static class SimulateCommand
         var summary = RunSummary.From(result.Record);
         try
         {
-            RunOutputs.Write(output, scenario, result.Samples, summary);
+            // Written whole: the folder holds this run or, on a failure or Ctrl-C, what it held before.
+            WholeFolder.Write(output, staging => RunOutputs.Write(staging, scenario, result.Samples, summary), cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            Console.Error.WriteLine($"memvisor simulate: interrupted while writing; '{output}' is as it was.");
+            return 130;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            Console.Error.WriteLine($"memvisor simulate: writing the outputs to '{output}' failed: {e.Message}");
+            Console.Error.WriteLine($"memvisor simulate: writing the outputs to '{output}' failed ({e.Message}); '{output}' is as it was.");
             return 1;
         }
+
         foreach (var note in result.Notes)
         {
             Console.Error.WriteLine($"memvisor simulate: note: {note}");
@@ -144,69 +150,28 @@ internal static class SimulateCommand
         }
     }
 
-    private static SimulationResult RunLive(SimulatedHost host, Scenario scenario, CancellationToken cancellationToken)
+    /// <summary>Runs <paramref name="host"/> with the live table on <paramref name="console"/>.</summary>
+    internal static SimulationResult RunLive(IAnsiConsole console, SimulatedHost host, Scenario scenario, CancellationToken cancellationToken)
     {
         SimulationResult? result = null;
-        AnsiConsole.Live(View(scenario, null))
-            .AutoClear(true)
+        // The last frame stays on the screen above the summary; an interrupted run leaves its last frame too.
+        console.Live(LiveView.Render(scenario.Name, scenario.Seed, scenario.DurationSeconds, null))
+            .AutoClear(false)
             .Start(context =>
             {
-                var progress = new LiveProgress(sample =>
+                var throttle = FrameThrottle.TenPerSecond();
+                var progress = new SynchronousProgress(p =>
                 {
-                    context.UpdateTarget(View(scenario, sample));
-                    context.Refresh();
+                    if (throttle.ShouldDraw(final: p.SimulatedSeconds >= p.DurationSeconds))
+                    {
+                        context.UpdateTarget(LiveView.Render(scenario.Name, scenario.Seed, scenario.DurationSeconds, p.Sample));
+                        context.Refresh();
+                    }
                 });
                 result = host.Run(progress, cancellationToken);
             });
         return result!;
     }
-
-    private static IRenderable View(Scenario scenario, SimulationProgress? progress)
-    {
-        var done = progress?.SimulatedSeconds ?? 0;
-        var fraction = scenario.DurationSeconds > 0 ? Math.Clamp(done / scenario.DurationSeconds, 0, 1) : 1;
-        const int width = 30;
-        var filled = (int)Math.Round(fraction * width);
-        var bar = string.Create(CultureInfo.InvariantCulture, $"[green]{new string('━', filled)}[/][grey]{new string('━', width - filled)}[/] {fraction * 100,3:0}%  {done:0}/{scenario.DurationSeconds:0} s");
-        var header = new Markup($"[bold]{Markup.Escape(scenario.Name)}[/] seed {scenario.Seed}  {bar}");
-        if (progress is null)
-        {
-            return header;
-        }
-
-        var sample = progress.Sample;
-        var host = new Markup(string.Create(
-            CultureInfo.InvariantCulture,
-            $"PMEM {sample.MemoryMB:0} MB  free {sample.FreeMB:0}  state [bold]{sample.State}[/]  saved by sharing {sample.SharedSavedMB:0}  swap {sample.SwapUsedMB:0}  balloon {sample.BalloonMB:0}"));
-        // esxtop's memory panel names (TRUEWS: the working set the workload really touched), whole MB so that it fits 80 columns.
-        var table = new Table().Border(TableBorder.Simple).Title("MB");
-        table.AddColumn(new TableColumn("VM").PadLeft(0).NoWrap());
-        foreach (var name in (string[])["MEMSZ", "SZTGT", "GRANT", "ACTV", "TRUEWS", "MCTLSZ", "SWCUR", "SHRD", "ZERO"])
-        {
-            table.AddColumn(new TableColumn(name).RightAligned().NoWrap().PadLeft(1).PadRight(0));
-        }
-
-        table.AddColumn(new TableColumn("STATE").NoWrap().PadLeft(2));
-        foreach (var vm in sample.Vms)
-        {
-            table.AddRow(
-                Markup.Escape(vm.Name),
-                Mb(vm.ConfiguredMB),
-                Mb(vm.TargetMB),
-                Mb(vm.GrantedMB),
-                Mb(vm.ActiveEstimateMB),
-                Mb(vm.TrueWorkingSetMB),
-                Mb(vm.BalloonMB),
-                Mb(vm.SwappedMB),
-                Mb(vm.SharedMB),
-                Mb(vm.ZeroMB),
-                !vm.PoweredOn ? "[grey]off[/]" : vm.DataMismatches > 0 ? "[red]DATA LOSS[/]" : "on");
-        }
-
-        return new Rows(header, host, table);
-    }
-
-    private static string Mb(double value) => double.IsNaN(value) ? "-" : value.ToString("0", CultureInfo.InvariantCulture);
 
     private static void PrintSummary(Scenario scenario, RunSummary summary, TimeSpan elapsed, string output)
     {
@@ -228,21 +193,8 @@ internal static class SimulateCommand
     }
 
     /// <summary>Reports synchronously on the simulating thread (Progress&lt;T&gt; would post to the thread pool).</summary>
-    private sealed class LiveProgress(Action<SimulationProgress> report) : IProgress<SimulationProgress>
+    private sealed class SynchronousProgress(Action<SimulationProgress> report) : IProgress<SimulationProgress>
     {
-        private long _lastTicks = long.MinValue;
-
-        public void Report(SimulationProgress value)
-        {
-            // Redraw at most about ten times a wall second: drawing must not slow the simulation.
-            var now = Stopwatch.GetTimestamp();
-            if (now - _lastTicks < Stopwatch.Frequency / 10 && value.SimulatedSeconds < value.DurationSeconds)
-            {
-                return;
-            }
-
-            _lastTicks = now;
-            report(value);
-        }
+        public void Report(SimulationProgress value) => report(value);
     }
 }

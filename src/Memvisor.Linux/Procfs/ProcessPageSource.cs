@@ -119,7 +119,9 @@ public sealed class ProcessPageSource : IScanPageSource, IDisposable
         }
         catch (UnauthorizedAccessException e)
         {
-            throw new ScanSourceException(ScanSourceProblem.AccessDenied, $"Permission denied reading the memory of process {pid} (reading another user's process needs root or CAP_SYS_PTRACE).", e);
+            throw new ScanSourceException(ScanSourceProblem.AccessDenied, Environment.IsPrivilegedProcess
+                ? $"Permission denied reading the memory of process {pid}, even as root: the kernel refuses it (the process is in another user or PID namespace, or a Yama or lockdown policy forbids it)."
+                : $"Permission denied reading the memory of process {pid} (reading another user's process needs root or CAP_SYS_PTRACE).", e);
         }
         catch (IOException e)
         {

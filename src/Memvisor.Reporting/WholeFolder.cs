@@ -1,0 +1,126 @@
+/*
+ * Writing a run's outputs so that a folder holds one complete run or none.
+ *
+ * The files are written into a staging folder beside the destination (same parent, so the final move is
+ * a rename on one file system), then the staging folder takes the destination's name: an earlier run's
+ * folder is first renamed aside and deleted only after the new one is in place. A failure or a
+ * cancellation while writing deletes the staging folder and leaves the destination as it was.
+ * The destination is replaced whole, so it must be new, empty, or an earlier run's output folder (one
+ * that holds summary.json and nothing but run outputs): a folder holding anything else is refused before
+ * anything runs (CheckReplaceable), since replacing it would delete the user's files.
+ */
+namespace Memvisor.Reporting;
+
+/// <summary>Writes a folder whole: all of it, or nothing.</summary>
+public static class WholeFolder
+{
+    private static readonly HashSet<string> RunEntries = new(StringComparer.Ordinal)
+    {
+        RunOutputs.HostCsvFile, RunOutputs.VmsCsvFile, RunOutputs.TimeSeriesJsonFile, RunOutputs.SummaryJsonFile,
+        RunOutputs.SummaryTextFile, RunOutputs.ReportFile, RunOutputs.ChartsFolder,
+    };
+
+    /// <summary>
+    /// Null when <paramref name="dir"/> may be replaced by a run's outputs (it does not exist, is empty, or
+    /// holds an earlier run's outputs only), otherwise why not, in a few words.
+    /// </summary>
+    public static string? CheckReplaceable(string dir)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(dir);
+        try
+        {
+            if (File.Exists(dir))
+            {
+                return "it is a file, not a folder";
+            }
+
+            if (!Directory.Exists(dir))
+            {
+                var parent = Path.GetDirectoryName(Path.GetFullPath(dir));
+                return parent is null || Directory.Exists(parent) ? null : $"its parent folder '{parent}' does not exist";
+            }
+
+            var entries = Directory.EnumerateFileSystemEntries(dir).Select(Path.GetFileName).ToList();
+            if (entries.Count == 0)
+            {
+                return null;
+            }
+
+            var foreign = entries.Where(e => !RunEntries.Contains(e!)).Take(3).ToList();
+            if (foreign.Count > 0 || !entries.Contains(RunOutputs.SummaryJsonFile))
+            {
+                return $"it holds files that are not a Memvisor run's outputs ({string.Join(", ", foreign.DefaultIfEmpty(entries[0]))}); choose a new or empty folder";
+            }
+
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            return e.Message.TrimEnd('.');
+        }
+    }
+
+    /// <summary>
+    /// Calls <paramref name="write"/> with a fresh staging folder, then puts that folder in place of
+    /// <paramref name="dir"/>. On any exception (cancellation included) the staging folder is deleted, the
+    /// destination is untouched, and the exception propagates.
+    /// </summary>
+    public static void Write(string dir, Action<string> write, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(dir);
+        ArgumentNullException.ThrowIfNull(write);
+        var full = Path.GetFullPath(dir).TrimEnd(Path.DirectorySeparatorChar);
+        var parent = Path.GetDirectoryName(full) ?? throw new ArgumentException($"'{dir}' has no parent folder.", nameof(dir));
+        var name = Path.GetFileName(full);
+        var pid = Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var staging = Path.Combine(parent, $".{name}.partial-{pid}");
+        var aside = Path.Combine(parent, $".{name}.old-{pid}");
+        DeleteQuietly(staging);
+        Directory.CreateDirectory(staging);
+        try
+        {
+            write(staging);
+            cancellationToken.ThrowIfCancellationRequested();
+            if (Directory.Exists(full))
+            {
+                DeleteQuietly(aside);
+                Directory.Move(full, aside);
+                try
+                {
+                    Directory.Move(staging, full);
+                }
+                catch
+                {
+                    Directory.Move(aside, full);
+                    throw;
+                }
+
+                DeleteQuietly(aside);
+            }
+            else
+            {
+                Directory.Move(staging, full);
+            }
+        }
+        catch
+        {
+            DeleteQuietly(staging);
+            throw;
+        }
+    }
+
+    private static void DeleteQuietly(string path)
+    {
+        try
+        {
+            if (Directory.Exists(path))
+            {
+                Directory.Delete(path, recursive: true);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A leftover staging or old folder is hidden (dot name) and harmless; the run's result stands.
+        }
+    }
+}

@@ -1,0 +1,31 @@
+namespace Memvisor.Scenarios;
+
+/// <summary>Bounds on scenario inputs that hold the same whether a value comes from a file or a command-line flag.</summary>
+public static class ScenarioLimits
+{
+    /// <summary>Longest run, simulated seconds (about 116 days).</summary>
+    public const double MaxDurationSeconds = 1e7;
+
+    /// <summary>Largest scenario file read, bytes: a scenario is a few KB; anything this large is not one.</summary>
+    public const long MaxFileBytes = 16 * 1024 * 1024;
+
+    /// <summary>Reads a UTF-8 text file of at most <see cref="MaxFileBytes"/> bytes, without reading further than that.</summary>
+    /// <exception cref="InvalidDataException">The file is larger.</exception>
+    internal static string ReadBounded(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1);
+        using var bytes = new MemoryStream();
+        var buffer = new byte[81920];
+        int read;
+        while ((read = stream.Read(buffer)) > 0)
+        {
+            bytes.Write(buffer, 0, read);
+            if (bytes.Length > MaxFileBytes)
+            {
+                throw new InvalidDataException($"the file is larger than {MaxFileBytes / (1024 * 1024)} MiB; a scenario is a few KB of JSON");
+            }
+        }
+
+        return new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false).GetString(bytes.GetBuffer(), 0, (int)bytes.Length).TrimStart('\uFEFF');
+    }
+}
