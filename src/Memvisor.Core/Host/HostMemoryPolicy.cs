@@ -35,10 +35,10 @@
  *               (never raising a balloon target the surplus rule already lowered);
  *        soft - the balloon target rises by what the balloon can deliver (driver present, enabled,
  *               responsive, below its limit and pin); the VM is paged only for the rest;
- *        hard - the host pages what brings free memory back to the free target, shared among the VMs
- *               above target in proportion to what each may give, and no more; balloon targets are
- *               not raised, and a pending inflation is cancelled (the pages are reclaimed once, by
- *               paging, not by paging now and by the balloon later);
+ *        hard - the host pages what brings free memory back to the free target, shared among the
+ *               VMs above target in proportion to what each may give, and no more; the balloon is
+ *               asked only for the rest of the VM's excess (each page is reclaimed once: never paged
+ *               now and ballooned later as well);
  *        low  - as hard, and VMs above their target are blocked until they are back under it.
  *      Paging is paced at SwapWritePagesPerSecond with at most one second of credit; the substrate
  *      offers every victim to sharing first (PageOutResult counts both).
@@ -63,7 +63,8 @@
  *   6. A pinned balloon target is never moved by the policy.
  *   7. Advance allocates nothing (VMs are kept in an id-ordered list; per-VM state is allocated by Add).
  *   8. In hard and low, the pages a tick decides to page out total at most the free target less the free
- *      pages, plus one per VM for rounding.
+ *      pages, plus one per VM for rounding; a VM's new balloon target plus what it is paged never exceed
+ *      its balloon plus its excess.
  */
 using Memvisor.Core.Allocation;
 using Memvisor.Core.Memory;
@@ -401,26 +402,24 @@ public sealed class HostMemoryPolicy
                 continue;
             }
 
+            // Each page of the excess is reclaimed once, by one mechanism: the balloon's new target replaces
+            // the old one and asks only for what is not paged now.
             var reclaim = Reclaimable(vm, excess, balloon);
+            var deliverable = _meter.BalloonDeliverablePages(vm.Id);
             int pageNeed;
             if (action == ReclamationAction.Balloon)
             {
-                // What the balloon can still take: 0 when the driver is absent, disabled, at its limit or
-                // unresponsive; paging only for the rest.
-                var byBalloon = Math.Min(reclaim, _meter.BalloonDeliverablePages(vm.Id));
-                _actuators.SetBalloonTarget(vm.Id, balloon + byBalloon);
-                pageNeed = reclaim - byBalloon;
+                // The balloon takes what it can (0 when the driver is absent, disabled, at its limit or
+                // unresponsive); paging only for the rest.
+                pageNeed = reclaim - Math.Min(reclaim, deliverable);
             }
             else
             {
-                // Paging alone, once: a balloon still asked for more would later take the same pages again.
-                if (_meter.BalloonTargetPages(vm.Id) > balloon)
-                {
-                    _actuators.SetBalloonTarget(vm.Id, balloon);
-                }
-
+                // Paging now for this VM's part of what restores the free target; the balloon for the rest.
                 pageNeed = reclaimable > 0 ? (int)Math.Min(reclaim, (long)Math.Ceiling(needed * (double)reclaim / reclaimable)) : 0;
             }
+
+            _actuators.SetBalloonTarget(vm.Id, balloon + Math.Min(reclaim - pageNeed, deliverable));
 
             var pagedOut = _meter.PagedOutPages(vm.Id);
             vm.SwapTargetPages = pagedOut + pageNeed;
@@ -440,9 +439,9 @@ public sealed class HostMemoryPolicy
 
     /// <summary>
     /// What may still be taken from the VM now without breaking its min (invariant 4): at most its excess,
-    /// and at most max - min less what its balloon holds and what is paged out. (This decision replaces the
-    /// balloon target, so what the target asked beyond the balloon's size is not counted, unless the target
-    /// is pinned: a pin stays, and counts.)
+    /// and at most max - min less what its balloon holds and what is paged out. (A decision replaces the
+    /// balloon target, so what the old target asked beyond the balloon's size is not counted, unless the
+    /// target is pinned: a pin stays, and counts.)
     /// </summary>
     private int Reclaimable(VmEntry vm, int excess, int balloon)
     {
