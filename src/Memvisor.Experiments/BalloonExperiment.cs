@@ -19,7 +19,6 @@
  * read, Zipf popularity of files); the paper's hardware and guest kernel are not modelled; runs are a few
  * simulated minutes. Reduced scale: a 48 MB guest against a 64 MB one ballooned to 48 MB (8 clients, 128 MB file set, 100 s).
  */
-using System.Globalization;
 using Memvisor.Core.Memory;
 using Memvisor.Scenarios;
 using Memvisor.Core.Statistics;
@@ -30,7 +29,7 @@ using Memvisor.Simulation.Images;
 namespace Memvisor.Experiments;
 
 /// <summary>Figure 2: throughput of a ballooned VM against one configured with the same memory.</summary>
-public sealed class BalloonExperiment() : PaperExperiment("balloon", "Ballooning versus configured memory", "Figure 2, §3.2")
+public sealed class BalloonExperiment() : PaperExperiment<BalloonMeasurements>("balloon", "Ballooning versus configured memory", "Figure 2, §3.2")
 {
     private const string Vm = "vm";
 
@@ -44,41 +43,15 @@ public sealed class BalloonExperiment() : PaperExperiment("balloon", "Ballooning
     public const double CloseWithinPercent = 5;
 
     /// <inheritdoc/>
-    public override ExperimentResult Run(ExperimentContext context)
+    protected override BalloonMeasurements Measure(ExperimentContext context, ExperimentRuns runs)
     {
-        ArgumentNullException.ThrowIfNull(context);
-        var runs = new ExperimentRuns(context);
-        double[] sizes = context.Pick<double[]>([128, 160, 192, 224, 256], [48, 64]);
-        var configuredMax = sizes[^1];
-        var duration = context.Pick(480.0, 100.0);
-        var windowFrom = context.Pick(300.0, 60.0);
-        var fileSetMB = context.Pick(320.0, 128.0);
-        var clients = context.Pick(40, 8);
-
-        Scenario Scenario(string name, double memoryMB, double? balloonTargetMB) => new()
-        {
-            Name = name,
-            DurationSeconds = duration,
-            SampleIntervalSeconds = 1,
-            Host = new HostSpec { MemoryMB = 1024, SwapMB = 1024 },
-            Vms =
-            [
-                new VmSpec
-                {
-                    Name = Vm,
-                    MemoryMB = memoryMB,
-                    Guest = "linux",
-                    BalloonTargetMB = balloonTargetMB,
-                    Workload = new WorkloadSpec { Kind = "fileserver", FileSetMB = fileSetMB, Clients = clients },
-                },
-            ],
-        };
-
-        var points = new List<Point>();
+        var setup = Setup(context);
+        var configuredMax = setup.ConfiguredMaxMB;
+        var points = new List<BalloonPoint>();
         IReadOnlyList<HostSample>? firstConfigured = null, firstBallooned = null;
-        foreach (var size in sizes)
+        foreach (var size in setup.SizesMB)
         {
-            var configured = runs.Run(Scenario($"configured-{size:0}", size, null)).Samples;
+            var configured = runs.Run(Scenario(setup, $"configured-{size:0}", size, null)).Samples;
             firstConfigured ??= configured;
             IReadOnlyList<HostSample> ballooned;
             if (size == configuredMax)
@@ -88,60 +61,123 @@ public sealed class BalloonExperiment() : PaperExperiment("balloon", "Ballooning
             }
             else
             {
-                ballooned = runs.Run(Scenario($"ballooned-{configuredMax:0}-to-{size:0}", configuredMax, configuredMax - size)).Samples;
+                ballooned = runs.Run(Scenario(setup, $"ballooned-{configuredMax:0}-to-{size:0}", configuredMax, configuredMax - size)).Samples;
                 firstBallooned ??= ballooned;
             }
 
-            points.Add(new Point(
-                size,
-                ExperimentRuns.Mean(configured, Vm, v => v.Throughput, windowFrom),
-                ExperimentRuns.Mean(ballooned, Vm, v => v.Throughput, windowFrom),
-                ExperimentRuns.Mean(ballooned, Vm, v => v.BalloonMB, windowFrom),
-                ExperimentRuns.Mean(configured, Vm, v => v.GrantedMB, windowFrom),
-                ExperimentRuns.Mean(ballooned, Vm, v => v.GrantedMB, windowFrom),
-                ReservedMB(size),
-                ReservedMB(configuredMax)));
+            points.Add(Point(setup, size, configured, ballooned));
         }
 
-        var lossPoints = points.Where(p => p.SizeMB != configuredMax).ToList();
-        var lowest = lossPoints.Min(p => p.LossPercent);
-        var highest = lossPoints.Max(p => p.LossPercent);
-        var largestGap = lossPoints.Max(p => Math.Abs(p.LossPercent));
-        var growth = points[^1].ConfiguredThroughput / points[0].ConfiguredThroughput;
-        var balloonReached = lossPoints.All(p => Math.Abs(p.BalloonMB - (configuredMax - p.SizeMB)) < 0.5);
-        string Losses() => string.Join(", ", lossPoints.Select(p => $"{F(p.SizeMB, 0)} MB: {F(p.LossPercent, 2)}%"));
+        var warmup = firstConfigured is null || firstBallooned is null
+            ? null
+            : new BalloonWarmup(
+                TimeSeries.Of(firstConfigured, Vm, v => v.Throughput),
+                TimeSeries.Of(firstBallooned, Vm, v => v.Throughput),
+                TimeSeries.Of(firstBallooned, Vm, v => v.BalloonMB));
+        return new BalloonMeasurements(setup, points, warmup);
+    }
 
-        var claims = new List<ClaimResult>
-        {
+    /// <summary>The sizes, durations and workload at the context's scale.</summary>
+    private static BalloonSetup Setup(ExperimentContext context) => new(
+        context.Pick<double[]>([128, 160, 192, 224, 256], [48, 64]),
+        context.Pick(480.0, 100.0),
+        context.Pick(300.0, 60.0),
+        context.Pick(320.0, 128.0),
+        context.Pick(40, 8),
+        context.Seed);
+
+    private static Scenario Scenario(BalloonSetup setup, string name, double memoryMB, double? balloonTargetMB) => new()
+    {
+        Name = name,
+        DurationSeconds = setup.DurationSeconds,
+        SampleIntervalSeconds = 1,
+        Host = new HostSpec { MemoryMB = 1024, SwapMB = 1024 },
+        Vms =
+        [
+            new VmSpec
+            {
+                Name = Vm,
+                MemoryMB = memoryMB,
+                Guest = GuestFlavour.Linux,
+                BalloonTargetMB = balloonTargetMB,
+                Workload = new WorkloadSpec { Kind = WorkloadKind.FileServer, FileSetMB = setup.FileSetMB, Clients = setup.Clients },
+            },
+        ],
+    };
+
+    /// <summary>One size's figures: means over the late window of the configured and the ballooned run.</summary>
+    private static BalloonPoint Point(BalloonSetup setup, double size, IReadOnlyList<HostSample> configured, IReadOnlyList<HostSample> ballooned) => new(
+        size,
+        ExperimentRuns.Mean(configured, Vm, v => v.Throughput, setup.WindowFromSeconds),
+        ExperimentRuns.Mean(ballooned, Vm, v => v.Throughput, setup.WindowFromSeconds),
+        ExperimentRuns.Mean(ballooned, Vm, v => v.BalloonMB, setup.WindowFromSeconds),
+        ExperimentRuns.Mean(configured, Vm, v => v.GrantedMB, setup.WindowFromSeconds),
+        ExperimentRuns.Mean(ballooned, Vm, v => v.GrantedMB, setup.WindowFromSeconds),
+        ReservedMB(size),
+        ReservedMB(setup.ConfiguredMaxMB));
+
+    /// <inheritdoc/>
+    protected override IReadOnlyList<ClaimResult> Judge(BalloonMeasurements measured)
+    {
+        ArgumentNullException.ThrowIfNull(measured);
+        var (setup, points, sizes, configuredMax) = (measured.Setup, measured.Points, measured.Setup.SizesMB, measured.Setup.ConfiguredMaxMB);
+        var (largestGap, growth, balloonReached, losses) = (measured.LargestGapPercent, measured.Growth, measured.BalloonsReachedTargets, Losses(measured));
+        return
+        [
             new(
+                ClaimId.BalloonCloseToConfigured,
                 "A ballooned VM performs close to one configured with that memory",
                 largestGap <= CloseWithinPercent && balloonReached,
-                $"Throughput loss of the ballooned VM (mean over {F(windowFrom, 0)}-{F(duration, 0)} s): {Losses()}; largest |loss| {F(largestGap, 2)}% " +
+                $"Throughput loss of the ballooned VM (mean over {F(setup.WindowFromSeconds, 0)}-{F(setup.DurationSeconds, 0)} s): {losses}; largest |loss| {F(largestGap, 2)}% " +
                 $"(close: at most {F(CloseWithinPercent, 0)}%, the paper's largest gap of {F(PaperHighestLossPercent, 1)}% rounded up). " +
-                $"Balloons at their targets in the window: {(balloonReached ? "yes" : "NO")}. For scale, the configured VM's throughput grows x{F(growth, 2)} from {F(sizes[0], 0)} to {F(configuredMax, 0)} MB."),
+                $"Balloons at their targets in the window: {(balloonReached ? "yes" : "NO")}. For scale, the configured VM's throughput grows x{F(growth, 2)} from {F(sizes[0], 0)} to {F(configuredMax, 0)} MB.")
+            {
+                Measured = largestGap,
+                Paper = PaperHighestLossPercent,
+            },
             new(
+                ClaimId.BalloonSlightlySlower,
                 "The ballooned VM is slightly slower, not faster: the larger guest sizes kernel structures for its configured memory",
-                lossPoints.All(p => p.LossPercent > 0),
-                $"Loss at every size: {Losses()}. The {F(configuredMax, 0)} MB guest reserves {F(ReservedMB(configuredMax), 2)} MB of kernel structures at boot " +
-                $"against {F(ReservedMB(sizes[0]), 2)} MB for a {F(sizes[0], 0)} MB guest: that much less page cache when ballooned down."),
+                measured.LossPoints.All(p => p.LossPercent > 0),
+                $"Loss at every size: {losses}. The {F(configuredMax, 0)} MB guest reserves {F(ReservedMB(configuredMax), 2)} MB of kernel structures at boot " +
+                $"against {F(ReservedMB(sizes[0]), 2)} MB for a {F(sizes[0], 0)} MB guest: that much less page cache when ballooned down.")
+            {
+                Measured = measured.LowestLossPercent,
+                Paper = PaperLowestLossPercent,
+            },
             new(
+                ClaimId.BalloonThroughputGrowsWithMemory,
                 "Throughput grows with memory (the workload is memory-sensitive, so the comparison means something)",
                 growth > 1.1,
-                $"Configured throughput {F(points[0].ConfiguredThroughput, 1)} ops/s at {F(sizes[0], 0)} MB, {F(points[^1].ConfiguredThroughput, 1)} ops/s at {F(configuredMax, 0)} MB (x{F(growth, 2)})."),
-        };
+                $"Configured throughput {F(points[0].ConfiguredThroughput, 1)} ops/s at {F(sizes[0], 0)} MB, {F(points[^1].ConfiguredThroughput, 1)} ops/s at {F(configuredMax, 0)} MB (x{F(growth, 2)}).")
+            {
+                Measured = growth,
+            },
+        ];
+    }
 
+    private static string Losses(BalloonMeasurements measured) =>
+        string.Join(", ", measured.LossPoints.Select(p => $"{F(p.SizeMB, 0)} MB: {F(p.LossPercent, 2)}%"));
+
+    /// <inheritdoc/>
+    protected override ExperimentResult Render(ExperimentContext context, ExperimentRuns runs, BalloonMeasurements measured)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(measured);
+        var (setup, points, sizes, configuredMax) = (measured.Setup, measured.Points, measured.Setup.SizesMB, measured.Setup.ConfiguredMaxMB);
+        var (duration, windowFrom) = (setup.DurationSeconds, setup.WindowFromSeconds);
         var comparisons = new List<PaperComparison>
         {
-            new("smallest throughput loss of the ballooned VM", PaperLowestLossPercent, lowest, "%")
+            new("smallest throughput loss of the ballooned VM", PaperLowestLossPercent, measured.LowestLossPercent, "%")
             {
                 Note = "paper [recalled]: 1.4-4.4% over the sizes, per-size values not given",
             },
-            new("largest throughput loss of the ballooned VM", PaperHighestLossPercent, highest, "%")
+            new("largest throughput loss of the ballooned VM", PaperHighestLossPercent, measured.HighestLossPercent, "%")
             {
                 Note = "paper [recalled]: 1.4-4.4% over the sizes",
             },
         };
-        foreach (var p in lossPoints)
+        foreach (var p in measured.LossPoints)
         {
             comparisons.Add(new PaperComparison($"throughput loss ballooned to {F(p.SizeMB, 0)} MB", (PaperLowestLossPercent + PaperHighestLossPercent) / 2, p.LossPercent, "%")
             {
@@ -163,11 +199,8 @@ public sealed class BalloonExperiment() : PaperExperiment("balloon", "Ballooning
                 ],
             }, $"Mean throughput over {F(windowFrom, 0)}-{F(duration, 0)} s of each run (the paper's Figure 2)."),
         };
-        if (firstConfigured is not null && firstBallooned is not null)
+        if (measured.Warmup is { } warmup)
         {
-            var (ct, cv) = ExperimentRuns.Series(firstConfigured, Vm, v => v.Throughput);
-            var (bt, bv) = ExperimentRuns.Series(firstBallooned, Vm, v => v.Throughput);
-            var (gt, gv) = ExperimentRuns.Series(firstBallooned, Vm, v => v.BalloonMB);
             figures.Add(new ExperimentFigure("warmup", new LineChart
             {
                 Title = $"{F(sizes[0], 0)} MB: throughput over time, and the balloon",
@@ -175,9 +208,9 @@ public sealed class BalloonExperiment() : PaperExperiment("balloon", "Ballooning
                 YLabel = "operations/s; balloon MB",
                 Series =
                 [
-                    new ChartSeries($"configured {F(sizes[0], 0)} MB (ops/s)", ct, cv),
-                    new ChartSeries($"ballooned {F(configuredMax, 0)}->{F(sizes[0], 0)} MB (ops/s)", bt, bv) { Line = SeriesLine.Dashed },
-                    new ChartSeries("balloon (MB)", gt, gv) { Line = SeriesLine.Dotted },
+                    new ChartSeries($"configured {F(sizes[0], 0)} MB (ops/s)", warmup.ConfiguredThroughput.Seconds, warmup.ConfiguredThroughput.Values),
+                    new ChartSeries($"ballooned {F(configuredMax, 0)}->{F(sizes[0], 0)} MB (ops/s)", warmup.BalloonedThroughput.Seconds, warmup.BalloonedThroughput.Values) { Line = SeriesLine.Dashed },
+                    new ChartSeries("balloon (MB)", warmup.BalloonMB.Seconds, warmup.BalloonMB.Values) { Line = SeriesLine.Dotted },
                 ],
                 Bands = [new ChartBand("averaged", windowFrom, duration, "#DDDDDD")],
             }, "The balloon reaches its size within seconds; the page cache fills over minutes, so throughput is averaged in the shaded window."));
@@ -196,9 +229,9 @@ public sealed class BalloonExperiment() : PaperExperiment("balloon", "Ballooning
             runs,
             setup:
                 $"Paper [recalled]: one Linux VM running dbench with 40 clients, configured with 128-256 MB, against the same VM configured with 256 MB and ballooned down to each size. " +
-                $"Ours: one simulated Linux guest running the dbench-like file server ({clients} clients, {F(fileSetMB, 0)} MB file set, 30% writes) on a 1024 MB host that never reclaims; " +
+                $"Ours: one simulated Linux guest running the dbench-like file server ({setup.Clients} clients, {F(setup.FileSetMB, 0)} MB file set, 30% writes) on a 1024 MB host that never reclaims; " +
                 $"configured at {string.Join(", ", sizes.Select(s => F(s, 0)))} MB, against {F(configuredMax, 0)} MB with a fixed balloon target (scenario balloonTargetMB) of {F(configuredMax, 0)} - size MB, " +
-                $"inflated by the guest's own balloon driver. {F(duration, 0)} simulated s per run, throughput averaged over {F(windowFrom, 0)}-{F(duration, 0)} s (balloon at size, page cache warm); seed {context.Seed}.",
+                $"inflated by the guest's own balloon driver. {F(duration, 0)} simulated s per run, throughput averaged over {F(windowFrom, 0)}-{F(duration, 0)} s (balloon at size, page cache warm); seed {setup.Seed}.",
             shows: "Ballooning takes memory from a guest almost as well as configuring the guest smaller: the guest's own allocator and replacement policy decide what to give up, so it loses only what a smaller guest would not have (the kernel structures sized for its configured memory).",
             discussion:
                 $"In the model the ballooned guest differs from the configured one in exactly one way: its kernel reserves structures for {F(configuredMax, 0)} MB at boot " +
@@ -209,27 +242,14 @@ public sealed class BalloonExperiment() : PaperExperiment("balloon", "Ballooning
                 "Simulated dbench is not dbench: one operation at a time, a fixed latency per virtual-disk read, Zipf file popularity; the paper's kernel, disk and CPU are not modelled, so absolute throughputs are not comparable, only the ratio.") with
         {
             Comparisons = comparisons,
-            Claims = claims,
             Figures = figures,
             Tables = [table],
         };
     }
 
-    private static double ReservedMB(double memoryMB) =>
+    /// <summary>Kernel structures a Linux guest of <paramref name="memoryMB"/> reserves at boot, MB.</summary>
+    internal static double ReservedMB(double memoryMB) =>
         PageGeometry.MegabytesFromPages(GuestImage.Linux().KernelReservedPages((int)PageGeometry.PagesFromMegabytes(memoryMB)));
 
     private static string F(double value, int decimals) => NumberText.Fixed(value, decimals);
-
-    private sealed record Point(
-        double SizeMB,
-        double ConfiguredThroughput,
-        double BalloonedThroughput,
-        double BalloonMB,
-        double ConfiguredGrantedMB,
-        double BalloonedGrantedMB,
-        double ConfiguredReserveMB,
-        double BalloonedReserveMB)
-    {
-        public double LossPercent => 100 * (ConfiguredThroughput - BalloonedThroughput) / ConfiguredThroughput;
-    }
 }

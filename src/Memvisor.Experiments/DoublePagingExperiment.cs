@@ -28,7 +28,7 @@ using Memvisor.Simulation;
 namespace Memvisor.Experiments;
 
 /// <summary>§3.1: the same memory pressure relieved by ballooning versus by host swapping alone.</summary>
-public sealed class DoublePagingExperiment() : PaperExperiment("double-paging", "Ballooning versus host paging: double paging", "§3.1")
+public sealed class DoublePagingExperiment() : PaperExperiment<DoublePagingMeasurements>("double-paging", "Ballooning versus host paging: double paging", "§3.1")
 {
     private const string Vm = "vm";
 
@@ -39,67 +39,122 @@ public sealed class DoublePagingExperiment() : PaperExperiment("double-paging", 
     public const double MinSpeedupPercent = 2;
 
     /// <inheritdoc/>
-    public override ExperimentResult Run(ExperimentContext context)
+    protected override DoublePagingMeasurements Measure(ExperimentContext context, ExperimentRuns runs)
     {
-        ArgumentNullException.ThrowIfNull(context);
-        var runs = new ExperimentRuns(context);
-        var hostMB = context.Pick(224.0, 52.0);
-        var vmMB = context.Pick(256.0, 64.0);
-        double? overheadMB = context.Pick<double?>(null, 4);
-        var workingSetMB = context.Pick(320.0, 80.0);
-        var duration = context.Pick(420.0, 90.0);
-        var windowFrom = context.Pick(300.0, 60.0);
+        var setup = new DoublePagingSetup(
+            context.Pick(224.0, 52.0),
+            context.Pick(256.0, 64.0),
+            context.Pick<double?>(null, 4),
+            context.Pick(320.0, 80.0),
+            context.Pick(420.0, 90.0),
+            context.Pick(300.0, 60.0),
+            context.Seed);
+        var ballooned = Reduce("ballooning", runs.Run(Scenario(setup, "ballooning", BalloonDriverSpec.Active)), setup.WindowFromSeconds);
+        var swapped = Reduce("host swapping", runs.Run(Scenario(setup, "host-swapping", BalloonDriverSpec.Absent)), setup.WindowFromSeconds);
+        return new DoublePagingMeasurements(setup, ballooned, swapped);
+    }
 
-        Scenario Scenario(string name, BalloonDriverSpec driver) => new()
-        {
-            Name = name,
-            DurationSeconds = duration,
-            SampleIntervalSeconds = 1,
-            Host = new HostSpec { MemoryMB = hostMB, SwapMB = 1024, Sharing = false },
-            Vms =
-            [
-                new VmSpec
-                {
-                    Name = Vm,
-                    MemoryMB = vmMB,
-                    OverheadMB = overheadMB,
-                    Guest = "linux",
-                    BalloonDriver = driver,
-                    Workload = new WorkloadSpec { Kind = "toucher", WorkingSetMB = workingSetMB, Distribution = "zipf", ZipfExponent = 0.8 },
-                },
-            ],
-        };
+    private static Scenario Scenario(DoublePagingSetup setup, string name, BalloonDriverSpec driver) => new()
+    {
+        Name = name,
+        DurationSeconds = setup.DurationSeconds,
+        SampleIntervalSeconds = 1,
+        Host = new HostSpec { MemoryMB = setup.HostMB, SwapMB = 1024, Sharing = false },
+        Vms =
+        [
+            new VmSpec
+            {
+                Name = Vm,
+                MemoryMB = setup.VmMB,
+                OverheadMB = setup.OverheadMB,
+                Guest = GuestFlavour.Linux,
+                BalloonDriver = driver,
+                Workload = new WorkloadSpec { Kind = WorkloadKind.Toucher, WorkingSetMB = setup.WorkingSetMB, Distribution = AccessPattern.Zipf, ZipfExponent = 0.8 },
+            },
+        ],
+    };
 
-        var ballooned = Measure("ballooning", runs.Run(Scenario("ballooning", BalloonDriverSpec.Active)), windowFrom);
-        var swapped = Measure("host swapping", runs.Run(Scenario("host-swapping", BalloonDriverSpec.Absent)), windowFrom);
-        var modes = new[] { ballooned, swapped };
+    /// <summary>One run's figures: I/O over the run and over the window, means over the window, the series the charts show.</summary>
+    private static DoublePagingRun Reduce(string label, SimulationResult result, double windowFrom)
+    {
+        var samples = result.Samples;
+        var counters = RunSummary.From(result.Record).Vms.Single(v => v.Name == Vm).Counters;
+        return new DoublePagingRun(
+            label,
+            ExperimentRuns.Mean(samples, Vm, v => v.Throughput, windowFrom),
+            samples.Sum(s => ExperimentRuns.Find(s, Vm).GuestSwapPages),
+            counters?.SwapOuts ?? double.NaN,
+            samples.Sum(s => ExperimentRuns.Find(s, Vm).HostSwapInPages),
+            samples.Sum(s => ExperimentRuns.Find(s, Vm).DoublePagingPages),
+            samples.Where(s => s.TimeSeconds > windowFrom).Sum(s => ExperimentRuns.Find(s, Vm).DoublePagingPages),
+            samples.Where(s => s.TimeSeconds > windowFrom).Sum(s => ExperimentRuns.Find(s, Vm).HostSwapInPages),
+            samples.Where(s => s.TimeSeconds > windowFrom).Sum(s => ExperimentRuns.Find(s, Vm).GuestSwapPages),
+            ExperimentRuns.Mean(samples, Vm, v => v.BalloonMB, windowFrom),
+            ExperimentRuns.Mean(samples, Vm, v => v.SwappedMB, windowFrom),
+            TimeSeries.Of(samples, Vm, v => v.Throughput),
+            TimeSeries.Of(samples, Vm, v => v.DoublePagingPages));
+    }
 
-        var claims = new List<ClaimResult>
-        {
+    /// <inheritdoc/>
+    protected override IReadOnlyList<ClaimResult> Judge(DoublePagingMeasurements measured)
+    {
+        ArgumentNullException.ThrowIfNull(measured);
+        var (ballooned, swapped) = (measured.Ballooned, measured.Swapped);
+        var windowFrom = measured.Setup.WindowFromSeconds;
+        var duration = measured.Setup.DurationSeconds;
+        return
+        [
             new(
+                ClaimId.DoublePagingAvoidedAtTarget,
                 "Once the balloon is at its target, ballooning has no double paging; host paging keeps causing it",
                 swapped.WindowDoublePagingPages > 0 && ballooned.WindowDoublePagingPages <= AvoidsFraction * swapped.WindowDoublePagingPages,
                 $"Double-paging reads over {F(windowFrom, 0)}-{F(duration, 0)} s: {F(ballooned.WindowDoublePagingPages, 0)} pages with ballooning, {F(swapped.WindowDoublePagingPages, 0)} with host swapping alone " +
-                $"(avoided: at most {F(100 * AvoidsFraction, 0)}% of host swapping's, and host swapping has some)."),
+                $"(avoided: at most {F(100 * AvoidsFraction, 0)}% of host swapping's, and host swapping has some).")
+            {
+                Measured = ballooned.WindowDoublePagingPages,
+                Paper = 0,
+            },
             new(
+                ClaimId.DoublePagingAvoidedOverRun,
                 "Ballooning avoids double paging over the whole run, the balloon's inflation included",
                 swapped.DoublePagingPages > 0 && ballooned.DoublePagingPages <= AvoidsFraction * swapped.DoublePagingPages,
                 $"Double-paging reads over the run: {F(ballooned.DoublePagingPages, 0)} pages with ballooning, {F(swapped.DoublePagingPages, 0)} with host swapping alone. " +
                 $"While the balloon inflated (the guest must page out to give it pages) free memory fell past soft and the host swapped {F(ballooned.HostSwapOuts, 0)} pages the balloon could not yet deliver; " +
                 $"those pages are cold, so the ballooned guest, paging hard on its own, later picked {F(100 * ballooned.DoublePagingPages / Math.Max(1, ballooned.HostSwapOuts), 0)}% of them for its swap " +
-                $"(host swapping alone: {F(100 * swapped.DoublePagingPages / Math.Max(1, swapped.HostSwapOuts), 0)}% of its swap-outs)."),
+                $"(host swapping alone: {F(100 * swapped.DoublePagingPages / Math.Max(1, swapped.HostSwapOuts), 0)}% of its swap-outs).")
+            {
+                Measured = ballooned.DoublePagingPages,
+                Paper = 0,
+            },
             new(
+                ClaimId.DoublePagingHostIoAvoided,
                 "Ballooning avoids most of the host's meta-level paging I/O (swap-outs and swap-ins of pages it cannot rank)",
                 ballooned.HostSwapOuts + ballooned.HostSwapIns < 0.2 * (swapped.HostSwapOuts + swapped.HostSwapIns),
                 $"Host swap-outs + swap-ins over the run: {F(ballooned.HostSwapOuts, 0)} + {F(ballooned.HostSwapIns, 0)} pages with ballooning, " +
-                $"{F(swapped.HostSwapOuts, 0)} + {F(swapped.HostSwapIns, 0)} with host swapping alone (most avoided: under 20%)."),
+                $"{F(swapped.HostSwapOuts, 0)} + {F(swapped.HostSwapIns, 0)} with host swapping alone (most avoided: under 20%).")
+            {
+                Measured = (ballooned.HostSwapOuts + ballooned.HostSwapIns) / (swapped.HostSwapOuts + swapped.HostSwapIns),
+            },
             new(
+                ClaimId.DoublePagingBalloonedFaster,
                 "The VM runs faster when the guest chooses what to give up",
                 ballooned.Throughput > (1 + (MinSpeedupPercent / 100)) * swapped.Throughput,
                 $"Mean throughput over {F(windowFrom, 0)}-{F(duration, 0)} s: {F(ballooned.Throughput, 1)} accesses/s with ballooning, {F(swapped.Throughput, 1)} with host swapping alone " +
-                $"(x{F(ballooned.Throughput / swapped.Throughput, 3)}; faster means by more than {F(MinSpeedupPercent, 0)}%, beyond one seed's noise)."),
-        };
+                $"(x{F(ballooned.Throughput / swapped.Throughput, 3)}; faster means by more than {F(MinSpeedupPercent, 0)}%, beyond one seed's noise).")
+            {
+                Measured = ballooned.Throughput / swapped.Throughput,
+            },
+        ];
+    }
 
+    /// <inheritdoc/>
+    protected override ExperimentResult Render(ExperimentContext context, ExperimentRuns runs, DoublePagingMeasurements measured)
+    {
+        ArgumentNullException.ThrowIfNull(measured);
+        var (ballooned, swapped) = (measured.Ballooned, measured.Swapped);
+        var setup = measured.Setup;
+        var (hostMB, vmMB, workingSetMB, duration, windowFrom) = (setup.HostMB, setup.VmMB, setup.WorkingSetMB, setup.DurationSeconds, setup.WindowFromSeconds);
+        var modes = new[] { ballooned, swapped };
         var comparisons = new List<PaperComparison>
         {
             new("double-paging reads with ballooning, balloon at target", 0, ballooned.WindowDoublePagingPages, "pages")
@@ -112,10 +167,6 @@ public sealed class DoublePagingExperiment() : PaperExperiment("double-paging", 
             },
         };
 
-        var (bt, bv) = ExperimentRuns.Series(ballooned.Samples, Vm, v => v.Throughput);
-        var (st, sv) = ExperimentRuns.Series(swapped.Samples, Vm, v => v.Throughput);
-        var (dt, dv) = ExperimentRuns.Series(swapped.Samples, Vm, v => v.DoublePagingPages);
-        var (gt, gv) = ExperimentRuns.Series(ballooned.Samples, Vm, v => v.DoublePagingPages);
         var figures = new List<ExperimentFigure>
         {
             new("io", new BarChart
@@ -131,14 +182,22 @@ public sealed class DoublePagingExperiment() : PaperExperiment("double-paging", 
                 Title = "Double-paging reads per second",
                 XLabel = "time (simulated s)",
                 YLabel = "pages/s",
-                Series = [new ChartSeries("host swapping alone", dt, dv), new ChartSeries("ballooning", gt, gv) { Line = SeriesLine.Dashed }],
+                Series =
+                [
+                    new ChartSeries("host swapping alone", swapped.DoublePagingSeries.Seconds, swapped.DoublePagingSeries.Values),
+                    new ChartSeries("ballooning", ballooned.DoublePagingSeries.Seconds, ballooned.DoublePagingSeries.Values) { Line = SeriesLine.Dashed },
+                ],
             }, "VmSample.DoublePagingPages: pages the guest read back from host swap only to write them to its own disk."),
             new("throughput", new LineChart
             {
                 Title = "Throughput",
                 XLabel = "time (simulated s)",
                 YLabel = "accesses/s",
-                Series = [new ChartSeries("ballooning", bt, bv), new ChartSeries("host swapping alone", st, sv) { Line = SeriesLine.Dashed }],
+                Series =
+                [
+                    new ChartSeries("ballooning", ballooned.ThroughputSeries.Seconds, ballooned.ThroughputSeries.Values),
+                    new ChartSeries("host swapping alone", swapped.ThroughputSeries.Seconds, swapped.ThroughputSeries.Values) { Line = SeriesLine.Dashed },
+                ],
                 Bands = [new ChartBand("averaged", windowFrom, duration, "#DDDDDD")],
             }, $"Throughput is averaged over the shaded window ({F(windowFrom, 0)}-{F(duration, 0)} s), after the guest's memory has filled."),
         };
@@ -160,7 +219,7 @@ public sealed class DoublePagingExperiment() : PaperExperiment("double-paging", 
                 $"Ours: one Linux guest configured with {F(vmMB, 0)} MB on a {F(hostMB, 0)} MB host (sharing off, so only ballooning and swapping reclaim), running a toucher over " +
                 $"{F(workingSetMB, 0)} MB of Zipf-popular pages (0.8), larger than the guest's memory, so the guest pages to its own swap in both runs. " +
                 $"Run 1: balloon driver active. Run 2: balloon driver absent, so the host swaps (random victims). {F(duration, 0)} simulated s each; I/O counted over the run, " +
-                $"throughput averaged over {F(windowFrom, 0)}-{F(duration, 0)} s; seed {context.Seed}.",
+                $"throughput averaged over {F(windowFrom, 0)}-{F(duration, 0)} s; seed {setup.Seed}.",
             shows: "Ballooning relieves memory pressure through the guest's own replacement policy, so the host need not page the guest: no double paging and little host swap I/O; host swapping picks pages at random, so the guest faults pages back from host swap and reads pages back from host swap only to write them to its own swap.",
             discussion:
                 "The paper argues this qualitatively, so there is no number to match: the comparison rows use 0 double paging for ballooning (its claim), and the ratio is undefined. " +
@@ -179,44 +238,10 @@ public sealed class DoublePagingExperiment() : PaperExperiment("double-paging", 
                 "The counts depend on LatencyModel's costs (host swap-in 6 ms, guest disk read 6 ms, write 1 ms), the balloon driver's rates and the workload's skew.") with
         {
             Comparisons = comparisons,
-            Claims = claims,
             Figures = figures,
             Tables = [table],
         };
     }
 
-    private static Mode Measure(string label, SimulationResult result, double windowFrom)
-    {
-        var samples = result.Samples;
-        var counters = RunSummary.From(result.Record).Vms.Single(v => v.Name == Vm).Counters;
-        return new Mode(
-            label,
-            samples,
-            ExperimentRuns.Mean(samples, Vm, v => v.Throughput, windowFrom),
-            samples.Sum(s => ExperimentRuns.Find(s, Vm).GuestSwapPages),
-            counters?.SwapOuts ?? double.NaN,
-            samples.Sum(s => ExperimentRuns.Find(s, Vm).HostSwapInPages),
-            samples.Sum(s => ExperimentRuns.Find(s, Vm).DoublePagingPages),
-            samples.Where(s => s.TimeSeconds > windowFrom).Sum(s => ExperimentRuns.Find(s, Vm).DoublePagingPages),
-            samples.Where(s => s.TimeSeconds > windowFrom).Sum(s => ExperimentRuns.Find(s, Vm).HostSwapInPages),
-            samples.Where(s => s.TimeSeconds > windowFrom).Sum(s => ExperimentRuns.Find(s, Vm).GuestSwapPages),
-            ExperimentRuns.Mean(samples, Vm, v => v.BalloonMB, windowFrom),
-            ExperimentRuns.Mean(samples, Vm, v => v.SwappedMB, windowFrom));
-    }
-
     private static string F(double value, int decimals) => NumberText.Fixed(value, decimals);
-
-    private sealed record Mode(
-        string Label,
-        IReadOnlyList<HostSample> Samples,
-        double Throughput,
-        double GuestSwapPages,
-        double HostSwapOuts,
-        double HostSwapIns,
-        double DoublePagingPages,
-        double WindowDoublePagingPages,
-        double WindowHostSwapIns,
-        double WindowGuestSwapPages,
-        double BalloonMB,
-        double SwappedMB);
 }

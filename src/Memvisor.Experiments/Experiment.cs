@@ -1,10 +1,12 @@
 /*
  * An experiment answers a reader's question about one of the paper's figures: what is it trying to show,
- * and does it hold? It builds scenarios (plain Scenario records), runs them in the simulator, and returns
- * an ExperimentResult: the setup in words, what it shows, the paper's numbers beside Memvisor's with their
- * ratio, the qualitative claims checked against the runs, charts, tables, and why the numbers differ.
- * ExperimentReport turns a result into files (report.md, SVG charts, CSV tables); ExperimentCatalog lists
- * them all for `memvisor experiment`.
+ * and does it hold? It builds scenarios (plain Scenario records), runs them in the simulator, measures the
+ * runs into its typed measurement record (e.g. BalloonMeasurements), judges each claim on that record (a
+ * ClaimResult per ClaimId, with the measured and the paper's value) and renders from it an ExperimentResult:
+ * the setup in words, what it shows, the paper's numbers beside Memvisor's with their ratio, the claims,
+ * charts, tables, and why the numbers differ (PaperExperiment<TMeasurements> chains the steps; the result
+ * carries the record, ExperimentResult<TMeasurements>). ExperimentReport turns a result into files
+ * (report.md, SVG charts, CSV tables); ExperimentCatalog lists them all for `memvisor experiment`.
  *
  * Rules every experiment keeps:
  *   - never tune a model to hit the paper's number: a claim that does not hold is reported as such, with why;
@@ -13,6 +15,7 @@
  *   - the Reduced scale is what the tests run: the same claims on smaller, shorter setups;
  *   - every guest checks what it reads; a data mismatch anywhere fails the experiment (ExperimentRuns).
  */
+using System.Diagnostics.CodeAnalysis;
 using Memvisor.Reporting.Charts;
 
 namespace Memvisor.Experiments;
@@ -99,10 +102,18 @@ public sealed record PaperComparison(string Quantity, double Paper, double Memvi
 }
 
 /// <summary>A qualitative claim of the paper and whether it held here.</summary>
+/// <param name="Id">Which claim (stable: tests and tools find a claim by it, never by its wording or position).</param>
 /// <param name="Claim">The claim, in the paper's sense, e.g. "a ballooned VM performs close to one configured with that memory".</param>
 /// <param name="Holds">Whether the runs bear it out.</param>
 /// <param name="Evidence">The numbers that decide it, and why it fails where it does.</param>
-public sealed record ClaimResult(string Claim, bool Holds, string Evidence);
+public sealed record ClaimResult(ClaimId Id, string Claim, bool Holds, string Evidence)
+{
+    /// <summary>The figure the claim is decided on, as measured here (its meaning is given on the claim's <see cref="ClaimId"/>).</summary>
+    public required double Measured { get; init; }
+
+    /// <summary>The paper's value of that figure (null where the paper gives none).</summary>
+    public double? Paper { get; init; }
+}
 
 /// <summary>A chart of the experiment.</summary>
 /// <param name="FileName">File name without extension (letters, digits, '-').</param>
@@ -117,8 +128,8 @@ public sealed record ExperimentFigure(string FileName, Chart Chart, string Capti
 /// <param name="Rows">Cells as text, one list per row, as many cells as columns.</param>
 public sealed record ExperimentTable(string FileName, string Title, IReadOnlyList<string> Columns, IReadOnlyList<IReadOnlyList<string>> Rows);
 
-/// <summary>What an experiment found.</summary>
-public sealed record ExperimentResult
+/// <summary>What an experiment found, as a report (the typed figures are in <see cref="ExperimentResult{TMeasurements}"/>).</summary>
+public record ExperimentResult
 {
     /// <summary>The experiment's name (as on the command line).</summary>
     public required string Name { get; init; }
@@ -167,4 +178,27 @@ public sealed record ExperimentResult
 
     /// <summary>Whether every claim held.</summary>
     public bool AllClaimsHold => Claims.All(c => c.Holds);
+
+    /// <summary>The result of claim <paramref name="id"/>.</summary>
+    /// <exception cref="ArgumentException">This experiment does not check that claim.</exception>
+    public ClaimResult Claim(ClaimId id) =>
+        Claims.FirstOrDefault(c => c.Id == id) ?? throw new ArgumentException($"Experiment '{Name}' does not check claim {id}.", nameof(id));
+}
+
+/// <summary>What an experiment found: the report, and the typed measurements it was rendered from.</summary>
+/// <typeparam name="TMeasurements">The experiment's measurement record.</typeparam>
+public sealed record ExperimentResult<TMeasurements> : ExperimentResult
+    where TMeasurements : class
+{
+    /// <summary>The report <paramref name="report"/> with the measurements it was rendered from.</summary>
+    [SetsRequiredMembers]
+    public ExperimentResult(ExperimentResult report, TMeasurements measurements)
+        : base(report)
+    {
+        ArgumentNullException.ThrowIfNull(measurements);
+        Measurements = measurements;
+    }
+
+    /// <summary>The figures measured in the runs, per run and aggregated, that the claims and the report use.</summary>
+    public TMeasurements Measurements { get; init; }
 }

@@ -27,32 +27,72 @@ using Memvisor.Simulation;
 namespace Memvisor.Experiments;
 
 /// <summary>Hot I/O page remapping: bounce copies of a network-heavy guest with and without remapping (paper §7).</summary>
-public sealed class IoRemapExperiment() : PaperExperiment("io-remap", "Hot I/O page remapping", "§7 (no figure)")
+public sealed class IoRemapExperiment() : PaperExperiment<IoRemapMeasurements>("io-remap", "Hot I/O page remapping", "§7 (no figure)")
 {
     /// <summary>"Orders of magnitude", read as at least this factor.</summary>
     public const double OrdersOfMagnitudeFactor = 100;
 
     private const string NetVm = "net";
-    private const double MainPoolMB = 4;
+    internal const double MainPoolMB = 4;
 
     /// <inheritdoc/>
-    public override ExperimentResult Run(ExperimentContext context)
+    protected override IoRemapMeasurements Measure(ExperimentContext context, ExperimentRuns runs)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var runs = new ExperimentRuns(context);
         var duration = context.Pick(120.0, 40.0);
         double[] pools = context.Pick<double[]>([1, MainPoolMB, 16, 64], [MainPoolMB]);
-        var points = new List<PoolPoint>();
+        var points = new List<IoRemapPool>();
         foreach (var pool in pools)
         {
             context.Report($"io-remap: {pool} MB socket buffers, remapping on and off");
             var on = runs.Run(Scenario(pool, remap: true, duration));
             var off = runs.Run(Scenario(pool, remap: false, duration));
-            points.Add(new PoolPoint(pool, Measure(on.Samples, duration), Measure(off.Samples, duration), on.Samples, off.Samples));
+            points.Add(new IoRemapPool(pool, Measure(on.Samples, duration), Measure(off.Samples, duration)));
         }
 
-        var main = points.Single(p => p.PoolMB == MainPoolMB);
-        var demotion = RunDemotion(context, duration * 1.5);
+        return new IoRemapMeasurements(duration, points, RunDemotion(context, duration * 1.5));
+    }
+
+    /// <inheritdoc/>
+    protected override IReadOnlyList<ClaimResult> Judge(IoRemapMeasurements measured)
+    {
+        ArgumentNullException.ThrowIfNull(measured);
+        var (points, main, demotion) = (measured.Pools, measured.Main, measured.Demotion);
+        var factor = main.SteadyFactor;
+        var placedHigh = main.Off.BouncedFraction;
+        return
+        [
+            new ClaimResult(
+                ClaimId.IoRemapCutsBounceCopies,
+                "remapping cuts bounce copies by orders of magnitude (>= 100x) for a network-heavy guest",
+                factor.Value >= OrdersOfMagnitudeFactor,
+                ($"4 MB of socket buffers, last half of the run: {N(main.Off.SteadyBouncesPerSecond)} copies/s without remapping, {N(main.On.SteadyBouncesPerSecond)} with: {(factor.LowerBound ? ">= " : "")}{N(factor.Value)}x (whole run {N(main.WholeRunFactor)}x). " +
+                    $"Without remapping {N(placedHigh * 100)}% of transfers bounced, so the VM's buffers were in high memory. " +
+                    (points.Count > 1 ? $"Across pools: {string.Join(", ", points.Select(p => $"{N(p.PoolMB)} MB {(p.SteadyFactor.LowerBound ? ">= " : "")}{N(p.SteadyFactor.Value)}x"))}: the factor reaches orders of magnitude only when the hot buffers carry nearly all transfers; a long Zipf tail of buffers below the threshold keeps bouncing." : "")))
+            {
+                Measured = factor.Value,
+                Paper = OrdersOfMagnitudeFactor,
+            },
+            new ClaimResult(
+                ClaimId.IoRemapDemotesWhenLowIsShort,
+                "when low memory runs short, pages move back to high memory (demotion) and hot pages stay low",
+                demotion.Demotions > 0 && demotion.AfterBouncesPerSecond <= Math.Max(1, demotion.SqueezedBouncesPerSecond),
+                ($"low memory held guest pages below its {N(demotion.ReserveMB)} MB reserve until a {N(demotion.FillerMB)} MB VM powered off at {N(demotion.FillerOffSeconds)} s; " +
+                    $"{demotion.Demotions} cold pages were then demoted from low to high memory, {demotion.Remaps} hot pages were remapped low in all, {demotion.RemapsDeferred} remaps deferred while low memory was at its reserve; " +
+                    $"the network VM's bounce copies: {N(demotion.SqueezedBouncesPerSecond)}/s while squeezed, {N(demotion.AfterBouncesPerSecond)}/s in the last third; free low memory at the end {N(demotion.FreeLowMB)} of {N(demotion.LowZoneMB)} MB."))
+            {
+                Measured = demotion.Demotions,
+            },
+        ];
+    }
+
+    /// <inheritdoc/>
+    protected override ExperimentResult Render(ExperimentContext context, ExperimentRuns runs, IoRemapMeasurements measured)
+    {
+        ArgumentNullException.ThrowIfNull(runs);
+        ArgumentNullException.ThrowIfNull(measured);
+        var (duration, points, main, demotion) = (measured.DurationSeconds, measured.Pools, measured.Main, measured.Demotion);
+        var pools = points.Select(p => p.PoolMB);
         var factor = main.SteadyFactor;
         var comparisons = new List<PaperComparison>
         {
@@ -66,20 +106,6 @@ public sealed class IoRemapExperiment() : PaperExperiment("io-remap", "Hot I/O p
                 Note = "the paper gives no throughput number; a bounce copy costs 2 us against 250 us of protocol work per packet here",
             },
         };
-        var placedHigh = main.Off.BouncedFraction;
-        var claims = new List<ClaimResult>
-        {
-            new("remapping cuts bounce copies by orders of magnitude (>= 100x) for a network-heavy guest",
-                factor.Value >= OrdersOfMagnitudeFactor,
-                ($"4 MB of socket buffers, last half of the run: {N(main.Off.SteadyBouncesPerSecond)} copies/s without remapping, {N(main.On.SteadyBouncesPerSecond)} with: {(factor.LowerBound ? ">= " : "")}{N(factor.Value)}x (whole run {N(main.WholeRunFactor)}x). " +
-                    $"Without remapping {N(placedHigh * 100)}% of transfers bounced, so the VM's buffers were in high memory. " +
-                    (points.Count > 1 ? $"Across pools: {string.Join(", ", points.Select(p => $"{N(p.PoolMB)} MB {(p.SteadyFactor.LowerBound ? ">= " : "")}{N(p.SteadyFactor.Value)}x"))}: the factor reaches orders of magnitude only when the hot buffers carry nearly all transfers; a long Zipf tail of buffers below the threshold keeps bouncing." : ""))),
-            new("when low memory runs short, pages move back to high memory (demotion) and hot pages stay low",
-                demotion.Demotions > 0 && demotion.AfterBouncesPerSecond <= Math.Max(1, demotion.SqueezedBouncesPerSecond),
-                ($"low memory held guest pages below its {N(demotion.ReserveMB)} MB reserve until a {N(demotion.FillerMB)} MB VM powered off at {N(demotion.FillerOffSeconds)} s; " +
-                    $"{demotion.Demotions} cold pages were then demoted from low to high memory, {demotion.Remaps} hot pages were remapped low in all, {demotion.RemapsDeferred} remaps deferred while low memory was at its reserve; " +
-                    $"the network VM's bounce copies: {N(demotion.SqueezedBouncesPerSecond)}/s while squeezed, {N(demotion.AfterBouncesPerSecond)}/s in the last third; free low memory at the end {N(demotion.FreeLowMB)} of {N(demotion.LowZoneMB)} MB.")),
-        };
 
         var figures = new List<ExperimentFigure>
         {
@@ -90,8 +116,8 @@ public sealed class IoRemapExperiment() : PaperExperiment("io-remap", "Hot I/O p
                 YLabel = "bounce copies per second (copies/s)",
                 Series =
                 [
-                    BounceSeries("remapping off", main.OffSamples),
-                    BounceSeries("remapping on", main.OnSamples),
+                    BounceSeries("remapping off", main.Off.Bounces),
+                    BounceSeries("remapping on", main.On.Bounces),
                 ],
             }, "Bounce copies of the network VM per second, with hot I/O page remapping off and on; with it on, hot buffers move to low memory after 16 copies and stop bouncing."),
             new("demotion", new LineChart
@@ -99,7 +125,7 @@ public sealed class IoRemapExperiment() : PaperExperiment("io-remap", "Hot I/O p
                 Title = "Low memory runs short: bounce copies of the network VM",
                 XLabel = "time (s)",
                 YLabel = "bounce copies per second (copies/s)",
-                Series = [BounceSeries("network VM, remapping on", demotion.Samples)],
+                Series = [BounceSeries("network VM, remapping on", demotion.Bounces)],
                 ReferenceLines = [],
             }, $"The network VM (4 MB of buffers) on a 512 MB host with a 256 MB DMA boundary; two Windows VMs fill high memory and most of low memory; one powers off at {N(demotion.FillerOffSeconds)} s, and cold low pages move to high memory."),
         };
@@ -141,8 +167,8 @@ public sealed class IoRemapExperiment() : PaperExperiment("io-remap", "Hot I/O p
                 ]),
             new("bounce-series", "Bounce copies per sample interval, 4 MB of buffers",
                 ["time (s)", "remapping off (copies)", "remapping on (copies)"],
-                [.. main.OffSamples.Zip(main.OnSamples, (off, on) => (IReadOnlyList<string>)
-                    [N(off.TimeSeconds), N(ExperimentRuns.Find(off, NetVm).BounceCopies), N(ExperimentRuns.Find(on, NetVm).BounceCopies)])]),
+                [.. main.Off.Bounces.Seconds.Select((t, i) => (IReadOnlyList<string>)
+                    [N(t), N(main.Off.Bounces.Values[i]), N(main.On.Bounces.Values[i])])]),
         };
 
         return Result(
@@ -162,7 +188,6 @@ public sealed class IoRemapExperiment() : PaperExperiment("io-remap", "Hot I/O p
                 "Demotion moves only cold low pages (no transfer since the clock hand last passed), so hot buffers keep their low pages while the squeeze lasts.") with
         {
             Comparisons = comparisons,
-            Claims = claims,
             Figures = figures,
             Tables = tables,
             // The demotion scenario runs outside ExperimentRuns (RunDemotion), so it is counted here.
@@ -180,11 +205,11 @@ public sealed class IoRemapExperiment() : PaperExperiment("io-remap", "Hot I/O p
         Host = new HostSpec { MemoryMB = 512, SwapMB = 512, DmaBoundaryMB = 64, IoRemap = remap, Sharing = false },
         Vms =
         [
-            new VmSpec { Name = NetVm, MemoryMB = 128, Guest = "linux", Workload = new WorkloadSpec { Kind = "network", WorkingSetMB = poolMB } },
+            new VmSpec { Name = NetVm, MemoryMB = 128, Guest = GuestFlavour.Linux, Workload = new WorkloadSpec { Kind = WorkloadKind.Network, WorkingSetMB = poolMB } },
         ],
     };
 
-    private static DemotionResult RunDemotion(ExperimentContext context, double durationSeconds)
+    private static IoRemapDemotion RunDemotion(ExperimentContext context, double durationSeconds)
     {
         // 512 MB, half of it low (reserve 64 MB). The network VM powers on first (its pages go high); two
         // Windows guests, whose zero-page threads touch all their memory at boot, fill high memory and then
@@ -194,8 +219,8 @@ public sealed class IoRemapExperiment() : PaperExperiment("io-remap", "Hot I/O p
         var fillerOff = Math.Round(durationSeconds / 3);
         VmSpec Windows(string name, double memoryMB, double on, double? off = null) => new()
         {
-            Name = name, MemoryMB = memoryMB, OverheadMB = 8, Guest = "windows", PowerOnSeconds = on, PowerOffSeconds = off,
-            Workload = new WorkloadSpec { Kind = "idle" },
+            Name = name, MemoryMB = memoryMB, OverheadMB = 8, Guest = GuestFlavour.Windows, PowerOnSeconds = on, PowerOffSeconds = off,
+            Workload = new WorkloadSpec { Kind = WorkloadKind.Idle },
         };
         var scenario = new Scenario
         {
@@ -206,7 +231,7 @@ public sealed class IoRemapExperiment() : PaperExperiment("io-remap", "Hot I/O p
             Host = new HostSpec { MemoryMB = 512, SwapMB = 512, DmaBoundaryMB = 256, IoRemap = true, Sharing = false },
             Vms =
             [
-                new VmSpec { Name = NetVm, MemoryMB = 32, OverheadMB = 8, Guest = "linux", Workload = new WorkloadSpec { Kind = "network", WorkingSetMB = MainPoolMB } },
+                new VmSpec { Name = NetVm, MemoryMB = 32, OverheadMB = 8, Guest = GuestFlavour.Linux, Workload = new WorkloadSpec { Kind = WorkloadKind.Network, WorkingSetMB = MainPoolMB } },
                 Windows("filler", fillerMB, 1, fillerOff),
                 Windows("cold", 200, 8),
             ],
@@ -227,12 +252,12 @@ public sealed class IoRemapExperiment() : PaperExperiment("io-remap", "Hot I/O p
         }
 
         const double mbPerPage = 4096.0 / (1024 * 1024);
-        return new DemotionResult
+        return new IoRemapDemotion
         {
             DurationSeconds = durationSeconds,
             FillerMB = fillerMB,
             FillerOffSeconds = fillerOff,
-            Samples = result.Samples,
+            Bounces = TimeSeries.Of(result.Samples, NetVm, v => v.BounceCopies),
             SqueezedBouncesPerSecond = BouncesPerSecond(result.Samples, fillerOff / 2, fillerOff),
             AfterBouncesPerSecond = BouncesPerSecond(result.Samples, durationSeconds * 2 / 3, durationSeconds),
             Remaps = io.Totals.Remaps,
@@ -245,7 +270,7 @@ public sealed class IoRemapExperiment() : PaperExperiment("io-remap", "Hot I/O p
         };
     }
 
-    private static RunMeasure Measure(IReadOnlyList<HostSample> samples, double durationSeconds)
+    private static IoRemapRun Measure(IReadOnlyList<HostSample> samples, double durationSeconds)
     {
         double total = 0;
         double packets = 0;
@@ -256,65 +281,20 @@ public sealed class IoRemapExperiment() : PaperExperiment("io-remap", "Hot I/O p
             packets += vm.Throughput; // packets per second over a 1 s interval
         }
 
-        return new RunMeasure(
+        return new IoRemapRun(
             BouncesPerSecond(samples, durationSeconds / 2, durationSeconds),
             total,
             ExperimentRuns.Mean(samples, NetVm, v => v.Throughput),
-            packets == 0 ? 0 : total / packets);
+            packets == 0 ? 0 : total / packets,
+            samples.Count,
+            TimeSeries.Of(samples, NetVm, v => v.BounceCopies));
     }
 
     /// <summary>Bounce copies per second of the network VM over fromSeconds &lt; t &lt;= toSeconds (1 s samples).</summary>
     private static double BouncesPerSecond(IReadOnlyList<HostSample> samples, double fromSeconds, double toSeconds) =>
         ExperimentRuns.Mean(samples, NetVm, v => v.BounceCopies, fromSeconds, toSeconds);
 
-    private static ChartSeries BounceSeries(string label, IReadOnlyList<HostSample> samples)
-    {
-        var (seconds, values) = ExperimentRuns.Series(samples, NetVm, v => v.BounceCopies);
-        return new ChartSeries(label, seconds, values);
-    }
+    private static ChartSeries BounceSeries(string label, TimeSeries bounces) => new(label, bounces.Seconds, bounces.Values);
 
     private static string N(double value) => ExperimentReport.Number(value, value >= 100 ? 0 : 2);
-
-    /// <summary>What one run measured. BouncedFraction: bounce copies per packet (1 when every transfer bounces).</summary>
-    private sealed record RunMeasure(double SteadyBouncesPerSecond, double TotalBounces, double Throughput, double BouncedFraction);
-
-    private sealed record PoolPoint(double PoolMB, RunMeasure On, RunMeasure Off, IReadOnlyList<HostSample> OnSamples, IReadOnlyList<HostSample> OffSamples)
-    {
-        /// <summary>Off / on over the last half; with no copies at all when on, a lower bound (as if one copy in the window).</summary>
-        public (double Value, bool LowerBound) SteadyFactor =>
-            On.SteadyBouncesPerSecond > 0
-                ? (Off.SteadyBouncesPerSecond / On.SteadyBouncesPerSecond, false)
-                : (Off.SteadyBouncesPerSecond * (OnSamples.Count / 2.0), true);
-
-        public double WholeRunFactor => On.TotalBounces > 0 ? Off.TotalBounces / On.TotalBounces : double.PositiveInfinity;
-    }
-
-    private sealed record DemotionResult
-    {
-        public double DurationSeconds { get; init; }
-
-        public double FillerMB { get; init; }
-
-        public double FillerOffSeconds { get; init; }
-
-        public IReadOnlyList<HostSample> Samples { get; init; } = [];
-
-        public double SqueezedBouncesPerSecond { get; init; }
-
-        public double AfterBouncesPerSecond { get; init; }
-
-        public long Remaps { get; init; }
-
-        public long Demotions { get; init; }
-
-        public long RemapsDeferred { get; init; }
-
-        public double FreeLowMB { get; init; }
-
-        public double LowZoneMB { get; init; }
-
-        public double ReserveMB { get; init; }
-
-        public double SwapUsedMB { get; init; }
-    }
 }

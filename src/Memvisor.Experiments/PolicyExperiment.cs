@@ -29,12 +29,15 @@ using Memvisor.Reporting.Charts;
 namespace Memvisor.Experiments;
 
 /// <summary>The allocation policy on an overcommitted host of mixed Windows VMs (paper Figure 8).</summary>
-public sealed class PolicyExperiment() : PaperExperiment("policy", "Allocation policy on an overcommitted host", "Figure 8, §6")
+public sealed class PolicyExperiment() : PaperExperiment<PolicyMeasurements>("policy", "Allocation policy on an overcommitted host", "Figure 8, §6")
 {
     /// <summary>The paper's bound on host swap for the run apart from its peak, MB on its ~1 GB host.</summary>
     public const double PaperSwapBoundMB = 20;
 
     private const string Client = "client";
+
+    /// <summary>The free-memory states, from most to least free.</summary>
+    internal static readonly string[] States = [FreeMemoryStates.High, FreeMemoryStates.Soft, FreeMemoryStates.Hard, FreeMemoryStates.Low];
 
     /// <summary>The VMs: name, configured MB at full scale, role, workload at full scale (phases in fractions of the run).</summary>
     private static readonly (string Name, double MemoryMB, string Role)[] Vms =
@@ -47,10 +50,8 @@ public sealed class PolicyExperiment() : PaperExperiment("policy", "Allocation p
     ];
 
     /// <inheritdoc/>
-    public override ExperimentResult Run(ExperimentContext context)
+    protected override PolicyMeasurements Measure(ExperimentContext context, ExperimentRuns runs)
     {
-        ArgumentNullException.ThrowIfNull(context);
-        var runs = new ExperimentRuns(context);
         var scenario = Scenario(context);
         var run = runs.Run(scenario);
         var samples = run.Samples;
@@ -58,30 +59,26 @@ public sealed class PolicyExperiment() : PaperExperiment("policy", "Allocation p
         var duration = scenario.DurationSeconds;
         var memoryScale = host.MemoryMB / 1024;
 
-        // Overcommitment: configured memory plus overhead over machine memory.
-        var configured = scenario.Vms.Sum(v => v.MemoryMB);
-        var overhead = scenario.Vms.Sum(v => v.OverheadMB ?? 0);
-        var overcommitPercent = ((configured + overhead) / host.MemoryMB - 1) * 100;
-
         // Swap and reclamation.
         var swapBound = PaperSwapBoundMB * memoryScale;
         var swapped = samples.Select(s => s.SwapUsedMB).ToArray();
-        var peakSwap = swapped.Max();
-        var underBound = swapped.Count(s => s < swapBound) / (double)swapped.Length;
-        var medianSwap = Median(swapped);
         var reclaiming = samples.Where(s => s.BalloonMB + s.SwapUsedMB > 0).ToList();
-        var balloonShare = reclaiming.Count == 0 ? double.NaN : reclaiming.Average(s => s.BalloonMB / (s.BalloonMB + s.SwapUsedMB));
-        var peakBalloon = samples.Max(s => s.BalloonMB);
-        var peakShared = samples.Max(s => s.SharedSavedMB);
+        var reclamation = new PolicyReclamation(
+            swapBound,
+            swapped.Max(),
+            swapped.Count(s => s < swapBound) / (double)swapped.Length,
+            Median(swapped),
+            reclaiming.Count == 0 ? double.NaN : reclaiming.Average(s => s.BalloonMB / (s.BalloonMB + s.SwapUsedMB)),
+            samples.Max(s => s.BalloonMB),
+            samples.Max(s => s.SharedSavedMB));
 
         // Time in each state, from the policy's exact log of transitions (not from the 1 s samples).
-        string[] states = [FreeMemoryStates.High, FreeMemoryStates.Soft, FreeMemoryStates.Hard, FreeMemoryStates.Low];
-        var secondsIn = states.ToDictionary(s => s, s => RunSummary.From(run.Record).Host.TimeInState.FirstOrDefault(t => t.State == s)?.Seconds ?? 0);
-        var transitions = RunSummary.From(run.Record).Host.StateTransitions.Count;
+        var summary = RunSummary.From(run.Record).Host;
+        var secondsIn = States.ToDictionary(s => s, s => summary.TimeInState.FirstOrDefault(t => t.State == s)?.Seconds ?? 0);
 
         // Allocation versus activity over the last third (after the boot spike of the estimates has decayed).
         var from = duration * 2 / 3;
-        var vmRows = scenario.Vms.Select(v => new VmRow(
+        var vmRows = scenario.Vms.Select(v => new PolicyVm(
             v.Name,
             v.MemoryMB,
             Vms.First(x => x.Name == v.Name).Role,
@@ -99,13 +96,62 @@ public sealed class PolicyExperiment() : PaperExperiment("policy", "Allocation p
         var heldTotal = vmRows.Sum(r => r.HeldMB);
         var sharesTotal = vmRows.Sum(r => r.Shares);
         var rows = vmRows.Select(r => r with { EntitlementMB = heldTotal * r.Shares / sharesTotal }).ToList();
-        var byActivity = rows.OrderBy(r => r.ActiveMB / r.ConfiguredMB).ToList();
-        var leastActive = byActivity.Take(2).ToList();
-        var mostActive = byActivity[^1];
-        var rank = Spearman([.. rows.Select(r => r.ActiveMB)], [.. rows.Select(r => r.HeldMB)]);
-        var movedMB = rows.Sum(r => Math.Max(0, r.EntitlementMB - r.HeldMB));
-        var tracks = rank >= 0.7 && leastActive.All(r => r.HeldMB < r.EntitlementMB) && mostActive.HeldMB > mostActive.EntitlementMB;
+        return new PolicyMeasurements(scenario, Stagger(context), reclamation, secondsIn, summary.StateTransitions.Count, rows, samples);
+    }
 
+    /// <inheritdoc/>
+    protected override IReadOnlyList<ClaimResult> Judge(PolicyMeasurements measured)
+    {
+        ArgumentNullException.ThrowIfNull(measured);
+        var (duration, secondsIn, transitions, states) = (measured.Scenario.DurationSeconds, measured.SecondsInState, measured.StateTransitions, States);
+        var r = measured.Reclamation;
+        var (swapBound, peakSwap, underBound, medianSwap, balloonShare, peakBalloon, peakShared) = (r.SwapBoundMB, r.PeakSwapMB, r.UnderBoundFraction, r.MedianSwapMB, r.BalloonShare, r.PeakBalloonMB, r.PeakSharedSavedMB);
+        var (rank, leastActive, mostActive, movedMB, tracks) = (measured.RankCorrelation, measured.LeastActive, measured.MostActive, measured.MovedMB, measured.AllocationTracksActivity);
+        return
+        [
+            new ClaimResult(
+                ClaimId.PolicyMostlyHighOrSoft,
+                "the host reclaims mostly before memory gets tight: hard and low are brief excursions, high and soft hold at least 95% of the run",
+                (secondsIn[FreeMemoryStates.High] + secondsIn[FreeMemoryStates.Soft]) >= 0.95 * duration,
+                $"time in each state: {string.Join(", ", states.Select(s => $"{s} {N(secondsIn[s])} s ({N(secondsIn[s] / duration * 100)}%)"))}; {transitions} transitions (the policy's log, 0.1 s steps).")
+            {
+                Measured = (secondsIn[FreeMemoryStates.High] + secondsIn[FreeMemoryStates.Soft]) / duration * 100,
+            },
+            new ClaimResult(
+                ClaimId.PolicyBallooningDoesMost,
+                "ballooning does most of the reclamation and host swapping stays small (under 20 MB for most of the run)",
+                balloonShare > 0.5 && underBound > 0.5,
+                $"balloons held {N(balloonShare * 100)}% of balloon + swap on average (peak balloon {N(peakBalloon)} MB, peak swap {N(peakSwap)} MB, median swap {N(medianSwap)} MB); " +
+                $"swap under {N(swapBound)} MB for {N(underBound * 100)}% of the run. " +
+                (underBound > 0.5 ? "" : $"Swap does not stay under {N(swapBound)} MB: pages swapped while the VMs booted (each Windows guest zeroes all its memory at boot faster than balloons inflate, so the host passes through hard) are cold and are never read back, so they stay swapped for the rest of the run. ") +
+                $"Sharing saved up to {N(peakShared)} MB besides.")
+            {
+                Measured = balloonShare * 100,
+            },
+            new ClaimResult(
+                ClaimId.PolicyAllocationTracksActivity,
+                "allocation tracks active memory: idle VMs lose memory to active ones",
+                tracks,
+                $"last third of the run, machine memory held (granted minus sharing savings) vs active estimate: rank correlation {N(rank)} over the five VMs; " +
+                $"least active {string.Join(" and ", leastActive.Select(r => $"{r.Name} hold {N(r.HeldMB)} MB for {N(r.ActiveMB)} MB active (entitlement by shares alone {N(r.EntitlementMB)} MB)"))}; " +
+                $"most active {mostActive.Name} holds {N(mostActive.HeldMB)} MB for {N(mostActive.ActiveMB)} MB active (entitlement {N(mostActive.EntitlementMB)} MB); " +
+                $"{N(movedMB)} MB held away from VMs below their entitlement.")
+            {
+                Measured = rank,
+            },
+        ];
+    }
+
+    /// <inheritdoc/>
+    protected override ExperimentResult Render(ExperimentContext context, ExperimentRuns runs, PolicyMeasurements measured)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(measured);
+        var (scenario, samples, rows, secondsIn, states) = (measured.Scenario, measured.Samples, measured.Vms, measured.SecondsInState, States);
+        var (host, duration, memoryScale, configured, overhead, overcommitPercent) = (scenario.Host, scenario.DurationSeconds, measured.MemoryScale, measured.ConfiguredMB, measured.OverheadMB, measured.OvercommitPercent);
+        var r = measured.Reclamation;
+        var (swapBound, peakSwap, underBound, medianSwap, balloonShare) = (r.SwapBoundMB, r.PeakSwapMB, r.UnderBoundFraction, r.MedianSwapMB, r.BalloonShare);
+        var swapped = samples.Select(s => s.SwapUsedMB).ToArray();
         var comparisons = new List<PaperComparison>
         {
             new("overcommitment (configured + overhead over machine memory)", 60, overcommitPercent, "%")
@@ -128,25 +174,6 @@ public sealed class PolicyExperiment() : PaperExperiment("policy", "Allocation p
             {
                 Note = "paper: no number; \"most\" reclamation by ballooning is the claim below",
             },
-        };
-
-        var claims = new List<ClaimResult>
-        {
-            new("the host reclaims mostly before memory gets tight: hard and low are brief excursions, high and soft hold at least 95% of the run",
-                (secondsIn[FreeMemoryStates.High] + secondsIn[FreeMemoryStates.Soft]) >= 0.95 * duration,
-                $"time in each state: {string.Join(", ", states.Select(s => $"{s} {N(secondsIn[s])} s ({N(secondsIn[s] / duration * 100)}%)"))}; {transitions} transitions (the policy's log, 0.1 s steps)."),
-            new("ballooning does most of the reclamation and host swapping stays small (under 20 MB for most of the run)",
-                balloonShare > 0.5 && underBound > 0.5,
-                $"balloons held {N(balloonShare * 100)}% of balloon + swap on average (peak balloon {N(peakBalloon)} MB, peak swap {N(peakSwap)} MB, median swap {N(medianSwap)} MB); " +
-                $"swap under {N(swapBound)} MB for {N(underBound * 100)}% of the run. " +
-                (underBound > 0.5 ? "" : $"Swap does not stay under {N(swapBound)} MB: pages swapped while the VMs booted (each Windows guest zeroes all its memory at boot faster than balloons inflate, so the host passes through hard) are cold and are never read back, so they stay swapped for the rest of the run. ") +
-                $"Sharing saved up to {N(peakShared)} MB besides."),
-            new("allocation tracks active memory: idle VMs lose memory to active ones",
-                tracks,
-                $"last third of the run, machine memory held (granted minus sharing savings) vs active estimate: rank correlation {N(rank)} over the five VMs; " +
-                $"least active {string.Join(" and ", leastActive.Select(r => $"{r.Name} hold {N(r.HeldMB)} MB for {N(r.ActiveMB)} MB active (entitlement by shares alone {N(r.EntitlementMB)} MB)"))}; " +
-                $"most active {mostActive.Name} holds {N(mostActive.HeldMB)} MB for {N(mostActive.ActiveMB)} MB active (entitlement {N(mostActive.EntitlementMB)} MB); " +
-                $"{N(movedMB)} MB held away from VMs below their entitlement."),
         };
 
         var bands = RunCharts.StateBands(samples);
@@ -239,7 +266,7 @@ public sealed class PolicyExperiment() : PaperExperiment("policy", "Allocation p
             context,
             runs,
             setup: ($"Paper [recalled]: five Windows VMs (Exchange server and client load, Citrix MetaFrame server and client load, SQL Server), 1472 MB configured plus ~160 MB overhead on ~1 GB. " +
-                $"Ours: a {N(host.MemoryMB)} MB host (tau 0.75, thresholds 6/4/2/1%), five Windows VMs of one image, {N(configured)} MB configured plus {N(overhead)} MB overhead, powered on {N(Stagger(context))} s apart, {N(duration)} simulated s: " +
+                $"Ours: a {N(host.MemoryMB)} MB host (tau 0.75, thresholds 6/4/2/1%), five Windows VMs of one image, {N(configured)} MB configured plus {N(overhead)} MB overhead, powered on {N(measured.StaggerSeconds)} s apart, {N(duration)} simulated s: " +
                 string.Join("; ", scenario.Vms.Select(v => $"{v.Name} {N(v.MemoryMB)} MB ({ReportTables.WorkloadText(v.Workload)})")) +
                 ". Servers are the file server (a mail store read through the page cache) and touchers (a terminal server whose users log on and off, a database idle until a batch of queries); the client load generators are small compute jobs whose memory is mostly idle." +
                 (context.Reduced ? $" Reduced: a quarter of the memory, a fifth of the time, sampling period {N(host.SamplingPeriodSeconds)} s and balance period {N(host.BalancePeriodSeconds)} s." : "")),
@@ -254,7 +281,6 @@ public sealed class PolicyExperiment() : PaperExperiment("policy", "Allocation p
                 "Time in each state comes from the policy's own log of transitions (it steps every 0.1 s), so short visits between two samples count too.") with
         {
             Comparisons = comparisons,
-            Claims = claims,
             Figures = figures,
             Tables = tables,
         };
@@ -270,18 +296,18 @@ public sealed class PolicyExperiment() : PaperExperiment("policy", "Allocation p
         var stagger = Stagger(context);
         WorkloadSpec Workload(string name) => name switch
         {
-            "exchange" => new WorkloadSpec { Kind = "fileserver", FileSetMB = 384 * m, Clients = 4 },
+            "exchange" => new WorkloadSpec { Kind = WorkloadKind.FileServer, FileSetMB = 384 * m, Clients = 4 },
             "citrix" => new WorkloadSpec
             {
-                Kind = "toucher", WorkingSetMB = 64 * m, Distribution = "zipf", ZipfExponent = 0.8,
+                Kind = WorkloadKind.Toucher, WorkingSetMB = 64 * m, Distribution = AccessPattern.Zipf, ZipfExponent = 0.8,
                 Phases = [new(0.2 * duration, 160 * m), new(0.45 * duration, 240 * m), new(0.75 * duration, 128 * m)],
             },
             "sql" => new WorkloadSpec
             {
-                Kind = "toucher", WorkingSetMB = 32 * m, Distribution = "uniform",
+                Kind = WorkloadKind.Toucher, WorkingSetMB = 32 * m, Distribution = AccessPattern.Uniform,
                 Phases = [new(0.4 * duration, 192 * m), new(0.8 * duration, 64 * m)],
             },
-            _ => new WorkloadSpec { Kind = "compute", WorkingSetMB = 24 * m },
+            _ => new WorkloadSpec { Kind = WorkloadKind.Compute, WorkingSetMB = 24 * m },
         };
         return new Scenario
         {
@@ -301,7 +327,7 @@ public sealed class PolicyExperiment() : PaperExperiment("policy", "Allocation p
                 Name = v.Name,
                 MemoryMB = v.MemoryMB * m,
                 OverheadMB = 32 * m,
-                Guest = "windows",
+                Guest = GuestFlavour.Windows,
                 Image = "win2k",
                 PowerOnSeconds = i * stagger,
                 Workload = Workload(v.Name),
@@ -363,10 +389,4 @@ public sealed class PolicyExperiment() : PaperExperiment("policy", "Allocation p
 
     private static string N(double value) => ExperimentReport.Number(value, 1);
 
-    private sealed record VmRow(
-        string Name, double ConfiguredMB, string Role, double Shares, double TargetMB, double HeldMB, double ActiveMB, double TrueWorkingSetMB,
-        double PeakBalloonMB, double PeakSwappedMB, double SharedSavedMB, double Throughput)
-    {
-        public double EntitlementMB { get; init; }
-    }
 }

@@ -15,48 +15,77 @@
  * Scan rates are set so each page is considered about four times in the run; steady state over the
  * last quarter.
  */
+using Memvisor.Core.Memory;
 using Memvisor.Scenarios;
 using Memvisor.Reporting.Charts;
 
 namespace Memvisor.Experiments;
 
 /// <summary>Sharing with one salt, a salt per VM, and uniform pages only across VMs.</summary>
-public sealed class SaltingExperiment() : PaperExperiment("salting", "Page sharing with one salt, a salt per VM, and zero pages only across VMs", "beyond the paper: §4, later ESXi salting")
+public sealed class SaltingExperiment() : PaperExperiment<SaltingMeasurements>("salting", "Page sharing with one salt, a salt per VM, and zero pages only across VMs", "beyond the paper: §4, later ESXi salting")
 {
     /// <summary>Sizes at the reduced scale, times the full ones.</summary>
     internal const double ReducedScale = 0.35;
 
     private static readonly double OnePageMB = Core.Memory.PageGeometry.MegabytesFromPages(1);
 
-    /// <summary>One salting mode's run.</summary>
-    internal sealed record ModePoint(SaltingSpec Salting, string Label, SharingSteadyState State);
-
     /// <inheritdoc/>
-    public override ExperimentResult Run(ExperimentContext context)
+    protected override SaltingMeasurements Measure(ExperimentContext context, ExperimentRuns runs)
     {
-        ArgumentNullException.ThrowIfNull(context);
-        var runs = new ExperimentRuns(context);
         var seconds = context.Pick(40.0, 8.0);
         var vms = Vms(context.Pick(1.0, ReducedScale));
-        (SaltingSpec Salting, string Label)[] modes = [(SaltingSpec.OneSalt, "one salt"), (SaltingSpec.PerVm, "salt per VM"), (SaltingSpec.ZeroOnly, "zero pages across VMs")];
-        var points = new List<ModePoint>();
+        (ShareSaltMode Salting, string Label)[] modes = [(ShareSaltMode.SingleSalt, "one salt"), (ShareSaltMode.PerVm, "salt per VM"), (ShareSaltMode.UniformPagesAcrossVms, "zero pages across VMs")];
+        var points = new List<SaltingMode>();
         foreach (var (salting, label) in modes)
         {
             // Zero frames: one for one salt and for uniform pages across VMs, one per VM with a salt per VM.
-            var zeroFrames = salting == SaltingSpec.PerVm ? vms.Count : 1;
-            points.Add(new ModePoint(salting, label, SharingSteadyState.Of(runs.Run(Scenario(salting, vms, seconds)), zeroFrames)));
+            var zeroFrames = salting == ShareSaltMode.PerVm ? vms.Count : 1;
+            points.Add(new SaltingMode(salting, label, SharingSteadyState.Of(runs.Run(Scenario(salting, vms, seconds)), zeroFrames)));
         }
 
-        var one = points[0];
-        var perVm = points[1];
-        var zeroOnly = points[2];
-        var configured = vms.Sum(v => v.MemoryMB);
-        double Ratio(ModePoint p) => p.State.SavedMB / one.State.SavedMB;
+        return new SaltingMeasurements(seconds, vms, points);
+    }
+
+    /// <inheritdoc/>
+    protected override IReadOnlyList<ClaimResult> Judge(SaltingMeasurements measured)
+    {
+        ArgumentNullException.ThrowIfNull(measured);
+        var (one, perVm, zeroOnly, vms) = (measured.One, measured.PerVm, measured.ZeroOnly, measured.Vms);
+        double Ratio(SaltingMode p) => measured.ShareOfOneSalt(p);
+        return
+        [
+            new ClaimResult(
+                ClaimId.SaltPerVmSavesLess,
+                "a salt per VM gives up the sharing between VMs: it saves less than one salt",
+                perVm.State.SavedMB < one.State.SavedMB,
+                $"reclaimed: one salt {SharingScalingExperiment.Mb(one.State.SavedMB)} MB, salt per VM {SharingScalingExperiment.Mb(perVm.State.SavedMB)} MB ({ExperimentReport.Number(Ratio(perVm), 3)} of it).")
+            {
+                Measured = Ratio(perVm),
+            },
+            new ClaimResult(
+                ClaimId.SaltZeroPagesAcrossVmsAddOnePagePerVm,
+                "sharing zero pages across VMs keeps the zero pages' saving and nothing more: a salt per VM plus one zero page per VM",
+                zeroOnly.State.SavedMB > perVm.State.SavedMB && zeroOnly.State.SavedMB - perVm.State.SavedMB <= OnePageMB * vms.Count,
+                $"reclaimed: zero pages across VMs {SharingScalingExperiment.Mb(zeroOnly.State.SavedMB)} MB ({ExperimentReport.Number(Ratio(zeroOnly), 3)} of one salt's), " +
+                $"salt per VM {SharingScalingExperiment.Mb(perVm.State.SavedMB)} MB: {ExperimentReport.Number((zeroOnly.State.SavedMB - perVm.State.SavedMB) / OnePageMB, 1)} pages more, " +
+                $"at most one per VM expected ({vms.Count} VMs: {vms.Count} zero frames become one).")
+            {
+                Measured = (zeroOnly.State.SavedMB - perVm.State.SavedMB) / OnePageMB,
+            },
+        ];
+    }
+
+    /// <inheritdoc/>
+    protected override ExperimentResult Render(ExperimentContext context, ExperimentRuns runs, SaltingMeasurements measured)
+    {
+        ArgumentNullException.ThrowIfNull(measured);
+        var (points, one, perVm, zeroOnly, vms, seconds, configured) = (measured.Modes, measured.One, measured.PerVm, measured.ZeroOnly, measured.Vms, measured.Seconds, measured.ConfiguredMB);
+        double Ratio(SaltingMode p) => measured.ShareOfOneSalt(p);
         return Result(
             context,
             runs,
             setup:
-                $"One host, {vms.Count} VMs ({string.Join(", ", vms.Select(v => $"{v.Name}: {v.Guest} {v.MemoryMB:0} MB {v.Workload.Kind}"))}; Linux guests of one image, Windows guests of one image), " +
+                $"One host, {vms.Count} VMs ({string.Join(", ", vms.Select(v => $"{v.Name}: {ScenarioNames.Of(v.Guest)} {v.MemoryMB:0} MB {ScenarioNames.Of(v.Workload.Kind)}"))}; Linux guests of one image, Windows guests of one image), " +
                 $"{configured:0} MB configured, no memory pressure; three runs of {seconds:0} simulated s differing only in the salting; scan rates set so each page is considered about four times; steady state over the last quarter. " +
                 "The paper has no number for salting: the one-salt run (the paper's behaviour) is the reference.",
             shows: "How much of sharing's saving comes from sharing between VMs, which salting gives up to close the side channel, and how much of it zero pages alone keep.",
@@ -74,19 +103,6 @@ public sealed class SaltingExperiment() : PaperExperiment("salting", "Page shari
             [
                 new PaperComparison("reclaimed with a salt per VM (reference: one salt)", one.State.SavedMB, perVm.State.SavedMB, "MB") { Note = "paper has no number: the 'paper' column is our one-salt run; ratio = share of the saving kept" },
                 new PaperComparison("reclaimed with zero pages across VMs (reference: one salt)", one.State.SavedMB, zeroOnly.State.SavedMB, "MB") { Note = "paper has no number: the 'paper' column is our one-salt run; ratio = share of the saving kept" },
-            ],
-            Claims =
-            [
-                new ClaimResult(
-                    "a salt per VM gives up the sharing between VMs: it saves less than one salt",
-                    perVm.State.SavedMB < one.State.SavedMB,
-                    $"reclaimed: one salt {SharingScalingExperiment.Mb(one.State.SavedMB)} MB, salt per VM {SharingScalingExperiment.Mb(perVm.State.SavedMB)} MB ({ExperimentReport.Number(Ratio(perVm), 3)} of it)."),
-                new ClaimResult(
-                    "sharing zero pages across VMs keeps the zero pages' saving and nothing more: a salt per VM plus one zero page per VM",
-                    zeroOnly.State.SavedMB > perVm.State.SavedMB && zeroOnly.State.SavedMB - perVm.State.SavedMB <= OnePageMB * vms.Count,
-                    $"reclaimed: zero pages across VMs {SharingScalingExperiment.Mb(zeroOnly.State.SavedMB)} MB ({ExperimentReport.Number(Ratio(zeroOnly), 3)} of one salt's), " +
-                    $"salt per VM {SharingScalingExperiment.Mb(perVm.State.SavedMB)} MB: {ExperimentReport.Number((zeroOnly.State.SavedMB - perVm.State.SavedMB) / OnePageMB, 1)} pages more, " +
-                    $"at most one per VM expected ({vms.Count} VMs: {vms.Count} zero frames become one)."),
             ],
             Figures =
             [
@@ -118,25 +134,25 @@ public sealed class SaltingExperiment() : PaperExperiment("salting", "Page shari
     /// <summary>The VMs of the host, sizes multiplied by <paramref name="scale"/>.</summary>
     internal static IReadOnlyList<VmSpec> Vms(double scale)
     {
-        VmSpec Vm(string name, string guest, string image, double mb, WorkloadSpec workload) =>
+        VmSpec Vm(string name, GuestFlavour guest, string image, double mb, WorkloadSpec workload) =>
             new() { Name = name, Guest = guest, Image = image, MemoryMB = Math.Round(mb * scale), Workload = workload };
-        var compute = new WorkloadSpec { Kind = "compute", WorkingSetMB = 16 * scale };
-        var files = new WorkloadSpec { Kind = "fileserver", FileSetMB = 64 * scale, Clients = 4 };
+        var compute = new WorkloadSpec { Kind = WorkloadKind.Compute, WorkingSetMB = 16 * scale };
+        var files = new WorkloadSpec { Kind = WorkloadKind.FileServer, FileSetMB = 64 * scale, Clients = 4 };
         return
         [
-            Vm("linux1", "linux", "linux-a", 80, compute), Vm("linux2", "linux", "linux-a", 80, compute),
-            Vm("linux3", "linux", "linux-a", 80, compute), Vm("linux4", "linux", "linux-a", 80, files),
-            Vm("windows1", "windows", "windows-a", 96, new WorkloadSpec()), Vm("windows2", "windows", "windows-a", 96, new WorkloadSpec()),
+            Vm("linux1", GuestFlavour.Linux, "linux-a", 80, compute), Vm("linux2", GuestFlavour.Linux, "linux-a", 80, compute),
+            Vm("linux3", GuestFlavour.Linux, "linux-a", 80, compute), Vm("linux4", GuestFlavour.Linux, "linux-a", 80, files),
+            Vm("windows1", GuestFlavour.Windows, "windows-a", 96, new WorkloadSpec()), Vm("windows2", GuestFlavour.Windows, "windows-a", 96, new WorkloadSpec()),
         ];
     }
 
     /// <summary>The host with <paramref name="salting"/>.</summary>
-    internal static Scenario Scenario(SaltingSpec salting, IReadOnlyList<VmSpec> vms, double seconds)
+    internal static Scenario Scenario(ShareSaltMode salting, IReadOnlyList<VmSpec> vms, double seconds)
     {
         ArgumentNullException.ThrowIfNull(vms);
         return new Scenario
         {
-            Name = $"salting-{salting.ToString().ToLowerInvariant()}",
+            Name = $"salting-{ScenarioNames.Of(salting)}",
             DurationSeconds = seconds,
             SampleIntervalSeconds = seconds / 40,
             Host = SharingMixedExperiment.QuietHost(vms, seconds) with { Salting = salting },

@@ -28,7 +28,7 @@ using static Memvisor.Experiments.ExperimentReport;
 namespace Memvisor.Experiments;
 
 /// <summary>Paper Figure 6: the active-memory estimate against the true working set of a toucher.</summary>
-public sealed class SamplingExperiment() : PaperExperiment("sampling", "Working-set estimation by statistical sampling", "Figure 6, §5.3")
+public sealed class SamplingExperiment() : PaperExperiment<SamplingMeasurements>("sampling", "Working-set estimation by statistical sampling", "Figure 6, §5.3")
 {
     private const string Vm = "toucher";
 
@@ -39,18 +39,16 @@ public sealed class SamplingExperiment() : PaperExperiment("sampling", "Working-
     private const int ControlPeriods = 30;
 
     /// <inheritdoc/>
-    public override ExperimentResult Run(ExperimentContext context)
+    protected override SamplingMeasurements Measure(ExperimentContext context, ExperimentRuns runs)
     {
-        ArgumentNullException.ThrowIfNull(context);
         var period = context.Pick(30.0, 5.0);
         var memoryMB = context.Pick(256.0, 64.0);
-        var runs = new ExperimentRuns(context);
-        var windows = runs.Run(Scenario("sampling-windows", "windows", period, memoryMB, RunPeriods)).Samples;
-        var linux = runs.Run(Scenario("sampling-linux-boot", "linux", period, memoryMB, ControlPeriods)).Samples;
+        var windows = runs.Run(Scenario("sampling-windows", GuestFlavour.Windows, period, memoryMB, RunPeriods)).Samples;
+        var linux = runs.Run(Scenario("sampling-linux-boot", GuestFlavour.Linux, period, memoryMB, ControlPeriods)).Samples;
 
         // The boot again with estimates that start at 0% (host.samplingInitialActivePercent): only what sampling measures.
-        var windowsMeasured = runs.Run(Scenario("sampling-windows-from-0", "windows", period, memoryMB, ControlPeriods, initialActivePercent: 0)).Samples;
-        var linuxMeasured = runs.Run(Scenario("sampling-linux-from-0", "linux", period, memoryMB, ControlPeriods, initialActivePercent: 0)).Samples;
+        var windowsMeasured = runs.Run(Scenario("sampling-windows-from-0", GuestFlavour.Windows, period, memoryMB, ControlPeriods, initialActivePercent: 0)).Samples;
+        var linuxMeasured = runs.Run(Scenario("sampling-linux-from-0", GuestFlavour.Linux, period, memoryMB, ControlPeriods, initialActivePercent: 0)).Samples;
 
         var (t, est) = ExperimentRuns.Series(windows, Vm, v => v.ActiveEstimateMB);
         var (_, truth) = ExperimentRuns.Series(windows, Vm, v => v.TrueWorkingSetMB);
@@ -63,7 +61,7 @@ public sealed class SamplingExperiment() : PaperExperiment("sampling", "Working-
             level[i] = MeanOver(t, truth, phaseStarts[i + 1] - ((phaseStarts[i + 1] - phaseStarts[i]) / 4), phaseStarts[i + 1]);
         }
 
-        var steps = new List<Step>();
+        var steps = new List<SamplingStep>();
         for (var i = 1; i < Phases.Length; i++)
         {
             var up = level[i] > level[i - 1];
@@ -72,24 +70,25 @@ public sealed class SamplingExperiment() : PaperExperiment("sampling", "Working-
             // Down: periods until it has covered 50% and 90% of the way down.
             double Reach(double fraction) => PeriodsUntil(t, est, start, phaseStarts[i + 1], period, e =>
                 up ? e >= level[i - 1] + (fraction * (level[i] - level[i - 1])) : e <= level[i - 1] - (fraction * (level[i - 1] - level[i])));
-            steps.Add(new Step(start, level[i - 1], level[i], up, Reach(0.5), Reach(0.9)));
+            steps.Add(new SamplingStep(start, level[i - 1], level[i], up, Reach(0.5), Reach(0.9)));
         }
 
         // Boot: from "fully active" (the initial estimate) down to the first phase's level.
         var (lt, lest) = ExperimentRuns.Series(linux, Vm, v => v.ActiveEstimateMB);
         var (_, ltruth) = ExperimentRuns.Series(linux, Vm, v => v.TrueWorkingSetMB);
         var linuxLevel = MeanOver(lt, ltruth, ControlPeriods * period * 0.75, ControlPeriods * period);
-        var bootWindows = BootFall(t, est, level[0], memoryMB, period, phaseStarts[1]);
-        var bootLinux = BootFall(lt, lest, linuxLevel, memoryMB, period, ControlPeriods * period);
-        var firstPeriodTruthWindows = MeanOver(t, truth, 0, period);
-        var firstPeriodTruthLinux = MeanOver(lt, ltruth, 0, period);
-        // In the middle of period 2: one period measured (all memory zeroed in Windows, only the toucher in Linux).
-        var secondPeriodEstimateWindows = ValueAt(t, est, 1.5 * period);
-        var secondPeriodEstimateLinux = ValueAt(lt, lest, 1.5 * period);
         var (wmt, wmest) = ExperimentRuns.Series(windowsMeasured, Vm, v => v.ActiveEstimateMB);
         var (lmt, lmest) = ExperimentRuns.Series(linuxMeasured, Vm, v => v.ActiveEstimateMB);
-        var measuredPeakWindows = wmest.Max();
-        var measuredPeakLinux = lmest.Max();
+        var boot = new SamplingBootRuns(
+            // In the middle of period 2: one period measured (all memory zeroed in Windows, only the toucher in Linux).
+            new SamplingBoot(MeanOver(t, truth, 0, period), ValueAt(t, est, 1.5 * period), level[0], BootFall(t, est, level[0], memoryMB, period, phaseStarts[1]), est.Max()),
+            new SamplingBoot(MeanOver(lt, ltruth, 0, period), ValueAt(lt, lest, 1.5 * period), linuxLevel, BootFall(lt, lest, linuxLevel, memoryMB, period, ControlPeriods * period), lest.Max()),
+            new SamplingBoot(FirstPeriodTruth(windowsMeasured, period), ValueAt(wmt, wmest, 1.5 * period), double.NaN, double.NaN, wmest.Max()),
+            new SamplingBoot(FirstPeriodTruth(linuxMeasured, period), ValueAt(lmt, lmest, 1.5 * period), double.NaN, double.NaN, lmest.Max()),
+            new TimeSeries(lt, lest),
+            new TimeSeries(lt, ltruth),
+            new TimeSeries(wmt, wmest),
+            new TimeSeries(lmt, lmest));
 
         // Tracking: mean |estimate - truth| over the last quarter of each phase.
         double sumError = 0;
@@ -104,14 +103,89 @@ public sealed class SamplingExperiment() : PaperExperiment("sampling", "Working-
             }
         }
 
-        var meanError = count == 0 ? double.NaN : sumError / count;
-        var meanErrorPercent = 100 * meanError / memoryMB;
+        var tracking = new SamplingTracking(count == 0 ? double.NaN : sumError / count, count);
+        var configured = t.Select(x => ConfiguredAt(phaseStarts, x) * memoryMB).ToArray();
+        return new SamplingMeasurements(period, memoryMB, new SamplingTimeline(t, est, truth, configured), steps, boot, tracking);
+    }
 
-        var rises = steps.Where(s => s.Up).ToList();
-        var falls = steps.Where(s => !s.Up).ToList();
-        var slowestRise = rises.Max(s => s.Periods90);
-        var fastestFall = falls.Min(s => s.Periods90);
-        var fastestHalfFall = falls.Min(s => s.Periods50);
+    /// <inheritdoc/>
+    protected override IReadOnlyList<ClaimResult> Judge(SamplingMeasurements measured)
+    {
+        ArgumentNullException.ThrowIfNull(measured);
+        var (memoryMB, rises, falls, slowestRise, fastestFall) = (measured.MemoryMB, measured.Rises, measured.Falls, measured.SlowestRise, measured.FastestFall);
+        var (bootWindows, firstPeriodTruthWindows, firstPeriodTruthLinux) = (measured.Boot.Windows.PeriodsTo90Down, measured.Boot.Windows.FirstPeriodTruthMB, measured.Boot.Linux.FirstPeriodTruthMB);
+        var (measuredPeakWindows, measuredPeakLinux) = (measured.Boot.WindowsFromZero.PeakEstimateMB, measured.Boot.LinuxFromZero.PeakEstimateMB);
+        var (meanError, meanErrorPercent, count) = (measured.Tracking.MeanErrorMB, measured.TrackingErrorPercent, measured.Tracking.Samples);
+        return
+        [
+            new ClaimResult(
+                ClaimId.SamplingRisesFastFallsSlowly,
+                "the estimate rises fast and falls slowly: it covers 90% of a step up at least 3 times faster than 90% of a step down",
+                fastestFall >= 3 * slowestRise,
+                $"slowest rise {Number(slowestRise, 2)} periods, fastest fall {Number(fastestFall, 2)} periods")
+            {
+                Measured = fastestFall / slowestRise,
+            },
+            new ClaimResult(
+                ClaimId.SamplingRisesWithinTwoPeriods,
+                "it rises within about 1-2 sampling periods, as Figure 6 shows [recalled]: 90% of each step up within 2 periods",
+                slowestRise <= 2,
+                string.Join("; ", rises.Select(s => $"step at {Number(s.AtSeconds, 0)} s from {Number(s.FromMB, 1)} to {Number(s.ToMB, 1)} MB: half-way after {Number(s.Periods50, 2)} periods, 90% after {Number(s.Periods90, 2)}"))
+                    + "; the fast average (gain 0.5, Memvisor's choice) halves the gap each period, so 90% takes log 0.1 / log 0.5 = 3.3 periods less up to one for the partial count, and the truth itself (pages touched in the last period) needs one period to show a step")
+            {
+                Measured = slowestRise,
+                Paper = 1,
+            },
+            new ClaimResult(
+                ClaimId.SamplingFallsSlowly,
+                "the estimate falls slowly: after a step down it takes at least 5 periods to come 90% of the way down",
+                fastestFall >= 5,
+                string.Join("; ", falls.Select(s => $"step at {Number(s.AtSeconds, 0)} s from {Number(s.FromMB, 1)} to {Number(s.ToMB, 1)} MB: half-way after {Number(s.Periods50, 1)} periods, 90% after {Number(s.Periods90, 1)}"))
+                    + $"; after boot (Windows) 90% down after {Number(bootWindows, 1)} periods; slow gain 0.1 predicts 6.6 periods to half-way and 21.9 to 90%")
+            {
+                Measured = fastestFall,
+            },
+            new ClaimResult(
+                ClaimId.SamplingTracksTruth,
+                "between changes the estimate tracks the truth: mean |estimate - truth| over the last quarter of each phase is at most 10% of VM memory (two standard errors of one period's sample of 100 pages)",
+                meanError <= 0.10 * memoryMB,
+                $"mean absolute error {Number(meanError, 1)} MB = {Number(meanErrorPercent, 1)}% of {Number(memoryMB, 0)} MB over {count} samples")
+            {
+                Measured = meanErrorPercent,
+            },
+            new ClaimResult(
+                ClaimId.SamplingBootSpikeFromZeroPageThread,
+                "a spike right after boot comes from the Windows zero-page thread: the Windows VM touches at least 90% of its memory in the first period, the Linux VM running the same toucher does not",
+                firstPeriodTruthWindows >= 0.9 * memoryMB && firstPeriodTruthLinux < 0.9 * memoryMB,
+                $"true working set in the first period: Windows {Number(firstPeriodTruthWindows, 1)} MB, Linux {Number(firstPeriodTruthLinux, 1)} MB of {Number(memoryMB, 0)} MB")
+            {
+                Measured = 100 * firstPeriodTruthWindows / memoryMB,
+                Paper = 100,
+            },
+            new ClaimResult(
+                ClaimId.SamplingBootSpikeMeasured,
+                "the spike is measured, not assumed: with estimates starting at 0%, the Windows VM's estimate after boot peaks at least twice as high as the Linux VM's",
+                measuredPeakWindows >= 2 * measuredPeakLinux,
+                $"peak estimate over the first {ControlPeriods} periods, starting from 0%: Windows {Number(measuredPeakWindows, 1)} MB, Linux {Number(measuredPeakLinux, 1)} MB of {Number(memoryMB, 0)} MB")
+            {
+                Measured = measuredPeakWindows / measuredPeakLinux,
+            },
+        ];
+    }
+
+    /// <inheritdoc/>
+    protected override ExperimentResult Render(ExperimentContext context, ExperimentRuns runs, SamplingMeasurements measured)
+    {
+        ArgumentNullException.ThrowIfNull(measured);
+        var (period, memoryMB, steps, boot, rises, slowestRise, fastestFall, fastestHalfFall) =
+            (measured.PeriodSeconds, measured.MemoryMB, measured.Steps, measured.Boot, measured.Rises, measured.SlowestRise, measured.FastestFall, measured.FastestHalfFall);
+        var (t, est, truth, configured) = (measured.Windows.Seconds.ToArray(), measured.Windows.EstimateMB.ToArray(), measured.Windows.TrueWorkingSetMB.ToArray(), measured.Windows.ConfiguredWorkingSetMB);
+        var (firstPeriodTruthWindows, firstPeriodTruthLinux, secondPeriodEstimateWindows, secondPeriodEstimateLinux) =
+            (boot.Windows.FirstPeriodTruthMB, boot.Linux.FirstPeriodTruthMB, boot.Windows.SecondPeriodEstimateMB, boot.Linux.SecondPeriodEstimateMB);
+        var (level0, linuxLevel, bootWindows, bootLinux) = (boot.Windows.SettledLevelMB, boot.Linux.SettledLevelMB, boot.Windows.PeriodsTo90Down, boot.Linux.PeriodsTo90Down);
+        var (measuredPeakWindows, measuredPeakLinux) = (boot.WindowsFromZero.PeakEstimateMB, boot.LinuxFromZero.PeakEstimateMB);
+        var (lt, lest, ltruth, wmt, wmest, lmt, lmest) =
+            (boot.LinuxEstimate.Seconds, boot.LinuxEstimate.Values, boot.LinuxTruth.Values, boot.WindowsFromZeroEstimate.Seconds, boot.WindowsFromZeroEstimate.Values, boot.LinuxFromZeroEstimate.Seconds, boot.LinuxFromZeroEstimate.Values);
 
         var comparisons = new List<PaperComparison>
         {
@@ -129,41 +203,16 @@ public sealed class SamplingExperiment() : PaperExperiment("sampling", "Working-
             },
         };
 
-        var claims = new List<ClaimResult>
-        {
-            new("the estimate rises fast and falls slowly: it covers 90% of a step up at least 3 times faster than 90% of a step down",
-                fastestFall >= 3 * slowestRise,
-                $"slowest rise {Number(slowestRise, 2)} periods, fastest fall {Number(fastestFall, 2)} periods"),
-            new("it rises within about 1-2 sampling periods, as Figure 6 shows [recalled]: 90% of each step up within 2 periods",
-                slowestRise <= 2,
-                string.Join("; ", rises.Select(s => $"step at {Number(s.AtSeconds, 0)} s from {Number(s.FromMB, 1)} to {Number(s.ToMB, 1)} MB: half-way after {Number(s.Periods50, 2)} periods, 90% after {Number(s.Periods90, 2)}"))
-                    + "; the fast average (gain 0.5, Memvisor's choice) halves the gap each period, so 90% takes log 0.1 / log 0.5 = 3.3 periods less up to one for the partial count, and the truth itself (pages touched in the last period) needs one period to show a step"),
-            new("the estimate falls slowly: after a step down it takes at least 5 periods to come 90% of the way down",
-                fastestFall >= 5,
-                string.Join("; ", falls.Select(s => $"step at {Number(s.AtSeconds, 0)} s from {Number(s.FromMB, 1)} to {Number(s.ToMB, 1)} MB: half-way after {Number(s.Periods50, 1)} periods, 90% after {Number(s.Periods90, 1)}"))
-                    + $"; after boot (Windows) 90% down after {Number(bootWindows, 1)} periods; slow gain 0.1 predicts 6.6 periods to half-way and 21.9 to 90%"),
-            new("between changes the estimate tracks the truth: mean |estimate - truth| over the last quarter of each phase is at most 10% of VM memory (two standard errors of one period's sample of 100 pages)",
-                meanError <= 0.10 * memoryMB,
-                $"mean absolute error {Number(meanError, 1)} MB = {Number(meanErrorPercent, 1)}% of {Number(memoryMB, 0)} MB over {count} samples"),
-            new("a spike right after boot comes from the Windows zero-page thread: the Windows VM touches at least 90% of its memory in the first period, the Linux VM running the same toucher does not",
-                firstPeriodTruthWindows >= 0.9 * memoryMB && firstPeriodTruthLinux < 0.9 * memoryMB,
-                $"true working set in the first period: Windows {Number(firstPeriodTruthWindows, 1)} MB, Linux {Number(firstPeriodTruthLinux, 1)} MB of {Number(memoryMB, 0)} MB"),
-            new("the spike is measured, not assumed: with estimates starting at 0%, the Windows VM's estimate after boot peaks at least twice as high as the Linux VM's",
-                measuredPeakWindows >= 2 * measuredPeakLinux,
-                $"peak estimate over the first {ControlPeriods} periods, starting from 0%: Windows {Number(measuredPeakWindows, 1)} MB, Linux {Number(measuredPeakLinux, 1)} MB of {Number(memoryMB, 0)} MB"),
-        };
-
         var stepRows = steps.Select(s => (IReadOnlyList<string>)
             [Number(s.AtSeconds, 0), s.Up ? "up" : "down", Number(s.FromMB, 1), Number(s.ToMB, 1), Number(s.Periods50, 2), Number(s.Periods90, 2)]).ToList();
         IReadOnlyList<IReadOnlyList<string>> bootRows =
         [
-            ["windows", Number(firstPeriodTruthWindows, 1), Number(secondPeriodEstimateWindows, 1), Number(level[0], 1), Number(bootWindows, 2)],
+            ["windows", Number(firstPeriodTruthWindows, 1), Number(secondPeriodEstimateWindows, 1), Number(level0, 1), Number(bootWindows, 2)],
             ["linux", Number(firstPeriodTruthLinux, 1), Number(secondPeriodEstimateLinux, 1), Number(linuxLevel, 1), Number(bootLinux, 2)],
-            ["windows, estimate from 0%", Number(FirstPeriodTruth(windowsMeasured, period), 1), Number(ValueAt(wmt, wmest, 1.5 * period), 1), "-", "-"],
-            ["linux, estimate from 0%", Number(FirstPeriodTruth(linuxMeasured, period), 1), Number(ValueAt(lmt, lmest, 1.5 * period), 1), "-", "-"],
+            ["windows, estimate from 0%", Number(boot.WindowsFromZero.FirstPeriodTruthMB, 1), Number(boot.WindowsFromZero.SecondPeriodEstimateMB, 1), "-", "-"],
+            ["linux, estimate from 0%", Number(boot.LinuxFromZero.FirstPeriodTruthMB, 1), Number(boot.LinuxFromZero.SecondPeriodEstimateMB, 1), "-", "-"],
         ];
 
-        var configured = t.Select(x => ConfiguredAt(phaseStarts, x) * memoryMB).ToArray();
         var series = new[]
         {
             new ChartSeries("true working set (pages touched in the last period)", t, truth) { Color = "#1f77b4" },
@@ -209,7 +258,6 @@ public sealed class SamplingExperiment() : PaperExperiment("sampling", "Working-
                 + "and from the maximum of three averages, which leans high.") with
         {
             Comparisons = comparisons,
-            Claims = claims,
             Figures =
             [
                 new ExperimentFigure("estimate-vs-truth", MemoryOverTime("Active-memory estimate vs true working set (Windows VM, toucher)", series), "The estimate (dotted) against the pages touched per sampling period (solid) and the toucher's configured working set (dashed)."),
@@ -234,7 +282,7 @@ public sealed class SamplingExperiment() : PaperExperiment("sampling", "Working-
         return MeanOver(t, truth, 0, period);
     }
 
-    private static Scenario Scenario(string name, string guest, double period, double memoryMB, int periods, double initialActivePercent = 100) => new()
+    private static Scenario Scenario(string name, GuestFlavour guest, double period, double memoryMB, int periods, double initialActivePercent = 100) => new()
     {
         Name = name,
         DurationSeconds = periods * period,
@@ -249,7 +297,7 @@ public sealed class SamplingExperiment() : PaperExperiment("sampling", "Working-
                 Guest = guest,
                 Workload = new WorkloadSpec
                 {
-                    Kind = "toucher",
+                    Kind = WorkloadKind.Toucher,
                     WorkingSetMB = Phases[0].Fraction * memoryMB,
                     Phases = [.. Phases.Skip(1).Select(p => new WorkloadPhase(p.StartPeriods * period, p.Fraction * memoryMB))],
                 },
@@ -314,5 +362,4 @@ public sealed class SamplingExperiment() : PaperExperiment("sampling", "Working-
 
     private static double ConfiguredAt(double[] starts, double time) => Phases[Math.Max(0, PhaseAt(starts, time))].Fraction;
 
-    private sealed record Step(double AtSeconds, double FromMB, double ToMB, bool Up, double Periods50, double Periods90);
 }

@@ -30,44 +30,69 @@ using Memvisor.Reporting.Charts;
 namespace Memvisor.Experiments;
 
 /// <summary>Sharing on mixed hosts (Figure 5) and on this machine's processes.</summary>
-public sealed class SharingMixedExperiment() : PaperExperiment("sharing-mixed", "Page sharing on hosts of mixed guests and workloads", "Figure 5, §4")
+public sealed class SharingMixedExperiment() : PaperExperiment<SharingMixedMeasurements>("sharing-mixed", "Page sharing on hosts of mixed guests and workloads", "Figure 5, §4")
 {
-    /// <summary>One of the paper's hosts and our analogue of it.</summary>
-    internal sealed record MixedHost(string Name, string Guest, double PaperMB, double PaperSharedMB, double PaperReclaimedMB, double? PaperZeroMB, IReadOnlyList<VmSpec> Vms);
-
-    /// <summary>What one host measured.</summary>
-    internal sealed record HostPoint(MixedHost Host, double ConfiguredMB, SharingSteadyState State)
-    {
-        public double ReclaimedPercent => SharingScalingExperiment.Percent(State.SavedMB, ConfiguredMB);
-
-        public double PaperReclaimedPercent => SharingScalingExperiment.Percent(Host.PaperReclaimedMB, Host.PaperMB);
-    }
-
-    /// <summary>The real-memory scan of this machine, or why it was skipped.</summary>
-    /// <param name="Estimate">The estimate (null when skipped).</param>
-    /// <param name="Notes">What the scan left out, or why it was skipped.</param>
-    internal sealed record RealScan(SharingEstimate? Estimate, IReadOnlyList<string> Notes);
-
     /// <inheritdoc/>
-    public override ExperimentResult Run(ExperimentContext context)
+    protected override SharingMixedMeasurements Measure(ExperimentContext context, ExperimentRuns runs)
     {
-        ArgumentNullException.ThrowIfNull(context);
-        var runs = new ExperimentRuns(context);
         var scale = context.Pick(1.0, 0.125);
         var seconds = context.Pick(40.0, 6.0);
-        var points = new List<HostPoint>();
+        var points = new List<MixedHostPoint>();
         foreach (var host in Hosts(scale))
         {
             var scenario = Scenario(host, seconds);
             var state = SharingSteadyState.Of(runs.Run(scenario));
-            points.Add(new HostPoint(host, host.Vms.Sum(v => v.MemoryMB), state));
+            points.Add(new MixedHostPoint(host, host.Vms.Sum(v => v.MemoryMB), state));
         }
 
         context.Report("real memory: scanning this machine's processes");
         var real = ScanThisMachine(context.CancellationToken);
-        var a = points[0];
-        var b = points[1];
-        var c = points[2];
+        return new SharingMixedMeasurements(scale, seconds, points, real);
+    }
+
+    /// <inheritdoc/>
+    protected override IReadOnlyList<ClaimResult> Judge(SharingMixedMeasurements measured)
+    {
+        ArgumentNullException.ThrowIfNull(measured);
+        var (points, a, b, c, ordered) = (measured.Hosts, measured.A, measured.B, measured.C, measured.CReclaimsLeast);
+        return
+        [
+            new ClaimResult(
+                ClaimId.MixedEveryHostReclaims,
+                "sharing reclaims memory on every mixed host",
+                points.All(p => p.ReclaimedPercent > 1),
+                string.Join("; ", points.Select(p => $"{p.Host.Name}: {SharingScalingExperiment.Mb(p.State.SavedMB)} MB = {SharingScalingExperiment.Pct(p.State.SavedMB, p.ConfiguredMB)} reclaimed")) + ".")
+            {
+                Measured = points.Min(p => p.ReclaimedPercent),
+                Paper = points.Min(p => p.PaperReclaimedPercent),
+            },
+            new ClaimResult(
+                ClaimId.MixedFewDifferentImagesReclaimLeast,
+                "the host of few VMs of different images (C) reclaims the smallest fraction",
+                ordered,
+                $"reclaimed A {SharingScalingExperiment.Pct(a.State.SavedMB, a.ConfiguredMB)}, B {SharingScalingExperiment.Pct(b.State.SavedMB, b.ConfiguredMB)}, C {SharingScalingExperiment.Pct(c.State.SavedMB, c.ConfiguredMB)} (paper: 32.9%, 18.7%, 7.2%); " +
+                $"zero pages are {SharingScalingExperiment.Pct(b.State.ZeroMB, b.State.SharedMB)} of B's shared memory and {SharingScalingExperiment.Pct(c.State.ZeroMB, c.State.SharedMB)} of C's" +
+                (ordered ? "." : ": C's VMs, larger and busier, hold anonymous memory allocated but not yet written (zero), which a host running for days would have written; sharing between images plays no part in it."))
+            {
+                Measured = c.ReclaimedPercent,
+                Paper = c.PaperReclaimedPercent,
+            },
+            new ClaimResult(
+                ClaimId.MixedLinuxHostsShareZeroPages,
+                "zero pages are part of what is shared on the Linux hosts",
+                b.State.ZeroMB > 0 && c.State.ZeroMB > 0,
+                $"zero pages: B {SharingScalingExperiment.Mb(b.State.ZeroMB)} MB, C {SharingScalingExperiment.Mb(c.State.ZeroMB)} MB (paper: 70 MB, 25 MB).")
+            {
+                Measured = Math.Min(b.State.ZeroMB, c.State.ZeroMB),
+            },
+        ];
+    }
+
+    /// <inheritdoc/>
+    protected override ExperimentResult Render(ExperimentContext context, ExperimentRuns runs, SharingMixedMeasurements measured)
+    {
+        ArgumentNullException.ThrowIfNull(measured);
+        var (points, scale, seconds, real) = (measured.Hosts, measured.Scale, measured.Seconds, measured.Real);
         var comparisons = new List<PaperComparison>();
         foreach (var p in points)
         {
@@ -93,7 +118,6 @@ public sealed class SharingMixedExperiment() : PaperExperiment("sharing-mixed", 
                 SharingScalingExperiment.Mb(SharingScalingExperiment.Percent(t.PagesSaved, t.PagesScanned)), SharingScalingExperiment.Mb(SharingScalingExperiment.Percent(t.PagesSaved, t.PagesScanned)), "-"]);
         }
 
-        var ordered = c.ReclaimedPercent < a.ReclaimedPercent && c.ReclaimedPercent < b.ReclaimedPercent;
         return Result(
             context,
             runs,
@@ -116,23 +140,6 @@ public sealed class SharingMixedExperiment() : PaperExperiment("sharing-mixed", 
                 "The mix of VMs is ours: the paper does not describe its hosts' VMs beyond flavour and count.") with
         {
             Comparisons = comparisons,
-            Claims =
-            [
-                new ClaimResult(
-                    "sharing reclaims memory on every mixed host",
-                    points.All(p => p.ReclaimedPercent > 1),
-                    string.Join("; ", points.Select(p => $"{p.Host.Name}: {SharingScalingExperiment.Mb(p.State.SavedMB)} MB = {SharingScalingExperiment.Pct(p.State.SavedMB, p.ConfiguredMB)} reclaimed")) + "."),
-                new ClaimResult(
-                    "the host of few VMs of different images (C) reclaims the smallest fraction",
-                    ordered,
-                    $"reclaimed A {SharingScalingExperiment.Pct(a.State.SavedMB, a.ConfiguredMB)}, B {SharingScalingExperiment.Pct(b.State.SavedMB, b.ConfiguredMB)}, C {SharingScalingExperiment.Pct(c.State.SavedMB, c.ConfiguredMB)} (paper: 32.9%, 18.7%, 7.2%); " +
-                    $"zero pages are {SharingScalingExperiment.Pct(b.State.ZeroMB, b.State.SharedMB)} of B's shared memory and {SharingScalingExperiment.Pct(c.State.ZeroMB, c.State.SharedMB)} of C's" +
-                    (ordered ? "." : ": C's VMs, larger and busier, hold anonymous memory allocated but not yet written (zero), which a host running for days would have written; sharing between images plays no part in it.")),
-                new ClaimResult(
-                    "zero pages are part of what is shared on the Linux hosts",
-                    b.State.ZeroMB > 0 && c.State.ZeroMB > 0,
-                    $"zero pages: B {SharingScalingExperiment.Mb(b.State.ZeroMB)} MB, C {SharingScalingExperiment.Mb(c.State.ZeroMB)} MB (paper: 70 MB, 25 MB)."),
-            ],
             Figures =
             [
                 new ExperimentFigure("hosts", new BarChart
@@ -156,7 +163,7 @@ public sealed class SharingMixedExperiment() : PaperExperiment("sharing-mixed", 
                     rows),
                 new ExperimentTable("vms", "The simulated hosts' VMs",
                     ["host", "VM", "guest", "image", "memory (MB)", "workload"],
-                    [.. points.SelectMany(p => p.Host.Vms.Select(v => (IReadOnlyList<string>)[p.Host.Name, v.Name, v.Guest, v.Image, SharingScalingExperiment.Mb(v.MemoryMB), ReportTables.WorkloadText(v.Workload)]))]),
+                    [.. points.SelectMany(p => p.Host.Vms.Select(v => (IReadOnlyList<string>)[p.Host.Name, v.Name, ScenarioNames.Of(v.Guest), v.Image, SharingScalingExperiment.Mb(v.MemoryMB), ReportTables.WorkloadText(v.Workload)]))]),
             ],
             Notes = [.. runs.Notes, .. real.Notes.Select(n => "real memory: " + n)],
         };
@@ -166,11 +173,11 @@ public sealed class SharingMixedExperiment() : PaperExperiment("sharing-mixed", 
     /// Scans every readable process of this machine as `memvisor scan` does; when /proc cannot be read
     /// (not Linux, or nothing readable) returns no estimate and the reason.
     /// </summary>
-    internal static RealScan ScanThisMachine(CancellationToken cancellationToken)
+    internal static RealMemoryScan ScanThisMachine(CancellationToken cancellationToken)
     {
         if (!OperatingSystem.IsLinux() || !Directory.Exists("/proc/self"))
         {
-            return new RealScan(null, ["skipped: this machine has no /proc (not Linux), so its processes' memory cannot be read."]);
+            return new RealMemoryScan(null, ["skipped: this machine has no /proc (not Linux), so its processes' memory cannot be read."]);
         }
 
         try
@@ -178,23 +185,23 @@ public sealed class SharingMixedExperiment() : PaperExperiment("sharing-mixed", 
             using var sources = ScanSourceSet.Open([], [], Environment.ProcessId);
             if (sources.PageCount == 0)
             {
-                return new RealScan(null, ["skipped: no process's memory could be read through /proc (permissions); " + string.Join(" ", ScanNotes.NotScanned(sources))]);
+                return new RealMemoryScan(null, ["skipped: no process's memory could be read through /proc (permissions); " + string.Join(" ", ScanNotes.NotScanned(sources))]);
             }
 
             var clock = Stopwatch.StartNew();
             var estimate = SharingEstimator.Run(sources.Sources, new SharingEstimatorOptions(), cancellationToken: cancellationToken);
-            return new RealScan(estimate, ScanNotes.Describe(estimate, sources, clock.Elapsed));
+            return new RealMemoryScan(estimate, ScanNotes.Describe(estimate, sources, clock.Elapsed));
         }
         catch (Exception e) when (e is ScanSourceException or IOException or UnauthorizedAccessException)
         {
-            return new RealScan(null, [$"skipped: the processes of this machine could not be read ({e.Message})."]);
+            return new RealMemoryScan(null, [$"skipped: the processes of this machine could not be read ({e.Message})."]);
         }
     }
 
     /// <summary>The three hosts, sizes multiplied by <paramref name="scale"/> (each VM at least 40 MB).</summary>
     internal static IReadOnlyList<MixedHost> Hosts(double scale)
     {
-        VmSpec Vm(string name, string guest, string image, double mb, string kind, double size = 0, int clients = 8) => new()
+        VmSpec Vm(string name, GuestFlavour guest, string image, double mb, WorkloadKind kind, double size = 0, int clients = 8) => new()
         {
             Name = name,
             Guest = guest,
@@ -202,33 +209,33 @@ public sealed class SharingMixedExperiment() : PaperExperiment("sharing-mixed", 
             MemoryMB = Math.Max(40, Math.Round(mb * scale)),
             Workload = kind switch
             {
-                "fileserver" => new WorkloadSpec { Kind = kind, FileSetMB = Math.Max(8, size * scale), Clients = clients },
-                "toucher" => new WorkloadSpec { Kind = kind, WorkingSetMB = Math.Max(4, size * scale), Distribution = "zipf" },
-                "idle" => new WorkloadSpec { Kind = kind },
+                WorkloadKind.FileServer => new WorkloadSpec { Kind = kind, FileSetMB = Math.Max(8, size * scale), Clients = clients },
+                WorkloadKind.Toucher => new WorkloadSpec { Kind = kind, WorkingSetMB = Math.Max(4, size * scale), Distribution = AccessPattern.Zipf },
+                WorkloadKind.Idle => new WorkloadSpec { Kind = kind },
                 _ => new WorkloadSpec { Kind = kind, WorkingSetMB = Math.Max(4, size * scale) },
             },
         };
-        const string W = "windows";
-        const string L = "linux";
+        const GuestFlavour W = GuestFlavour.Windows;
+        const GuestFlavour L = GuestFlavour.Linux;
         return
         [
             new MixedHost("A", "10 Windows", 2048, 880, 673, null,
             [
-                Vm("a1-web", W, "winnt4", 256, "fileserver", 384), Vm("a2-sql", W, "winnt4", 256, "toucher", 128), Vm("a3-oracle", W, "winnt4", 256, "toucher", 96),
-                Vm("a4-java", W, "winnt4", 256, "compute", 64), Vm("a5-vb", W, "winnt4", 160, "compute", 32), Vm("a6-idle", W, "winnt4", 160, "idle"),
-                Vm("a7-files", W, "winnt4", 160, "fileserver", 128, 4), Vm("a8-net", W, "win2000", 160, "network", 32), Vm("a9-idle", W, "win2000", 192, "idle"),
-                Vm("a10-dev", W, "win2000", 192, "compute", 48),
+                Vm("a1-web", W, "winnt4", 256, WorkloadKind.FileServer, 384), Vm("a2-sql", W, "winnt4", 256, WorkloadKind.Toucher, 128), Vm("a3-oracle", W, "winnt4", 256, WorkloadKind.Toucher, 96),
+                Vm("a4-java", W, "winnt4", 256, WorkloadKind.Compute, 64), Vm("a5-vb", W, "winnt4", 160, WorkloadKind.Compute, 32), Vm("a6-idle", W, "winnt4", 160, WorkloadKind.Idle),
+                Vm("a7-files", W, "winnt4", 160, WorkloadKind.FileServer, 128, 4), Vm("a8-net", W, "win2000", 160, WorkloadKind.Network, 32), Vm("a9-idle", W, "win2000", 192, WorkloadKind.Idle),
+                Vm("a10-dev", W, "win2000", 192, WorkloadKind.Compute, 48),
             ]),
             new MixedHost("B", "9 Linux", 1846, 539, 345, 70,
             [
-                Vm("b1-web", L, "redhat72", 256, "fileserver", 256), Vm("b2-mail", L, "redhat72", 256, "network", 64), Vm("b3-db", L, "redhat72", 256, "toucher", 96),
-                Vm("b4-app", L, "redhat72", 192, "compute", 48), Vm("b5-idle", L, "redhat72", 192, "idle"), Vm("b6-files", L, "redhat72", 192, "fileserver", 128, 4),
-                Vm("b7-net", L, "debian30", 192, "network", 32), Vm("b8-app", L, "debian30", 155, "compute", 32), Vm("b9-idle", L, "debian30", 155, "idle"),
+                Vm("b1-web", L, "redhat72", 256, WorkloadKind.FileServer, 256), Vm("b2-mail", L, "redhat72", 256, WorkloadKind.Network, 64), Vm("b3-db", L, "redhat72", 256, WorkloadKind.Toucher, 96),
+                Vm("b4-app", L, "redhat72", 192, WorkloadKind.Compute, 48), Vm("b5-idle", L, "redhat72", 192, WorkloadKind.Idle), Vm("b6-files", L, "redhat72", 192, WorkloadKind.FileServer, 128, 4),
+                Vm("b7-net", L, "debian30", 192, WorkloadKind.Network, 32), Vm("b8-app", L, "debian30", 155, WorkloadKind.Compute, 32), Vm("b9-idle", L, "debian30", 155, WorkloadKind.Idle),
             ]),
             new MixedHost("C", "5 Linux", 1658, 165, 120, 25,
             [
-                Vm("c1-db", L, "redhat71", 512, "toucher", 384), Vm("c2-files", L, "suse80", 512, "fileserver", 768, 16), Vm("c3-app", L, "debian30", 256, "compute", 160),
-                Vm("c4-net", L, "mandrake82", 256, "network", 128), Vm("c5-db", L, "redhat72", 122, "toucher", 64),
+                Vm("c1-db", L, "redhat71", 512, WorkloadKind.Toucher, 384), Vm("c2-files", L, "suse80", 512, WorkloadKind.FileServer, 768, 16), Vm("c3-app", L, "debian30", 256, WorkloadKind.Compute, 160),
+                Vm("c4-net", L, "mandrake82", 256, WorkloadKind.Network, 128), Vm("c5-db", L, "redhat72", 122, WorkloadKind.Toucher, 64),
             ]),
         ];
     }

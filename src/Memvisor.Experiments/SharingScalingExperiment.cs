@@ -22,12 +22,11 @@
 using Memvisor.Scenarios;
 using Memvisor.Core.Statistics;
 using Memvisor.Reporting.Charts;
-using Memvisor.Simulation;
 
 namespace Memvisor.Experiments;
 
 /// <summary>Sharing and reclaimed memory versus the number of identical VMs (Figure 4).</summary>
-public sealed class SharingScalingExperiment() : PaperExperiment("sharing-scaling", "Page sharing versus the number of identical VMs", "Figure 4, §4")
+public sealed class SharingScalingExperiment() : PaperExperiment<SharingScalingMeasurements>("sharing-scaling", "Page sharing versus the number of identical VMs", "Figure 4, §4")
 {
     /// <summary>Configured memory of each VM, MB (the paper's).</summary>
     public const double VmMB = 40;
@@ -35,41 +34,78 @@ public sealed class SharingScalingExperiment() : PaperExperiment("sharing-scalin
     /// <summary>The paper's run: 30 minutes.</summary>
     public const double PaperSeconds = 1800;
 
-    /// <summary>One VM count's measurements.</summary>
-    /// <param name="Vms">VMs on the host.</param>
-    /// <param name="On">Steady state with sharing on.</param>
-    /// <param name="Off">Steady state with sharing off (null: not run at this count).</param>
-    internal sealed record Point(int Vms, SharingSteadyState On, SharingSteadyState? Off)
+    /// <inheritdoc/>
+    protected override SharingScalingMeasurements Measure(ExperimentContext context, ExperimentRuns runs)
     {
-        public double ConfiguredMB => Vms * VmMB;
+        var seconds = context.Pick(60.0, 8.0);
+        var setup = new SharingScalingSetup(
+            context.Pick<int[]>([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [1, 2, 3]),
+            // Sharing off only at some counts: throughput is compared there (it keeps the run under two minutes).
+            context.Pick<int[]>([1, 4, 7, 10], [1, 3]),
+            seconds,
+            PaperSeconds / seconds);
+        var points = new List<SharingScalingPoint>();
+        foreach (var n in setup.Counts)
+        {
+            var on = SharingSteadyState.Of(runs.Run(Scenario(n, setup.Seconds, setup.ScanSpeedup, sharing: true)));
+            var off = setup.OffCounts.Contains(n) ? SharingSteadyState.Of(runs.Run(Scenario(n, setup.Seconds, setup.ScanSpeedup, sharing: false))) : null;
+            points.Add(new SharingScalingPoint(n, on, off));
+        }
 
-        /// <summary>Aggregate throughput change with sharing on, % of off (NaN when off was not run).</summary>
-        public double ThroughputChangePercent => Off is null ? double.NaN : 100 * ((On.Throughput / Off.Throughput) - 1);
+        return new SharingScalingMeasurements(setup, points);
     }
 
     /// <inheritdoc/>
-    public override ExperimentResult Run(ExperimentContext context)
+    protected override IReadOnlyList<ClaimResult> Judge(SharingScalingMeasurements measured)
     {
-        ArgumentNullException.ThrowIfNull(context);
-        var runs = new ExperimentRuns(context);
-        int[] counts = context.Pick<int[]>([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [1, 2, 3]);
-        // Sharing off only at some counts: throughput is compared there (it keeps the run under two minutes).
-        int[] offCounts = context.Pick<int[]>([1, 4, 7, 10], [1, 3]);
-        var seconds = context.Pick(60.0, 8.0);
-        var speedup = PaperSeconds / seconds;
-        var points = new List<Point>();
-        foreach (var n in counts)
-        {
-            var on = SharingSteadyState.Of(runs.Run(Scenario(n, seconds, speedup, sharing: true)));
-            var off = offCounts.Contains(n) ? SharingSteadyState.Of(runs.Run(Scenario(n, seconds, speedup, sharing: false))) : null;
-            points.Add(new Point(n, on, off));
-        }
+        ArgumentNullException.ThrowIfNull(measured);
+        var (points, one, last, compared, changes, growing) = (measured.Points, measured.One, measured.Last, measured.Compared, measured.ThroughputChanges, measured.Growing);
+        return
+        [
+            new ClaimResult(
+                ClaimId.SharingGrowsWithVms,
+                "sharing grows with the number of identical VMs",
+                growing && last.On.SavedMB > 2 * one.On.SavedMB,
+                $"reclaimed {string.Join(", ", points.Select(p => $"{p.Vms}: {Mb(p.On.SavedMB)} MB"))}; {(growing ? "never falls by more than 2% from one count to the next" : "falls from one count to the next")}.")
+            {
+                Measured = last.On.SavedMB / one.On.SavedMB,
+            },
+            new ClaimResult(
+                ClaimId.SharingFractionGrowsWithVms,
+                "the fraction of VM memory reclaimed grows with the number of VMs",
+                Percent(last.On.SavedMB, last.ConfiguredMB) > Percent(one.On.SavedMB, one.ConfiguredMB),
+                $"{Pct(one.On.SavedMB, one.ConfiguredMB)} at 1 VM, {Pct(last.On.SavedMB, last.ConfiguredMB)} at {last.Vms}.")
+            {
+                Measured = Percent(last.On.SavedMB, last.ConfiguredMB),
+                Paper = 60,
+            },
+            new ClaimResult(
+                ClaimId.SharingOneVmMostlyZeroPages,
+                "one VM alone reclaims mostly zero pages",
+                one.On.ZeroSavedMB > one.On.SavedMB / 2,
+                $"one VM reclaims {Mb(one.On.SavedMB)} MB, of which {Mb(one.On.ZeroSavedMB)} MB are zero pages.")
+            {
+                Measured = Percent(one.On.ZeroSavedMB, one.On.SavedMB),
+                Paper = 100,
+            },
+            new ClaimResult(
+                ClaimId.SharingCostsNoThroughput,
+                "sharing costs next to no throughput (within ±5%)",
+                changes.All(c => Math.Abs(c) <= 5),
+                $"throughput with sharing on vs off: {string.Join(", ", compared.Select(p => $"{p.Vms} VMs: {Signed(p.ThroughputChangePercent)}%"))}.")
+            {
+                Measured = changes.Max(Math.Abs),
+                Paper = 1.8,
+            },
+        ];
+    }
 
-        var one = points[0];
-        var last = points[^1];
-        var compared = points.Where(p => p.Off is not null).ToList();
-        var changes = compared.Select(p => p.ThroughputChangePercent).ToList();
-        var growing = points.Zip(points.Skip(1), (a, b) => b.On.SavedMB >= a.On.SavedMB * 0.98).All(ok => ok);
+    /// <inheritdoc/>
+    protected override ExperimentResult Render(ExperimentContext context, ExperimentRuns runs, SharingScalingMeasurements measured)
+    {
+        ArgumentNullException.ThrowIfNull(measured);
+        var (points, one, last, changes) = (measured.Points, measured.One, measured.Last, measured.ThroughputChanges);
+        var (counts, offCounts, seconds, speedup) = (measured.Setup.Counts, measured.Setup.OffCounts, measured.Setup.Seconds, measured.Setup.ScanSpeedup);
         return Result(
             context,
             runs,
@@ -97,25 +133,6 @@ public sealed class SharingScalingExperiment() : PaperExperiment("sharing-scalin
                 new PaperComparison("zero pages in one VM's reclaimed memory", 100, Percent(one.On.ZeroSavedMB, one.On.SavedMB), "%") { Note = "paper: \"mostly zero pages\" (no number; 100% shown)" },
                 new PaperComparison("throughput change with sharing on, largest drop", -1.6, changes.Min(), "%") { Note = "paper: range -1.6..+1.8 over the VM counts" },
                 new PaperComparison("throughput change with sharing on, largest gain", 1.8, changes.Max(), "%") { Note = "paper: range -1.6..+1.8 over the VM counts" },
-            ],
-            Claims =
-            [
-                new ClaimResult(
-                    "sharing grows with the number of identical VMs",
-                    growing && last.On.SavedMB > 2 * one.On.SavedMB,
-                    $"reclaimed {string.Join(", ", points.Select(p => $"{p.Vms}: {Mb(p.On.SavedMB)} MB"))}; {(growing ? "never falls by more than 2% from one count to the next" : "falls from one count to the next")}."),
-                new ClaimResult(
-                    "the fraction of VM memory reclaimed grows with the number of VMs",
-                    Percent(last.On.SavedMB, last.ConfiguredMB) > Percent(one.On.SavedMB, one.ConfiguredMB),
-                    $"{Pct(one.On.SavedMB, one.ConfiguredMB)} at 1 VM, {Pct(last.On.SavedMB, last.ConfiguredMB)} at {last.Vms}."),
-                new ClaimResult(
-                    "one VM alone reclaims mostly zero pages",
-                    one.On.ZeroSavedMB > one.On.SavedMB / 2,
-                    $"one VM reclaims {Mb(one.On.SavedMB)} MB, of which {Mb(one.On.ZeroSavedMB)} MB are zero pages."),
-                new ClaimResult(
-                    "sharing costs next to no throughput (within ±5%)",
-                    changes.All(c => Math.Abs(c) <= 5),
-                    $"throughput with sharing on vs off: {string.Join(", ", compared.Select(p => $"{p.Vms} VMs: {Signed(p.ThroughputChangePercent)}%"))}."),
             ],
             Figures =
             [
@@ -175,9 +192,9 @@ public sealed class SharingScalingExperiment() : PaperExperiment("sharing-scalin
         {
             Name = $"vm{i}",
             MemoryMB = VmMB,
-            Guest = "linux",
+            Guest = GuestFlavour.Linux,
             Image = "linux-spec",
-            Workload = new WorkloadSpec { Kind = "compute", WorkingSetMB = 16 },
+            Workload = new WorkloadSpec { Kind = WorkloadKind.Compute, WorkingSetMB = 16 },
         })],
     };
 
@@ -188,27 +205,4 @@ public sealed class SharingScalingExperiment() : PaperExperiment("sharing-scalin
     internal static string Pct(double part, double whole) => $"{ExperimentReport.Number(Percent(part, whole), 1)}%";
 
     internal static string Signed(double value) => (value >= 0 ? "+" : "") + ExperimentReport.Number(value, 3);
-}
-
-/// <summary>A host's sharing at steady state: means over the last quarter of a run, summed over its VMs.</summary>
-/// <param name="SharedMB">Memory of pages that map a shared frame.</param>
-/// <param name="SavedMB">Memory freed by sharing (reclaimed).</param>
-/// <param name="ZeroMB">Memory of pages that map a shared zero frame.</param>
-/// <param name="TouchedMB">Memory the guests hold (private plus shared pages).</param>
-/// <param name="Throughput">Work units per second, all VMs.</param>
-/// <param name="ZeroFrames">Shared zero frames the zero pages map (one per salt that has zero pages).</param>
-internal sealed record SharingSteadyState(double SharedMB, double SavedMB, double ZeroMB, double TouchedMB, double Throughput, int ZeroFrames = 1)
-{
-    /// <summary>Reclaimed memory that is zero pages: the zero pages less the one machine page each zero frame keeps.</summary>
-    public double ZeroSavedMB => ZeroMB <= 0 ? 0 : Math.Max(0, ZeroMB - (ZeroFrames * Core.Memory.PageGeometry.MegabytesFromPages(1)));
-
-    /// <summary>The steady state of a run: the last quarter of its samples.</summary>
-    public static SharingSteadyState Of(SimulationResult run, int zeroFrames = 1)
-    {
-        ArgumentNullException.ThrowIfNull(run);
-        var samples = run.Samples;
-        var tail = samples.Skip(samples.Count - Math.Max(1, samples.Count / 4)).ToList();
-        double Mean(Func<VmSample, double> value) => tail.Average(s => s.Vms.Where(v => v.PoweredOn).Sum(value));
-        return new SharingSteadyState(Mean(v => v.SharedMB), Mean(v => v.SharedSavedMB), Mean(v => v.ZeroMB), Mean(v => v.PrivateMB + v.SharedMB), Mean(v => v.Throughput), zeroFrames);
-    }
 }

@@ -54,7 +54,7 @@ public static class ReportTables
                 ("balance period (s)", F(h.BalancePeriodSeconds, 1)),
                 ("free-memory thresholds high/soft/hard/low (%)", $"{F(h.HighPercent, 1)} / {F(h.SoftPercent, 1)} / {F(h.HardPercent, 1)} / {F(h.LowPercent, 1)}"),
                 ("page sharing", h.Sharing ? "on" : "off"),
-                ("sharing salts", h.Salting.ToString()),
+                ("sharing salts", ScenarioNames.Of(h.Salting)),
                 ("share scan rate per VM / host (pages/s)", $"{F(h.ShareScanPerVmPagesPerSecond, 0)} / {F(h.ShareScanHostPagesPerSecond, 0)}"),
                 ("working-set sampling", $"{NumberText.Integer(h.SamplingPages)} pages per {F(h.SamplingPeriodSeconds, 1)} s, estimates start at {F(h.SamplingInitialActivePercent, 0)}%"),
                 ("balloon limit (% of configured)", F(h.BalloonMaxPercent, 1)),
@@ -65,8 +65,8 @@ public static class ReportTables
                 ["VM", "memory (MiB)", "min (MiB)", "shares", "overhead (MiB)", "guest", "image", "balloon driver", "on at (s)", "off at (s)", "workload"],
                 [.. scenario.Vms.Select(v => (IReadOnlyList<string>)
                 [
-                    v.Name, F(v.MemoryMB, 1), F(v.MinMB, 1), v.Shares, v.OverheadMB is { } o ? F(o, 1) : "auto", v.Guest, v.Image,
-                    v.BalloonDriver.ToString() + (v.BalloonMaxMB is { } b ? $" (max {F(b, 1)} MiB)" : ""),
+                    v.Name, F(v.MemoryMB, 1), F(v.MinMB, 1), ScenarioNames.Of(v.Shares), v.OverheadMB is { } o ? F(o, 1) : "auto", ScenarioNames.Of(v.Guest), v.Image,
+                    ScenarioNames.Of(v.BalloonDriver) + (v.BalloonMaxMB is { } b ? $" (max {F(b, 1)} MiB)" : ""),
                     F(v.PowerOnSeconds, 1), v.PowerOffSeconds is { } off ? F(off, 1) : "", WorkloadText(v.Workload),
                 ])]),
         ];
@@ -152,12 +152,13 @@ public static class ReportTables
     public static string WorkloadText(WorkloadSpec w)
     {
         ArgumentNullException.ThrowIfNull(w);
+        var kind = ScenarioNames.Of(w.Kind);
         return w.Kind switch
         {
-            "toucher" => $"toucher: {string.Join(" -> ", w.Phases.Select(p => p.WorkingSetMB).Prepend(w.WorkingSetMB).Select(mb => F(mb, 0)))} MiB {w.Distribution}",
-            "fileserver" => $"fileserver: {F(w.FileSetMB, 0)} MiB files, {NumberText.Integer(w.Clients)} clients",
-            "idle" => "idle",
-            _ => $"{w.Kind}: {F(w.WorkingSetMB, 0)} MiB",
+            WorkloadKind.Toucher => $"{kind}: {string.Join(" -> ", w.Phases.Select(p => p.WorkingSetMB).Prepend(w.WorkingSetMB).Select(mb => F(mb, 0)))} MiB {ScenarioNames.Of(w.Distribution)}",
+            WorkloadKind.FileServer => $"{kind}: {F(w.FileSetMB, 0)} MiB files, {NumberText.Integer(w.Clients)} clients",
+            WorkloadKind.Idle => kind,
+            _ => $"{kind}: {F(w.WorkingSetMB, 0)} MiB",
         };
     }
 

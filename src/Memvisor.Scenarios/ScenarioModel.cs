@@ -1,13 +1,18 @@
 /*
  * A scenario: one host, its VMs, their guests and workloads, how long to run and with which seed.
- * The same model drives `memvisor simulate` and `memvisor kvm run`; it is plain data, validated by
- * ScenarioReader, and knows nothing of either substrate. Sizes are in MiB as users write them.
+ * The same model drives every substrate (`memvisor simulate` today); it is plain data, validated by
+ * ScenarioReader, written by ScenarioWriter, and knows nothing of any substrate. Sizes are in MiB as
+ * users write them. Closed sets are enums (ScenarioKinds.cs; Core's own where Core has the concept);
+ * their names in files are in ScenarioNames.
  */
+using System.Text.Json.Serialization;
 using Memvisor.Core.Allocation;
+using Memvisor.Core.Memory;
 
 namespace Memvisor.Scenarios;
 
-/// <summary>A whole scenario.</summary>
+/// <summary>A whole scenario. As JSON (any serializer) it is written and read in the schema's names (ScenarioWriter, ScenarioReader).</summary>
+[JsonConverter(typeof(ScenarioJsonConverter))]
 public sealed record Scenario
 {
     /// <summary>A name for reports.</summary>
@@ -69,19 +74,6 @@ public sealed record LatencySpec
     public double? BounceCopyMicroseconds { get; init; }
 }
 
-/// <summary>How page-sharing salts are assigned.</summary>
-public enum SaltingSpec
-{
-    /// <summary>One salt for all VMs (the paper).</summary>
-    OneSalt,
-
-    /// <summary>One salt per VM (ESXi since 2014).</summary>
-    PerVm,
-
-    /// <summary>Only zero pages are shared, across all VMs (Windows' rule across security domains).</summary>
-    ZeroOnly,
-}
-
 /// <summary>The host's memory and the knobs of every mechanism.</summary>
 public sealed record HostSpec
 {
@@ -128,7 +120,7 @@ public sealed record HostSpec
     public double ShareScanHostPagesPerSecond { get; init; } = 200;
 
     /// <summary>Page-sharing salts.</summary>
-    public SaltingSpec Salting { get; init; } = SaltingSpec.OneSalt;
+    public ShareSaltMode Salting { get; init; } = ShareSaltMode.SingleSalt;
 
     /// <summary>Working-set sampling period, seconds of VM time.</summary>
     public double SamplingPeriodSeconds { get; init; } = 30;
@@ -152,22 +144,6 @@ public sealed record HostSpec
     public int IoRemapThresholdCopies { get; init; } = 16;
 }
 
-/// <summary>How a VM's balloon driver behaves.</summary>
-public enum BalloonDriverSpec
-{
-    /// <summary>Installed and working.</summary>
-    Active,
-
-    /// <summary>Not installed.</summary>
-    Absent,
-
-    /// <summary>Installed but disabled.</summary>
-    Disabled,
-
-    /// <summary>Working, but allocates slowly.</summary>
-    Slow,
-}
-
 /// <summary>One VM.</summary>
 public sealed record VmSpec
 {
@@ -180,14 +156,14 @@ public sealed record VmSpec
     /// <summary>Guaranteed memory (min), MiB.</summary>
     public double MinMB { get; init; }
 
-    /// <summary>Shares: "low", "normal", "high" or a number.</summary>
-    public string Shares { get; init; } = "normal";
+    /// <summary>Shares: a preset (low, normal, high) or a number.</summary>
+    public Shares Shares { get; init; } = Shares.Normal;
 
     /// <summary>Overhead memory, MiB (null: computed from the configured size).</summary>
     public double? OverheadMB { get; init; }
 
-    /// <summary>Guest flavour: "linux" or "windows".</summary>
-    public string Guest { get; init; } = "linux";
+    /// <summary>The guest operating system.</summary>
+    public GuestFlavour Guest { get; init; } = GuestFlavour.Linux;
 
     /// <summary>Guest image; VMs of the same image hold identical kernel and library pages.</summary>
     public string Image { get; init; } = "default";
@@ -225,14 +201,14 @@ public sealed record WorkloadPhase(double StartSeconds, double WorkingSetMB);
 /// <summary>What a VM runs.</summary>
 public sealed record WorkloadSpec
 {
-    /// <summary>"idle", "toucher", "fileserver", "compute", "zeroing" or "network".</summary>
-    public string Kind { get; init; } = "idle";
+    /// <summary>What runs.</summary>
+    public WorkloadKind Kind { get; init; } = WorkloadKind.Idle;
 
     /// <summary>Working set (toucher, compute), MiB.</summary>
     public double WorkingSetMB { get; init; } = 64;
 
-    /// <summary>Access distribution (toucher): "uniform" or "zipf".</summary>
-    public string Distribution { get; init; } = "uniform";
+    /// <summary>Access distribution (toucher).</summary>
+    public AccessPattern Distribution { get; init; } = AccessPattern.Uniform;
 
     /// <summary>Zipf exponent.</summary>
     public double ZipfExponent { get; init; } = 1.0;

@@ -2,38 +2,71 @@
  * Reading scenario files. A scenario file is JSON (docs/scenario.schema.json). Every field is checked as
  * it is read: an unknown field, a value of the wrong type, or a value outside its range is an error
  * that names the field by its path (vms[2].memoryMB), the value found and what was expected. All
- * errors of a file are collected and reported together, and nothing runs half-configured: the caller
- * gets either a whole valid Scenario or a ScenarioException.
+ * errors of a file are collected and reported together (the message lists the first 20), and nothing
+ * runs half-configured: the caller gets either a whole valid Scenario or a ScenarioException. A field
+ * given twice, and a string that is not text (a lone UTF-16 surrogate such as "\ud800"), are errors
+ * too. Names of enum values are the schema's (ScenarioNames); ScenarioWriter writes what this reads.
  */
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Memvisor.Core.Allocation;
+using Memvisor.Core.Memory;
 
 namespace Memvisor.Scenarios;
 
 /// <summary>A scenario file is invalid; <see cref="Errors"/> lists every problem found.</summary>
 public sealed class ScenarioException : Exception
 {
+    /// <summary>The message lists at most this many problems, then how many more there are.</summary>
+    public const int MaxListedErrors = 20;
+
     /// <summary>Creates the exception.</summary>
     public ScenarioException(string source, IReadOnlyList<string> errors)
-        : base($"{source}: {errors.Count} problem(s):{Environment.NewLine}  " + string.Join(Environment.NewLine + "  ", errors))
+        : base(Describe(source, errors))
     {
         Errors = errors;
     }
 
     /// <summary>Every problem, one line each, starting with the field's path.</summary>
     public IReadOnlyList<string> Errors { get; }
+
+    private static string Describe(string source, IReadOnlyList<string> errors)
+    {
+        ArgumentNullException.ThrowIfNull(errors);
+        var listed = errors.Take(MaxListedErrors).ToList();
+        if (errors.Count > MaxListedErrors)
+        {
+            listed.Add($"and {errors.Count - MaxListedErrors} more");
+        }
+
+        return $"{source}: {errors.Count} problem(s):{Environment.NewLine}  " + string.Join(Environment.NewLine + "  ", listed);
+    }
 }
 
 /// <summary>Reads and validates scenario files.</summary>
-public static class ScenarioReader
+public static partial class ScenarioReader
 {
     private const double MaxMemoryMB = 1024 * 1024;
 
-    /// <summary>Reads a scenario file.</summary>
+    /// <summary>Custom shares: at least one share (a share is a weight; smaller numbers say nothing larger ones cannot, and vanish in the policy's ratios).</summary>
+    private const double MinShares = 1, MaxShares = 1e12;
+
+    /// <summary>Reads a scenario file (UTF-8; at most ScenarioLimits.MaxFileBytes).</summary>
     public static Scenario ReadFile(string path)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(path);
+        if (string.IsNullOrWhiteSpace(path))
+        {
+            throw new ScenarioException("scenario file", ["no file name given; expected the path of a scenario file"]);
+        }
+
+        if (Directory.Exists(path))
+        {
+            throw new ScenarioException(path, ["a folder; expected a scenario file"]);
+        }
+
         string text;
         try
         {
@@ -62,19 +95,94 @@ public static class ScenarioReader
         }
         catch (JsonException e)
         {
-            throw new ScenarioException(source, [$"not valid JSON: {e.Message}"]);
+            throw new ScenarioException(source, [NotJson(json, e)]);
         }
 
         using (doc)
         {
-            var errors = new List<string>();
-            var scenario = ReadScenario(new Obj(doc.RootElement, "", errors));
-            if (errors.Count > 0)
-            {
-                throw new ScenarioException(source, errors);
-            }
+            return Read(doc.RootElement, source);
+        }
+    }
 
-            return scenario;
+    /// <summary>Reads a scenario from parsed JSON (for instance the scenario embedded in another document).</summary>
+    public static Scenario Read(JsonElement root, string source = "scenario")
+    {
+        var errors = new List<string>();
+        CheckText(root, "", errors);
+        if (errors.Count == 0)
+        {
+            var scenario = ReadScenario(new Obj(root, "", errors));
+            if (errors.Count == 0)
+            {
+                return scenario;
+            }
+        }
+
+        throw new ScenarioException(source, errors);
+    }
+
+    /// <summary>"line L, column C: not valid JSON: ...", both counted from 1 (System.Text.Json counts lines from 0 and columns in bytes).</summary>
+    private static string NotJson(string json, JsonException e)
+    {
+        var what = JsonPosition().Replace(e.Message, "");
+        if (e.LineNumber is not { } line || e.BytePositionInLine is not { } bytes)
+        {
+            return $"not valid JSON: {what}";
+        }
+
+        var lines = json.Split('\n');
+        var text = line < lines.Length ? lines[line] : "";
+        var utf8 = Encoding.UTF8.GetBytes(text);
+        var column = Encoding.UTF8.GetCharCount(utf8, 0, (int)Math.Min(bytes, utf8.Length)) + 1;
+        return $"line {line + 1}, column {column}: not valid JSON: {what}";
+    }
+
+    [GeneratedRegex(@"\s*(Path: \S* \| )?LineNumber: \d+ \| BytePositionInLine: \d+\.?\s*$")]
+    private static partial Regex JsonPosition();
+
+    /// <summary>Every string and field name must be text: JSON lets "\ud800" (half a UTF-16 pair) through, .NET strings cannot hold it.</summary>
+    private static void CheckText(JsonElement element, string path, List<string> errors)
+    {
+        string At(string p) => p.Length == 0 ? "(top level)" : p;
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.String when !IsText(() => element.GetString()):
+                errors.Add($"{At(path)}: a string that is not text (a lone UTF-16 surrogate such as \"\\ud800\"); expected text");
+                break;
+            case JsonValueKind.Object:
+                foreach (var p in element.EnumerateObject())
+                {
+                    if (!IsText(() => p.Name))
+                    {
+                        errors.Add($"{At(path)}: a field name that is not text (a lone UTF-16 surrogate such as \"\\ud800\"); expected text");
+                        continue;
+                    }
+
+                    CheckText(p.Value, path.Length == 0 ? p.Name : $"{path}.{p.Name}", errors);
+                }
+
+                break;
+            case JsonValueKind.Array:
+                var i = 0;
+                foreach (var item in element.EnumerateArray())
+                {
+                    CheckText(item, $"{path}[{i++}]", errors);
+                }
+
+                break;
+        }
+    }
+
+    private static bool IsText(Func<string?> get)
+    {
+        try
+        {
+            get();
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
         }
     }
 
@@ -97,7 +205,13 @@ public static class ScenarioReader
             Latencies = o.Child("latencies") is { } l ? ReadLatencies(l) : new LatencySpec(),
         };
         o.RejectUnknown("name", "description", "seed", "durationSeconds", "sampleIntervalSeconds", "host", "vms", "latencies");
-        if (s.Vms.Count == 0 && o.Has("vms"))
+
+        // A host without VMs runs nothing: leaving vms out is as much a mistake as writing [] (a misspelt "vms" is an unknown field as well).
+        if (!o.Has("vms"))
+        {
+            o.Error("vms", "missing", "an array of at least one VM");
+        }
+        else if (s.Vms.Count == 0 && o.ArrayLength("vms") == 0)
         {
             o.Error("vms", "[]", "at least one VM");
         }
@@ -162,7 +276,7 @@ public static class ScenarioReader
             Sharing = o.Bool("sharing", true),
             ShareScanPerVmPagesPerSecond = o.Number("shareScanPerVmPagesPerSecond", 50, 0.001, 1e9),
             ShareScanHostPagesPerSecond = o.Number("shareScanHostPagesPerSecond", 200, 0.001, 1e9),
-            Salting = o.Enum("salting", SaltingSpec.OneSalt, ("single", SaltingSpec.OneSalt), ("per-vm", SaltingSpec.PerVm), ("zero-only", SaltingSpec.ZeroOnly)),
+            Salting = o.Enum("salting", ShareSaltMode.SingleSalt, ScenarioNames.Salting),
             SamplingPeriodSeconds = o.Number("samplingPeriodSeconds", 30, 0.01, 3600),
             SamplingPages = (int)o.Number("samplingPages", 100, 1, 100_000, integer: true),
             SamplingInitialActivePercent = o.Number("samplingInitialActivePercent", 100, 0, 100),
@@ -184,6 +298,14 @@ public static class ScenarioReader
         if (!(h.HighPercent > h.SoftPercent && h.SoftPercent > h.HardPercent && h.HardPercent > h.LowPercent))
         {
             o.Error("highPercent", $"{h.HighPercent}/{h.SoftPercent}/{h.HardPercent}/{h.LowPercent}", "thresholds with high > soft > hard > low");
+        }
+
+        // The policy keeps highPercent plus its hysteresis margin free (AllocationOptions.FreeTargetPages): that must leave memory for VMs.
+        var margin = new AllocationOptions().HysteresisPercent;
+        if (h.HighPercent + margin >= 100)
+        {
+            o.Error("highPercent", h.HighPercent.ToString(CultureInfo.InvariantCulture),
+                $"less than {(100 - margin).ToString(CultureInfo.InvariantCulture)} (the host keeps highPercent plus a {margin.ToString(CultureInfo.InvariantCulture)}% margin of its memory free)");
         }
 
         return h;
@@ -212,10 +334,9 @@ public static class ScenarioReader
             MinMB = o.Number("minMB", 0, 0, MaxMemoryMB),
             Shares = o.Shares("shares"),
             OverheadMB = o.OptionalNumber("overheadMB", 0, MaxMemoryMB),
-            Guest = o.Choice("guest", "linux", "linux", "windows"),
+            Guest = o.Enum("guest", GuestFlavour.Linux, ScenarioNames.Guest),
             Image = o.String("image", "default"),
-            BalloonDriver = o.Enum("balloonDriver", BalloonDriverSpec.Active, ("active", BalloonDriverSpec.Active), ("absent", BalloonDriverSpec.Absent),
-                ("disabled", BalloonDriverSpec.Disabled), ("slow", BalloonDriverSpec.Slow)),
+            BalloonDriver = o.Enum("balloonDriver", BalloonDriverSpec.Active, ScenarioNames.BalloonDriver),
             BalloonMaxMB = o.OptionalNumber("balloonMaxMB", 0, MaxMemoryMB),
             BalloonTargetMB = o.OptionalNumber("balloonTargetMB", 0, MaxMemoryMB),
             ShareSalt = o.Has("shareSalt") ? o.UInt64("shareSalt", 0) : null,
@@ -247,9 +368,9 @@ public static class ScenarioReader
     {
         var w = new WorkloadSpec
         {
-            Kind = o.Choice("kind", "idle", "idle", "toucher", "fileserver", "compute", "zeroing", "network"),
+            Kind = o.Enum("kind", WorkloadKind.Idle, ScenarioNames.Kind),
             WorkingSetMB = o.Number("workingSetMB", 64, 0, MaxMemoryMB),
-            Distribution = o.Choice("distribution", "uniform", "uniform", "zipf"),
+            Distribution = o.Enum("distribution", AccessPattern.Uniform, ScenarioNames.Distribution),
             ZipfExponent = o.Number("zipfExponent", 1.0, 0.01, 10),
             Phases = o.Array("phases").Select(p =>
             {
@@ -411,50 +532,52 @@ public static class ScenarioReader
         public string? OptionalString(string name) =>
             TryGet(name, out var v) && v.ValueKind != JsonValueKind.Null ? String(name, "") : null;
 
-        public string Choice(string name, string fallback, params string[] allowed)
-        {
-            var s = String(name, fallback);
-            if (!allowed.Contains(s, StringComparer.Ordinal))
-            {
-                Error(name, $"\"{s}\"", "one of " + string.Join(", ", allowed.Select(a => $"\"{a}\"")));
-                return fallback;
-            }
-
-            return s;
-        }
-
-        public T Enum<T>(string name, T fallback, params (string Name, T Value)[] allowed)
-        {
-            if (!Has(name))
-            {
-                return fallback;
-            }
-
-            var s = Choice(name, allowed[0].Name, allowed.Select(a => a.Name).ToArray());
-            return allowed.First(a => a.Name == s).Value;
-        }
-
-        public string Shares(string name)
+        public T Enum<T>(string name, T fallback, NameTable<T> names)
+            where T : struct, System.Enum
         {
             if (!TryGet(name, out var v))
             {
-                return "normal";
+                return fallback;
             }
 
-            if (v.ValueKind == JsonValueKind.Number && v.TryGetDouble(out var d) && d > 0 && d <= 1e12)
+            if (v.ValueKind != JsonValueKind.String || !names.TryParse(v.GetString()!, out var value))
             {
-                return d.ToString(CultureInfo.InvariantCulture);
+                Error(name, Describe(v), "one of " + string.Join(", ", names.Names.Select(a => $"\"{a}\"")));
+                return fallback;
             }
 
-            if (v.ValueKind == JsonValueKind.String && v.GetString() is "low" or "normal" or "high")
-            {
-                return v.GetString()!;
-            }
-
-            Error(name, Describe(v), "\"low\", \"normal\", \"high\" or a positive number");
-            return "normal";
+            return value;
         }
 
+        public Shares Shares(string name)
+        {
+            if (!TryGet(name, out var v))
+            {
+                return Core.Allocation.Shares.Normal;
+            }
+
+            if (v.ValueKind == JsonValueKind.Number && v.TryGetDouble(out var d) && d >= MinShares && d <= MaxShares)
+            {
+                return Core.Allocation.Shares.Of(d);
+            }
+
+            if (v.ValueKind == JsonValueKind.String && ScenarioNames.SharesPreset.TryParse(v.GetString()!, out var level))
+            {
+                return level switch
+                {
+                    SharesLevel.Low => Core.Allocation.Shares.Low,
+                    SharesLevel.High => Core.Allocation.Shares.High,
+                    _ => Core.Allocation.Shares.Normal,
+                };
+            }
+
+            Error(name, Describe(v), $"{string.Join(", ", ScenarioNames.SharesPreset.Names.Select(a => $"\"{a}\""))} or a number of shares from {Fmt(MinShares)} to {Fmt(MaxShares)}");
+            return Core.Allocation.Shares.Normal;
+        }
+
+        public int ArrayLength(string name) => TryGet(name, out var v) && v.ValueKind == JsonValueKind.Array ? v.GetArrayLength() : -1;
+
+        /// <summary>Reports every field not in <paramref name="known"/>, and every field given more than once.</summary>
         public void RejectUnknown(params string[] known)
         {
             if (element.ValueKind != JsonValueKind.Object)
@@ -462,9 +585,14 @@ public static class ScenarioReader
                 return;
             }
 
+            var seen = new HashSet<string>(StringComparer.Ordinal);
             foreach (var p in element.EnumerateObject())
             {
-                if (!known.Contains(p.Name, StringComparer.Ordinal))
+                if (!seen.Add(p.Name))
+                {
+                    errors.Add($"{Path(p.Name)}: given more than once; expected each field once (which one counts would be a guess)");
+                }
+                else if (!known.Contains(p.Name, StringComparer.Ordinal))
                 {
                     var near = known.FirstOrDefault(k => string.Equals(k, p.Name, StringComparison.OrdinalIgnoreCase));
                     errors.Add($"{Path(p.Name)}: unknown field{(near is null ? "" : $" (did you mean \"{near}\"?)")}; expected one of {string.Join(", ", known)}");

@@ -108,12 +108,7 @@ public sealed class SimulatedHost : IDisposable
         _manager = new MemoryManager(_memory, SwapFile.CreateTemporary(host.SwapDirectory), new HostMemoryOptions
         {
             SwapCapacityPages = swapPages,
-            ShareSaltMode = host.Salting switch
-            {
-                SaltingSpec.PerVm => ShareSaltMode.PerVm,
-                SaltingSpec.ZeroOnly => ShareSaltMode.UniformPagesAcrossVms,
-                _ => ShareSaltMode.SingleSalt,
-            },
+            ShareSaltMode = host.Salting,
             Seed = scenario.Seed,
         });
         _controller = new HostMemoryController(_manager, PolicyOptions(host), scenario.Seed);
@@ -226,7 +221,7 @@ public sealed class SimulatedHost : IDisposable
             Name = spec.Name,
             MaxPages = pages,
             MinPages = (int)PageGeometry.PagesFromMegabytes(spec.MinMB),
-            Shares = Shares.Parse(spec.Shares),
+            Shares = spec.Shares,
             OverheadPages = spec.OverheadMB is { } overhead ? (int)PageGeometry.PagesFromMegabytes(overhead) : null,
             BalloonMaxPages = spec.BalloonMaxMB is { } cap ? (int)PageGeometry.PagesFromMegabytes(cap) : null,
             ShareSalt = spec.ShareSalt,

@@ -31,6 +31,20 @@ public sealed class ExperimentReportTests : IDisposable
     }
 
     [Fact]
+    public void A_claim_is_found_by_its_id_and_asking_for_one_the_experiment_does_not_check_names_both()
+    {
+        var result = Sample();
+
+        var close = result.Claim(ClaimId.BalloonCloseToConfigured);
+        Assert.Equal("ballooned is close", close.Claim);
+        Assert.Equal(3, close.Measured);
+        Assert.Equal(4.4, close.Paper);
+        var e = Assert.Throws<ArgumentException>(() => result.Claim(ClaimId.PolicyAllocationTracksActivity));
+        Assert.Contains("'demo'", e.Message, StringComparison.Ordinal);
+        Assert.Contains(nameof(ClaimId.PolicyAllocationTracksActivity), e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_long_table_is_linked_from_the_report_not_printed_and_its_csv_has_every_row()
     {
         var rows = Enumerable.Range(0, ExperimentReport.MaxReportRows + 1).Select(i => (IReadOnlyList<string>)[i.ToString(System.Globalization.CultureInfo.InvariantCulture)]).ToList();
@@ -122,7 +136,7 @@ public sealed class ExperimentReportTests : IDisposable
         Shows = "That reports work.",
         Discussion = "They do not differ.",
         Comparisons = [new PaperComparison("loss at 128 MB", 4, 3, "%")],
-        Claims = [new ClaimResult("ballooned is close", true, "3% < 5%."), new ClaimResult("something else", false, "it failed.")],
+        Claims = [new ClaimResult(ClaimId.BalloonCloseToConfigured, "ballooned is close", true, "3% < 5%.") { Measured = 3, Paper = 4.4 }, new ClaimResult(ClaimId.BalloonSlightlySlower, "something else", false, "it failed.") { Measured = -1 }],
         Figures = [new ExperimentFigure("throughput", new LineChart { Title = "Throughput", Series = [new ChartSeries("a", [1, 2], [3, 4])] }, "A line.")],
         Tables = [new ExperimentTable("points", "Points", ["size (MB)", "ballooned", "note, quoted \"x\""], [["128", "1.5", "a"]])],
     };

@@ -1,38 +1,41 @@
-using System.Globalization;
+using Memvisor.Reporting;
 
 namespace Memvisor.Experiments.Tests;
 
 /// <summary>The policy experiment (Figure 8) at reduced scale: hard and low are brief, ballooning reclaims most, idle VMs lose memory to active ones.</summary>
 public sealed class PolicyExperimentTests
 {
-    private static readonly Lazy<ExperimentResult> Reduced = new(() => new PolicyExperiment().Run(new ExperimentContext(ExperimentScale.Reduced)));
+    private static readonly Lazy<ExperimentResult<PolicyMeasurements>> Reduced = new(() => new PolicyExperiment().Run(new ExperimentContext(ExperimentScale.Reduced)));
 
     [Fact]
     public void Hard_and_low_are_brief_and_balloons_hold_most_reclaimed_memory()
     {
         var result = Reduced.Value;
+        var secondsIn = result.Measurements.SecondsInState;
 
-        var states = Table(result, "states");
-        var tight = Cell(states, "hard", 1) + Cell(states, "low", 1);
+        var tight = secondsIn[FreeMemoryStates.Hard] + secondsIn[FreeMemoryStates.Low];
         Assert.True(tight <= 0.05 * result.SimulatedSeconds, $"hard + low for {tight} s of {result.SimulatedSeconds} s");
-        var seconds = states.Rows.Sum(r => double.Parse(r[1], CultureInfo.InvariantCulture));
-        Assert.Equal(result.SimulatedSeconds, seconds, 0);
-        var balloonShare = result.Comparisons.Single(c => c.Quantity.StartsWith("ballooning's share", StringComparison.Ordinal)).Memvisor;
-        Assert.True(balloonShare > 50, $"balloon share {balloonShare}%");
-        Assert.True(result.Claims[0].Holds, result.Claims[0].Evidence);
+        Assert.Equal(result.SimulatedSeconds, secondsIn.Values.Sum(), 6);
+        var balloonShare = result.Measurements.Reclamation.BalloonShare;
+        Assert.True(balloonShare > 0.5, $"balloon share {balloonShare}");
+        var states = result.Claim(ClaimId.PolicyMostlyHighOrSoft);
+        Assert.True(states.Holds, states.Evidence);
+        Assert.Equal(100 * (secondsIn[FreeMemoryStates.High] + secondsIn[FreeMemoryStates.Soft]) / result.SimulatedSeconds, states.Measured, 9);
+        Assert.Equal(100 * balloonShare, result.Claim(ClaimId.PolicyBallooningDoesMost).Measured, 9);
     }
 
     [Fact]
     public void The_least_active_VMs_hold_less_than_their_share_and_the_most_active_more()
     {
-        var vms = Table(Reduced.Value, "vms");
-        // Columns: VM, role, configured, shares, target, held, entitlement, active estimate, ...
-        var rows = vms.Rows.Select(r => (Name: r[0], Configured: D(r[2]), Held: D(r[5]), Entitlement: D(r[6]), Active: D(r[7]))).ToList();
-        var byActivity = rows.OrderBy(r => r.Active / r.Configured).ToList();
+        var measured = Reduced.Value.Measurements;
+        var byActivity = measured.Vms.OrderBy(r => r.ActiveMB / r.ConfiguredMB).ToList();
 
-        Assert.All(byActivity.Take(2), r => Assert.True(r.Held < r.Entitlement, $"{r.Name}: holds {r.Held} MB, entitled to {r.Entitlement} MB"));
-        Assert.True(byActivity[^1].Held > byActivity[^1].Entitlement, $"{byActivity[^1].Name}: holds {byActivity[^1].Held} MB, entitled to {byActivity[^1].Entitlement} MB");
-        Assert.True(Reduced.Value.Claims[2].Holds, Reduced.Value.Claims[2].Evidence);
+        Assert.All(byActivity.Take(2), r => Assert.True(r.HeldMB < r.EntitlementMB, $"{r.Name}: holds {r.HeldMB} MB, entitled to {r.EntitlementMB} MB"));
+        Assert.True(byActivity[^1].HeldMB > byActivity[^1].EntitlementMB, $"{byActivity[^1].Name}: holds {byActivity[^1].HeldMB} MB, entitled to {byActivity[^1].EntitlementMB} MB");
+        var tracks = Reduced.Value.Claim(ClaimId.PolicyAllocationTracksActivity);
+        Assert.True(tracks.Holds, tracks.Evidence);
+        Assert.Equal(measured.RankCorrelation, tracks.Measured);
+        Assert.True(tracks.Measured >= 0.7);
     }
 
     [Fact]
@@ -41,8 +44,10 @@ public sealed class PolicyExperimentTests
         var md = ExperimentReport.Markdown(Reduced.Value);
 
         // Reduced: 1472 / 4 = 368 MB configured + 5 * 8 MB overhead on 256 MB: (408 / 256 - 1) * 100 = 59.375%; 59.375 / 60 = 0.990.
+        Assert.Equal(59.375, Reduced.Value.Measurements.OvercommitPercent, 9);
         Assert.Contains("| overcommitment (configured + overhead over machine memory) | 60 % | 59.38 % | 0.99 |", md, StringComparison.Ordinal);
-        Assert.Contains("(median) | 5 MB |", md, StringComparison.Ordinal); // the paper's 20 MB on 1 GB, scaled to 256 MB
+        Assert.Equal(5, Reduced.Value.Measurements.Reclamation.SwapBoundMB); // the paper's 20 MB on 1 GB, scaled to 256 MB
+        Assert.Contains("(median) | 5 MB |", md, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -52,10 +57,4 @@ public sealed class PolicyExperimentTests
         // x ranks 0, 1, 2; y = (5, 5, 9) ranks 0.5, 0.5, 2: deviations (-1, 0, 1) and (-0.5, -0.5, 1) -> 1.5 / sqrt(2 * 1.5) = 0.866.
         Assert.Equal(1.5 / Math.Sqrt(2 * 1.5), PolicyExperiment.Spearman([1, 2, 3], [5, 5, 9]), 9);
     }
-
-    private static ExperimentTable Table(ExperimentResult result, string name) => result.Tables.Single(t => t.FileName == name);
-
-    private static double Cell(ExperimentTable table, string key, int column) => D(table.Rows.Single(r => r[0] == key)[column]);
-
-    private static double D(string text) => double.Parse(text, CultureInfo.InvariantCulture);
 }

@@ -1,18 +1,16 @@
-using System.Globalization;
-
 namespace Memvisor.Experiments.Tests;
 
 /// <summary>Figure 6 at reduced size: the estimate rises fast, falls slowly, tracks the truth, and Windows shows a boot spike.</summary>
 public sealed class SamplingExperimentTests
 {
-    private static readonly Lazy<ExperimentResult> Result = new(() => new SamplingExperiment().Run(new ExperimentContext(ExperimentScale.Reduced)));
+    private static readonly Lazy<ExperimentResult<SamplingMeasurements>> Result = new(() => new SamplingExperiment().Run(new ExperimentContext(ExperimentScale.Reduced)));
 
     [Fact]
     public void The_estimate_rises_within_a_few_periods_and_falls_over_many()
     {
-        var steps = Result.Value.Tables.Single(t => t.FileName == "steps").Rows;
-        var ups = steps.Where(r => r[1] == "up").Select(r => Number(r[5])).ToList();
-        var downs = steps.Where(r => r[1] == "down").Select(r => Number(r[5])).ToList();
+        var measured = Result.Value.Measurements;
+        var ups = measured.Rises.Select(s => s.Periods90).ToList();
+        var downs = measured.Falls.Select(s => s.Periods90).ToList();
         Assert.Equal(2, ups.Count);
         Assert.Single(downs);
 
@@ -21,62 +19,64 @@ public sealed class SamplingExperimentTests
         Assert.All(ups, p => Assert.InRange(p, 0, 5));
         Assert.All(downs, p => Assert.True(p >= 10, $"a step down was 90% followed after {p} periods: the estimate fell fast"));
         Assert.True(downs.Min() >= 3 * ups.Max());
-        Assert.True(Claim("rises fast and falls slowly").Holds);
-        Assert.True(Claim("falls slowly: after").Holds);
+        Assert.True(Result.Value.Claim(ClaimId.SamplingRisesFastFallsSlowly).Holds);
+        var falls = Result.Value.Claim(ClaimId.SamplingFallsSlowly);
+        Assert.True(falls.Holds);
+        Assert.Equal(downs.Min(), falls.Measured);
     }
 
     [Fact]
     public void Between_changes_the_estimate_tracks_the_pages_touched()
     {
-        var rows = Result.Value.Tables.Single(t => t.FileName == "timeseries").Rows;
-        Assert.NotEmpty(rows);
-        var tracking = Claim("tracks the truth");
+        var measured = Result.Value.Measurements;
+        Assert.NotEmpty(measured.Windows.Seconds);
+        Assert.True(measured.Tracking.Samples > 0);
+        var tracking = Result.Value.Claim(ClaimId.SamplingTracksTruth);
         Assert.True(tracking.Holds, tracking.Evidence);
+        Assert.Equal(measured.TrackingErrorPercent, tracking.Measured);
+        Assert.InRange(tracking.Measured, 0, 10);
     }
 
     [Fact]
     public void Windows_touches_all_its_memory_after_boot_and_the_estimate_starts_at_fully_active()
     {
-        var spike = Result.Value.Comparisons.Single(c => c.Quantity.StartsWith("true working set in the first period", StringComparison.Ordinal));
-        Assert.InRange(spike.Memvisor, 90, 100.0001);
-        var start = Result.Value.Comparisons.Single(c => c.Quantity.StartsWith("estimate right after boot", StringComparison.Ordinal));
-        Assert.InRange(start.Memvisor, 99.9, 100.0001);
+        var (boot, memoryMB) = (Result.Value.Measurements.Boot, Result.Value.Measurements.MemoryMB);
+        Assert.InRange(100 * boot.Windows.FirstPeriodTruthMB / memoryMB, 90, 100.0001);
+        Assert.InRange(100 * boot.Windows.SecondPeriodEstimateMB / memoryMB, 99.9, 100.0001);
 
-        // Columns: guest, truth in period 1, estimate in period 2, settled level, periods to 90% down.
         // Both start at 100% (nothing measured); Windows measures its zeroing in period 1 and stays there,
         // Linux measures only the toucher and starts down at the slow gain: 0.9 + 0.1 f < 100%.
-        var boot = Result.Value.Tables.Single(t => t.FileName == "boot").Rows;
-        var windows = boot.Single(r => r[0] == "windows");
-        var linux = boot.Single(r => r[0] == "linux");
-        Assert.True(Number(windows[1]) > 2 * Number(linux[1]), $"period 1 truth: Windows {windows[1]} MB, Linux {linux[1]} MB");
-        Assert.True(Number(windows[2]) > Number(linux[2]), $"period 2 estimate: Windows {windows[2]} MB, Linux {linux[2]} MB");
-        Assert.True(Claim("zero-page thread").Holds);
+        Assert.True(boot.Windows.FirstPeriodTruthMB > 2 * boot.Linux.FirstPeriodTruthMB, $"period 1 truth: Windows {boot.Windows.FirstPeriodTruthMB} MB, Linux {boot.Linux.FirstPeriodTruthMB} MB");
+        Assert.True(boot.Windows.SecondPeriodEstimateMB > boot.Linux.SecondPeriodEstimateMB, $"period 2 estimate: Windows {boot.Windows.SecondPeriodEstimateMB} MB, Linux {boot.Linux.SecondPeriodEstimateMB} MB");
+        var spike = Result.Value.Claim(ClaimId.SamplingBootSpikeFromZeroPageThread);
+        Assert.True(spike.Holds);
+        Assert.Equal(100, spike.Paper);
     }
 
     [Fact]
     public void Started_from_zero_the_boot_spike_is_measured_in_windows_and_absent_in_linux()
     {
-        // Columns: guest, truth in period 1, estimate in period 2. From 0%, period 1 of Windows measures its
-        // zeroing (f near 1), so the fast average alone lifts period 2's estimate to about half of memory;
-        // Linux measures only the toucher.
-        var boot = Result.Value.Tables.Single(t => t.FileName == "boot").Rows;
-        var windows = boot.Single(r => r[0] == "windows, estimate from 0%");
-        var linux = boot.Single(r => r[0] == "linux, estimate from 0%");
-        Assert.True(Number(windows[2]) >= 2 * Number(linux[2]), $"period 2 estimate from 0%: Windows {windows[2]} MB, Linux {linux[2]} MB");
-        Assert.True(Number(windows[2]) < Number(boot.Single(r => r[0] == "windows")[2]), "starting from 0% the estimate is below the 100% start");
-        Assert.True(Claim("measured, not assumed").Holds, Claim("measured, not assumed").Evidence);
+        // From 0%, period 1 of Windows measures its zeroing (f near 1), so the fast average alone lifts
+        // period 2's estimate to about half of memory; Linux measures only the toucher.
+        var boot = Result.Value.Measurements.Boot;
+        Assert.True(boot.WindowsFromZero.SecondPeriodEstimateMB >= 2 * boot.LinuxFromZero.SecondPeriodEstimateMB,
+            $"period 2 estimate from 0%: Windows {boot.WindowsFromZero.SecondPeriodEstimateMB} MB, Linux {boot.LinuxFromZero.SecondPeriodEstimateMB} MB");
+        Assert.True(boot.WindowsFromZero.SecondPeriodEstimateMB < boot.Windows.SecondPeriodEstimateMB, "starting from 0% the estimate is below the 100% start");
+        var measuredSpike = Result.Value.Claim(ClaimId.SamplingBootSpikeMeasured);
+        Assert.True(measuredSpike.Holds, measuredSpike.Evidence);
+        Assert.Equal(boot.WindowsFromZero.PeakEstimateMB / boot.LinuxFromZero.PeakEstimateMB, measuredSpike.Measured, 9);
     }
 
     [Fact]
     public void The_report_names_the_paper_number_ours_and_the_ratio()
     {
-        var rise = Result.Value.Comparisons[0];
+        var slowestRise = Result.Value.Measurements.SlowestRise;
         var md = ExperimentReport.Markdown(Result.Value);
-        Assert.Contains($"| {rise.Quantity} | 1 periods | {ExperimentReport.Number(rise.Memvisor)} periods | {ExperimentReport.Number(rise.Ratio, 3)} |", md, StringComparison.Ordinal);
+        Assert.Contains(
+            $"| periods for the estimate to reach 90% of a step up (slowest step) | 1 periods | {ExperimentReport.Number(slowestRise)} periods | {ExperimentReport.Number(slowestRise, 3)} |",
+            md,
+            StringComparison.Ordinal);
+        Assert.Equal(slowestRise, Result.Value.Claim(ClaimId.SamplingRisesWithinTwoPeriods).Measured);
         Assert.Equal(4, Result.Value.Runs);
     }
-
-    private static ClaimResult Claim(string part) => Result.Value.Claims.Single(c => c.Claim.Contains(part, StringComparison.Ordinal));
-
-    private static double Number(string cell) => double.Parse(cell, CultureInfo.InvariantCulture);
 }

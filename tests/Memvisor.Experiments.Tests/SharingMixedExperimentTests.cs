@@ -3,24 +3,28 @@ namespace Memvisor.Experiments.Tests;
 /// <summary>Figure 5 analogue at reduced size: sharing saves memory on hosts of mixed guests; this machine's memory is a separate row.</summary>
 public sealed class SharingMixedExperimentTests
 {
-    private static readonly Lazy<ExperimentResult> Result = new(() =>
+    private static readonly Lazy<ExperimentResult<SharingMixedMeasurements>> Result = new(() =>
         new SharingMixedExperiment().Run(new ExperimentContext(ExperimentScale.Reduced, CancellationToken: TestContext.Current.CancellationToken)));
 
     [Fact]
     public void Every_mixed_host_reclaims_memory_and_the_linux_hosts_share_zero_pages()
     {
         var result = Result.Value;
-        foreach (var host in new[] { "A", "B", "C" })
+        var measured = result.Measurements;
+        Assert.Equal(["A", "B", "C"], measured.Hosts.Select(h => h.Host.Name));
+        foreach (var host in measured.Hosts)
         {
-            var reclaimed = SharingReportAssert.Cell(result, "hosts", $"{host} (simulated)", "reclaimed (MB)");
-            var shared = SharingReportAssert.Cell(result, "hosts", $"{host} (simulated)", "shared (MB)");
-            Assert.True(reclaimed > 0, $"host {host} reclaims nothing");
-            Assert.True(shared >= reclaimed, $"host {host}: reclaimed {reclaimed} MB exceeds shared {shared} MB");
+            Assert.True(host.State.SavedMB > 0, $"host {host.Host.Name} reclaims nothing");
+            Assert.True(host.State.SharedMB >= host.State.SavedMB, $"host {host.Host.Name}: reclaimed {host.State.SavedMB} MB exceeds shared {host.State.SharedMB} MB");
         }
 
-        Assert.True(SharingReportAssert.Cell(result, "hosts", "B (simulated)", "zero (MB)") > 0);
-        Assert.True(SharingReportAssert.Cell(result, "hosts", "C (simulated)", "zero (MB)") > 0);
-        Assert.True(result.Claims.Single(c => c.Claim.StartsWith("sharing reclaims memory on every", StringComparison.Ordinal)).Holds);
+        Assert.True(measured.B.State.ZeroMB > 0);
+        Assert.True(measured.C.State.ZeroMB > 0);
+        var every = result.Claim(ClaimId.MixedEveryHostReclaims);
+        Assert.True(every.Holds);
+        Assert.Equal(measured.Hosts.Min(h => h.ReclaimedPercent), every.Measured);
+        Assert.True(result.Claim(ClaimId.MixedLinuxHostsShareZeroPages).Holds);
+        Assert.Equal(measured.CReclaimsLeast, result.Claim(ClaimId.MixedFewDifferentImagesReclaimLeast).Holds);
     }
 
     [Fact]
@@ -28,17 +32,18 @@ public sealed class SharingMixedExperimentTests
     {
         // Whatever this machine holds: only that the row is there (real) or the report says why not.
         var result = Result.Value;
-        var table = result.Tables.Single(t => t.FileName == "hosts");
-        var real = table.Rows.Where(r => r[0].EndsWith("(real)", StringComparison.Ordinal)).ToList();
-        if (real.Count == 0)
+        var md = ExperimentReport.Markdown(result);
+        if (result.Measurements.Real.Estimate is null)
         {
             Assert.Contains(result.Notes, n => n.StartsWith("real memory: skipped:", StringComparison.Ordinal));
         }
         else
         {
-            Assert.Single(real);
+            Assert.Contains("| this machine's processes (real) |", md, StringComparison.Ordinal);
             Assert.DoesNotContain(result.Comparisons, c => c.Quantity.Contains("machine", StringComparison.Ordinal));
         }
+
+        Assert.All(result.Measurements.Real.Notes, n => Assert.Contains("real memory: " + n, result.Notes));
     }
 
     [Fact]
@@ -47,6 +52,8 @@ public sealed class SharingMixedExperimentTests
         var result = Result.Value;
         SharingReportAssert.StatesPaperOursAndRatio(result);
         // Host A: 673 of 2048 MB reclaimed = 32.86%.
-        Assert.Contains(result.Comparisons, c => c.Quantity.StartsWith("host A: reclaimed", StringComparison.Ordinal) && Math.Abs(c.Paper - (100.0 * 673 / 2048)) < 1e-9);
+        var a = result.Measurements.A;
+        Assert.Equal(100.0 * 673 / 2048, a.PaperReclaimedPercent, 9);
+        Assert.Contains(result.Comparisons, c => c.Paper == a.PaperReclaimedPercent && c.Memvisor == a.ReclaimedPercent);
     }
 }

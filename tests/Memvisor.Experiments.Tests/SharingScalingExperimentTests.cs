@@ -3,37 +3,40 @@ namespace Memvisor.Experiments.Tests;
 /// <summary>Figure 4 at reduced size: sharing grows with identical VMs, one VM shares mostly zero pages, throughput does not suffer.</summary>
 public sealed class SharingScalingExperimentTests
 {
-    private static readonly Lazy<ExperimentResult> Result = new(() =>
+    private static readonly Lazy<ExperimentResult<SharingScalingMeasurements>> Result = new(() =>
         new SharingScalingExperiment().Run(new ExperimentContext(ExperimentScale.Reduced, CancellationToken: TestContext.Current.CancellationToken)));
 
     [Fact]
     public void Reclaimed_memory_grows_with_the_number_of_identical_vms()
     {
         var result = Result.Value;
-        var vms = SharingReportAssert.Column(result, "points", "VMs");
-        var reclaimed = SharingReportAssert.Column(result, "points", "reclaimed (MB)");
-        var percent = SharingReportAssert.Column(result, "points", "reclaimed (% of VM memory)");
+        var points = result.Measurements.Points;
+        var reclaimed = points.Select(p => p.On.SavedMB).ToArray();
 
-        Assert.Equal([1, 2, 3], vms);
+        Assert.Equal([1, 2, 3], points.Select(p => p.Vms));
         // Each VM added brings the same kernel and code pages: the host keeps one copy of each.
         Assert.True(reclaimed[1] > reclaimed[0] && reclaimed[2] > reclaimed[1], $"reclaimed MB at 1, 2, 3 VMs: {string.Join(", ", reclaimed)}");
         Assert.True(reclaimed[2] > 2 * reclaimed[0], $"3 VMs reclaim {reclaimed[2]} MB, one {reclaimed[0]} MB");
-        Assert.True(percent[2] > percent[0], $"reclaimed % at 1 and 3 VMs: {percent[0]}, {percent[2]}");
-        Assert.True(result.Claims.Single(c => c.Claim.StartsWith("sharing grows", StringComparison.Ordinal)).Holds);
+        Assert.True(reclaimed[2] / points[2].ConfiguredMB > reclaimed[0] / points[0].ConfiguredMB, "the reclaimed fraction grows");
+        var grows = result.Claim(ClaimId.SharingGrowsWithVms);
+        Assert.True(grows.Holds);
+        Assert.Equal(reclaimed[2] / reclaimed[0], grows.Measured, 9);
+        Assert.Equal(60, result.Claim(ClaimId.SharingFractionGrowsWithVms).Paper);
     }
 
     [Fact]
     public void One_vm_alone_reclaims_mostly_zero_pages_and_sharing_costs_no_throughput()
     {
         var result = Result.Value;
-        var reclaimed = SharingReportAssert.Column(result, "points", "reclaimed (MB)");
-        var zero = SharingReportAssert.Column(result, "points", "zero reclaimed (MB)");
+        var one = result.Measurements.One.On;
 
-        Assert.True(reclaimed[0] > 0);
-        Assert.True(zero[0] > reclaimed[0] / 2, $"one VM: {zero[0]} of {reclaimed[0]} MB zero");
-        var changes = result.Comparisons.Where(c => c.Quantity.StartsWith("throughput change", StringComparison.Ordinal)).Select(c => c.Memvisor).ToList();
-        Assert.Equal(2, changes.Count);
+        Assert.True(one.SavedMB > 0);
+        Assert.True(one.ZeroSavedMB > one.SavedMB / 2, $"one VM: {one.ZeroSavedMB} of {one.SavedMB} MB zero");
+        Assert.True(result.Claim(ClaimId.SharingOneVmMostlyZeroPages).Holds);
+        var changes = result.Measurements.ThroughputChanges;
+        Assert.Equal([1, 3], result.Measurements.Compared.Select(p => p.Vms));
         Assert.All(changes, c => Assert.InRange(c, -5, 5));
+        Assert.Equal(changes.Max(Math.Abs), result.Claim(ClaimId.SharingCostsNoThroughput).Measured);
     }
 
     [Fact]
@@ -42,6 +45,6 @@ public sealed class SharingScalingExperimentTests
         var result = Result.Value;
         SharingReportAssert.StatesPaperOursAndRatio(result);
         Assert.Contains(result.Comparisons, c => c.Paper == 67 && c.Unit == "%");
-        Assert.Contains(result.Comparisons, c => c.Paper == 5 && c.Unit == "MB");
+        Assert.Contains(result.Comparisons, c => c.Paper == 5 && c.Unit == "MB" && c.Memvisor == result.Measurements.One.On.SavedMB);
     }
 }

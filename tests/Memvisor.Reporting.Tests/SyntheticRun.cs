@@ -1,3 +1,4 @@
+using Memvisor.Core.Allocation;
 using Memvisor.Scenarios;
 using Memvisor.Core.Statistics;
 
@@ -19,9 +20,9 @@ internal static class SyntheticRun
         Host = new HostSpec { MemoryMB = 1024, SwapMB = 2048, SwapDirectory = "/var/tmp/memvisor-swap-secret" },
         Vms =
         [
-            new VmSpec { Name = "db", MemoryMB = 512, MinMB = 128, Workload = new WorkloadSpec { Kind = "toucher", WorkingSetMB = 300 } },
-            new VmSpec { Name = "web", MemoryMB = 384, Workload = new WorkloadSpec { Kind = "fileserver" } },
-            new VmSpec { Name = "idle box", MemoryMB = 256, Shares = "high", PowerOnSeconds = 10, PowerOffSeconds = 100 },
+            new VmSpec { Name = "db", MemoryMB = 512, MinMB = 128, Workload = new WorkloadSpec { Kind = WorkloadKind.Toucher, WorkingSetMB = 300 } },
+            new VmSpec { Name = "web", MemoryMB = 384, Workload = new WorkloadSpec { Kind = WorkloadKind.FileServer } },
+            new VmSpec { Name = "idle box", MemoryMB = 256, Shares = Shares.High, PowerOnSeconds = 10, PowerOffSeconds = 100 },
         ],
     };
 

@@ -17,16 +17,10 @@ public static class GuestCatalog
     public static GuestOsOptions Options(VmSpec vm, ulong scenarioSeed, int vmIndex, LatencySpec? latencies = null)
     {
         ArgumentNullException.ThrowIfNull(vm);
-        var flavour = vm.Guest switch
-        {
-            "linux" => GuestFlavour.Linux,
-            "windows" => GuestFlavour.Windows,
-            _ => throw new ArgumentException($"VM '{vm.Name}' guest: \"{vm.Guest}\"; must be \"linux\" or \"windows\".", nameof(vm)),
-        };
         return new GuestOsOptions
         {
-            Flavour = flavour,
-            Image = flavour == GuestFlavour.Windows ? GuestImage.Windows(vm.Image) : GuestImage.Linux(vm.Image),
+            Flavour = vm.Guest,
+            Image = vm.Guest == GuestFlavour.Windows ? GuestImage.Windows(vm.Image) : GuestImage.Linux(vm.Image),
             Seed = PageContent.Mix(scenarioSeed, (ulong)vmIndex),
             Latency = latencies is null ? LatencyModel.Default : LatencyModel.From(latencies),
         };
@@ -51,19 +45,19 @@ public static class GuestCatalog
         ArgumentNullException.ThrowIfNull(spec);
         return spec.Kind switch
         {
-            "idle" => new IdleWorkload(),
-            "toucher" => new ToucherWorkload(new ToucherOptions
+            WorkloadKind.Idle => new IdleWorkload(),
+            WorkloadKind.Toucher => new ToucherWorkload(new ToucherOptions
             {
                 WorkingSetPages = Pages(spec.WorkingSetMB),
-                Pattern = spec.Distribution == "zipf" ? AccessPattern.Zipf : AccessPattern.Uniform,
+                Pattern = spec.Distribution,
                 ZipfExponent = spec.ZipfExponent,
                 Phases = [.. spec.Phases.Select(p => new ToucherPhase(p.StartSeconds, Pages(p.WorkingSetMB)))],
             }),
-            "fileserver" => new FileServerWorkload(new FileServerOptions { FileSetPages = Pages(spec.FileSetMB), Clients = spec.Clients }),
-            "compute" => new ComputeWorkload(new ComputeOptions { DataPages = Pages(spec.WorkingSetMB) }),
-            "zeroing" => new ZeroingWorkload(new ZeroingOptions { BufferPages = Pages(spec.WorkingSetMB) }),
-            "network" => new NetworkWorkload(new NetworkOptions { BufferPages = Pages(spec.WorkingSetMB) }),
-            _ => throw new ArgumentException($"Workload kind: \"{spec.Kind}\"; must be idle, toucher, fileserver, compute, zeroing or network.", nameof(spec)),
+            WorkloadKind.FileServer => new FileServerWorkload(new FileServerOptions { FileSetPages = Pages(spec.FileSetMB), Clients = spec.Clients }),
+            WorkloadKind.Compute => new ComputeWorkload(new ComputeOptions { DataPages = Pages(spec.WorkingSetMB) }),
+            WorkloadKind.Zeroing => new ZeroingWorkload(new ZeroingOptions { BufferPages = Pages(spec.WorkingSetMB) }),
+            WorkloadKind.Network => new NetworkWorkload(new NetworkOptions { BufferPages = Pages(spec.WorkingSetMB) }),
+            _ => throw new ArgumentOutOfRangeException(nameof(spec), spec.Kind, "Bug: a workload kind the simulator does not know."),
         };
     }
 

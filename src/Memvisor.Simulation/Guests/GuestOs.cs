@@ -23,6 +23,7 @@
 using Memvisor.Core.Balloon;
 using Memvisor.Core.Memory;
 using Memvisor.Core.Util;
+using Memvisor.Scenarios;
 using Memvisor.Simulation.Images;
 using Memvisor.Simulation.Memory;
 using Memvisor.Simulation.Workloads;

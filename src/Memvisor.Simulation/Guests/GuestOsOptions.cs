@@ -1,16 +1,7 @@
+using Memvisor.Scenarios;
 using Memvisor.Simulation.Images;
 
 namespace Memvisor.Simulation.Guests;
-
-/// <summary>Which guest operating system a VM runs.</summary>
-public enum GuestFlavour
-{
-    /// <summary>Linux: freed pages keep their stale contents.</summary>
-    Linux,
-
-    /// <summary>Windows: zeroes all free memory after boot and runs a zero-page thread.</summary>
-    Windows,
-}
 
 /// <summary>How a simulated guest operating system is set up.</summary>
 public sealed record GuestOsOptions

@@ -1,3 +1,4 @@
+using Memvisor.Scenarios;
 using Memvisor.Simulation.Memory;
 using Memvisor.Simulation.Workloads;
 

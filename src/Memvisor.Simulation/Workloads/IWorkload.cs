@@ -27,13 +27,3 @@ public interface IWorkload
     /// <summary>Runs until <see cref="GuestOs.NowNanoseconds"/> reaches <paramref name="untilNanoseconds"/> (it may overrun by one operation).</summary>
     void Run(GuestOs guest, long untilNanoseconds);
 }
-
-/// <summary>How a workload chooses which of its pages to touch.</summary>
-public enum AccessPattern
-{
-    /// <summary>Every page equally likely.</summary>
-    Uniform,
-
-    /// <summary>Page of rank k with probability proportional to 1 / k^s.</summary>
-    Zipf,
-}

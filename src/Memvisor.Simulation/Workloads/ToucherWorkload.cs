@@ -6,6 +6,7 @@
  * come back as fresh zero pages.
  */
 using Memvisor.Core.Util;
+using Memvisor.Scenarios;
 using Memvisor.Simulation.Guests;
 
 namespace Memvisor.Simulation.Workloads;

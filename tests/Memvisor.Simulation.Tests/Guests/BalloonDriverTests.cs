@@ -1,5 +1,6 @@
 using Memvisor.Core.Util;
 using Memvisor.Core.Balloon;
+using Memvisor.Scenarios;
 using Memvisor.Testing;
 using Memvisor.Simulation.Guests;
 using Memvisor.Simulation.Workloads;

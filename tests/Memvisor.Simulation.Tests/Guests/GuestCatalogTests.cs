@@ -1,3 +1,4 @@
+using Memvisor.Scenarios;
 using Memvisor.Simulation.Guests;
 using Memvisor.Simulation.Scenarios;
 using Memvisor.Simulation.Workloads;
@@ -11,7 +12,7 @@ public sealed class GuestCatalogTests
     {
         var scenario = BuiltInScenarios.Default;
         var workloads = scenario.Vms.Select(vm => GuestCatalog.Workload(vm.Workload)).ToList();
-        Assert.Equal(scenario.Vms.Select(vm => vm.Workload.Kind), workloads.Select(w => w.Name));
+        Assert.Equal(scenario.Vms.Select(vm => ScenarioNames.Of(vm.Workload.Kind)), workloads.Select(w => w.Name));
 
         // db: a Zipf(0.8) toucher of 160 MB = 160 * 256 = 40,960 pages, growing to 240 MB (61,440) at 120 s and shrinking to 80 MB (20,480) at 220 s.
         var db = scenario.Vms.Single(vm => vm.Name == "db");

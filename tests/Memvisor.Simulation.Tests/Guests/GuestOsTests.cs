@@ -1,4 +1,5 @@
 using Memvisor.Core.Memory;
+using Memvisor.Scenarios;
 using Memvisor.Simulation.Guests;
 using Memvisor.Simulation.Images;
 using Memvisor.Simulation.Workloads;

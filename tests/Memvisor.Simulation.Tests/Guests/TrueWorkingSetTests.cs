@@ -1,3 +1,4 @@
+using Memvisor.Scenarios;
 using Memvisor.Simulation.Guests;
 using Memvisor.Simulation.Workloads;
 using static Memvisor.Simulation.Tests.Guests.GuestTestSupport;

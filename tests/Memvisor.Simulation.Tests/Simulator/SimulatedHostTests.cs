@@ -111,7 +111,7 @@ public class SimulatedHostTests
         var scenario = Scenario(duration: 3) with
         {
             Host = Scenario().Host with { MemoryMB = 16, DmaBoundaryMB = 8 },
-            Vms = [.. Scenario().Vms.Select(v => v with { MinMB = 6, MemoryMB = 32, Workload = new WorkloadSpec { Kind = "idle" } })],
+            Vms = [.. Scenario().Vms.Select(v => v with { MinMB = 6, MemoryMB = 32, Workload = new WorkloadSpec { Kind = WorkloadKind.Idle } })],
         };
         var result = Run(scenario);
 

@@ -1,20 +1,18 @@
 using Memvisor.Core.Allocation;
 using Memvisor.Scenarios;
-using Memvisor.Simulation;
 
-namespace Memvisor.Simulation.Tests.Scenarios;
+namespace Memvisor.Scenarios.Tests;
 
 public class IdleTaxChangesReaderTests
 {
     [Fact]
-    public void Tax_changes_read_into_the_host_and_reach_the_simulated_policy()
+    public void Tax_changes_read_into_the_host_in_their_order()
     {
-        var s = ScenarioReader.Parse("""
-            { "host": { "idleTax": 0, "idleTaxChanges": [ { "atSeconds": 1200, "tau": 0.75 }, { "atSeconds": 1800, "tau": 0.5 } ] } }
+        var s = ScenarioReader.Parse($$"""
+            { "host": { "idleTax": 0, "idleTaxChanges": [ { "atSeconds": 1200, "tau": 0.75 }, { "atSeconds": 1800, "tau": 0.5 } ] }, {{ScenarioReaderTests.OneVm}} }
             """);
         Assert.Equal([new IdleTaxChange(1200, 0.75), new IdleTaxChange(1800, 0.5)], s.Host.IdleTaxChanges);
-        Assert.Equal(s.Host.IdleTaxChanges, SimulatedHost.PolicyOptions(s.Host).IdleTaxChanges);
-        Assert.Empty(ScenarioReader.Parse("{}").Host.IdleTaxChanges);
+        Assert.Empty(ScenarioReader.Parse($$"""{ {{ScenarioReaderTests.OneVm}} }""").Host.IdleTaxChanges);
     }
 
     [Theory]

@@ -1,0 +1,51 @@
+/*
+ * What the double-paging experiment measures (§3.1): for each of its two runs (balloon driver active, or
+ * absent so the host swaps), paging I/O at both levels over the run and over the late window, mean
+ * throughput, balloon and host-swapped memory over the window, and the series the charts show.
+ */
+namespace Memvisor.Experiments;
+
+/// <summary>The double-paging experiment's setup at its scale.</summary>
+/// <param name="HostMB">Machine memory.</param>
+/// <param name="VmMB">The guest's configured memory.</param>
+/// <param name="OverheadMB">The VM's overhead (null: the simulator's default).</param>
+/// <param name="WorkingSetMB">The toucher's working set (larger than the guest).</param>
+/// <param name="DurationSeconds">Simulated seconds per run.</param>
+/// <param name="WindowFromSeconds">Start of the averaged window (it ends with the run).</param>
+/// <param name="Seed">Seed of both runs.</param>
+public sealed record DoublePagingSetup(double HostMB, double VmMB, double? OverheadMB, double WorkingSetMB, double DurationSeconds, double WindowFromSeconds, ulong Seed);
+
+/// <summary>One run's figures: pages over the run unless "window" says over the late window; means over the window.</summary>
+/// <param name="Label">How memory was reclaimed: "ballooning" or "host swapping".</param>
+/// <param name="Throughput">Mean accesses/s over the window.</param>
+/// <param name="GuestSwapPages">Pages the guest moved to and from its own swap.</param>
+/// <param name="HostSwapOuts">Pages the host swapped out.</param>
+/// <param name="HostSwapIns">Pages the host swapped in.</param>
+/// <param name="DoublePagingPages">Pages the guest read back from host swap only to write them to its own swap.</param>
+/// <param name="WindowDoublePagingPages">Double-paging reads in the window.</param>
+/// <param name="WindowHostSwapIns">Host swap-ins in the window.</param>
+/// <param name="WindowGuestSwapPages">Guest swap I/O in the window.</param>
+/// <param name="BalloonMB">Mean balloon over the window.</param>
+/// <param name="SwappedMB">Mean host-swapped memory over the window.</param>
+/// <param name="ThroughputSeries">Accesses/s over time.</param>
+/// <param name="DoublePagingSeries">Double-paging reads per second over time.</param>
+public sealed record DoublePagingRun(
+    string Label,
+    double Throughput,
+    double GuestSwapPages,
+    double HostSwapOuts,
+    double HostSwapIns,
+    double DoublePagingPages,
+    double WindowDoublePagingPages,
+    double WindowHostSwapIns,
+    double WindowGuestSwapPages,
+    double BalloonMB,
+    double SwappedMB,
+    TimeSeries ThroughputSeries,
+    TimeSeries DoublePagingSeries);
+
+/// <summary>Everything the double-paging experiment measured.</summary>
+/// <param name="Setup">The setup it ran.</param>
+/// <param name="Ballooned">The run with the balloon driver active.</param>
+/// <param name="Swapped">The run with the driver absent: host swapping alone.</param>
+public sealed record DoublePagingMeasurements(DoublePagingSetup Setup, DoublePagingRun Ballooned, DoublePagingRun Swapped);
