@@ -13,6 +13,7 @@ var root = new RootCommand("Memvisor: the memory resource management of VMware E
     ScanCommand.Create(),
     SimulateCommand.Create(),
     ExperimentCommand.Create(),
+    HostCommand.Create(),
 };
 if (args.Length == 0)
 {

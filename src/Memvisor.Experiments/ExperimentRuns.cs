@@ -39,7 +39,7 @@ public sealed class ExperimentRuns(ExperimentContext context)
             using var host = new SimulatedHost(scenario, options);
             result = host.Run(cancellationToken: context.CancellationToken);
         }
-        catch (ArgumentException e)
+        catch (ScenarioException e)
         {
             throw new ExperimentException($"scenario '{scenario.Name}' is invalid: {e.Message}", e);
         }

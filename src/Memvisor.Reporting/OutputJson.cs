@@ -68,6 +68,7 @@ internal sealed class FiniteOrNullConverter : JsonConverter<double>
     Converters = [typeof(FiniteOrNullConverter)])]
 [JsonSerializable(typeof(TimeSeriesDocument))]
 [JsonSerializable(typeof(SummaryDocument))]
+[JsonSerializable(typeof(RunSummary))]
 internal sealed partial class OutputJsonContext : JsonSerializerContext;
 
 /// <summary>The same spelling on one line: timeseries.json writes each sample as one line (smaller, and diffs by sample).</summary>

@@ -3,6 +3,7 @@
  * (report.html). Numbers are spelled here with fixed decimals (NumberText), so both agree.
  */
 using System.Globalization;
+using Memvisor.Core.Statistics;
 using Memvisor.Scenarios;
 
 namespace Memvisor.Reporting;
@@ -111,36 +112,20 @@ public static class ReportTables
                 summary.Vms.Any(v => v.DataMismatches != 0) ? "DATA MISMATCHES: a guest read back data different from what it wrote." : "",
                 NoteIsAlarm: summary.Vms.Any(v => v.DataMismatches != 0)),
         };
-        if (host.Counters is { } c)
+        if (summary.Vms.Any(v => v.Stopped is not null))
         {
-            tables.Add(KeyValue("host-counters", "Host counters (Core)",
-            [
-                ("pages scanned for sharing", NumberText.Integer(c.PagesScanned)),
-                ("full page comparisons", NumberText.Integer(c.FullCompares)),
-                ("hash collisions (not shared)", NumberText.Integer(c.Collisions)),
-                ("stale hints dropped", NumberText.Integer(c.StaleHints)),
-                ("hint frames at the end", NumberText.Integer(c.HintFrames)),
-                ("copy-on-write breaks", NumberText.Integer(c.CowBreaks)),
-                ("swap victims shared instead", NumberText.Integer(c.SharedBeforeSwap)),
-                ("pages written to swap", NumberText.Integer(c.SwapPagesWritten)),
-                ("swap write operations", NumberText.Integer(c.SwapWriteOperations)),
-                ("pages read from swap", NumberText.Integer(c.SwapPagesRead)),
-                ("swap write / read errors", $"{NumberText.Integer(c.SwapWriteErrors)} / {NumberText.Integer(c.SwapReadErrors)}"),
-                ("swap checksum failures", NumberText.Integer(c.SwapChecksumFailures)),
-                ("sharing metadata (bytes)", NumberText.Integer(c.SharingMetadataBytes)),
-                ("sharing metadata per machine page (bytes)", F(c.SharingMetadataBytesPerMachinePage, 3)),
-            ]));
+            tables.Add(new ReportTable("vm-stops", "VMs the host stopped", ["VM", "stopped at (s)", "cause", "detail"],
+                [.. summary.Vms.Where(v => v.Stopped is not null).Select(v => (IReadOnlyList<string>)[v.Name, F(v.Stopped!.TimeSeconds, 1), v.Stopped.Cause.ToString(), v.Stopped.Detail])],
+                "The host could not serve these VMs and stopped them; the other VMs ran on.", NoteIsAlarm: true));
         }
+        if (host.Counters is { } c)
+            tables.Add(KeyValue("host-counters", "Host counters (Core)", CounterFields.Of(c)));
         if (summary.Vms.Any(v => v.Counters is not null))
         {
             tables.Add(new ReportTable("vm-counters", "VM counters (Core)",
-                ["VM", "faults", "COW breaks", "swap-ins", "swap-outs", "pages scanned", "ballooned-page touches", "shared before swap"],
+                ["VM", .. CounterFields.Labels<VmCounters>()],
                 [.. summary.Vms.Where(v => v.Counters is not null).Select(v => (IReadOnlyList<string>)
-                [
-                    v.Name, NumberText.Integer(v.Counters!.Faults), NumberText.Integer(v.Counters.CowBreaks), NumberText.Integer(v.Counters.SwapIns),
-                    NumberText.Integer(v.Counters.SwapOuts), NumberText.Integer(v.Counters.PagesScanned), NumberText.Integer(v.Counters.BalloonedPageTouches),
-                    NumberText.Integer(v.Counters.SharedBeforeSwap),
-                ])]));
+                    [v.Name, .. CounterFields.Of(v.Counters!.Value).Select(f => f.Value)])]));
         }
         return tables;
     }

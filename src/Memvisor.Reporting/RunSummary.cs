@@ -3,10 +3,12 @@
  * memory saved by sharing, time in each free-memory state, data mismatches), computed from the
  * statistics stream by RunSummary.FromSamples, plus Core's cumulative counters (faults, COW breaks, swap
  * traffic, scanning) that the stream does not carry, attached with WithCounters from
- * MemoryManager.GetHostStats/GetVmStats at the end of the run. Plain data: written as summary.json and
+ * MemoryManager.GetHostStats/GetVmStats at the end of the run: Core's counters structs embedded as
+ * they are (summary.json writes them field by field; the report lists them from the same metadata). Plain data: written as summary.json and
  * summary.txt, read back by experiments.
  */
 using Memvisor.Scenarios;
+using System.Text.Json.Serialization;
 using Memvisor.Core.Statistics;
 
 namespace Memvisor.Reporting;
@@ -66,7 +68,17 @@ public sealed record RunSummary
         ArgumentNullException.ThrowIfNull(record);
         return FromSamples(record.Scenario, record.Samples, record.Events)
             .WithStateLog(record.StateLog, record.EndSeconds)
-            .WithCounters(record.HostStats, record.VmStats);
+            .WithCounters(record.HostStats, record.VmStats)
+            .WithStops(record.Stops);
+    }
+
+    /// <summary>Marks each VM the host stopped during the run with when and why.</summary>
+    public RunSummary WithStops(IReadOnlyList<VmStop> stops)
+    {
+        ArgumentNullException.ThrowIfNull(stops);
+        return stops.Count == 0
+            ? this
+            : this with { Vms = [.. Vms.Select(v => stops.FirstOrDefault(s => string.Equals(s.Vm, v.Name, StringComparison.Ordinal)) is { } s ? v with { Stopped = s } : v)] };
     }
 
     /// <summary>Attaches Core's counters: the host's, and each VM's matched by name (VMs without stats keep null).</summary>
@@ -79,8 +91,8 @@ public sealed record RunSummary
             byName[vm.Name] = vm;
         return this with
         {
-            Host = Host with { Counters = HostCounters.From(host) },
-            Vms = [.. Vms.Select(v => byName.TryGetValue(v.Name, out var s) ? v with { Counters = VmCounters.From(s) } : v)],
+            Host = Host with { Counters = host.Counters },
+            Vms = [.. Vms.Select(v => byName.TryGetValue(v.Name, out var s) ? v with { Counters = s.Counters } : v)],
         };
     }
 
@@ -318,120 +330,10 @@ public sealed record VmSummary
 
     /// <summary>Core's counters for the VM (null when not attached).</summary>
     public VmCounters? Counters { get; init; }
-}
 
-/// <summary>Core's cumulative counters for one VM (from <see cref="VmMemoryStats"/>).</summary>
-public sealed record VmCounters
-{
-    /// <summary>Faults resolved.</summary>
-    public long Faults { get; init; }
-
-    /// <summary>Copy-on-write breaks.</summary>
-    public long CowBreaks { get; init; }
-
-    /// <summary>Pages read back from swap.</summary>
-    public long SwapIns { get; init; }
-
-    /// <summary>Pages written to swap.</summary>
-    public long SwapOuts { get; init; }
-
-    /// <summary>Pages hashed by the sharing scanner.</summary>
-    public long PagesScanned { get; init; }
-
-    /// <summary>Accesses to ballooned pages.</summary>
-    public long BalloonedPageTouches { get; init; }
-
-    /// <summary>Swap victims shared instead of written.</summary>
-    public long SharedBeforeSwap { get; init; }
-
-    /// <summary>Copies the counters out of Core's statistics.</summary>
-    public static VmCounters From(VmMemoryStats stats)
-    {
-        ArgumentNullException.ThrowIfNull(stats);
-        return new VmCounters
-        {
-            Faults = stats.Faults,
-            CowBreaks = stats.CowBreaks,
-            SwapIns = stats.SwapIns,
-            SwapOuts = stats.SwapOuts,
-            PagesScanned = stats.PagesScanned,
-            BalloonedPageTouches = stats.BalloonedPageTouches,
-            SharedBeforeSwap = stats.SharedBeforeSwap,
-        };
-    }
-}
-
-/// <summary>Core's cumulative counters for the host (from <see cref="HostMemoryStats"/>).</summary>
-public sealed record HostCounters
-{
-    /// <summary>Pages hashed for sharing.</summary>
-    public long PagesScanned { get; init; }
-
-    /// <summary>Full page comparisons.</summary>
-    public long FullCompares { get; init; }
-
-    /// <summary>Hash matches whose contents differed.</summary>
-    public long Collisions { get; init; }
-
-    /// <summary>Hints found stale and dropped.</summary>
-    public long StaleHints { get; init; }
-
-    /// <summary>Hint frames in the share table at the end.</summary>
-    public int HintFrames { get; init; }
-
-    /// <summary>Copy-on-write breaks.</summary>
-    public long CowBreaks { get; init; }
-
-    /// <summary>Swap victims shared instead of written.</summary>
-    public long SharedBeforeSwap { get; init; }
-
-    /// <summary>Pages written to swap.</summary>
-    public long SwapPagesWritten { get; init; }
-
-    /// <summary>Swap write calls.</summary>
-    public long SwapWriteOperations { get; init; }
-
-    /// <summary>Pages read from swap.</summary>
-    public long SwapPagesRead { get; init; }
-
-    /// <summary>Failed swap writes.</summary>
-    public long SwapWriteErrors { get; init; }
-
-    /// <summary>Failed swap reads.</summary>
-    public long SwapReadErrors { get; init; }
-
-    /// <summary>Swap reads that failed their checksum.</summary>
-    public long SwapChecksumFailures { get; init; }
-
-    /// <summary>Bytes of page-sharing metadata at the end.</summary>
-    public long SharingMetadataBytes { get; init; }
-
-    /// <summary>Sharing metadata per machine page, bytes.</summary>
-    public double SharingMetadataBytesPerMachinePage { get; init; }
-
-    /// <summary>Copies the counters out of Core's statistics.</summary>
-    public static HostCounters From(HostMemoryStats stats)
-    {
-        ArgumentNullException.ThrowIfNull(stats);
-        return new HostCounters
-        {
-            PagesScanned = stats.PagesScanned,
-            FullCompares = stats.FullCompares,
-            Collisions = stats.Collisions,
-            StaleHints = stats.StaleHints,
-            HintFrames = stats.HintFrames,
-            CowBreaks = stats.CowBreaks,
-            SharedBeforeSwap = stats.SharedBeforeSwap,
-            SwapPagesWritten = stats.SwapPagesWritten,
-            SwapWriteOperations = stats.SwapWriteOperations,
-            SwapPagesRead = stats.SwapPagesRead,
-            SwapWriteErrors = stats.SwapWriteErrors,
-            SwapReadErrors = stats.SwapReadErrors,
-            SwapChecksumFailures = stats.SwapChecksumFailures,
-            SharingMetadataBytes = stats.SharingMetadataBytes,
-            SharingMetadataBytesPerMachinePage = stats.SharingMetadataBytesPerMachinePage,
-        };
-    }
+    /// <summary>When and why the host stopped the VM during the run (null, and left out of summary.json, when it was not).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public VmStop? Stopped { get; init; }
 }
 
 /// <summary>The names of the free-memory states (paper §6).</summary>

@@ -25,6 +25,7 @@ using Memvisor.Core.Host;
 using Memvisor.Core.Host.Owning;
 using Memvisor.Core.IoRemap;
 using Memvisor.Core.Memory;
+using Memvisor.Core.Ports;
 using Memvisor.Core.Sampling;
 using Memvisor.Scenarios;
 using Memvisor.Core.Sharing;
@@ -44,6 +45,9 @@ public sealed record SimulationOptions
 
     /// <summary>Simulated seconds between two steps of the host policy (default 100 ms).</summary>
     public double PolicyTickSeconds { get; init; } = 0.1;
+
+    /// <summary>Wraps the run's swap file (tests inject device faults); null uses the file as it is.</summary>
+    public Func<ISwapDevice, ISwapDevice>? SwapDevice { get; init; }
 
     /// <summary>Whether Core's consistency check runs at the end of the run (it throws on a broken invariant).</summary>
     public bool CheckConsistencyAtEnd { get; init; } = true;
@@ -92,12 +96,15 @@ public sealed class SimulatedHost : IDisposable
     private readonly SimulatedVm[] _vms;
     private readonly List<string> _notes = [];
     private readonly List<StateTransition> _stateLog = [];
+    private readonly List<VmStop> _stops = [];
 
     /// <summary>Builds the host of <paramref name="scenario"/> (nothing runs until <see cref="Run"/>).</summary>
-    /// <exception cref="ArgumentException">An option or a part of the scenario is invalid.</exception>
+    /// <exception cref="ScenarioException">The scenario fails <see cref="Validate"/>.</exception>
+    /// <exception cref="ArgumentException">An option is invalid (the caller's mistake, not the scenario's).</exception>
     public SimulatedHost(Scenario scenario, SimulationOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(scenario);
+        Validate(scenario);
         _scenario = scenario;
         _options = options ?? new SimulationOptions();
         _options.Validate();
@@ -105,7 +112,8 @@ public sealed class SimulatedHost : IDisposable
         var machinePages = checked((int)PageGeometry.PagesFromMegabytes(host.MemoryMB));
         var swapPages = checked((int)PageGeometry.PagesFromMegabytes(host.SwapMB));
         _memory = new NativeMachineMemory(machinePages);
-        _manager = new MemoryManager(_memory, SwapFile.CreateTemporary(host.SwapDirectory), new HostMemoryOptions
+        ISwapDevice swapFile = SwapFile.CreateTemporary(host.SwapDirectory);
+        _manager = new MemoryManager(_memory, _options.SwapDevice?.Invoke(swapFile) ?? swapFile, new HostMemoryOptions
         {
             SwapCapacityPages = swapPages,
             ShareSaltMode = host.Salting,
@@ -113,6 +121,42 @@ public sealed class SimulatedHost : IDisposable
         });
         _controller = new HostMemoryController(_manager, PolicyOptions(host), scenario.Seed);
         _vms = [.. scenario.Vms.Select((spec, i) => new SimulatedVm(spec, i))];
+    }
+
+    /// <summary>
+    /// Every check the simulator makes of a scenario, made whole before anything runs (the reader's
+    /// checks plus what Core's options and VM configurations require); the constructor calls it.
+    /// </summary>
+    /// <exception cref="ScenarioException">Lists every problem found, one line each.</exception>
+    public static void Validate(Scenario scenario)
+    {
+        ArgumentNullException.ThrowIfNull(scenario);
+        var errors = new List<string>();
+        Check(errors, "host.memoryMB", () => _ = checked((int)PageGeometry.PagesFromMegabytes(scenario.Host.MemoryMB)));
+        Check(errors, "host.swapMB", () => _ = checked((int)PageGeometry.PagesFromMegabytes(scenario.Host.SwapMB)));
+        Check(errors, "host", () => PolicyOptions(scenario.Host).Validate());
+        for (var i = 0; i < scenario.Vms.Count; i++)
+        {
+            var spec = scenario.Vms[i];
+            Check(errors, $"vms[{i}] ('{spec.Name}')", () => Config(spec).Validate());
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new ScenarioException($"scenario '{scenario.Name}'", errors);
+        }
+    }
+
+    private static void Check(List<string> errors, string field, Action check)
+    {
+        try
+        {
+            check();
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or OverflowException)
+        {
+            errors.Add($"{field}: {e.Message}");
+        }
     }
 
     /// <summary>The policy (for tests and live views).</summary>
@@ -202,7 +246,7 @@ public sealed class SimulatedHost : IDisposable
 
         var vmStats = _vms.Where(v => v.LastStats is not null).Select(v => v.Running ? _manager.GetVmStats(v.Guest!.Id) : v.LastStats!).ToList();
         return new SimulationResult(new RunRecord(
-            _scenario, recorder.Samples, _stateLog, Seconds(_engine.NowNanoseconds), _engine.EventsRun, _manager.GetHostStats(), vmStats, _notes));
+            _scenario, recorder.Samples, _stateLog, Seconds(_engine.NowNanoseconds), _engine.EventsRun, _manager.GetHostStats(), vmStats, _notes, _stops));
     }
 
     /// <summary>Frees machine memory and the swap file.</summary>
@@ -215,17 +259,8 @@ public sealed class SimulatedHost : IDisposable
     private void PowerOn(SimulatedVm vm)
     {
         var spec = vm.Spec;
-        var pages = checked((int)PageGeometry.PagesFromMegabytes(spec.MemoryMB));
-        var config = new VmConfig
-        {
-            Name = spec.Name,
-            MaxPages = pages,
-            MinPages = (int)PageGeometry.PagesFromMegabytes(spec.MinMB),
-            Shares = spec.Shares,
-            OverheadPages = spec.OverheadMB is { } overhead ? (int)PageGeometry.PagesFromMegabytes(overhead) : null,
-            BalloonMaxPages = spec.BalloonMaxMB is { } cap ? (int)PageGeometry.PagesFromMegabytes(cap) : null,
-            ShareSalt = spec.ShareSalt,
-        };
+        var config = Config(spec);
+        var pages = config.MaxPages;
         GuestPhysicalMemory memory;
         try
         {
@@ -271,7 +306,17 @@ public sealed class SimulatedHost : IDisposable
                 // or on its own disk (the paper's sampling periods run on this).
                 var clock = guest.NowNanoseconds;
                 var stalls = guest.Counters.HostStallNanoseconds + guest.Counters.GuestStallNanoseconds;
-                guest.RunUntil(until);
+                try
+                {
+                    guest.RunUntil(until);
+                }
+                catch (Exception e) when (e is MachineMemoryExhaustedException or SwapReadException)
+                {
+                    // The host cannot serve this VM: it stops it, as a real host would, and the others run on.
+                    Stop(vm, e is SwapReadException ? VmStopCause.SwapReadFailed : VmStopCause.MachineMemoryExhausted, e.Message);
+                    return false;
+                }
+
                 var ran = guest.NowNanoseconds - clock - (guest.Counters.HostStallNanoseconds + guest.Counters.GuestStallNanoseconds - stalls);
                 _controller.Memory.AddExecutionTime(guest.Id, TimeSpan.FromTicks(Math.Max(0, ran) / 100));
             }
@@ -279,6 +324,25 @@ public sealed class SimulatedHost : IDisposable
             return true;
         });
     }
+
+    private void Stop(SimulatedVm vm, VmStopCause cause, string detail)
+    {
+        var stop = new VmStop(vm.Spec.Name, Seconds(_engine.NowNanoseconds), cause, detail);
+        _stops.Add(stop);
+        _notes.Add($"VM '{stop.Vm}' was stopped at {stop.TimeSeconds} s ({cause}): {detail}");
+        PowerOff(vm);
+    }
+
+    private static VmConfig Config(VmSpec spec) => new()
+    {
+        Name = spec.Name,
+        MaxPages = checked((int)PageGeometry.PagesFromMegabytes(spec.MemoryMB)),
+        MinPages = (int)PageGeometry.PagesFromMegabytes(spec.MinMB),
+        Shares = spec.Shares,
+        OverheadPages = spec.OverheadMB is { } overhead ? (int)PageGeometry.PagesFromMegabytes(overhead) : null,
+        BalloonMaxPages = spec.BalloonMaxMB is { } cap ? (int)PageGeometry.PagesFromMegabytes(cap) : null,
+        ShareSalt = spec.ShareSalt,
+    };
 
     private void PowerOff(SimulatedVm vm)
     {
@@ -347,7 +411,7 @@ public sealed class SimulatedHost : IDisposable
                 OverheadMB = MB(stats.OverheadPages),
                 Throughput = (counters.WorkUnits - vm.LastWorkUnits) / seconds,
                 GuestSwapPages = guestSwap - vm.LastGuestSwap,
-                HostSwapInPages = stats.SwapIns - vm.LastStats!.SwapIns,
+                HostSwapInPages = stats.Counters.SwapIns - vm.LastStats!.Counters.SwapIns,
                 BounceCopies = io.BounceCopies - vm.LastBounceCopies,
                 DataMismatches = counters.DataMismatches,
                 DoublePagingPages = counters.DoublePagingReads - vm.LastDoublePaging,

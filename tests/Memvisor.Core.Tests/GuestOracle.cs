@@ -1,6 +1,6 @@
 using Memvisor.Core.Memory;
-using Memvisor.Simulation.Memory;
 using Memvisor.Testing;
+using Memvisor.Testing.Fakes;
 
 namespace Memvisor.Core.Tests;
 
@@ -11,7 +11,7 @@ namespace Memvisor.Core.Tests;
 /// </summary>
 internal static class GuestOracle
 {
-    public static void Check(TestHost host, GuestPhysicalMemory[] guests, byte[,][] oracle, int step)
+    public static void Check(TestHost host, TestGuest[] guests, byte[,][] oracle, int step)
     {
         host.Manager.CheckConsistency();
         for (var v = 0; v < guests.Length; v++)
@@ -27,14 +27,14 @@ internal static class GuestOracle
                 var (access, mpn) = guests[v].MappingOf(ppn);
                 if ((info.Marks & PageMarks.Sampled) != 0)
                 {
-                    Assert.True(access == GuestPageAccess.None, $"step {step}: {v}/{p} has an armed sampling trap but is mapped");
+                    Assert.True(access == MappingAccess.None, $"step {step}: {v}/{p} has an armed sampling trap but is mapped");
                 }
 
-                if (access != GuestPageAccess.None)
+                if (access != MappingAccess.None)
                 {
                     Assert.True(info.State is PageState.Private or PageState.Shared, $"step {step}: {v}/{p} is mapped but {info.State}");
                     Assert.Equal(info.Mpn, mpn);
-                    Assert.True(access == GuestPageAccess.ReadOnly || info.State == PageState.Private, $"step {step}: {v}/{p} shared but writable");
+                    Assert.True(access == MappingAccess.ReadOnly || info.State == PageState.Private, $"step {step}: {v}/{p} shared but writable");
                 }
 
                 if (info.State is PageState.Private or PageState.Shared)

@@ -1,6 +1,6 @@
 using Memvisor.Core.Memory;
-using Memvisor.Simulation.Memory;
 using Memvisor.Testing;
+using Memvisor.Testing.Fakes;
 
 namespace Memvisor.Core.Tests;
 
@@ -58,11 +58,11 @@ public class MemoryManagerTests
         var pb = host.Manager.PageInfoOf(b.Id, new Ppn(5));
         Assert.Equal(PageState.Shared, pa.State);
         Assert.Equal(pa.Mpn, pb.Mpn);
-        Assert.Equal(GuestPageAccess.ReadOnly, a.MappingOf(new Ppn(1)).Access);
+        Assert.Equal(MappingAccess.ReadOnly, a.MappingOf(new Ppn(1)).Access);
         Assert.Equal(1, host.Manager.GetHostStats().SavedPages);
 
         a.Write(new Ppn(1), 10, [0xEE]);
-        Assert.Equal(1, host.Manager.CowBreaks);
+        Assert.Equal(1, host.Manager.Counters.CowBreaks);
         Assert.Equal(0xEE, a.PageForRead(new Ppn(1))[10]);
         Assert.Equal(content, b.PageForRead(new Ppn(5)).ToArray());
         var expectedA = (byte[])content.Clone();
@@ -123,7 +123,7 @@ public class MemoryManagerTests
         var stats = host.Manager.GetHostStats();
         Assert.Equal(1, stats.SharedFrames);
         Assert.Equal(2, stats.SharedPages);
-        Assert.True(stats.Collisions > 0, "every lookup meets frames with the same key");
+        Assert.True(stats.Counters.Collisions > 0, "every lookup meets frames with the same key");
         Assert.Equal(host.Manager.PageInfoOf(a.Id, new Ppn(3)).Mpn, host.Manager.PageInfoOf(b.Id, new Ppn(3)).Mpn);
         for (var p = 0u; p < 16; p++)
         {
@@ -143,11 +143,11 @@ public class MemoryManagerTests
         a.Write(new Ppn(0), 0, TestHost.Pattern(1));
         host.Manager.TryShare(a.Id, new Ppn(0));
         a.Write(new Ppn(0), 0, TestHost.Pattern(2)); // the hinted page changes; it is not write-protected
-        Assert.Equal(GuestPageAccess.Writable, a.MappingOf(new Ppn(0)).Access);
+        Assert.Equal(MappingAccess.Writable, a.MappingOf(new Ppn(0)).Access);
 
         b.Write(new Ppn(0), 0, TestHost.Pattern(1));
         Assert.False(host.Manager.TryShare(b.Id, new Ppn(0)));
-        Assert.Equal(1, host.Manager.ShareCounters.StaleHints);
+        Assert.Equal(1, host.Manager.Counters.StaleHints);
         Assert.Equal(TestHost.Pattern(2), a.PageForRead(new Ppn(0)).ToArray());
         host.Manager.CheckConsistency();
     }
@@ -235,12 +235,12 @@ public class MemoryManagerTests
         Assert.True(host.Manager.InflateBalloonPage(a.Id, new Ppn(2)));
         Assert.False(host.Manager.InflateBalloonPage(a.Id, new Ppn(2)));
         Assert.Equal(free + 1, host.Manager.Pool.FreePages);
-        Assert.Equal(GuestPageAccess.None, a.MappingOf(new Ppn(2)).Access);
+        Assert.Equal(MappingAccess.None, a.MappingOf(new Ppn(2)).Access);
         Assert.Equal(1, host.Manager.GetVmStats(a.Id).BalloonedPages);
 
         Assert.True(a.PageForRead(new Ppn(2)).IndexOfAnyExcept((byte)0) < 0);
         var stats = host.Manager.GetVmStats(a.Id);
-        Assert.Equal(1, stats.BalloonedPageTouches);
+        Assert.Equal(1, stats.Counters.BalloonedPageTouches);
         Assert.Equal(0, stats.BalloonedPages);
 
         Assert.True(host.Manager.InflateBalloonPage(a.Id, new Ppn(2)));
@@ -304,7 +304,7 @@ public class SampleTrapTests
         a.Write(new Ppn(1), 0, TestHost.Pattern(2));
         Assert.True(host.Manager.ArmSampleTrap(a.Id, new Ppn(0)));
         Assert.True(host.Manager.ArmSampleTrap(a.Id, new Ppn(1)));
-        Assert.Equal(GuestPageAccess.None, a.MappingOf(new Ppn(0)).Access);
+        Assert.Equal(MappingAccess.None, a.MappingOf(new Ppn(0)).Access);
 
         var faults = a.Faults;
         Assert.Equal(TestHost.Pattern(1), a.PageForRead(new Ppn(0)).ToArray());
@@ -314,7 +314,7 @@ public class SampleTrapTests
         Assert.True(host.Manager.IsSampleTrapArmed(a.Id, new Ppn(1)));
         Assert.True(host.Manager.DisarmSampleTrap(a.Id, new Ppn(0)));
         Assert.False(host.Manager.DisarmSampleTrap(a.Id, new Ppn(1)));
-        Assert.Equal(GuestPageAccess.Writable, a.MappingOf(new Ppn(1)).Access);
+        Assert.Equal(MappingAccess.Writable, a.MappingOf(new Ppn(1)).Access);
     }
 
     [Fact]
@@ -334,7 +334,7 @@ public class SampleTrapTests
         Assert.Equal(PageState.Swapped, host.Manager.PageInfoOf(a.Id, new Ppn(1)).State);
         Assert.True(host.Manager.IsSampleTrapArmed(a.Id, new Ppn(0)));
         Assert.True(host.Manager.IsSampleTrapArmed(a.Id, new Ppn(1)));
-        Assert.Equal(GuestPageAccess.None, a.MappingOf(new Ppn(0)).Access);
+        Assert.Equal(MappingAccess.None, a.MappingOf(new Ppn(0)).Access);
         Assert.Equal(TestHost.Pattern(4), a.PageForRead(new Ppn(1)).ToArray());
         Assert.False(host.Manager.IsSampleTrapArmed(a.Id, new Ppn(1)));
     }

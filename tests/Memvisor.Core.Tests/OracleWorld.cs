@@ -2,8 +2,8 @@ using CsCheck;
 using Memvisor.Core.IoRemap;
 using Memvisor.Core.Memory;
 using Memvisor.Core.Swap;
-using Memvisor.Simulation.Memory;
 using Memvisor.Testing;
+using Memvisor.Testing.Fakes;
 
 namespace Memvisor.Core.Tests;
 
@@ -42,7 +42,7 @@ internal sealed class OracleWorld : IDisposable
 
     public OracleWorld(int vms, int pagesPerVm, int machinePages, ulong seed, IoRemapOptions? ioRemap = null)
     {
-        Device = new FaultySwapDevice(SwapFile.CreateTemporary());
+        Device = new InMemorySwapDevice();
         Host = new TestHost(machinePages, swapPages: vms * pagesPerVm, swapDevice: Device, seed: seed);
         if (ioRemap is not null)
         {
@@ -60,11 +60,11 @@ internal sealed class OracleWorld : IDisposable
         }
     }
 
-    public FaultySwapDevice Device { get; }
+    public InMemorySwapDevice Device { get; }
 
     public TestHost Host { get; }
 
-    public GuestPhysicalMemory[] Guests { get; }
+    public TestGuest[] Guests { get; }
 
     public byte[,][] Oracle { get; }
 
@@ -187,7 +187,7 @@ internal sealed class OracleWorld : IDisposable
         return (offset, length);
     }
 
-    private void Dma(GuestPhysicalMemory guest, Ppn ppn, IoDirection direction, int offset, byte[] wire, int step)
+    private void Dma(TestGuest guest, Ppn ppn, IoDirection direction, int offset, byte[] wire, int step)
     {
         var armed = Host.Manager.IsSampleTrapArmed(guest.Id, ppn);
         Host.Manager.DmaTransfer(guest.Id, ppn, direction, offset, wire);

@@ -29,7 +29,7 @@ public class ShareScannerTests
         }
 
         Assert.InRange(considered, expectedPages - vmCount, expectedPages);
-        Assert.Equal(considered, host.Manager.PagesScanned);
+        Assert.Equal(considered, host.Manager.Counters.PagesScanned);
     }
 
     [Fact]

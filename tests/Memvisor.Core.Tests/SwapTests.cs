@@ -1,7 +1,7 @@
 using Memvisor.Core.Memory;
 using Memvisor.Core.Swap;
-using Memvisor.Simulation.Memory;
 using Memvisor.Testing;
+using Memvisor.Testing.Fakes;
 
 namespace Memvisor.Core.Tests;
 
@@ -20,10 +20,10 @@ public class SwapTests
         var free = host.Manager.Pool.FreePages;
         var result = host.Manager.SwapOut(a.Id, 10);
         Assert.Equal(10, result.SwappedOut);
-        Assert.Null(result.Error);
+        Assert.Equal(SwapOutStop.Done, result.Stop);
         Assert.Equal(free + 10, host.Manager.Pool.FreePages);
         Assert.Equal(10, host.Manager.Swap.UsedPages);
-        Assert.True(host.Manager.Swap.WriteOperations < 10, "victims of one batch are written in clusters");
+        Assert.True(host.Manager.Counters.SwapWriteOperations < 10, "victims of one batch are written in clusters");
         host.Manager.CheckConsistency();
 
         for (var p = 0u; p < 16; p++)
@@ -31,7 +31,7 @@ public class SwapTests
             Assert.Equal(TestHost.Pattern((int)p), a.PageForRead(new Ppn(p)).ToArray());
         }
 
-        Assert.Equal(10, host.Manager.GetVmStats(a.Id).SwapIns);
+        Assert.Equal(10, host.Manager.GetVmStats(a.Id).Counters.SwapIns);
         Assert.Equal(0, host.Manager.Swap.UsedPages);
         host.Manager.SwapOut(a.Id, 16);
         Assert.Equal(16, host.Manager.Swap.UsedPages);
@@ -51,7 +51,7 @@ public class SwapTests
         var result = host.Manager.SwapOut(b.Id, 1);
         Assert.Equal(1, result.SharedInstead);
         Assert.Equal(0, result.SwappedOut);
-        Assert.Equal(0, host.Manager.Swap.PagesWritten);
+        Assert.Equal(0, host.Manager.Counters.SwapPagesWritten);
         Assert.Equal(TestHost.Pattern(4), b.PageForRead(new Ppn(3)).ToArray());
         host.Manager.CheckConsistency();
     }
@@ -79,14 +79,15 @@ public class SwapTests
 
         var result = host.Manager.SwapOut(a.Id, 8);
         Assert.Equal(2, result.SwappedOut);
-        Assert.Contains("reservation", result.Error, StringComparison.Ordinal);
+        Assert.Equal(SwapOutStop.ReservationUsed, result.Stop);
+        var b = host.PowerOn("b", 4);
+        Assert.Equal(SwapOutStop.NoPrivatePage, host.Manager.SwapOut(b.Id, 1).Stop);
     }
 
     [Fact]
     public void A_full_disk_leaves_every_page_resident_and_reports_the_error()
     {
-        Assert.SkipUnless(File.Exists("/dev/full"), "needs /dev/full (Linux) to produce a real ENOSPC");
-        using var host = new TestHost(machinePages: 32, swapPages: 64, swapDevice: SwapFile.OpenExisting("/dev/full"));
+        using var host = new TestHost(machinePages: 32, swapPages: 64, swapDevice: new InMemorySwapDevice("full-disk") { FailWrites = true });
         var a = host.PowerOn("a", 16);
         for (var p = 0u; p < 16; p++)
         {
@@ -96,15 +97,15 @@ public class SwapTests
         var free = host.Manager.Pool.FreePages;
         var result = host.Manager.SwapOut(a.Id, 8);
         Assert.Equal(0, result.SwappedOut);
-        Assert.NotNull(result.Error);
-        Assert.Contains("/dev/full", result.Error, StringComparison.Ordinal);
+        Assert.Equal(SwapOutStop.WriteFailed, result.Stop);
+        Assert.Contains("full-disk", result.WriteError?.Message, StringComparison.Ordinal);
         Assert.Equal(free, host.Manager.Pool.FreePages);
-        Assert.Equal(1, host.Manager.Swap.WriteErrors);
+        Assert.Equal(1, host.Manager.Counters.SwapWriteErrors);
         Assert.Equal(0, host.Manager.Swap.UsedPages);
         host.Manager.CheckConsistency();
         for (var p = 0u; p < 16; p++)
         {
-            Assert.Equal(GuestPageAccess.Writable, a.MappingOf(new Ppn(p)).Access);
+            Assert.Equal(MappingAccess.Writable, a.MappingOf(new Ppn(p)).Access);
             Assert.Equal(TestHost.Pattern((int)p), a.PageForRead(new Ppn(p)).ToArray());
         }
     }
@@ -112,7 +113,7 @@ public class SwapTests
     [Fact]
     public void A_slot_that_fails_its_checksum_is_reported_and_never_handed_to_the_guest()
     {
-        var device = new FaultySwapDevice(SwapFile.CreateTemporary());
+        var device = new InMemorySwapDevice();
         using var host = new TestHost(machinePages: 16, swapPages: 16, swapDevice: device);
         var a = host.PowerOn("a", 1);
         a.Write(new Ppn(0), 0, TestHost.Pattern(11));
@@ -122,7 +123,7 @@ public class SwapTests
         var e = Assert.Throws<SwapReadException>(() => a.PageForRead(new Ppn(0)));
         Assert.True(e.ChecksumMismatch);
         Assert.Equal(PageState.Swapped, host.Manager.PageInfoOf(a.Id, new Ppn(0)).State);
-        Assert.Equal(1, host.Manager.Swap.ChecksumFailures);
+        Assert.Equal(1, host.Manager.Counters.SwapChecksumFailures);
         host.Manager.CheckConsistency();
 
         device.CorruptReads = false;

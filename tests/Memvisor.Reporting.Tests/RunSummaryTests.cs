@@ -123,10 +123,42 @@ public class RunSummaryTests
         var summary = RunSummary.FromSamples(TwoVms, FourSamples()).WithCounters(host.Manager.GetHostStats(), [vmStats]);
 
         Assert.Null(summary.Vms[0].Counters);
-        Assert.Equal(vmStats.Faults, summary.Vms[1].Counters!.Faults);
-        Assert.True(summary.Vms[1].Counters!.Faults >= 1);
+        Assert.Equal(vmStats.Counters, summary.Vms[1].Counters);
+        Assert.True(summary.Vms[1].Counters!.Value.Faults >= 1);
         Assert.NotNull(summary.Host.Counters);
         Assert.Contains("VM counters (Core)", SummaryText.Write(TwoVms, summary), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_counter_tables_list_every_counter_of_the_structs_in_json_order_with_its_label()
+    {
+        var host = new HostCounters { FullCompares = 7, SwapReadErrors = 2, SharingMetadataBytesPerMachinePage = 20 };
+        var vm = new VmCounters { Faults = 11, SharedBeforeSwap = 3 };
+        var summary = RunSummary.FromSamples(TwoVms, FourSamples()) with
+        {
+            Host = RunSummary.FromSamples(TwoVms, FourSamples()).Host with { Counters = host },
+        };
+        summary = summary with { Vms = [summary.Vms[0] with { Counters = vm }, summary.Vms[1]] };
+
+        var tables = ReportTables.Summary(summary);
+        var hostTable = tables.Single(t => t.Id == "host-counters");
+        var vmTable = tables.Single(t => t.Id == "vm-counters");
+        var json = System.Text.Json.JsonSerializer.Serialize(summary, OutputJsonContext.Default.RunSummary);
+        using var document = System.Text.Json.JsonDocument.Parse(json);
+        var hostNames = document.RootElement.GetProperty("host").GetProperty("counters").EnumerateObject().Select(p => p.Name).ToList();
+        var vmNames = document.RootElement.GetProperty("vms")[0].GetProperty("counters").EnumerateObject().Select(p => p.Name).ToList();
+
+        Assert.Equal(hostNames.Count, hostTable.Rows.Count);
+        Assert.Equal(vmNames.Count + 1, vmTable.Headers.Count);
+        Assert.Single(vmTable.Rows);
+        Assert.Equal(["full page comparisons", "7"], hostTable.Rows[hostNames.IndexOf("fullCompares")]);
+        Assert.Equal(["swap read errors", "2"], hostTable.Rows[hostNames.IndexOf("swapReadErrors")]);
+        Assert.Equal("20.000", hostTable.Rows[hostNames.IndexOf("sharingMetadataBytesPerMachinePage")][1]);
+        Assert.Equal("faults", vmTable.Headers[1 + vmNames.IndexOf("faults")]);
+        Assert.Equal("11", vmTable.Rows[0][1 + vmNames.IndexOf("faults")]);
+        Assert.Equal("3", vmTable.Rows[0][1 + vmNames.IndexOf("sharedBeforeSwap")]);
+        // Every counter is labelled in words, not by its JSON name.
+        Assert.DoesNotContain(hostTable.Rows, r => hostNames.Contains(r[0]));
     }
 
     [Fact]

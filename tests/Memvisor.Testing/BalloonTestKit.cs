@@ -102,7 +102,7 @@ public static class BalloonTestKit
     public static Ppn[] Range(int first, int count) => Enumerable.Range(first, count).Select(p => new Ppn((uint)p)).ToArray();
 
     /// <summary>Fills every page of a guest with a distinct pattern (seed = base + PPN).</summary>
-    public static void WritePatterns(Simulation.Memory.GuestPhysicalMemory guest, int seedBase)
+    public static void WritePatterns(Fakes.TestGuest guest, int seedBase)
     {
         for (var p = 0; p < guest.PageCount; p++)
         {

@@ -1,20 +1,25 @@
 using Memvisor.Core.Memory;
 using Memvisor.Core.Ports;
 using Memvisor.Core.Sharing;
-using Memvisor.Core.Swap;
-using Memvisor.Simulation.Memory;
+using Memvisor.Testing.Fakes;
 
 namespace Memvisor.Testing;
 
-/// <summary>A small host for tests: native machine memory, a real swap file, the memory manager and simulated guests.</summary>
+/// <summary>
+/// A small host for tests: the memory manager over in-memory fakes of its ports (array-backed machine
+/// memory, an in-memory swap device unless one is given) and guests that fault through recording mappings.
+/// </summary>
 public sealed class TestHost : IDisposable
 {
-    private readonly NativeMachineMemory _memory;
-
-    public TestHost(int machinePages, int swapPages, ShareSaltMode saltMode = ShareSaltMode.SingleSalt, IPageHasher? hasher = null, ISwapDevice? swapDevice = null, ulong seed = 1)
+    /// <summary>
+    /// A host of <paramref name="machinePages"/> machine pages and <paramref name="swapPages"/> swap slots.
+    /// <paramref name="memory"/> replaces the array-backed machine memory (the host disposes it if it can).
+    /// </summary>
+    public TestHost(int machinePages, int swapPages, ShareSaltMode saltMode = ShareSaltMode.SingleSalt, IPageHasher? hasher = null, ISwapDevice? swapDevice = null, ulong seed = 1, IMachineMemory? memory = null)
     {
-        _memory = new NativeMachineMemory(machinePages);
-        Manager = new MemoryManager(_memory, swapDevice ?? SwapFile.CreateTemporary(), new HostMemoryOptions
+        Memory = memory ?? new ArrayMachineMemory(machinePages);
+        SwapDevice = swapDevice ?? new InMemorySwapDevice();
+        Manager = new MemoryManager(Memory, SwapDevice, new HostMemoryOptions
         {
             SwapCapacityPages = swapPages,
             ShareSaltMode = saltMode,
@@ -26,15 +31,22 @@ public sealed class TestHost : IDisposable
 
     public MemoryManager Manager { get; }
 
-    public IMachineMemory Memory => _memory;
+    public IMachineMemory Memory { get; }
 
-    public GuestPhysicalMemory PowerOn(string name, int maxPages, int minPages = 0, ulong? salt = null, int overheadPages = 0) =>
-        GuestPhysicalMemory.PowerOn(Manager, _memory, new VmMemoryConfig { Name = name, MaxPages = maxPages, MinPages = minPages, ShareSalt = salt, OverheadPages = overheadPages });
+    /// <summary>The swap device behind the manager's swap space (an <see cref="InMemorySwapDevice"/> unless one was given).</summary>
+    public ISwapDevice SwapDevice { get; }
+
+    public TestGuest PowerOn(string name, int maxPages, int minPages = 0, ulong? salt = null, int overheadPages = 0) =>
+        TestGuest.PowerOn(Manager, Memory, Config(name, maxPages, minPages, salt, overheadPages));
+
+    /// <summary>The configuration <see cref="PowerOn"/> uses.</summary>
+    public static VmMemoryConfig Config(string name, int maxPages, int minPages = 0, ulong? salt = null, int overheadPages = 0) =>
+        new() { Name = name, MaxPages = maxPages, MinPages = minPages, ShareSalt = salt, OverheadPages = overheadPages };
 
     public void Dispose()
     {
         Manager.Dispose();
-        _memory.Dispose();
+        (Memory as IDisposable)?.Dispose();
     }
 
     /// <summary>A page filled with a pattern derived from <paramref name="seed"/> (distinct seeds give distinct pages).</summary>
@@ -58,35 +70,4 @@ public sealed class TestHost : IDisposable
 public sealed class ConstantHasher : IPageHasher
 {
     public ulong Hash(ReadOnlySpan<byte> page) => 0x1234_5678_9ABC_DEF0UL;
-}
-
-/// <summary>A swap device that fails writes on demand or corrupts what it reads.</summary>
-public sealed class FaultySwapDevice(ISwapDevice inner) : ISwapDevice
-{
-    public bool FailWrites { get; set; }
-
-    public bool CorruptReads { get; set; }
-
-    public string Name => inner.Name;
-
-    public void Write(long byteOffset, ReadOnlySpan<byte> pages)
-    {
-        if (FailWrites)
-        {
-            throw new IOException("No space left on device (injected)");
-        }
-
-        inner.Write(byteOffset, pages);
-    }
-
-    public void Read(long byteOffset, Span<byte> pages)
-    {
-        inner.Read(byteOffset, pages);
-        if (CorruptReads)
-        {
-            pages[100] ^= 0x40;
-        }
-    }
-
-    public void Dispose() => inner.Dispose();
 }

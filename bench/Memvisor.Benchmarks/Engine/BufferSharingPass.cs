@@ -29,7 +29,7 @@ internal sealed class BufferSharingPass : IShareContentSource
     private readonly AnonymousMapping _memory;
     private readonly IPageHasher _hasher;
     private readonly uint[] _mappedMpn;
-    private readonly ShareMatchCounters _counters = new();
+    private ShareMatchCounters _counters;
     private PageShareTable _table;
     private long _saved;
 
@@ -52,7 +52,7 @@ internal sealed class BufferSharingPass : IShareContentSource
         _table = new PageShareTable(_mappedMpn.Length);
         Array.Fill(_mappedMpn, Mpn.None.Value);
         _saved = 0;
-        _counters.StaleHints = _counters.Collisions = _counters.FullCompares = 0;
+        _counters = default;
     }
 
     /// <summary>Scans every page once, in <paramref name="order"/> (page indices) or in address order when null.</summary>
@@ -77,7 +77,7 @@ internal sealed class BufferSharingPass : IShareContentSource
 
         ReadOnlySpan<byte> content = _memory.Page(page);
         var key = _hasher.Hash(content);
-        var match = ShareMatcher.Find(_table, key, content, this, _counters);
+        var match = ShareMatcher.Find(_table, key, content, this, ref _counters);
         switch (match.Kind)
         {
             case FrameKind.Shared:

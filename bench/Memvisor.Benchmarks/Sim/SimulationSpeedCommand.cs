@@ -12,6 +12,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using Memvisor.Native;
 using Memvisor.Simulation;
 using Memvisor.Simulation.Scenarios;
 
@@ -72,7 +73,7 @@ internal sealed record SimulationSpeedReport(string Machine, string LoadAtStart,
 }
 
 /// <summary>The simulation-speed command.</summary>
-internal static partial class SimulationSpeedCommand
+internal static class SimulationSpeedCommand
 {
     public static int Run(string[] args)
     {
@@ -154,9 +155,13 @@ internal static partial class SimulationSpeedCommand
         foreach (var task in Directory.GetDirectories("/proc/self/task"))
         {
             var tid = int.Parse(Path.GetFileName(task), NumberStyles.None, CultureInfo.InvariantCulture);
-            if (SchedSetAffinity(tid, sizeof(ulong), ref mask) != 0 && Directory.Exists(task))
+            try
             {
-                throw new InvalidOperationException($"sched_setaffinity({tid}) failed: errno {Marshal.GetLastPInvokeError()}.");
+                CpuAffinity.PinThread(tid, cpu);
+            }
+            catch (ErrnoException) when (!Directory.Exists(task))
+            {
+                // The thread ended since the directory was listed: nothing left to pin.
             }
         }
     }
@@ -169,7 +174,4 @@ internal static partial class SimulationSpeedCommand
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
         return long.Parse(fields[7], CultureInfo.InvariantCulture);
     }
-
-    [LibraryImport("libc", EntryPoint = "sched_setaffinity", SetLastError = true)]
-    private static partial int SchedSetAffinity(int tid, nuint maskBytes, ref ulong mask);
 }

@@ -29,7 +29,7 @@ internal static class ExperimentCommand
         };
         var seed = Arguments.Seed("Seed of every scenario the experiments run (default 1).");
         var reduced = new Option<bool>("--reduced") { Description = "Smaller, shorter setups (what the tests run): the same claims in seconds." };
-        var command = new Command("experiment", "Re-run the paper's experiments in the simulator: each writes a report with the paper's numbers beside Memvisor's and whether the paper's claims hold. Exit code 1: unknown experiment; 2: an experiment failed (e.g. a guest read back data it did not write).")
+        var command = new Command("experiment", "Re-run the paper's experiments in the simulator: each writes a report with the paper's numbers beside Memvisor's and whether the paper's claims hold. Exit code 1: unknown experiment; 2: an experiment failed (e.g. a guest read back data it did not write); 3: a bug in Memvisor.")
         {
             name, output, seed, reduced,
         };
@@ -71,6 +71,7 @@ internal static class ExperimentCommand
 
         var results = new List<ExperimentResult>();
         var failed = 0;
+        var bugs = 0;
         foreach (var experiment in chosen)
         {
             var clock = Stopwatch.StartNew();
@@ -89,6 +90,12 @@ internal static class ExperimentCommand
             {
                 Console.Error.WriteLine($"memvisor experiment: '{experiment.Name}' failed: {e.Message}");
                 failed++;
+                continue;
+            }
+            catch (Exception e)
+            {
+                Console.Error.WriteLine($"memvisor experiment: bug: '{experiment.Name}' failed; its report was not written. Please report this with the seed:{Environment.NewLine}{e}");
+                bugs++;
                 continue;
             }
 
@@ -119,7 +126,7 @@ internal static class ExperimentCommand
             }
         }
 
-        return failed > 0 ? 2 : 0;
+        return bugs > 0 ? 3 : failed > 0 ? 2 : 0;
     }
 
     private static void Print(ExperimentResult result, TimeSpan elapsed, string report)

@@ -38,7 +38,7 @@ internal static class SimulateCommand
         var duration = Arguments.PositiveNumber("--duration", "Simulated seconds to run (replaces the scenario's).", "SECONDS", ScenarioLimits.MaxDurationSeconds);
         var quiet = new Option<bool>("--quiet") { Description = "No live table, only the short summary at the end." };
         var json = new Option<bool>("--json") { Description = "Print the summary as JSON (summary.json's text) instead of text." };
-        var command = new Command("simulate", "Run a scenario on the simulated host and write its time series, summary, charts and report. Exit code 1: bad scenario or arguments (nothing run, nothing written); 2: a guest read back data it did not write; 130: interrupted (Ctrl-C; nothing written).")
+        var command = new Command("simulate", "Run a scenario on the simulated host and write its time series, summary, charts and report. Exit code 1: bad scenario or arguments, or an unusable swap folder (nothing run, nothing written); 2: a guest read back data it did not write; 3: a bug in Memvisor; 130: interrupted (Ctrl-C; nothing written).")
         {
             file, output, seed, duration, quiet, json,
         };
@@ -88,8 +88,9 @@ internal static class SimulateCommand
                 ? host.Run(null, cancellationToken)
                 : RunLive(AnsiConsole.Console, host, scenario, cancellationToken);
         }
-        catch (ArgumentException e)
+        catch (ScenarioException e)
         {
+            // Found by validation before anything ran: the scenario's fault.
             Console.Error.WriteLine($"memvisor simulate: {e.Message}");
             return 1;
         }
@@ -97,6 +98,17 @@ internal static class SimulateCommand
         {
             Console.Error.WriteLine("memvisor simulate: interrupted; nothing written.");
             return 130;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The machine's, not the scenario's: the swap file or machine memory could not be set up.
+            Console.Error.WriteLine($"memvisor simulate: {e.Message}; nothing written.");
+            return 1;
+        }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine($"memvisor simulate: bug: the run failed; nothing written. Please report this with the scenario and seed:{Environment.NewLine}{e}");
+            return 3;
         }
 
         clock.Stop();

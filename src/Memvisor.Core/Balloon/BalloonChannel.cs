@@ -65,10 +65,11 @@ public sealed class BalloonChannel
 {
     private readonly BalloonHost _host;
 
-    internal BalloonChannel(BalloonHost host, VmId vm, VmMemoryConfig config, BalloonOptions options, int limitPages)
+    internal BalloonChannel(BalloonHost host, VmId vm, long incarnation, VmMemoryConfig config, BalloonOptions options, int limitPages)
     {
         _host = host;
         Vm = vm;
+        Incarnation = incarnation;
         Config = config;
         Options = options;
         LimitPages = limitPages;
@@ -78,6 +79,9 @@ public sealed class BalloonChannel
 
     /// <summary>The VM this channel belongs to.</summary>
     public VmId Vm { get; }
+
+    /// <summary>The power-on of <see cref="Vm"/> it belongs to (<see cref="MemoryManager.IncarnationOf"/>): a later VM given the same id never gets it.</summary>
+    internal long Incarnation { get; }
 
     /// <summary>The balloon size the host asks for, in pages. The guest driver polls it (about once per second).</summary>
     public int TargetPages { get; internal set; }

@@ -94,7 +94,7 @@ public sealed class BalloonHost
         }
 
         var config = _manager.ConfigOf(vm);
-        var channel = new BalloonChannel(this, vm, config, options, options.LimitPages(config.MaxPages));
+        var channel = new BalloonChannel(this, vm, _manager.IncarnationOf(vm), config, options, options.LimitPages(config.MaxPages));
         channel.SizePages = BalloonedPagesInPmap(vm);
         channel.TargetPages = Math.Min(channel.SizePages, channel.LimitPages);
         channel.LastProgress = _clock.GetTimestamp();
@@ -429,11 +429,10 @@ public sealed class BalloonHost
 
     /// <summary>
     /// True while the channel's VM is powered on. A VM id freed at power-off can be reused by the next
-    /// VM: a different configuration object gives the stale channel away (Detach at power-off is the
-    /// contract; this is the safety net).
+    /// VM: the incarnation gives the stale channel away (Detach at power-off closes it at once; this is
+    /// the check that makes a reused id inherit nothing).
     /// </summary>
-    private bool IsLive(BalloonChannel channel) =>
-        _manager.IsPoweredOn(channel.Vm) && ReferenceEquals(_manager.ConfigOf(channel.Vm), channel.Config);
+    private bool IsLive(BalloonChannel channel) => _manager.IsCurrent(channel.Vm, channel.Incarnation);
 
     private void Close(BalloonChannel channel)
     {

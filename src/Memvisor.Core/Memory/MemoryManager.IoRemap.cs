@@ -45,7 +45,6 @@ namespace Memvisor.Core.Memory;
 public sealed partial class MemoryManager
 {
     private const int MaxBounceAttempts = 4;
-    private readonly List<VmIoState?> _io = [];
     private readonly IoEventCounts _ioHostEvents = new();
     private IoRemapOptions? _ioOptions;
     private int _demotionHand;
@@ -177,16 +176,10 @@ public sealed partial class MemoryManager
     /// <summary>Halves every page's I/O count (call it periodically), so that only recently hot pages are remapped.</summary>
     public void DecayIoCounts()
     {
-        for (var i = 0; i < _io.Count; i++)
+        foreach (var vm in _vms)
         {
-            if (_io[i] is not { } io)
+            if (vm?.Io is not { } io)
             {
-                continue;
-            }
-
-            if (PeekIoState(io.Owner) is null)
-            {
-                _io[i] = null; // the VM was powered off
                 continue;
             }
 
@@ -213,9 +206,9 @@ public sealed partial class MemoryManager
     public IoRemapHostStats GetIoRemapHostStats()
     {
         long counterBytes = 0;
-        foreach (var io in _io)
+        foreach (var vm in _vms)
         {
-            if (io is not null && PeekIoState(io.Owner) is not null)
+            if (vm?.Io is { } io)
             {
                 counterBytes += io.Counts.Length * (long)sizeof(ushort);
             }
@@ -410,29 +403,11 @@ public sealed partial class MemoryManager
         Pool.Free(from);
     }
 
-    private VmIoState IoStateOf(VmState vm)
-    {
-        var i = vm.Id.Value;
-        while (_io.Count <= i)
-        {
-            _io.Add(null);
-        }
+    /// <summary>The VM's I/O state, made at its first I/O; it hangs off the VM's state and dies with it at power-off.</summary>
+    private static VmIoState IoStateOf(VmState vm) => vm.Io ??= new VmIoState(vm);
 
-        if (_io[i] is not { } io || !ReferenceEquals(io.Owner, vm))
-        {
-            io = new VmIoState(vm);
-            _io[i] = io;
-        }
-
-        return io;
-    }
-
-    /// <summary>The VM's I/O state, or null if it has done no I/O (or <paramref name="vm"/> is powered off).</summary>
-    private VmIoState? PeekIoState(VmState vm)
-    {
-        var i = vm.Id.Value;
-        return i < _io.Count && i < _vms.Count && ReferenceEquals(_vms[i], vm) && _io[i] is { } io && ReferenceEquals(io.Owner, vm) ? io : null;
-    }
+    /// <summary>The VM's I/O state, or null if it has done no I/O.</summary>
+    private static VmIoState? PeekIoState(VmState vm) => vm.Io;
 
     private void CountIo(VmIoState io, IoEvent e)
     {

@@ -33,20 +33,11 @@ public sealed partial class MemoryManager
     /// <summary>The salt of the page being matched.</summary>
     private ulong _matchingSalt;
 
-    /// <summary>Counters of the matching walk: stale hints, collisions, full compares.</summary>
-    public ShareMatchCounters ShareCounters { get; } = new();
-
-    /// <summary>Pages hashed by the sharing scanner (and by swap-out's share-first check).</summary>
-    public long PagesScanned { get; private set; }
-
     /// <summary>Pages that joined or created a shared frame.</summary>
     public long PagesShared { get; private set; }
 
     /// <summary>Hints added to the table.</summary>
     public long HintsAdded { get; private set; }
-
-    /// <summary>Copy-on-write breaks, over all VMs.</summary>
-    public long CowBreaks { get; private set; }
 
     /// <summary>
     /// Considers one guest page for sharing. Returns true when the page now maps a shared machine page
@@ -79,8 +70,8 @@ public sealed partial class MemoryManager
         var content = Pool.Page(mpn);
         var salt = SaltOf(vm, content);
         var key = ShareMatcher.SaltedKey(_hasher.Hash(content), salt);
-        PagesScanned++;
-        vm.PagesScanned++;
+        _counters.PagesScanned++;
+        vm.Counters.PagesScanned++;
         DropHint(ref e);
         if (ShareTable.FindFirst(key) == PageShareTable.NoFrame)
         {
@@ -96,7 +87,7 @@ public sealed partial class MemoryManager
         Protect(vm, ppn, in e);
         e.Flags |= PageMarks.Comparing;
         _matchingSalt = salt;
-        var match = ShareMatcher.Find(ShareTable, key, content, _shareSource, ShareCounters);
+        var match = ShareMatcher.Find(ShareTable, key, content, _shareSource, ref _counters);
         e.Flags &= ~PageMarks.Comparing;
         int frame;
         switch (match.Kind)

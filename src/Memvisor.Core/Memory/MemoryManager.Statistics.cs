@@ -38,13 +38,7 @@ public sealed partial class MemoryManager
             BalloonedPages = vm.BalloonedPages,
             UntouchedPages = untouched,
             SwapReservedPages = vm.SwapReservedPages,
-            Faults = vm.Faults,
-            CowBreaks = vm.CowBreaks,
-            SwapIns = vm.SwapIns,
-            SwapOuts = vm.SwapOuts,
-            PagesScanned = vm.PagesScanned,
-            BalloonedPageTouches = vm.BalloonedPageTouches,
-            SharedBeforeSwap = vm.SharedBeforeSwap,
+            Counters = vm.Counters,
         };
     }
 
@@ -73,23 +67,15 @@ public sealed partial class MemoryManager
             SharedPages = sharedPages,
             ZeroPages = zeroPages,
             OverheadPages = overhead,
-            HintFrames = ShareTable.HintCount,
-            StaleHints = ShareCounters.StaleHints,
-            Collisions = ShareCounters.Collisions,
-            FullCompares = ShareCounters.FullCompares,
-            CowBreaks = CowBreaks,
-            PagesScanned = PagesScanned,
-            SharedBeforeSwap = SharedBeforeSwap,
             SwapCapacityPages = Swap.CapacityPages,
             SwapUsedPages = Swap.UsedPages,
             SwapReservedPages = Swap.ReservedPages,
-            SwapPagesWritten = Swap.PagesWritten,
-            SwapWriteOperations = Swap.WriteOperations,
-            SwapPagesRead = Swap.PagesRead,
-            SwapWriteErrors = Swap.WriteErrors,
-            SwapReadErrors = Swap.ReadErrors,
-            SwapChecksumFailures = Swap.ChecksumFailures,
-            SharingMetadataBytes = ShareTable.MetadataBytes,
+            Counters = _counters with
+            {
+                HintFrames = ShareTable.HintCount,
+                SharingMetadataBytes = ShareTable.MetadataBytes,
+                SharingMetadataBytesPerMachinePage = Pool.TotalPages == 0 ? 0 : ShareTable.MetadataBytes / (double)Pool.TotalPages,
+            },
         };
     }
 }

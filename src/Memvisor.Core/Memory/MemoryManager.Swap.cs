@@ -13,8 +13,32 @@ using Memvisor.Core.Swap;
 
 namespace Memvisor.Core.Memory;
 
-/// <summary>What <see cref="MemoryManager.SwapOut"/> achieved.</summary>
-public readonly record struct SwapOutResult(int Requested, int SwappedOut, int SharedInstead, string? Error)
+/// <summary>Why <see cref="MemoryManager.SwapOut"/> stopped.</summary>
+public enum SwapOutStop
+{
+    /// <summary>It freed as many pages as requested.</summary>
+    Done,
+
+    /// <summary>The VM has max - min pages swapped or ballooned, all of its reservation: its min stays resident.</summary>
+    ReservationUsed,
+
+    /// <summary>The VM has no private page left to swap.</summary>
+    NoPrivatePage,
+
+    /// <summary>The swap area has no free slot.</summary>
+    SwapFull,
+
+    /// <summary>A write to the swap device failed; the batch stayed resident (<see cref="SwapOutResult.WriteError"/>).</summary>
+    WriteFailed,
+}
+
+/// <summary>What <see cref="MemoryManager.SwapOut"/> achieved, and why it stopped (a sentence is the caller's to make).</summary>
+/// <param name="Requested">Pages asked for.</param>
+/// <param name="SwappedOut">Pages written to swap.</param>
+/// <param name="SharedInstead">Victims freed by sharing instead of a write.</param>
+/// <param name="Stop">Why it stopped.</param>
+/// <param name="WriteError">The device's error when <paramref name="Stop"/> is <see cref="SwapOutStop.WriteFailed"/>.</param>
+public readonly record struct SwapOutResult(int Requested, int SwappedOut, int SharedInstead, SwapOutStop Stop, SwapWriteException? WriteError = null)
 {
     /// <summary>Machine pages freed (swapped or shared).</summary>
     public int PagesFreed => SwappedOut + SharedInstead;
@@ -26,14 +50,11 @@ public sealed partial class MemoryManager
     private readonly Ppn[] _swapVictims;
     private readonly SwapSlot[] _swapSlots;
 
-    /// <summary>Pages freed by sharing when they were chosen as swap victims.</summary>
-    public long SharedBeforeSwap { get; private set; }
-
     /// <summary>
     /// Reclaims up to <paramref name="count"/> machine pages from <paramref name="id"/> by host paging:
     /// random private victims, shared instead of written where their contents already exist. Stops
     /// early when the VM has no private page left, its swap reservation is used up, the swap area is
-    /// full, or a write fails (<see cref="SwapOutResult.Error"/> says which; failed pages stay resident).
+    /// full, or a write fails (<see cref="SwapOutResult.Stop"/> says which; failed pages stay resident).
     /// </summary>
     public SwapOutResult SwapOut(VmId id, int count)
     {
@@ -41,21 +62,22 @@ public sealed partial class MemoryManager
         var vm = Vm(id);
         var swapped = 0;
         var shared = 0;
-        string? error = null;
-        while (swapped + shared < count && error is null)
+        var stop = SwapOutStop.Done;
+        SwapWriteException? writeError = null;
+        while (swapped + shared < count && stop == SwapOutStop.Done)
         {
             var n = 0;
             while (n < _swapVictims.Length && swapped + shared + n < count)
             {
                 if (vm.SwappedPages + vm.BalloonedPages + n >= vm.SwapReservedPages)
                 {
-                    error = $"{id} ('{vm.Config.Name}') has {vm.SwappedPages + n} pages swapped and {vm.BalloonedPages} ballooned, all it may lose above its min (its swap reservation, max - min = {vm.SwapReservedPages} pages).";
+                    stop = SwapOutStop.ReservationUsed;
                     break;
                 }
 
                 if (!TryPickVictim(vm, out var ppn))
                 {
-                    error = $"{id} ('{vm.Config.Name}') has no private page left to swap.";
+                    stop = SwapOutStop.NoPrivatePage;
                     break;
                 }
 
@@ -63,8 +85,8 @@ public sealed partial class MemoryManager
                 if (SharePrivatePage(vm, ppn, ref e, addHintOnMiss: false))
                 {
                     shared++;
-                    SharedBeforeSwap++;
-                    vm.SharedBeforeSwap++;
+                    _counters.SharedBeforeSwap++;
+                    vm.Counters.SharedBeforeSwap++;
                     continue;
                 }
 
@@ -74,14 +96,14 @@ public sealed partial class MemoryManager
 
             if (n > 0)
             {
-                swapped += WriteVictims(vm, n, ref error);
+                swapped += WriteVictims(vm, n, ref stop, ref writeError);
             }
         }
 
-        return new SwapOutResult(count, swapped, shared, error);
+        return new SwapOutResult(count, swapped, shared, stop, writeError);
     }
 
-    private int WriteVictims(VmState vm, int n, ref string? error)
+    private int WriteVictims(VmState vm, int n, ref SwapOutStop stop, ref SwapWriteException? writeError)
     {
         var staging = _swapStaging.AsSpan(0, n * PageGeometry.PageSizeBytes);
         for (var i = 0; i < n; i++)
@@ -96,7 +118,7 @@ public sealed partial class MemoryManager
         var got = Swap.Allocate(slots);
         if (got < n)
         {
-            error = $"The swap area {Swap.DeviceName} is full ({Swap.UsedPages} of {Swap.CapacityPages} slots).";
+            stop = SwapOutStop.SwapFull;
             Restore(vm, got, n);
             n = got;
             slots = slots[..n];
@@ -110,11 +132,12 @@ public sealed partial class MemoryManager
 
         try
         {
-            Swap.Write(slots, staging);
+            Swap.Write(slots, staging, ref _counters);
         }
         catch (SwapWriteException e)
         {
-            error = e.Message;
+            stop = SwapOutStop.WriteFailed;
+            writeError = e;
             foreach (var slot in slots)
             {
                 Swap.Free(slot);
@@ -135,7 +158,7 @@ public sealed partial class MemoryManager
             e.Flags &= PageMarks.Sampled;
             vm.PrivatePages--;
             vm.SwappedPages++;
-            vm.SwapOuts++;
+            vm.Counters.SwapOuts++;
             Pool.Free(mpn);
         }
 

@@ -16,6 +16,7 @@
  */
 using Memvisor.Core.Ports;
 using Memvisor.Core.Sharing;
+using Memvisor.Core.Statistics;
 using Memvisor.Core.Swap;
 using Memvisor.Core.Util;
 
@@ -29,6 +30,8 @@ public sealed partial class MemoryManager : IDisposable
     private readonly HostMemoryOptions _options;
     private readonly IPageHasher _hasher;
     private readonly DeterministicRandom _random;
+    private HostCounters _counters;
+    private long _powerOns;
 
     /// <summary>Creates the memory manager of a host whose machine memory is <paramref name="memory"/>.</summary>
     public MemoryManager(IMachineMemory memory, ISwapDevice swapDevice, HostMemoryOptions options)
@@ -68,6 +71,9 @@ public sealed partial class MemoryManager : IDisposable
     /// takes from the faulting VM itself if it can swap, else from the VM with the most private pages.
     /// </summary>
     public Func<VmId, VmId?>? ReclaimVictimChooser { get; set; }
+
+    /// <summary>The host's counters, incremented in place (the swap area's and the share matcher's too, by reference).</summary>
+    public ref readonly HostCounters Counters => ref _counters;
 
     /// <summary>Faults resolved, over all VMs.</summary>
     public long Faults { get; private set; }
@@ -111,7 +117,7 @@ public sealed partial class MemoryManager : IDisposable
         }
 
         var salt = config.ShareSalt ?? (_options.ShareSaltMode == ShareSaltMode.SingleSalt ? 0UL : 0x8000_0000_0000_0000UL | id.Value);
-        var vm = new VmState(id, config, mapping, salt, _random.Fork(id.Value));
+        var vm = new VmState(id, ++_powerOns, config, mapping, salt, _random.Fork(id.Value));
         for (var i = 0; i < config.OverheadPages; i++)
         {
             Pool.TryAllocate(id, new Ppn((uint)i), MpnUse.Overhead, out var mpn);
@@ -158,6 +164,21 @@ public sealed partial class MemoryManager : IDisposable
         }
     }
 
+    /// <summary>
+    /// The number of <paramref name="id"/>'s power-on on this host (1, 2, ...). Ids are reused after a
+    /// power-off; this number never is, so state a component keeps per VM outside the VM's own record
+    /// (scan credit, say) is the VM's only while its incarnation matches.
+    /// </summary>
+    public long IncarnationOf(VmId id) => Vm(id).Incarnation;
+
+    /// <summary>
+    /// True while the VM that powered on as <paramref name="incarnation"/> is still on under
+    /// <paramref name="id"/>: the one check every component keeping per-VM state by id makes, so that a
+    /// VM given a powered-off VM's id inherits none of it.
+    /// </summary>
+    public bool IsCurrent(VmId id, long incarnation) =>
+        id.Value < _vms.Count && _vms[id.Value] is { } vm && vm.Incarnation == incarnation;
+
     /// <summary>The configuration a VM was powered on with.</summary>
     public VmMemoryConfig ConfigOf(VmId id) => Vm(id).Config;
 
@@ -193,7 +214,7 @@ public sealed partial class MemoryManager : IDisposable
         var vm = Vm(id);
         ref var e = ref vm.Pmap[CheckPpn(vm, ppn)];
         Faults++;
-        vm.Faults++;
+        vm.Counters.Faults++;
         if ((e.Flags & PageMarks.Sampled) != 0)
         {
             // A page chosen by working-set sampling was touched (paper §5.3): count it once.
@@ -239,7 +260,7 @@ public sealed partial class MemoryManager : IDisposable
                 // The guest touched a page its balloon driver gave up: it gets a fresh zero page, and we count it.
                 var mpn = AllocatePage(vm, ppn);
                 vm.BalloonedPages--;
-                vm.BalloonedPageTouches++;
+                vm.Counters.BalloonedPageTouches++;
                 e.State = PageState.Private;
                 e.Value = mpn.Value;
                 e.Frame = PageShareTable.NoFrame;
@@ -277,8 +298,8 @@ public sealed partial class MemoryManager : IDisposable
             ShareTable.SetRefCount(frame, ShareTable.RefCount(frame) - 1);
         }
 
-        vm.CowBreaks++;
-        CowBreaks++;
+        vm.Counters.CowBreaks++;
+        _counters.CowBreaks++;
         vm.SharedPages--;
         if ((e.Flags & PageMarks.Zero) != 0)
         {
@@ -299,7 +320,7 @@ public sealed partial class MemoryManager : IDisposable
         var mpn = AllocatePage(vm, ppn);
         try
         {
-            Swap.Read(slot, Pool.Page(mpn), vm.Id, ppn);
+            Swap.Read(slot, Pool.Page(mpn), vm.Id, ppn, ref _counters);
         }
         catch (SwapReadException)
         {
@@ -309,7 +330,7 @@ public sealed partial class MemoryManager : IDisposable
 
         Swap.Free(slot);
         vm.SwappedPages--;
-        vm.SwapIns++;
+        vm.Counters.SwapIns++;
         e.State = PageState.Private;
         e.Value = mpn.Value;
         e.Frame = PageShareTable.NoFrame;

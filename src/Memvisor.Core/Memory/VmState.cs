@@ -1,14 +1,17 @@
+using Memvisor.Core.IoRemap;
 using Memvisor.Core.Ports;
+using Memvisor.Core.Statistics;
 using Memvisor.Core.Util;
 
 namespace Memvisor.Core.Memory;
 
-/// <summary>The memory manager's record of one powered-on VM: its pmap, its mapping port, its counters.</summary>
+/// <summary>The memory manager's record of one powered-on VM: its pmap, its mapping port, its gauges and counters.</summary>
 internal sealed class VmState
 {
-    public VmState(VmId id, VmMemoryConfig config, IGuestMapping mapping, ulong salt, DeterministicRandom random)
+    public VmState(VmId id, long incarnation, VmMemoryConfig config, IGuestMapping mapping, ulong salt, DeterministicRandom random)
     {
         Id = id;
+        Incarnation = incarnation;
         Config = config;
         Mapping = mapping;
         Salt = salt;
@@ -20,6 +23,9 @@ internal sealed class VmState
     }
 
     public VmId Id { get; }
+
+    /// <summary>This power-on's number on the host (1, 2, ...): unique, unlike the id, which a later VM may reuse.</summary>
+    public long Incarnation { get; }
 
     public VmMemoryConfig Config { get; }
 
@@ -45,19 +51,11 @@ internal sealed class VmState
 
     public int BalloonedPages { get; set; }
 
-    public long Faults { get; set; }
+    /// <summary>Hot I/O remapping state (paper §7), made at the VM's first I/O; dies with the VM, so a reused id starts afresh.</summary>
+    public VmIoState? Io { get; set; }
 
-    public long CowBreaks { get; set; }
-
-    public long SwapIns { get; set; }
-
-    public long SwapOuts { get; set; }
-
-    public long PagesScanned { get; set; }
-
-    public long BalloonedPageTouches { get; set; }
-
-    public long SharedBeforeSwap { get; set; }
+    /// <summary>The VM's counters, incremented in place where each event happens (a field, not a property).</summary>
+    public VmCounters Counters;
 
     public long SampledPagesTouched { get; set; }
 }

@@ -52,8 +52,9 @@ public readonly record struct WorkingSetSnapshot(
 /// <summary>
 /// Drives working-set sampling for the VMs of a <see cref="MemoryManager"/>. The host calls
 /// <see cref="Track"/> when a VM powers on, <see cref="Advance"/> with each VM's execution time, and
-/// <see cref="Untrack"/> when it powers off (before or after <see cref="MemoryManager.PowerOff"/>, but
-/// before its id can be reused). The sampler owns the sampling traps of the VMs it tracks.
+/// <see cref="Untrack"/> when it powers off (before or after <see cref="MemoryManager.PowerOff"/>). A VM
+/// later given the same id is a different incarnation: it inherits nothing (an entry of an earlier
+/// incarnation is dropped when seen). The sampler owns the sampling traps of the VMs it tracks.
 /// As an <see cref="IWorkingSetProbe"/> it only counts and re-arms; whoever calls
 /// <see cref="IWorkingSetProbe.EndSamplingPeriod"/> runs the periods (then do not call <see cref="Advance"/>).
 /// Single-threaded, like the rest of Core.
@@ -80,7 +81,7 @@ public sealed class WorkingSetSampler : IWorkingSetProbe
     public SamplingOptions Options => _options;
 
     /// <summary>True while <paramref name="vm"/> is sampled.</summary>
-    public bool IsTracked(VmId vm) => _vms.ContainsKey(vm);
+    public bool IsTracked(VmId vm) => Find(vm) is not null;
 
     /// <summary>
     /// Starts sampling a powered-on VM: its estimate starts at <see cref="SamplingOptions.InitialActiveFraction"/>
@@ -92,13 +93,13 @@ public sealed class WorkingSetSampler : IWorkingSetProbe
     public int Track(VmId vm)
     {
         var configuredPages = _manager.ConfigOf(vm).MaxPages;
-        if (_vms.ContainsKey(vm))
+        if (Find(vm) is not null)
         {
             throw new InvalidOperationException($"{vm} is sampled already: untrack it when it powers off.");
         }
 
-        var s = new VmSampling(vm, configuredPages, Math.Min(_options.SamplePages, configuredPages), new VmWorkingSet(vm, configuredPages, _options), _random.Fork(vm.Value));
-        _vms.Add(vm, s);
+        var s = new VmSampling(vm, _manager.IncarnationOf(vm), configuredPages, Math.Min(_options.SamplePages, configuredPages), new VmWorkingSet(vm, configuredPages, _options), _random.Fork(vm.Value));
+        _vms[vm] = s;
         ArmNewSample(s);
         s.Periods.Begin(s.Count);
         return s.Count;
@@ -112,8 +113,9 @@ public sealed class WorkingSetSampler : IWorkingSetProbe
             return false;
         }
 
-        if (_manager.IsPoweredOn(vm))
+        if (_manager.IsCurrent(vm, s.Incarnation))
         {
+            // Its own traps only: a later VM given the id has traps of its own, not ours to disarm.
             for (var i = 0; i < s.Count; i++)
             {
                 _manager.DisarmSampleTrap(vm, s.Sample[i]);
@@ -225,12 +227,31 @@ public sealed class WorkingSetSampler : IWorkingSetProbe
     }
 
     private VmSampling Tracked(VmId vm) =>
-        _vms.TryGetValue(vm, out var s) ? s : throw new ArgumentException($"{vm} is not sampled: track it at power-on.", nameof(vm));
+        Find(vm) ?? throw new ArgumentException($"{vm} is not sampled: track it at power-on.", nameof(vm));
+
+    /// <summary>The VM's sampling state, or null; an entry left by an earlier VM of the same id is dropped.</summary>
+    private VmSampling? Find(VmId vm)
+    {
+        if (!_vms.TryGetValue(vm, out var s))
+        {
+            return null;
+        }
+
+        if (!_manager.IsCurrent(vm, s.Incarnation))
+        {
+            _vms.Remove(vm);
+            return null;
+        }
+
+        return s;
+    }
 
     /// <summary>One tracked VM: its current sample, and its period clock and estimator.</summary>
-    private sealed class VmSampling(VmId id, int configuredPages, int samplePages, VmWorkingSet periods, DeterministicRandom random)
+    private sealed class VmSampling(VmId id, long incarnation, int configuredPages, int samplePages, VmWorkingSet periods, DeterministicRandom random)
     {
         public VmId Id { get; } = id;
+
+        public long Incarnation { get; } = incarnation;
 
         public int ConfiguredPages { get; } = configuredPages;
 

@@ -33,8 +33,25 @@ public interface IShareContentSource
     void HintDropped(VmId vm, Ppn ppn);
 }
 
-/// <summary>Counters of the matching walk.</summary>
-public sealed class ShareMatchCounters
+/// <summary>
+/// Where the matching walk counts what it did: a struct passed by reference (the memory manager's
+/// <see cref="Statistics.HostCounters"/>, or <see cref="ShareMatchCounters"/>), so a count is a field
+/// increment in the owner's counters.
+/// </summary>
+public interface IShareMatchCounts
+{
+    /// <summary>A full page comparison was performed.</summary>
+    void FullCompare();
+
+    /// <summary>A frame's hash bits matched but its page's bytes differed.</summary>
+    void Collision();
+
+    /// <summary>A hint was found stale (page changed or gone) and removed.</summary>
+    void StaleHint();
+}
+
+/// <summary>Counters of the matching walk alone (for the scan estimator and benchmarks).</summary>
+public struct ShareMatchCounters : IShareMatchCounts
 {
     /// <summary>Hints found stale (page changed or gone) and removed.</summary>
     public long StaleHints { get; set; }
@@ -44,6 +61,15 @@ public sealed class ShareMatchCounters
 
     /// <summary>Full page comparisons performed.</summary>
     public long FullCompares { get; set; }
+
+    /// <inheritdoc/>
+    public void FullCompare() => FullCompares++;
+
+    /// <inheritdoc/>
+    public void Collision() => Collisions++;
+
+    /// <inheritdoc/>
+    public void StaleHint() => StaleHints++;
 }
 
 /// <summary>What <see cref="ShareMatcher.Find"/> found.</summary>
@@ -65,24 +91,24 @@ public static class ShareMatcher
     /// the hinted page stays protected (the caller turns it into a shared page); on no match every
     /// hinted page it looked at is released again.
     /// </summary>
-    public static ShareMatch Find(PageShareTable table, ulong key, ReadOnlySpan<byte> content, IShareContentSource source, ShareMatchCounters counters)
+    public static ShareMatch Find<TCounts>(PageShareTable table, ulong key, ReadOnlySpan<byte> content, IShareContentSource source, ref TCounts counters)
+        where TCounts : struct, IShareMatchCounts
     {
         ArgumentNullException.ThrowIfNull(table);
         ArgumentNullException.ThrowIfNull(source);
-        ArgumentNullException.ThrowIfNull(counters);
         var frame = table.FindFirst(key);
         while (frame != PageShareTable.NoFrame)
         {
             var next = table.FindNext(frame, key);
             if (table.KindOf(frame) == FrameKind.Shared)
             {
-                counters.FullCompares++;
+                counters.FullCompare();
                 if (content.SequenceEqual(source.SharedPage(table.SharedMpn(frame))))
                 {
                     return new ShareMatch(FrameKind.Shared, frame);
                 }
 
-                counters.Collisions++;
+                counters.Collision();
             }
             else
             {
@@ -90,7 +116,7 @@ public static class ShareMatcher
                 var ppn = table.HintPpn(frame);
                 if (!source.TryBeginHintCompare(vm, ppn, out var hinted, out var hintedKey))
                 {
-                    counters.StaleHints++;
+                    counters.StaleHint();
                     table.Remove(frame);
                     source.HintDropped(vm, ppn);
                 }
@@ -98,7 +124,7 @@ public static class ShareMatcher
                 {
                     // The hinted page was written since it was hashed: the hint is stale.
                     source.EndHintCompare(vm, ppn);
-                    counters.StaleHints++;
+                    counters.StaleHint();
                     table.Remove(frame);
                     source.HintDropped(vm, ppn);
                 }
@@ -106,18 +132,18 @@ public static class ShareMatcher
                 {
                     // Same kept bits, different full hash: a different page.
                     source.EndHintCompare(vm, ppn);
-                    counters.Collisions++;
+                    counters.Collision();
                 }
                 else
                 {
-                    counters.FullCompares++;
+                    counters.FullCompare();
                     if (content.SequenceEqual(hinted))
                     {
                         return new ShareMatch(FrameKind.Hint, frame);
                     }
 
                     source.EndHintCompare(vm, ppn);
-                    counters.Collisions++;
+                    counters.Collision();
                 }
             }
 

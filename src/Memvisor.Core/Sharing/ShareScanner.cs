@@ -49,7 +49,8 @@ public sealed class ShareScanner
 {
     private readonly MemoryManager _manager;
     private ShareScanOptions _options;
-    private readonly Dictionary<VmId, double> _vmCredit = [];
+    /// <summary>Each VM's credit, with the incarnation it was earned by: a later VM given the same id starts at 0.</summary>
+    private readonly Dictionary<VmId, (long Incarnation, double Credit)> _vmCredit = [];
     private readonly List<VmId> _vms = [];
     private double _hostCredit;
     private int _next;
@@ -93,8 +94,20 @@ public sealed class ShareScanner
         foreach (var vm in _manager.PoweredOnVms)
         {
             _vms.Add(vm);
-            var credit = _vmCredit.GetValueOrDefault(vm) + (seconds * _options.PerVmPagesPerSecond);
-            _vmCredit[vm] = Math.Min(credit, Math.Max(1, _options.PerVmPagesPerSecond));
+            var earned = _vmCredit.TryGetValue(vm, out var c) && _manager.IsCurrent(vm, c.Incarnation) ? c.Credit : 0;
+            _vmCredit[vm] = (_manager.IncarnationOf(vm), Math.Min(earned + (seconds * _options.PerVmPagesPerSecond), Math.Max(1, _options.PerVmPagesPerSecond)));
+        }
+
+        if (_vmCredit.Count > _vms.Count)
+        {
+            // A VM powered off: forget its credit.
+            foreach (var vm in _vmCredit.Keys)
+            {
+                if (!_manager.IsPoweredOn(vm))
+                {
+                    _vmCredit.Remove(vm);
+                }
+            }
         }
 
         _hostCredit = Math.Min(_hostCredit + (seconds * _options.HostPagesPerSecond), Math.Max(1, _options.HostPagesPerSecond));
@@ -106,12 +119,13 @@ public sealed class ShareScanner
             for (var k = 0; k < _vms.Count && _hostCredit >= 1; k++)
             {
                 var vm = _vms[(_next + k) % _vms.Count];
-                if (_vmCredit[vm] < 1)
+                var (incarnation, credit) = _vmCredit[vm];
+                if (credit < 1)
                 {
                     continue;
                 }
 
-                _vmCredit[vm] -= 1;
+                _vmCredit[vm] = (incarnation, credit - 1);
                 _hostCredit -= 1;
                 progressed = true;
                 considered++;

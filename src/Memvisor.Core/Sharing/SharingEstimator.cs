@@ -154,7 +154,7 @@ public static class SharingEstimator
 
     private sealed class SourceCounters
     {
-        public readonly ShareMatchCounters Match = new();
+        public ShareMatchCounters Match;
         public long PagesScanned;
         public long ZeroPages;
         public long SharingPages;
@@ -305,7 +305,7 @@ public static class SharingEstimator
 
             _currentSalt = ShareSalting.SaltOf(_options.SaltMode, salt, page);
             var key = ShareMatcher.SaltedKey(_hasher.Hash(page), _currentSalt);
-            var match = ShareMatcher.Find(_table, key, page, this, counters.Match);
+            var match = ShareMatcher.Find(_table, key, page, this, ref counters.Match);
             switch (match.Kind)
             {
                 case FrameKind.Shared:

@@ -1,6 +1,7 @@
 /*
  * Statistics in ESX's terms (esxtop's memory panel): one snapshot type per VM and one per host, the
  * figures every report, table and test uses. All sizes are in pages; MiB conversions are the caller's.
+ * Each embeds its counters struct (Counters.cs) by value.
  */
 namespace Memvisor.Core.Statistics;
 
@@ -49,26 +50,8 @@ public sealed record VmMemoryStats
     /// <summary>Swap slots reserved for the VM (max - min).</summary>
     public required int SwapReservedPages { get; init; }
 
-    /// <summary>Faults resolved for this VM.</summary>
-    public required long Faults { get; init; }
-
-    /// <summary>Copy-on-write breaks.</summary>
-    public required long CowBreaks { get; init; }
-
-    /// <summary>Pages read back from swap.</summary>
-    public required long SwapIns { get; init; }
-
-    /// <summary>Pages written to swap.</summary>
-    public required long SwapOuts { get; init; }
-
-    /// <summary>Pages hashed by the sharing scanner.</summary>
-    public required long PagesScanned { get; init; }
-
-    /// <summary>Accesses to pages the balloon held (the guest broke its promise).</summary>
-    public required long BalloonedPageTouches { get; init; }
-
-    /// <summary>Swap victims that were shared instead of written.</summary>
-    public required long SharedBeforeSwap { get; init; }
+    /// <summary>The VM's counters, copied by value.</summary>
+    public required VmCounters Counters { get; init; }
 }
 
 /// <summary>The host's memory at one moment.</summary>
@@ -98,26 +81,8 @@ public sealed record HostMemoryStats
     /// <summary>Machine pages held as VM overhead.</summary>
     public required int OverheadPages { get; init; }
 
-    /// <summary>Hint frames in the share table.</summary>
-    public required int HintFrames { get; init; }
-
-    /// <summary>Hints found stale and dropped.</summary>
-    public required long StaleHints { get; init; }
-
-    /// <summary>Hash matches whose contents differed (never shared).</summary>
-    public required long Collisions { get; init; }
-
-    /// <summary>Full page comparisons.</summary>
-    public required long FullCompares { get; init; }
-
-    /// <summary>Copy-on-write breaks.</summary>
-    public required long CowBreaks { get; init; }
-
-    /// <summary>Pages hashed for sharing.</summary>
-    public required long PagesScanned { get; init; }
-
-    /// <summary>Swap victims shared instead of written.</summary>
-    public required long SharedBeforeSwap { get; init; }
+    /// <summary>The host's counters (and share-table gauges), copied by value.</summary>
+    public required HostCounters Counters { get; init; }
 
     /// <summary>Swap area size.</summary>
     public required int SwapCapacityPages { get; init; }
@@ -127,28 +92,4 @@ public sealed record HostMemoryStats
 
     /// <summary>Swap slots reserved for admitted VMs.</summary>
     public required long SwapReservedPages { get; init; }
-
-    /// <summary>Pages written to swap.</summary>
-    public required long SwapPagesWritten { get; init; }
-
-    /// <summary>Swap write calls (one per run of consecutive slots).</summary>
-    public required long SwapWriteOperations { get; init; }
-
-    /// <summary>Pages read from swap.</summary>
-    public required long SwapPagesRead { get; init; }
-
-    /// <summary>Failed swap writes.</summary>
-    public required long SwapWriteErrors { get; init; }
-
-    /// <summary>Failed swap reads.</summary>
-    public required long SwapReadErrors { get; init; }
-
-    /// <summary>Swap reads that failed their checksum.</summary>
-    public required long SwapChecksumFailures { get; init; }
-
-    /// <summary>Bytes of page-sharing metadata (the share table).</summary>
-    public required long SharingMetadataBytes { get; init; }
-
-    /// <summary>Sharing metadata per machine page, in bytes.</summary>
-    public double SharingMetadataBytesPerMachinePage => TotalPages == 0 ? 0 : SharingMetadataBytes / (double)TotalPages;
 }

@@ -15,6 +15,7 @@ using System.IO.Hashing;
 using System.Numerics;
 using Memvisor.Core.Memory;
 using Memvisor.Core.Ports;
+using Memvisor.Core.Statistics;
 
 namespace Memvisor.Core.Swap;
 
@@ -49,24 +50,6 @@ public sealed class SwapSpace : IDisposable
 
     /// <summary>Slots promised to admitted VMs (max - min each).</summary>
     public long ReservedPages { get; private set; }
-
-    /// <summary>Pages written successfully.</summary>
-    public long PagesWritten { get; private set; }
-
-    /// <summary>Write calls issued (one per run of consecutive slots).</summary>
-    public long WriteOperations { get; private set; }
-
-    /// <summary>Pages read back successfully.</summary>
-    public long PagesRead { get; private set; }
-
-    /// <summary>Write calls that failed.</summary>
-    public long WriteErrors { get; private set; }
-
-    /// <summary>Reads that failed (I/O errors).</summary>
-    public long ReadErrors { get; private set; }
-
-    /// <summary>Reads whose data did not match the slot's checksum.</summary>
-    public long ChecksumFailures { get; private set; }
 
     /// <summary>Reserves <paramref name="pages"/> slots; false when the area cannot promise them.</summary>
     public bool TryReserve(long pages)
@@ -134,9 +117,9 @@ public sealed class SwapSpace : IDisposable
     /// <summary>
     /// Writes <paramref name="pages"/> (one page per slot, in order) to <paramref name="slots"/>, one
     /// write per run of consecutive slots. On failure throws <see cref="SwapWriteException"/>; the
-    /// caller still owns the slots and frees them.
+    /// caller still owns the slots and frees them. Counts pages, operations and errors into <paramref name="counters"/>.
     /// </summary>
-    public void Write(ReadOnlySpan<SwapSlot> slots, ReadOnlySpan<byte> pages)
+    public void Write(ReadOnlySpan<SwapSlot> slots, ReadOnlySpan<byte> pages, ref HostCounters counters)
     {
         var i = 0;
         while (i < slots.Length)
@@ -150,12 +133,12 @@ public sealed class SwapSpace : IDisposable
             var data = pages.Slice(i * PageGeometry.PageSizeBytes, run * PageGeometry.PageSizeBytes);
             try
             {
-                WriteOperations++;
+                counters.SwapWriteOperations++;
                 _device.Write((long)slots[i].Value * PageGeometry.PageSizeBytes, data);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                WriteErrors++;
+                counters.SwapWriteErrors++;
                 throw new SwapWriteException($"Writing {run} page(s) to swap file {_device.Name} at {slots[i]} failed: {e.Message}", e);
             }
 
@@ -165,13 +148,13 @@ public sealed class SwapSpace : IDisposable
                 _checksums[slot] = Checksum(data.Slice(k * PageGeometry.PageSizeBytes, PageGeometry.PageSizeBytes), slot);
             }
 
-            PagesWritten += run;
+            counters.SwapPagesWritten += run;
             i += run;
         }
     }
 
-    /// <summary>Reads the page in <paramref name="slot"/> and verifies its checksum; throws <see cref="SwapReadException"/> on failure.</summary>
-    public void Read(SwapSlot slot, Span<byte> page, VmId vm, Ppn ppn)
+    /// <summary>Reads the page in <paramref name="slot"/> and verifies its checksum; throws <see cref="SwapReadException"/> on failure. Counts into <paramref name="counters"/>.</summary>
+    public void Read(SwapSlot slot, Span<byte> page, VmId vm, Ppn ppn, ref HostCounters counters)
     {
         try
         {
@@ -179,17 +162,17 @@ public sealed class SwapSpace : IDisposable
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            ReadErrors++;
+            counters.SwapReadErrors++;
             throw new SwapReadException($"Reading {vm} {ppn} from swap file {_device.Name} at {slot} failed: {e.Message}", vm, ppn, slot, false, e);
         }
 
         if (Checksum(page, slot.Value) != _checksums[slot.Value])
         {
-            ChecksumFailures++;
+            counters.SwapChecksumFailures++;
             throw new SwapReadException($"{vm} {ppn}: swap file {_device.Name} at {slot} holds data that fails its checksum; the page was not handed to the guest.", vm, ppn, slot, true);
         }
 
-        PagesRead++;
+        counters.SwapPagesRead++;
     }
 
     /// <inheritdoc/>

@@ -54,11 +54,7 @@ public sealed unsafe class NativeMachineMemory : IMachineMemory, IDisposable
     public Span<byte> GetPage(Mpn mpn)
     {
         ObjectDisposedException.ThrowIf(_base is null, this);
-        if (mpn.Value >= (uint)PageCount)
-        {
-            throw new ArgumentOutOfRangeException(nameof(mpn), $"{mpn} is beyond the {PageCount} machine pages.");
-        }
-
+        CheckMpn(mpn);
         if (!_touched[mpn.Value])
         {
             _touched[mpn.Value] = true;
@@ -75,10 +71,19 @@ public sealed unsafe class NativeMachineMemory : IMachineMemory, IDisposable
     /// <inheritdoc/>
     public void Discard(Mpn mpn)
     {
+        CheckMpn(mpn);
         if (_touched[mpn.Value])
         {
             _touched[mpn.Value] = false;
             _resident--;
+        }
+    }
+
+    private void CheckMpn(Mpn mpn)
+    {
+        if (mpn.Value >= (uint)PageCount)
+        {
+            throw new ArgumentOutOfRangeException(nameof(mpn), $"{mpn} is beyond the {PageCount} machine pages.");
         }
     }
 

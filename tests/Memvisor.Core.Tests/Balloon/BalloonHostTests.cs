@@ -349,7 +349,7 @@ public class BalloonHostTests
 
         // The guest breaks its promise: page 2 is backed again, so the balloon holds 3 of its 4 pages.
         guest.Write(new Ppn(2), 0, [1]);
-        Assert.Equal(1, host.Manager.GetVmStats(guest.Id).BalloonedPageTouches);
+        Assert.Equal(1, host.Manager.GetVmStats(guest.Id).Counters.BalloonedPageTouches);
         Assert.Equal(3, balloons.SizeOf(guest.Id));
         Assert.Equal(16 * 65 / 100 - 3, balloons.DeliverablePages(guest.Id));
         Assert.Equal(new BalloonReportResult(0, 1), channel.Deflate(guest.Id, [new Ppn(2)]));

@@ -3,8 +3,9 @@ using Memvisor.Core.Host;
 using Memvisor.Core.Host.Owning;
 using Memvisor.Core.Memory;
 using Memvisor.Core.Util;
-using static Memvisor.Testing.BalloonTestKit;
 using Memvisor.Testing;
+using Memvisor.Testing.Fakes;
+using static Memvisor.Testing.BalloonTestKit;
 
 namespace Memvisor.Core.Tests.Balloon;
 
@@ -70,7 +71,7 @@ public class BalloonPinTests
         // 4096 machine pages, one VM of 1024: nothing is overcommitted, so the policy would deflate any balloon.
         using var host = new TestHost(machinePages: 4096, swapPages: 4096);
         var controller = new HostMemoryController(host.Manager, new HostPolicyOptions(), seed: 1);
-        var guest = Simulation.Memory.GuestPhysicalMemory.Attach(host.Manager, host.Memory, 1024,
+        var guest = TestGuest.Attach(host.Manager, host.Memory, 1024,
             mapping => controller.PowerOn(new VmConfig { Name = "a", MaxPages = 1024, OverheadPages = 16 }, mapping));
         var driver = new TestBalloonDriver(controller.Balloons.ChannelOf(guest.Id), guest.PageCount, batchPages: 64);
         controller.Balloons.PinTarget(guest.Id, 512);

@@ -14,8 +14,8 @@ using CsCheck;
 using Memvisor.Core.Balloon;
 using Memvisor.Core.Memory;
 using Memvisor.Core.Util;
-using Memvisor.Simulation.Memory;
 using Memvisor.Testing;
+using Memvisor.Testing.Fakes;
 
 namespace Memvisor.Core.Tests.Balloon;
 
@@ -77,7 +77,7 @@ public class BalloonPropertyTests
 
     private sealed class VmModel
     {
-        public required GuestPhysicalMemory Guest { get; set; }
+        public required TestGuest Guest { get; set; }
 
         public required BalloonChannel Channel { get; set; }
 

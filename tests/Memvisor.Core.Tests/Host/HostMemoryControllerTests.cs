@@ -5,8 +5,8 @@ using Memvisor.Core.Host.Owning;
 using Memvisor.Core.Memory;
 using Memvisor.Core.Sampling;
 using Memvisor.Core.Swap;
-using Memvisor.Simulation.Memory;
 using Memvisor.Testing;
+using Memvisor.Testing.Fakes;
 
 namespace Memvisor.Core.Tests.Host;
 
@@ -169,7 +169,7 @@ public class HostMemoryControllerTests
         // (Once free memory is back above the free target plus a margin, the balloon may deflate again: the
         // idle guest does not re-touch what it gets back, so free memory stays where it is.)
         Assert.True(peakBalloon > 0, $"the idle VM's balloon inflated: state {controller.States.State}, idle {controller.PolicyOf(idle.Id)}");
-        Assert.Equal(0, host.Manager.Swap.PagesWritten);
+        Assert.Equal(0, host.Manager.Counters.SwapPagesWritten);
         Assert.True(host.Manager.Pool.FreePages >= MachinePages * 0.04, $"free memory back above soft: {host.Manager.Pool.FreePages}");
         host.Manager.CheckConsistency();
     }
@@ -261,7 +261,7 @@ public class HostMemoryControllerTests
     }
 
     /// <summary>The guest writes pages [from, to), leaving alone those its balloon driver holds.</summary>
-    private static void Touch(GuestPhysicalMemory guest, int from, int to, Memvisor.Testing.TestBalloonDriver? driver)
+    private static void Touch(TestGuest guest, int from, int to, Memvisor.Testing.TestBalloonDriver? driver)
     {
         for (var p = from; p < to; p++)
         {
@@ -274,7 +274,7 @@ public class HostMemoryControllerTests
     }
 
     /// <summary>The active VM writes 300 random pages per 100 ms tick, and the policy advances by the tick.</summary>
-    private static void RunActive(HostMemoryController controller, GuestPhysicalMemory active, Util.DeterministicRandom random, int fromTick, int toTick)
+    private static void RunActive(HostMemoryController controller, TestGuest active, Util.DeterministicRandom random, int fromTick, int toTick)
     {
         for (var tick = fromTick; tick < toTick; tick++)
         {
@@ -287,10 +287,10 @@ public class HostMemoryControllerTests
         }
     }
 
-    private static GuestPhysicalMemory PowerOn(TestHost host, HostMemoryController controller, string name, int minPages = 0)
+    private static TestGuest PowerOn(TestHost host, HostMemoryController controller, string name, int minPages = 0)
     {
-        GuestPhysicalMemory? guest = null;
-        guest = GuestPhysicalMemory.Attach(host.Manager, host.Memory, VmPages, mapping =>
+        TestGuest? guest = null;
+        guest = TestGuest.Attach(host.Manager, host.Memory, VmPages, mapping =>
             controller.PowerOn(new VmConfig { Name = name, MaxPages = VmPages, MinPages = minPages, OverheadPages = 0 }, mapping));
         return guest;
     }

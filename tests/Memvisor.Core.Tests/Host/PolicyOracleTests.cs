@@ -11,9 +11,9 @@ using Memvisor.Core.Host;
 using Memvisor.Core.Host.Owning;
 using Memvisor.Core.Memory;
 using Memvisor.Core.Sampling;
-using Memvisor.Testing;
 using Memvisor.Core.Util;
-using Memvisor.Simulation.Memory;
+using Memvisor.Testing;
+using Memvisor.Testing.Fakes;
 
 namespace Memvisor.Core.Tests.Host;
 
@@ -33,12 +33,12 @@ public class PolicyOracleTests
             Sampling = new SamplingOptions { PeriodSeconds = 2, SamplePages = 50 },
             ShareScan = new Sharing.ShareScanOptions { PerVmPagesPerSecond = 400, HostPagesPerSecond = 1000 },
         }, seed);
-        var guests = new GuestPhysicalMemory[3];
+        var guests = new TestGuest[3];
         var drivers = new TestBalloonDriver?[3];
         for (var v = 0; v < 3; v++)
         {
             var name = $"vm{v}";
-            guests[v] = GuestPhysicalMemory.Attach(host.Manager, host.Memory, VmPages, mapping =>
+            guests[v] = TestGuest.Attach(host.Manager, host.Memory, VmPages, mapping =>
                 controller.PowerOn(new VmConfig { Name = name, MaxPages = VmPages, OverheadPages = 16 }, mapping));
             drivers[v] = v < 2 ? new TestBalloonDriver(controller.Balloons.ChannelOf(guests[v].Id), VmPages, batchPages: 32) : null;
         }
@@ -112,7 +112,7 @@ public class PolicyOracleTests
 
         var stats = host.Manager.GetHostStats();
         Assert.True(stats.SavedPages > 0, "pages were shared");
-        Assert.True(stats.SwapPagesWritten > 0, "the host swapped (VM 2 has no balloon)");
+        Assert.True(stats.Counters.SwapPagesWritten > 0, "the host swapped (VM 2 has no balloon)");
         Assert.True(drivers.Sum(d => d?.Pages.Count ?? 0) + controller.Balloons.GetStats(guests[0].Id).PagesDeflated > 0, "balloons inflated");
         host.Manager.CheckConsistency();
         for (var v = 0; v < 3; v++)

@@ -1,8 +1,8 @@
 using Memvisor.Core.Host;
 using Memvisor.Core.Host.Owning;
 using Memvisor.Core.Memory;
-using Memvisor.Simulation.Memory;
 using Memvisor.Testing;
+using Memvisor.Testing.Fakes;
 
 namespace Memvisor.Core.Tests.Host;
 
@@ -13,7 +13,7 @@ public sealed class FakePolicyScenarioTests : PolicyScenarioSuite
         new FakePolicyScenarioHost(machinePages, swapPages, options);
 }
 
-/// <summary>The policy's scenarios over the owning substrate: MemoryManager, balloon host, sampler, with simulated guest memory.</summary>
+/// <summary>The policy's scenarios over the owning substrate: MemoryManager, balloon host, sampler, with guests faulting through recording mappings.</summary>
 public sealed class OwningPolicyScenarioTests : PolicyScenarioSuite
 {
     protected override IPolicyScenarioHost CreateHost(int machinePages, int swapPages, HostPolicyOptions options) =>
@@ -33,7 +33,7 @@ public sealed class OwningPolicyScenarioTests : PolicyScenarioSuite
 
         public VmId PowerOn(VmConfig config, bool balloonDriver)
         {
-            var memory = GuestPhysicalMemory.Attach(_host.Manager, _host.Memory, config.MaxPages, mapping => Controller.PowerOn(config, mapping));
+            var memory = TestGuest.Attach(_host.Manager, _host.Memory, config.MaxPages, mapping => Controller.PowerOn(config, mapping));
             var driver = balloonDriver ? new TestBalloonDriver(Controller.Balloons.ChannelOf(memory.Id), config.MaxPages, batchPages: 64) : null;
             _guests.Add(memory.Id, new Guest(memory, driver));
             return memory.Id;
@@ -92,9 +92,9 @@ public sealed class OwningPolicyScenarioTests : PolicyScenarioSuite
             }
         }
 
-        private sealed class Guest(GuestPhysicalMemory memory, TestBalloonDriver? driver)
+        private sealed class Guest(TestGuest memory, TestBalloonDriver? driver)
         {
-            public GuestPhysicalMemory Memory { get; } = memory;
+            public TestGuest Memory { get; } = memory;
 
             public TestBalloonDriver? Driver { get; } = driver;
 

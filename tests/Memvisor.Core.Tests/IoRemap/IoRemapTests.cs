@@ -1,7 +1,7 @@
 using Memvisor.Core.IoRemap;
 using Memvisor.Core.Memory;
-using Memvisor.Simulation.Memory;
 using Memvisor.Testing;
+using Memvisor.Testing.Fakes;
 
 namespace Memvisor.Core.Tests.IoRemap;
 
@@ -28,7 +28,7 @@ public class IoRemapTests
     };
 
     /// <summary>Writes pattern (seed + p) to pages [0, pages) of <paramref name="guest"/>.</summary>
-    private static void Fill(GuestPhysicalMemory guest, int pages, int seed = 100)
+    private static void Fill(TestGuest guest, int pages, int seed = 100)
     {
         for (var p = 0; p < pages; p++)
         {
@@ -36,24 +36,24 @@ public class IoRemapTests
         }
     }
 
-    private static byte[] Transmit(TestHost host, GuestPhysicalMemory guest, uint ppn, int offset = 0, int length = PageGeometry.PageSizeBytes)
+    private static byte[] Transmit(TestHost host, TestGuest guest, uint ppn, int offset = 0, int length = PageGeometry.PageSizeBytes)
     {
         var wire = new byte[length];
         host.Manager.DmaTransfer(guest.Id, new Ppn(ppn), IoDirection.Transmit, offset, wire);
         return wire;
     }
 
-    private static bool IsLow(TestHost host, GuestPhysicalMemory guest, uint ppn) =>
+    private static bool IsLow(TestHost host, TestGuest guest, uint ppn) =>
         host.Manager.PageInfoOf(guest.Id, new Ppn(ppn)).Mpn.Value < Boundary;
 
-    private static uint FirstHighPage(TestHost host, GuestPhysicalMemory guest) =>
+    private static uint FirstHighPage(TestHost host, TestGuest guest) =>
         Enumerable.Range(0, guest.PageCount).Select(p => (uint)p).First(p => !IsLow(host, guest, p));
 
     /// <summary>
     /// Consistency, and every page of the guest but the ballooned ones reads back pattern (seed + p)
     /// through its own mapping, which agrees with the pmap.
     /// </summary>
-    private static void AssertIntact(TestHost host, GuestPhysicalMemory guest, int pages, int seed = 100, Func<uint, bool>? ballooned = null)
+    private static void AssertIntact(TestHost host, TestGuest guest, int pages, int seed = 100, Func<uint, bool>? ballooned = null)
     {
         host.Manager.CheckConsistency();
         for (var p = 0u; p < pages; p++)
@@ -135,7 +135,7 @@ public class IoRemapTests
         Assert.True(after.Mpn.Value < Boundary);
         Assert.True(host.Manager.Pool.IsFree(before), "the high page is given back");
         Assert.Equal(freeBefore, host.Manager.Pool.FreePages);
-        Assert.Equal((GuestPageAccess.Writable, after.Mpn), vm.MappingOf(new Ppn(5)));
+        Assert.Equal((MappingAccess.Writable, after.Mpn), vm.MappingOf(new Ppn(5)));
         Assert.Equal(DmaPath.Direct, host.Manager.DmaTransfer(vm.Id, new Ppn(5), IoDirection.Transmit, 0, new byte[8]));
         Assert.Equal(1, host.Manager.GetIoRemapStats(vm.Id).CopiesAvoided);
         AssertIntact(host, vm, 8);
@@ -208,7 +208,7 @@ public class IoRemapTests
 
             Assert.True(IsLow(host, vm, ppn.Value), $"{ppn} should have been remapped");
             Assert.True(host.Manager.IsSampleTrapArmed(vm.Id, ppn), $"a DMA to {ppn} fired its sampling trap");
-            Assert.Equal(GuestPageAccess.None, vm.MappingOf(ppn).Access);
+            Assert.Equal(MappingAccess.None, vm.MappingOf(ppn).Access);
         }
 
         // The guest's own touch fires the trap and finds the page's contents at its new place.
@@ -369,7 +369,7 @@ public class IoRemapTests
         var target = FirstHighPage(host, vm);
 
         Assert.Equal(TestHost.Pattern(100 + (int)target), Transmit(host, vm, target));
-        Assert.True(host.Manager.GetVmStats(vm.Id).SwapOuts > 0, "memory was full: a page had to be reclaimed");
+        Assert.True(host.Manager.GetVmStats(vm.Id).Counters.SwapOuts > 0, "memory was full: a page had to be reclaimed");
         AssertIntact(host, vm, 128);
     }
 

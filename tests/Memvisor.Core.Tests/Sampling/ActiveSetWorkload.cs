@@ -1,8 +1,8 @@
 using Memvisor.Core.Memory;
 using Memvisor.Core.Sampling;
 using Memvisor.Core.Util;
-using Memvisor.Simulation.Memory;
 using Memvisor.Testing;
+using Memvisor.Testing.Fakes;
 
 namespace Memvisor.Core.Tests.Sampling;
 
@@ -13,10 +13,10 @@ namespace Memvisor.Core.Tests.Sampling;
 /// </summary>
 internal sealed class ActiveSetWorkload
 {
-    private readonly GuestPhysicalMemory _guest;
+    private readonly TestGuest _guest;
     private readonly Ppn[] _order;
 
-    public ActiveSetWorkload(GuestPhysicalMemory guest, ulong seed)
+    public ActiveSetWorkload(TestGuest guest, ulong seed)
     {
         _guest = guest;
         _order = new Ppn[guest.PageCount];

@@ -26,6 +26,31 @@ public class NativeTests
     public void Errno_names_follow_the_linux_table(int errno, string name) => Assert.Equal(name, ErrnoNames.NameOf(errno));
 
     [Fact]
+    public void A_pinned_thread_may_run_only_on_its_cpu_and_a_missing_thread_is_an_errno_exception()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "sched_setaffinity is Linux's");
+        static string AllowedCpus() =>
+            File.ReadLines("/proc/thread-self/status").Single(l => l.StartsWith("Cpus_allowed_list:", StringComparison.Ordinal))["Cpus_allowed_list:".Length..].Trim();
+
+        // The last CPU this process may use (a container may allow only some).
+        var cpu = int.Parse(AllowedCpus().Split(',', '-')[^1], System.Globalization.CultureInfo.InvariantCulture);
+        string? allowed = null;
+        // A thread of its own, so that the test runner's threads keep their affinity.
+        var thread = new Thread(() =>
+        {
+            CpuAffinity.PinThread(0, cpu);
+            allowed = AllowedCpus();
+        });
+        thread.Start();
+        thread.Join();
+
+        Assert.Equal($"{cpu}", allowed);
+        var error = Assert.Throws<ErrnoException>(() => CpuAffinity.PinThread(int.MaxValue, 0));
+        Assert.Equal("ESRCH", error.ErrnoName);
+        Assert.Contains("sched_setaffinity", error.Call, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_failing_madvise_raises_an_errno_exception_with_einval()
     {
         using var mapping = AnonymousMapping.Create(2);

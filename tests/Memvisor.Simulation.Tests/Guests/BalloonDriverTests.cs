@@ -13,7 +13,7 @@ public sealed class BalloonDriverTests
     [Fact]
     public void The_balloon_inflates_once_per_second_at_its_rate_up_to_its_cap_taking_free_pages_first()
     {
-        using var host = new TestHost(machinePages: 8192, swapPages: 8192);
+        using var host = new SimulatedTestHost(machinePages: 8192, swapPages: 8192);
         var guest = Guest(host.PowerOn("vm", 4096), GuestFlavour.Linux, new ToucherWorkload(new ToucherOptions { WorkingSetPages = 500 }));
         var balloons = new BalloonHost(host.Manager, new ManualClock());
         var channel = balloons.Attach(guest.Id);
@@ -51,7 +51,7 @@ public sealed class BalloonDriverTests
     [Fact]
     public void A_disabled_driver_never_inflates_and_a_late_driver_starts_after_its_load_delay()
     {
-        using var host = new TestHost(machinePages: 8192, swapPages: 8192);
+        using var host = new SimulatedTestHost(machinePages: 8192, swapPages: 8192);
         var disabledGuest = Guest(host.PowerOn("disabled", 2048), GuestFlavour.Linux, new IdleWorkload());
         var lateGuest = Guest(host.PowerOn("late", 2048), GuestFlavour.Linux, new IdleWorkload());
         var balloons = new BalloonHost(host.Manager, new ManualClock());
@@ -76,7 +76,7 @@ public sealed class BalloonDriverTests
     [Fact]
     public void Under_pressure_the_guest_gives_up_cold_page_cache_before_its_hot_anonymous_memory()
     {
-        using var host = new TestHost(machinePages: 8192, swapPages: 8192);
+        using var host = new SimulatedTestHost(machinePages: 8192, swapPages: 8192);
         GuestSegment file = default, hot = default;
         var next = 0;
         var workload = new ScriptedWorkload(g =>

@@ -38,7 +38,7 @@ public sealed class GuestImageTests
     [Fact]
     public void Vms_booted_from_the_same_image_hold_identical_kernel_pages_and_the_host_shares_them_by_content()
     {
-        using var host = new TestHost(machinePages: 4096, swapPages: 4096);
+        using var host = new SimulatedTestHost(machinePages: 4096, swapPages: 4096);
         var a = Guest(host.PowerOn("a", 512), GuestFlavour.Linux, null, seed: 1);
         var b = Guest(host.PowerOn("b", 512), GuestFlavour.Windows, null, seed: 2);
         var other = Guest(host.PowerOn("other", 512), GuestFlavour.Linux, null, seed: 1, image: Tiny with { Name = "other" });

@@ -13,7 +13,7 @@ public sealed class GuestOsTests
     [Fact]
     public void Windows_zeroes_all_free_memory_after_boot_and_Linux_leaves_it_untouched()
     {
-        using var host = new TestHost(machinePages: 4096, swapPages: 4096);
+        using var host = new SimulatedTestHost(machinePages: 4096, swapPages: 4096);
         var linux = Guest(host.PowerOn("linux", 1024), GuestFlavour.Linux, new IdleWorkload());
         var windows = Guest(host.PowerOn("windows", 1024), GuestFlavour.Windows, new IdleWorkload());
         linux.RunUntil(1 * Second);
@@ -35,7 +35,7 @@ public sealed class GuestOsTests
     {
         foreach (var flavour in new[] { GuestFlavour.Linux, GuestFlavour.Windows })
         {
-            using var host = new TestHost(machinePages: 4096, swapPages: 4096);
+            using var host = new SimulatedTestHost(machinePages: 4096, swapPages: 4096);
             var toucher = new ToucherWorkload(new ToucherOptions { WorkingSetPages = 200, WriteFraction = 1, Phases = [new(1, 50)] });
             var guest = Guest(host.PowerOn("vm", 1024), flavour, toucher);
             guest.RunUntil(Second - 1);
@@ -67,7 +67,7 @@ public sealed class GuestOsTests
     [Fact]
     public void A_page_changed_behind_the_guests_back_is_counted_as_a_mismatch()
     {
-        using var host = new TestHost(machinePages: 2048, swapPages: 2048);
+        using var host = new SimulatedTestHost(machinePages: 2048, swapPages: 2048);
         var segment = default(GuestSegment);
         var workload = new ScriptedWorkload(g => segment = g.CreateAnonymous(4));
         var guest = Guest(host.PowerOn("vm", 512), GuestFlavour.Linux, workload);
@@ -87,7 +87,7 @@ public sealed class GuestOsTests
     public void Host_fault_costs_are_charged_to_the_guest_clock()
     {
         var latency = new LatencyModel { MinorFaultNanoseconds = 1_111, ZeroFillFaultNanoseconds = 2_222, CopyOnWriteFaultNanoseconds = 3_333, HostSwapInNanoseconds = 7_000_000 };
-        using var host = new TestHost(machinePages: 2048, swapPages: 2048);
+        using var host = new SimulatedTestHost(machinePages: 2048, swapPages: 2048);
         var segment = default(GuestSegment);
         var workload = new ScriptedWorkload(g => segment = g.CreateAnonymous(1));
         var guest = GuestOs.Create(host.PowerOn("vm", 512), new GuestOsOptions { Image = Tiny, KernelTouchesPerSecond = 0, Latency = latency }, workload);
@@ -134,7 +134,7 @@ public sealed class GuestOsTests
     [Fact]
     public void A_descheduled_guest_does_no_work_and_resumes_where_it_was()
     {
-        using var host = new TestHost(machinePages: 4096, swapPages: 4096);
+        using var host = new SimulatedTestHost(machinePages: 4096, swapPages: 4096);
         var guest = Guest(host.PowerOn("vm", 1024), GuestFlavour.Windows, new ToucherWorkload(new ToucherOptions { WorkingSetPages = 100 }));
         guest.RunUntil(Second);
         var before = guest.Counters with { };
@@ -154,7 +154,7 @@ public sealed class GuestOsTests
     [Fact]
     public void Toucher_true_working_set_matches_its_configuration()
     {
-        using var host = new TestHost(machinePages: 4096, swapPages: 4096);
+        using var host = new SimulatedTestHost(machinePages: 4096, swapPages: 4096);
         var toucher = new ToucherWorkload(new ToucherOptions { WorkingSetPages = 512, AccessesPerSecond = 2000, Phases = [new(10, 128)] });
         var guest = Guest(host.PowerOn("vm", 2048), GuestFlavour.Linux, toucher);
 
@@ -178,7 +178,7 @@ public sealed class GuestOsTests
     {
         double OperationsPerSecond(int guestPages)
         {
-            using var host = new TestHost(machinePages: 8192, swapPages: 8192);
+            using var host = new SimulatedTestHost(machinePages: 8192, swapPages: 8192);
             var server = new FileServerWorkload(new FileServerOptions { FileSetPages = 4096, Clients = 2, ProcessPagesPerClient = 32 });
             var guest = Guest(host.PowerOn("vm", guestPages), GuestFlavour.Linux, server);
             guest.RunUntil(10 * Second);

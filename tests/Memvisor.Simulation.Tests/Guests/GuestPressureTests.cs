@@ -21,7 +21,7 @@ public sealed class GuestPressureTests
     /// </summary>
     private static PressureRun RunUnderPressure(ulong seed)
     {
-        using var host = new TestHost(machinePages: 2300, swapPages: 4096, seed: seed);
+        using var host = new SimulatedTestHost(machinePages: 2300, swapPages: 4096, seed: seed);
         // Devices reach only the lowest 512 machine pages; hot pages are remapped after 4 bounce copies.
         host.Manager.ConfigureIoRemap(new IoRemapOptions { DmaBoundaryPages = 512, LowReservePages = 64, RemapThresholdCopies = 4 });
         var scanner = new ShareScanner(host.Manager, new ShareScanOptions { PerVmPagesPerSecond = 200, HostPagesPerSecond = 400 });
@@ -76,7 +76,7 @@ public sealed class GuestPressureTests
         Assert.Equal(600, run.LinuxHost.BalloonedPages);
         Assert.True(run.Linux.GuestSwapOuts > 0, "the guest swapped to its own disk");
         Assert.True(run.Linux.GuestSwapIns > 0, "the guest read its swap back");
-        Assert.True(run.LinuxHost.SwapIns > 0 && run.WindowsHost.SwapIns > 0, "the host swapped both VMs");
+        Assert.True(run.LinuxHost.Counters.SwapIns > 0 && run.WindowsHost.Counters.SwapIns > 0, "the host swapped both VMs");
         Assert.True(run.Linux.DoublePagingReads > 0, $"double paging happened: {run}");
         Assert.True(run.WindowsHost.SharedPages > 0 && run.WindowsHost.ZeroPages > 0, "pages were shared");
         Assert.True(run.Linux.Accesses > 10_000 && run.Windows.Accesses > 10_000);

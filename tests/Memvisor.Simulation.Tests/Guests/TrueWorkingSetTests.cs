@@ -26,8 +26,8 @@ public sealed class TrueWorkingSetTests
             AccessesPerSecond = 4000,
             Phases = [new(8, 700), new(16, 100), new(24, 500)],
         };
-        using var hostA = new TestHost(machinePages: 4096, swapPages: 4096);
-        using var hostB = new TestHost(machinePages: 4096, swapPages: 4096);
+        using var hostA = new SimulatedTestHost(machinePages: 4096, swapPages: 4096);
+        using var hostB = new SimulatedTestHost(machinePages: 4096, swapPages: 4096);
         var a = Guest(hostA.PowerOn("vm", 1024), GuestFlavour.Windows, new ToucherWorkload(options), kernelTouchesPerSecond: 50);
         var b = Guest(hostB.PowerOn("vm", 1024), GuestFlavour.Windows, new ToucherWorkload(options), kernelTouchesPerSecond: 50);
         var window = 2 * Second;

@@ -1,0 +1,71 @@
+/*
+ * The qemu-system-x86_64 arguments for one guest (checked on this project's machines, QEMU 7.2):
+ *   -accel tcg,tb-size=N | -accel kvm      TCG's cache trimmed; KVM only when usable
+ *   -M pc,mem-merge=on|off                 per-VM KSM opt-in (QEMU marks guest RAM MADV_MERGEABLE)
+ *   -m MiB -smp 1 -nodefaults -no-user-config -display none -monitor none -no-reboot
+ *   -kernel, -initrd, -append "console=ttyS0 quiet loglevel=3 panic=-1 no_timer_check memvisor.K=V..."
+ *                                          panic=-1 + -no-reboot: a guest panic ends QEMU;
+ *                                          no_timer_check: under TCG on a loaded host the kernel's
+ *                                          IO-APIC timer check can fail and panic the boot (seen
+ *                                          with two guests booting beside other builds)
+ *   -serial file:console.log               the guest's console, kept for diagnosis
+ *   -qmp unix:qmp.sock,server=on,wait=off  the management socket
+ *   -device virtio-balloon-pci,id=balloon0,free-page-reporting=on,deflate-on-oom=on
+ *   -device virtio-serial-pci + -chardev socket (server) + -device virtserialport,name=memvisor.agent
+ *                                          the agent's reports
+ *   -drive file=swap.img,if=none,... + -device virtio-blk-pci   with guest swap only (memvisor.swap=1:
+ *                                          /init runs mkswap and swapon on /dev/vda); cache=unsafe:
+ *                                          the disk is scratch, deleted with the run folder
+ */
+using System.Globalization;
+
+namespace Memvisor.Qemu.Launch;
+
+/// <summary>The files of a running guest in its run folder.</summary>
+/// <param name="QmpSocket">The QMP socket.</param>
+/// <param name="AgentSocket">The agent's virtio-serial port, as a Unix socket QEMU listens on.</param>
+/// <param name="ConsoleLog">The guest's serial console.</param>
+/// <param name="SwapDisk">The guest's swap disk image (used only when the guest has swap).</param>
+public sealed record GuestFiles(string QmpSocket, string AgentSocket, string ConsoleLog, string SwapDisk)
+{
+    /// <summary>The files inside <paramref name="folder"/>.</summary>
+    public static GuestFiles In(string folder) =>
+        new(Path.Combine(folder, "qmp.sock"), Path.Combine(folder, "agent.sock"), Path.Combine(folder, "console.log"), Path.Combine(folder, "swap.img"));
+}
+
+/// <summary>Builds QEMU's argument list.</summary>
+public static class QemuCommandLine
+{
+    /// <summary>The virtio-serial port name the agent looks for.</summary>
+    public const string AgentPortName = "memvisor.agent";
+
+    /// <summary>The arguments for <paramref name="options"/> under <paramref name="accelerator"/>.</summary>
+    public static IReadOnlyList<string> Build(QemuGuestOptions options, Accelerator accelerator, GuestFiles files)
+    {
+        var append = "console=ttyS0 quiet loglevel=3 panic=-1 no_timer_check"
+            + (options.GuestSwapMiB > 0 ? " memvisor.swap=1" : "")
+            + string.Concat(options.Agent.OrderBy(a => a.Key, StringComparer.Ordinal).Select(a => $" memvisor.{a.Key}={a.Value}"));
+        string[] swap = options.GuestSwapMiB > 0
+            ? ["-drive", $"file={files.SwapDisk},if=none,id=swap0,format=raw,cache=unsafe", "-device", "virtio-blk-pci,drive=swap0"]
+            : [];
+        return
+        [
+            "-name", options.Name,
+            "-accel", accelerator == Accelerator.Kvm ? "kvm" : $"tcg,tb-size={options.TcgCacheMiB.ToString(CultureInfo.InvariantCulture)}",
+            "-M", $"pc,mem-merge={(options.MemMerge ? "on" : "off")}",
+            "-m", options.MemoryMiB.ToString(CultureInfo.InvariantCulture),
+            "-smp", "1",
+            "-nodefaults", "-no-user-config", "-display", "none", "-monitor", "none", "-no-reboot",
+            "-kernel", options.Image.KernelPath,
+            "-initrd", options.Image.InitrdPath,
+            "-append", append,
+            "-serial", $"file:{files.ConsoleLog}",
+            "-qmp", $"unix:{files.QmpSocket},server=on,wait=off",
+            "-device", "virtio-balloon-pci,id=balloon0,free-page-reporting=on,deflate-on-oom=on",
+            "-device", "virtio-serial-pci,id=serial0",
+            "-chardev", $"socket,id=agent,path={files.AgentSocket},server=on,wait=off",
+            "-device", $"virtserialport,chardev=agent,name={AgentPortName}",
+            .. swap,
+        ];
+    }
+}

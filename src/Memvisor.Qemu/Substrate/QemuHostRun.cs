@@ -1,0 +1,143 @@
+/*
+ * A run of real guests under Core's policy: validate everything, admit, boot, tick, stop.
+ *
+ *   1. Every guest's options and the run's settings are checked before anything starts (one line per
+ *      problem, ArgumentException).
+ *   2. With DriveKsm, KSM is taken through a KsmController (every knob saved, with a journal).
+ *   3. Admission control: a guest whose min + overhead (or max - min of backing) does not fit is
+ *      refused with the reason and never started.
+ *   4. The admitted guests start; a guest that cannot start or whose agent does not report within
+ *      the boot timeout is a fault, and the run goes on with the others.
+ *   5. Each tick: RefreshAsync, a guest found dead is removed from the policy (a fault line), then
+ *      policy.Advance and FlushAsync; one row per tick.
+ *   6. On every way out (the end, an exception, cancellation such as Ctrl-C): every guest is stopped
+ *      (QMP quit, then kill by its PID) and every KSM knob is restored.
+ */
+using Memvisor.Core.Allocation;
+using Memvisor.Core.Host;
+using Memvisor.Core.Memory;
+using Memvisor.Linux.Ksm;
+using Memvisor.Qemu.Actuation;
+using Memvisor.Qemu.Launch;
+
+namespace Memvisor.Qemu.Substrate;
+
+/// <summary>Runs guests under the policy.</summary>
+public static class QemuHostRun
+{
+    /// <summary>Runs <paramref name="guests"/> with <paramref name="options"/>; reports each row to <paramref name="progress"/>.</summary>
+    /// <exception cref="ArgumentException">A setting or a guest's options are invalid (the message is the problem).</exception>
+    public static async Task<QemuRunResult> RunAsync(QemuRunOptions options, IReadOnlyList<QemuRunGuest> guests, IProgress<QemuRunRow>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(guests);
+        var problem = options.Validate()
+            ?? guests.Select(g => g.Options.Validate()).FirstOrDefault(p => p is not null)
+            ?? (guests.Select(g => g.Options.Name).Distinct().Count() != guests.Count ? "two guests have the same name" : null)
+            ?? guests.Where(g => g.Config.MaxPages != g.Options.MemoryMiB * 256).Select(g => $"guest {g.Options.Name}: the policy's max pages differ from its memory").FirstOrDefault();
+        if (problem is not null)
+        {
+            throw new ArgumentException(problem, nameof(guests));
+        }
+
+        KsmScanRate? ksm = null;
+        var journal = Path.Combine(Path.GetTempPath(), $"memvisor-ksm-{Environment.ProcessId}.journal");
+        if (options.DriveKsm && KsmSysfs.WhyNotWritable() is null)
+        {
+            ksm = new KsmScanRate(new KsmController(new KsmSysfs(), journal));
+        }
+
+        var started = new List<(VmId Id, QemuRunGuest Guest, QemuGuest Qemu)>();
+        var refused = new List<string>();
+        var rows = new List<QemuRunRow>();
+        var host = new QemuHostMemory(options.BudgetPages, options.SwapCapacityPages, ksm, options.BalloonStallTime);
+        var startFaults = new List<string>();
+        try
+        {
+            var policy = new HostMemoryPolicy(options.Policy, host, host);
+
+            // Admission control before anything starts, with the reservations of the guests admitted
+            // so far (the policy repeats the same check when each is added).
+            long reservedPages = 0;
+            long reservedSwapPages = 0;
+            ushort next = 1;
+            foreach (var guest in guests)
+            {
+                var decision = AdmissionControl.Evaluate(
+                    new HostReservations(options.BudgetPages, reservedPages, options.SwapCapacityPages, reservedSwapPages), guest.Config.ToMemoryConfig());
+                if (!decision.Admitted)
+                {
+                    refused.Add($"{guest.Options.Name}: {decision.Message}");
+                    continue;
+                }
+
+                reservedPages += guest.Config.MinPages + guest.Config.EffectiveOverheadPages;
+                reservedSwapPages += guest.Config.MaxPages - guest.Config.MinPages;
+                try
+                {
+                    started.Add((new VmId(next++), guest, await QemuGuest.StartAsync(guest.Options, cancellationToken).ConfigureAwait(false)));
+                }
+                catch (Exception e) when (e is QemuStartException or Qmp.QmpException or IOException)
+                {
+                    startFaults.Add($"{guest.Options.Name}: could not start: {e.Message}");
+                }
+            }
+
+            foreach (var (id, guest, qemu) in started)
+            {
+                if (await qemu.WaitForReportAsync(_ => true, options.BootTimeout, cancellationToken).ConfigureAwait(false) is null)
+                {
+                    startFaults.Add($"{guest.Options.Name}: no agent report within {options.BootTimeout.TotalSeconds:0} s: {qemu.DiagnosticTail()}");
+                }
+
+                if (!qemu.HasExited)
+                {
+                    host.Add(id, qemu, guest.BalloonFloorMiB);
+                }
+            }
+
+            await host.RefreshAsync(TimeSpan.Zero, cancellationToken).ConfigureAwait(false);
+            var managed = started.Where(s => host.Vms.Contains(s.Id)).ToList();
+            foreach (var (id, guest, _) in managed)
+            {
+                policy.Admit(guest.Config);
+                policy.Add(id, guest.Config);
+            }
+
+            var end = policy.Now + options.Duration;
+            while (policy.Now < end)
+            {
+                await Task.Delay(options.Tick, cancellationToken).ConfigureAwait(false);
+                await host.RefreshAsync(options.Tick, cancellationToken).ConfigureAwait(false);
+                foreach (var gone in managed.Where(m => policy.Manages(m.Id) && !host.FiguresOf(m.Id).Alive).ToList())
+                {
+                    policy.Remove(gone.Id);
+                    host.Remove(gone.Id);
+                    managed.Remove(gone);
+                }
+
+                policy.Advance(options.Tick);
+                await host.FlushAsync(cancellationToken).ConfigureAwait(false);
+                var row = new QemuRunRow(
+                    policy.Now,
+                    policy.IdleTax,
+                    policy.States.State,
+                    host.FreePages,
+                    [.. managed.Select(m => new QemuRunVmRow(m.Guest.Options.Name, policy.PolicyOf(m.Id), host.FiguresOf(m.Id), m.Qemu.LatestReport))]);
+                rows.Add(row);
+                progress?.Report(row);
+            }
+        }
+        finally
+        {
+            foreach (var (_, _, qemu) in started)
+            {
+                await qemu.DisposeAsync().ConfigureAwait(false);
+            }
+
+            ksm?.Dispose();
+        }
+
+        return new QemuRunResult(rows, refused, [.. startFaults, .. host.Faults]);
+    }
+}

@@ -1,0 +1,55 @@
+using Memvisor.Core.Memory;
+using Memvisor.Core.Ports;
+using Memvisor.Simulation.Memory;
+using Memvisor.Testing.Contracts;
+using Memvisor.Testing.Fakes;
+
+namespace Memvisor.Simulation.Tests.Memory;
+
+/// <summary>The simulator's machine memory keeps the machine memory contract.</summary>
+public sealed class NativeMachineMemoryContractTests : MachineMemoryContract
+{
+    protected override IMachineMemory Create(int pageCount) => new NativeMachineMemory(pageCount);
+}
+
+/// <summary>The swap file keeps the swap device contract; /dev/full is a full disk.</summary>
+public sealed class SwapFileContractTests : SwapDeviceContract
+{
+    protected override ISwapDevice Create() => SwapFile.CreateTemporary();
+
+    protected override ISwapDevice? CreateFull() => File.Exists("/dev/full") ? SwapFile.OpenExisting("/dev/full") : null;
+}
+
+/// <summary>The simulator's guest physical memory keeps the guest mapping contract, on the simulator's machine memory.</summary>
+public sealed class GuestPhysicalMemoryContractTests : GuestMappingContract
+{
+    protected override IGuestUnderTest PowerOn(MemoryManager manager, IMachineMemory memory, VmMemoryConfig config) =>
+        new SimulatedGuest(GuestPhysicalMemory.PowerOn(manager, memory, config));
+
+    protected override IMachineMemory CreateMemory(int pageCount) => new NativeMachineMemory(pageCount);
+
+    private sealed class SimulatedGuest(GuestPhysicalMemory guest) : IGuestUnderTest
+    {
+        public VmId Id => guest.Id;
+
+        public IGuestMapping Mapping => guest;
+
+        public long Faults => guest.Faults;
+
+        public (MappingAccess Access, Mpn Mpn) MappingOf(Ppn ppn)
+        {
+            var (access, mpn) = guest.MappingOf(ppn);
+            return (access switch
+            {
+                GuestPageAccess.None => MappingAccess.None,
+                GuestPageAccess.ReadOnly => MappingAccess.ReadOnly,
+                GuestPageAccess.Writable => MappingAccess.Writable,
+                _ => throw new InvalidOperationException($"{ppn}: unknown access {access}"),
+            }, mpn);
+        }
+
+        public ReadOnlySpan<byte> PageForRead(Ppn ppn) => guest.PageForRead(ppn);
+
+        public Span<byte> PageForWrite(Ppn ppn) => guest.PageForWrite(ppn);
+    }
+}
