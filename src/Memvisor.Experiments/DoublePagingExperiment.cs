@@ -174,6 +174,7 @@ public sealed class DoublePagingExperiment() : PaperExperiment<DoublePagingMeasu
                 Title = "Paging I/O over the run: ballooning vs host swapping alone",
                 XLabel = "",
                 YLabel = "pages",
+                YValues = AxisValues.Counts,
                 Categories = ["guest swap I/O", "host swap-outs", "host swap-ins", "double-paging reads"],
                 Groups = [.. modes.Select(m => new BarGroup(m.Label, [m.GuestSwapPages, m.HostSwapOuts, m.HostSwapIns, m.DoublePagingPages]))],
             }, "Pages moved by each level of paging over the whole run, same VM, workload, host and seed."),

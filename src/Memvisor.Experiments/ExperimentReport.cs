@@ -33,7 +33,7 @@ public static class ExperimentReport
         var folder = Path.Combine(dir, Folder, result.Name);
         Directory.CreateDirectory(folder);
         var written = new List<string>();
-        foreach (var figure in result.Figures)
+        foreach (var figure in result.Figures.Where(f => !f.Chart.IsEmpty))
         {
             var path = Path.Combine(folder, CheckedFileName(figure.FileName) + ".svg");
             File.WriteAllBytes(path, ChartRenderer.Render(figure.Chart, ChartFormat.Svg, figure.FileName));
@@ -101,7 +101,15 @@ public static class ExperimentReport
 
         foreach (var f in result.Figures)
         {
-            text.Append(CultureInfo.InvariantCulture, $"![{f.Chart.Title}]({linkPrefix}{f.FileName}.svg)\n\n*{f.Caption}*\n\n");
+            // An empty chart (every value 0, or none) is not drawn; the report says so in its place.
+            if (f.Chart.EmptyReason is { } why)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"*Chart not drawn: {f.Chart.Title} ({why}).*\n\n");
+            }
+            else
+            {
+                text.Append(CultureInfo.InvariantCulture, $"![{f.Chart.Title}]({linkPrefix}{f.FileName}.svg)\n\n*{f.Caption}*\n\n");
+            }
         }
 
         foreach (var t in result.Tables)

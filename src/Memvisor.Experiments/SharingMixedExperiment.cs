@@ -14,7 +14,7 @@
  * As in sharing-scaling, the scan rates are set so that the scanner considers each page about four
  * times in the run (the paper's hosts ran for days). Steady state: the last quarter of each run.
  *
- * Real memory: `memvisor scan`'s estimate (Core's SharingEstimator over Kvm's ScanSourceSet) of every
+ * Real memory: `memvisor scan`'s estimate (Core's SharingEstimator over Memvisor.Linux's ScanSourceSet) of every
  * readable process of the machine running the experiment, one process standing for one VM. It depends
  * on the machine and needs /proc (and root for physical frame numbers); where /proc cannot be read the
  * row is skipped and the report says why. It is the only part of any report that is not deterministic.

@@ -140,6 +140,7 @@ public sealed class SharingScalingExperiment() : PaperExperiment<SharingScalingM
                 {
                     Title = "Shared and reclaimed memory vs identical VMs",
                     XLabel = "VMs",
+                    XValues = AxisValues.Counts,
                     YLabel = "MB",
                     Series =
                     [
@@ -153,6 +154,7 @@ public sealed class SharingScalingExperiment() : PaperExperiment<SharingScalingM
                 {
                     Title = "Shared and reclaimed, % of VM memory",
                     XLabel = "VMs",
+                    XValues = AxisValues.Counts,
                     YLabel = "% of VM memory",
                     Series =
                     [

@@ -10,6 +10,11 @@ using Memvisor.Scenarios;
 
 namespace Memvisor.Reporting;
 
+/// <summary>What the report says about charts not drawn.</summary>
+/// <param name="LeftOut">Charts left out because they are empty (see <see cref="Charts.Chart.EmptyReason"/>).</param>
+/// <param name="Vms">Which VMs have per-VM charts (null: charts were not drawn).</param>
+public sealed record ChartNotes(IReadOnlyList<ReportChart> LeftOut, VmSelection? Vms);
+
 /// <summary>Writes the HTML report.</summary>
 public static class HtmlReport
 {
@@ -24,15 +29,15 @@ public static class HtmlReport
     };
 
     private const string Style = """
-        body { font-family: "DejaVu Sans", "Liberation Sans", Arial, Helvetica, sans-serif; margin: 1.5em auto; max-width: 1900px; padding: 0 1em; color: #222; }
+        body { font-family: "DejaVu Sans", "Liberation Sans", Arial, Helvetica, sans-serif; margin: 1.5em auto; max-width: 1500px; padding: 0 1em; color: #222; }
         h1 { margin-bottom: 0.2em; } h2 { border-bottom: 1px solid #ccc; padding-bottom: 0.2em; margin-top: 1.6em; }
         table { border-collapse: collapse; margin: 0.5em 0 1em 0; font-size: 0.9em; }
         th, td { border: 1px solid #ddd; padding: 0.25em 0.6em; text-align: left; vertical-align: top; }
         th { background: #f3f3f3; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
         .tables { display: flex; flex-wrap: wrap; gap: 0 2em; align-items: flex-start; }
-        .charts { display: flex; flex-wrap: wrap; gap: 1em; }
-        figure { margin: 0; } figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
-        figcaption { font-size: 0.85em; color: #555; max-width: 900px; }
+        .charts { display: flex; flex-direction: column; gap: 1.2em; }
+        figure { margin: 0; width: 100%; } figure img { display: block; width: 100%; height: auto; border: 1px solid #eee; }
+        figcaption { font-size: 0.85em; color: #555; }
         nav a { margin-right: 1em; } .note { font-size: 0.85em; color: #555; } .alarm { color: #B00020; font-weight: bold; }
         """;
 
@@ -41,8 +46,10 @@ public static class HtmlReport
     /// <param name="summary">The summary.</param>
     /// <param name="charts">The charts and the relative path ('/' separated) of each image file.</param>
     /// <param name="dataFiles">Relative paths of the data files, linked at the end.</param>
-    public static string Write(Scenario scenario, RunSummary summary, IReadOnlyList<(ReportChart Chart, string RelativePath)> charts, IReadOnlyList<string> dataFiles)
+    /// <param name="notes">Charts left out as empty and the VMs charted one by one (null: none left out, every VM charted).</param>
+    public static string Write(Scenario scenario, RunSummary summary, IReadOnlyList<(ReportChart Chart, string RelativePath)> charts, IReadOnlyList<string> dataFiles, ChartNotes? notes = null)
     {
+        notes ??= new ChartNotes([], null);
         ArgumentNullException.ThrowIfNull(scenario);
         ArgumentNullException.ThrowIfNull(summary);
         ArgumentNullException.ThrowIfNull(charts);
@@ -54,7 +61,8 @@ public static class HtmlReport
         if (scenario.Description.Length > 0)
             sb.Append("<p>").Append(E(scenario.Description)).Append("</p>\n");
 
-        var sections = RunCharts.Sections.Where(s => charts.Any(c => c.Chart.Section == s)).ToList();
+        var sections = RunCharts.Sections.Where(s => charts.Any(c => c.Chart.Section == s) || notes.LeftOut.Any(c => c.Section == s)).ToList();
+        var perVmNoteAt = sections.FirstOrDefault(s => s is "allocation" or "balloon-swap" or "sharing") ?? sections.FirstOrDefault();
         sb.Append("<nav><a href=\"#scenario\">Scenario</a><a href=\"#summary\">Summary</a>");
         foreach (var s in sections)
             sb.Append("<a href=\"#").Append(s).Append("\">").Append(E(Title(s))).Append("</a>");
@@ -70,7 +78,10 @@ public static class HtmlReport
 
         foreach (var section in sections)
         {
-            sb.Append("<h2 id=\"").Append(section).Append("\">").Append(E(Title(section))).Append("</h2>\n<div class=\"charts\">\n");
+            sb.Append("<h2 id=\"").Append(section).Append("\">").Append(E(Title(section))).Append("</h2>\n");
+            if (section == perVmNoteAt && notes.Vms is { IsPartial: true } vms)
+                sb.Append("<p class=\"note\">").Append(E(vms.Note)).Append("</p>\n");
+            sb.Append("<div class=\"charts\">\n");
             foreach (var (chart, path) in charts.Where(c => c.Chart.Section == section))
             {
                 sb.Append("<figure id=\"").Append(E(chart.FileStem)).Append("\"><img src=\"").Append(E(path)).Append("\" alt=\"").Append(E(chart.Chart.Title))
@@ -78,6 +89,12 @@ public static class HtmlReport
                   .Append("\"><figcaption>").Append(E(chart.Caption)).Append("</figcaption></figure>\n");
             }
             sb.Append("</div>\n");
+            var left = notes.LeftOut.Where(c => c.Section == section).ToList();
+            if (left.Count > 0)
+            {
+                sb.Append("<p class=\"note\">Not drawn, having nothing to show: ")
+                  .Append(E(string.Join("; ", left.Select(c => $"{c.Chart.Title} ({c.Chart.EmptyReason})")))).Append(".</p>\n");
+            }
         }
 
         sb.Append("<h2 id=\"data\">Data files</h2>\n<ul>\n");

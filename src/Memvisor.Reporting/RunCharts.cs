@@ -1,9 +1,15 @@
 /*
  * The charts of a run report, built from the statistics stream as chart models (see Charts/ChartModel.cs):
  * the host's free memory with its free-memory states shaded and the thresholds drawn; host reclamation;
- * for each VM its allocation (granted, target, active estimate, true working set, min and max), balloon
- * and swap, and sharing; throughput of all VMs; and figures in the paper's style (Figure 8: aggregate
- * allocation, active, balloon, shared and swapped over time; per-VM bars).
+ * for each charted VM its allocation (granted, target, active estimate, true working set, min and max),
+ * balloon and swap, and sharing; throughput of the charted VMs; and figures in the paper's style
+ * (Figure 8: aggregate allocation, active, balloon, shared and swapped of all VMs over time; per-VM bars).
+ *
+ * Many VMs: per-VM charts (and the per-VM lines and bars of the throughput and by-VM figures) are drawn
+ * for at most PerVmCharts VMs, chosen by VmSelection as the ones a reader looks at first: half by the
+ * most memory reclaimed from them (peak balloon + peak swapped), the rest by the largest mean granted
+ * memory. The host charts and the aggregate figure cover every VM; timeseries-vms.csv has every VM's
+ * values; the report says which VMs are charted and why.
  */
 using System.Globalization;
 using System.Text;
@@ -19,6 +25,57 @@ namespace Memvisor.Reporting;
 /// <param name="Chart">What to draw.</param>
 /// <param name="Caption">A sentence under the chart.</param>
 public sealed record ReportChart(string Section, string FileStem, Chart Chart, string Caption);
+
+/// <summary>The charts of a run and the VMs they chart.</summary>
+/// <param name="Charts">The charts, in report order (empty ones included: see <see cref="Chart.EmptyReason"/>).</param>
+/// <param name="Vms">How the VMs with per-VM charts were chosen.</param>
+public sealed record RunChartSet(IReadOnlyList<ReportChart> Charts, VmSelection Vms);
+
+/// <summary>Which VMs get per-VM charts (see the RunCharts header).</summary>
+/// <param name="Charted">Names of the charted VMs, in scenario order.</param>
+/// <param name="VmCount">How many VMs the run has.</param>
+/// <param name="Limit">At most this many are charted.</param>
+/// <param name="ByReclaimed">How many of them were chosen for the memory reclaimed from them (the rest for their granted memory).</param>
+public sealed record VmSelection(IReadOnlyList<string> Charted, int VmCount, int Limit, int ByReclaimed = 0)
+{
+    /// <summary>Whether some VMs have no per-VM charts.</summary>
+    public bool IsPartial => Charted.Count < VmCount;
+
+    /// <summary>The report's sentence about the selection (empty when every VM is charted).</summary>
+    public string Note => !IsPartial ? "" :
+        $"Per-VM charts for {Charted.Count} of {VmCount} VMs ({string.Join(", ", Charted)}): "
+        + (ByReclaimed > 0 ? $"the {ByReclaimed} with the most memory reclaimed from them (peak balloon + peak swapped), then " : "")
+        + $"the {Charted.Count - ByReclaimed} with the largest mean granted memory. The host charts and the aggregate figure cover all {VmCount} VMs; "
+        + "every VM's values over time are in timeseries-vms.csv and its summary in summary.json.";
+
+    /// <summary>Chooses at most <paramref name="limit"/> of <paramref name="names"/> (see the RunCharts header); ties keep scenario order.</summary>
+    public static VmSelection Of(IReadOnlyList<string> names, RunSummary summary, int limit)
+    {
+        ArgumentNullException.ThrowIfNull(names);
+        ArgumentNullException.ThrowIfNull(summary);
+        ArgumentOutOfRangeException.ThrowIfNegative(limit);
+        if (names.Count <= limit)
+            return new VmSelection(names, names.Count, limit);
+        var byName = new Dictionary<string, VmSummary>(StringComparer.Ordinal);
+        foreach (var vm in summary.Vms)
+            byName.TryAdd(vm.Name, vm);
+        double Value(string name, Func<VmSummary, double> value) =>
+            byName.TryGetValue(name, out var vm) && double.IsFinite(value(vm)) ? value(vm) : 0;
+        var order = Enumerable.Range(0, names.Count).ToList();
+        var chosen = new HashSet<int>();
+        foreach (var i in order.Where(i => Value(names[i], v => v.PeakBalloonMB + v.PeakSwappedMB) > 0)
+                     .OrderByDescending(i => Value(names[i], v => v.PeakBalloonMB + v.PeakSwappedMB)).Take((limit + 1) / 2))
+            chosen.Add(i);
+        var byReclaimed = chosen.Count;
+        foreach (var i in order.OrderByDescending(i => Value(names[i], v => v.MeanGrantedMB)))
+        {
+            if (chosen.Count >= limit)
+                break;
+            chosen.Add(i);
+        }
+        return new VmSelection([.. chosen.Order().Select(i => names[i])], names.Count, limit, byReclaimed);
+    }
+}
 
 /// <summary>Builds the standard charts of a run.</summary>
 public static class RunCharts
@@ -37,15 +94,28 @@ public static class RunCharts
     /// <summary>Report section ids, in report order.</summary>
     public static IReadOnlyList<string> Sections { get; } = ["host", "allocation", "balloon-swap", "sharing", "throughput", "figures"];
 
-    /// <summary>The standard charts, in report order, sized <paramref name="width"/> x <paramref name="height"/> pixels.</summary>
-    public static IReadOnlyList<ReportChart> Build(Scenario scenario, IReadOnlyList<HostSample> samples, RunSummary summary, int width = 900, int height = 380)
+    /// <summary>Per-VM charts by default for at most this many VMs.</summary>
+    public const int DefaultPerVmCharts = 8;
+
+    /// <summary>
+    /// The standard charts, in report order, sized <paramref name="width"/> x <paramref name="height"/> pixels,
+    /// with per-VM charts for at most <paramref name="perVmCharts"/> VMs.
+    /// </summary>
+    public static RunChartSet Build(Scenario scenario, IReadOnlyList<HostSample> samples, RunSummary summary, int width = 1300, int height = 420, int perVmCharts = DefaultPerVmCharts)
     {
         ArgumentNullException.ThrowIfNull(scenario);
         ArgumentNullException.ThrowIfNull(samples);
         ArgumentNullException.ThrowIfNull(summary);
         var time = samples.Select(s => s.TimeSeconds).ToArray();
         var bands = StateBands(samples);
-        var names = VmOrder.Of(scenario, samples);
+        var allNames = VmOrder.Of(scenario, samples);
+        var selection = VmSelection.Of(allNames, summary, perVmCharts);
+        var names = selection.Charted;
+        var some = selection.IsPartial ? $" (the {names.Count} charted VMs of {allNames.Count})" : "";
+        var chartedSummaries = summary.Vms.Where(v => names.Contains(v.Name)).ToList();
+        var position = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var k = 0; k < allNames.Count; k++)
+            position.TryAdd(allNames[k], k + 1);
         var charts = new List<ReportChart>();
         double? end = time.Length > 0 && time[^1] > 0 ? time[^1] : null;
         void Add(string section, string stem, Chart chart, string caption)
@@ -56,7 +126,7 @@ public static class RunCharts
         }
 
         Add("host", "host-free-memory", HostFreeMemory(scenario, samples, time, bands),
-            "Free machine memory; shaded: free-memory state below high; dashed: the state thresholds.");
+            "Free machine memory; shaded: free-memory state below high; dashed, labelled at the right: the state thresholds.");
         Add("host", "host-reclamation", MemoryChart("Host: reclamation and sharing",
             [
                 new("balloons (all VMs)", time, [.. samples.Select(s => s.BalloonMB)]),
@@ -68,7 +138,9 @@ public static class RunCharts
         for (var i = 0; i < names.Count; i++)
         {
             var name = names[i];
-            var stem = "vm-" + (i + 1).ToString("00", CultureInfo.InvariantCulture) + "-" + Slug(name);
+            // Numbered by scenario order, with as many digits as the largest number needs (at least two).
+            var digits = Math.Max(2, allNames.Count.ToString(CultureInfo.InvariantCulture).Length);
+            var stem = "vm-" + position[name].ToString(new string('0', digits), CultureInfo.InvariantCulture) + "-" + Slug(name);
             var spec = scenario.Vms.FirstOrDefault(v => string.Equals(v.Name, name, StringComparison.Ordinal));
             Add("allocation", stem + "-allocation", Allocation(name, spec, samples, time),
                 $"{name}: memory backed by machine pages (granted), the policy's target, the sampled active estimate and the workload's true working set.");
@@ -90,32 +162,32 @@ public static class RunCharts
             YLabel = "throughput (work units/s)",
             Series = [.. names.Select(n => Series(n, n, samples, time, v => v.Throughput))],
             Bands = bands,
-        }, "Work units per second of each VM over each sample interval.");
+        }, $"Work units per second of each VM{some} over each sample interval.");
 
-        Add("figures", "figure-aggregate", Aggregate(names, samples, time, bands),
+        Add("figures", "figure-aggregate", Aggregate(samples, time, bands),
             "All VMs together over time, as in the paper's Figure 8: allocation (granted), active estimate, balloon, shared and swapped memory; shaded: free-memory state.");
         Add("figures", "figure-throughput-by-vm", new BarChart
         {
             Title = "Mean throughput by VM",
             YLabel = "throughput (work units/s)",
-            Categories = [.. summary.Vms.Select(v => v.Name)],
-            Groups = [new BarGroup("mean throughput", [.. summary.Vms.Select(v => v.MeanThroughput)])],
-        }, "Mean throughput of each VM over the samples in which it was powered on.");
+            Categories = [.. chartedSummaries.Select(v => v.Name)],
+            Groups = [new BarGroup("mean throughput", [.. chartedSummaries.Select(v => v.MeanThroughput)])],
+        }, $"Mean throughput of each VM{some} over the samples in which it was powered on.");
         Add("figures", "figure-memory-by-vm", new BarChart
         {
             Title = "Memory by VM",
             YLabel = MemoryLabel,
-            Categories = [.. summary.Vms.Select(v => v.Name)],
+            Categories = [.. chartedSummaries.Select(v => v.Name)],
             Groups =
             [
-                new BarGroup("granted (mean)", [.. summary.Vms.Select(v => v.MeanGrantedMB)]),
-                new BarGroup("active estimate (mean)", [.. summary.Vms.Select(v => v.MeanActiveEstimateMB)]),
-                new BarGroup("balloon (peak)", [.. summary.Vms.Select(v => v.PeakBalloonMB)]),
-                new BarGroup("swapped (peak)", [.. summary.Vms.Select(v => v.PeakSwappedMB)]),
-                new BarGroup("saved by sharing (end)", [.. summary.Vms.Select(v => v.FinalSharedSavedMB)]),
+                new BarGroup("granted (mean)", [.. chartedSummaries.Select(v => v.MeanGrantedMB)]),
+                new BarGroup("active estimate (mean)", [.. chartedSummaries.Select(v => v.MeanActiveEstimateMB)]),
+                new BarGroup("balloon (peak)", [.. chartedSummaries.Select(v => v.PeakBalloonMB)]),
+                new BarGroup("swapped (peak)", [.. chartedSummaries.Select(v => v.PeakSwappedMB)]),
+                new BarGroup("saved by sharing (end)", [.. chartedSummaries.Select(v => v.FinalSharedSavedMB)]),
             ],
-        }, "Each VM's mean granted memory and active estimate, peak balloon and swap, and its part of the memory saved by sharing at the end.");
-        return charts;
+        }, $"Each VM's{some} mean granted memory and active estimate, peak balloon and swap, and its part of the memory saved by sharing at the end.");
+        return new RunChartSet(charts, selection);
     }
 
     /// <summary>
@@ -205,10 +277,10 @@ public static class RunCharts
             ], []) with { ReferenceLines = references };
     }
 
-    private static LineChart Aggregate(IReadOnlyList<string> names, IReadOnlyList<HostSample> samples, double[] time, IReadOnlyList<ChartBand> bands)
+    private static LineChart Aggregate(IReadOnlyList<HostSample> samples, double[] time, IReadOnlyList<ChartBand> bands)
     {
         double[] Sum(Func<VmSample, double> value) =>
-            [.. samples.Select(h => h.Vms.Where(v => v.PoweredOn && names.Contains(v.Name)).Sum(value))];
+            [.. samples.Select(h => h.Vms.Where(v => v.PoweredOn).Sum(value))];
         return MemoryChart("All VMs: allocation, active, balloon, shared, swapped",
             [
                 new("allocated (granted)", time, Sum(v => v.GrantedMB)),

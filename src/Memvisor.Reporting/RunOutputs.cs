@@ -30,11 +30,14 @@ public sealed record ReportOptions
     /// <summary>Image format of the charts.</summary>
     public ChartFormat ChartFormat { get; init; } = ChartFormat.Svg;
 
-    /// <summary>Chart width, pixels.</summary>
-    public int ChartWidthPixels { get; init; } = 900;
+    /// <summary>Chart width, pixels (the report shows charts at the page's full width).</summary>
+    public int ChartWidthPixels { get; init; } = 1300;
 
     /// <summary>Chart height, pixels.</summary>
-    public int ChartHeightPixels { get; init; } = 380;
+    public int ChartHeightPixels { get; init; } = 420;
+
+    /// <summary>Per-VM charts for at most this many VMs (see <see cref="VmSelection"/>); the rest are in the CSV.</summary>
+    public int PerVmCharts { get; init; } = RunCharts.DefaultPerVmCharts;
 
     /// <summary>Figures added after the standard ones, in this order.</summary>
     public IReadOnlyList<ReportFigure> Figures { get; init; } = [];
@@ -46,6 +49,8 @@ public sealed record ReportOptions
             throw new ArgumentException($"{nameof(ChartWidthPixels)} = {ChartWidthPixels}: must be in [100, 10000].", nameof(ChartWidthPixels));
         if (ChartHeightPixels is < 100 or > 10_000)
             throw new ArgumentException($"{nameof(ChartHeightPixels)} = {ChartHeightPixels}: must be in [100, 10000].", nameof(ChartHeightPixels));
+        if (PerVmCharts is < 0 or > 10_000)
+            throw new ArgumentException($"{nameof(PerVmCharts)} = {PerVmCharts}: must be in [0, 10000].", nameof(PerVmCharts));
         if (!Enum.IsDefined(ChartFormat))
             throw new ArgumentException($"{nameof(ChartFormat)} = {ChartFormat}: must be Svg or Png.", nameof(ChartFormat));
         var stems = new HashSet<string>(StringComparer.Ordinal);
@@ -105,10 +110,14 @@ public static class RunOutputs
         var dataFiles = written.ToList();
 
         var charts = new List<(ReportChart Chart, string RelativePath)>();
+        var leftOut = new List<ReportChart>();
+        VmSelection? selection = null;
         if (options.Charts)
         {
             Directory.CreateDirectory(Path.Combine(dir, ChartsFolder));
-            var all = RunCharts.Build(scenario, samples, summary, options.ChartWidthPixels, options.ChartHeightPixels).ToList();
+            var set = RunCharts.Build(scenario, samples, summary, options.ChartWidthPixels, options.ChartHeightPixels, options.PerVmCharts);
+            selection = set.Vms;
+            var all = set.Charts.ToList();
             foreach (var figure in options.Figures)
             {
                 var stem = "figure-" + RunCharts.Slug(figure.Name);
@@ -119,13 +128,19 @@ public static class RunOutputs
             var extension = ChartRenderer.Extension(options.ChartFormat);
             foreach (var chart in all)
             {
+                if (chart.Chart.IsEmpty)
+                {
+                    // Not drawn (a flat line at 0 on a made-up range); the report says which and why.
+                    leftOut.Add(chart);
+                    continue;
+                }
                 var relative = ChartsFolder + "/" + chart.FileStem + "." + extension;
                 File.WriteAllBytes(Path.Combine(dir, ChartsFolder, chart.FileStem + "." + extension), ChartRenderer.Render(chart.Chart, options.ChartFormat));
                 written.Add(relative);
                 charts.Add((chart, relative));
             }
         }
-        WriteText(ReportFile, HtmlReport.Write(scenario, summary, charts, dataFiles));
+        WriteText(ReportFile, HtmlReport.Write(scenario, summary, charts, dataFiles, new ChartNotes(leftOut, selection)));
         written.Sort(StringComparer.Ordinal);
         return written;
     }

@@ -103,8 +103,16 @@ public sealed class CommandLineTests : IDisposable
     {
         using var run = MemvisorProcess.Start(_dir.Path, "simulate", "--quiet", "--duration", "1000000", "--out", "out");
         var stderr = run.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
-        // Give the runtime time to start and install its signal handler (a cold start is about a second).
-        await Task.Delay(TimeSpan.FromSeconds(3), TestContext.Current.CancellationToken);
+        // Wait until the run is under way (its signal handler is installed before the command starts): a
+        // second and a half of CPU is past a cold start, however slowly a loaded machine gives it.
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (run.TotalProcessorTime < TimeSpan.FromSeconds(1.5) && waited.Elapsed < TimeSpan.FromMinutes(2) && !run.HasExited)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(100), TestContext.Current.CancellationToken);
+            run.Refresh();
+        }
+
+        Assert.False(run.HasExited, "the run was still going when interrupted");
         MemvisorProcess.Interrupt(run);
         Assert.True(run.WaitForExit(TimeSpan.FromSeconds(30)), "the run stopped after Ctrl-C");
         Assert.Equal(130, run.ExitCode);

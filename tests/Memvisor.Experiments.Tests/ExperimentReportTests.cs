@@ -114,6 +114,21 @@ public sealed class ExperimentReportTests : IDisposable
     }
 
     [Fact]
+    public void A_figure_whose_values_are_all_zero_is_not_drawn_and_the_report_says_so()
+    {
+        var zeros = new ExperimentFigure("swap", new LineChart { Title = "Swapped", Series = [new ChartSeries("swapped", [1, 2], [0, 0])] }, "Swap.");
+        var result = Sample() with { Figures = [.. Sample().Figures, zeros] };
+
+        var written = ExperimentReport.Write(_dir, result);
+
+        Assert.DoesNotContain(written, f => f.EndsWith("swap.svg", StringComparison.Ordinal));
+        Assert.Contains(written, f => f.EndsWith("throughput.svg", StringComparison.Ordinal));
+        var report = ExperimentReport.Markdown(result);
+        Assert.Contains("*Chart not drawn: Swapped (every value is 0).*", report, StringComparison.Ordinal);
+        Assert.DoesNotContain("swap.svg", report, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Catalog_names_are_unique_lowercase_and_in_the_papers_order()
     {
         var names = ExperimentCatalog.All.Select(e => e.Name).ToList();

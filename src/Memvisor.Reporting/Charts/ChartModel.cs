@@ -1,9 +1,13 @@
 /*
- * Charts as plain data, so that a run report, `memvisor kvm run` and `memvisor experiment` (one chart per
- * paper figure) describe what to draw without touching the plotting library: a line chart of several
- * series over a shared x axis (time, usually), optionally with shaded x ranges (free-memory states) and
+ * Charts as plain data, so that a run report (simulated or real guests) and `memvisor experiment` (one
+ * chart per paper figure) describe what to draw without touching the plotting library: a line chart of
+ * several series over a shared x axis (time, usually), optionally with shaded x ranges (free-memory
+ * states) and labelled
  * horizontal reference lines (thresholds), and a bar chart of categories with one bar per group.
- * ChartRenderer draws them with ScottPlot as SVG or PNG.
+ * An axis of counts (pages, events, copies, VMs) says so and gets integer ticks. A chart whose every
+ * value is zero (or that has no value) is empty: callers leave it out and say why (EmptyReason).
+ * LineLayout decides how a line chart is drawn (y range, styles of coinciding series); ChartRenderer
+ * draws it with ScottPlot as SVG or PNG.
  */
 namespace Memvisor.Reporting.Charts;
 
@@ -28,6 +32,19 @@ public enum SeriesLine
 
     /// <summary>A dotted line (estimates).</summary>
     Dotted,
+
+    /// <summary>Long dashes with dots between (a further series coinciding with dashed and dotted ones).</summary>
+    DashDot,
+}
+
+/// <summary>What the values along an axis are.</summary>
+public enum AxisValues
+{
+    /// <summary>Measures that may take any value (memory sizes, rates, times): ticks at round numbers, fractions allowed.</summary>
+    Continuous,
+
+    /// <summary>Counts (pages, events, copies, VMs): ticks only at whole numbers.</summary>
+    Counts,
 }
 
 /// <summary>One line of a line chart: y over x; a NaN y leaves a gap.</summary>
@@ -43,18 +60,20 @@ public sealed record ChartSeries(string Label, IReadOnlyList<double> X, IReadOnl
     public string? Color { get; init; }
 
     /// <summary>Whether at least one point has a finite x and y.</summary>
-    public bool HasData
+    public bool HasData => AnyPoint(static _ => true);
+
+    /// <summary>Whether at least one point has a finite x and a finite, non-zero y.</summary>
+    public bool HasNonZeroData => AnyPoint(static y => y != 0);
+
+    private bool AnyPoint(Func<double, bool> yMatches)
     {
-        get
+        var count = Math.Min(X.Count, Y.Count);
+        for (var i = 0; i < count; i++)
         {
-            var count = Math.Min(X.Count, Y.Count);
-            for (var i = 0; i < count; i++)
-            {
-                if (double.IsFinite(X[i]) && double.IsFinite(Y[i]))
-                    return true;
-            }
-            return false;
+            if (double.IsFinite(X[i]) && double.IsFinite(Y[i]) && yMatches(Y[i]))
+                return true;
         }
+        return false;
     }
 }
 
@@ -92,6 +111,36 @@ public abstract record Chart
     /// <summary>Whether the y axis starts at zero (true for sizes and rates).</summary>
     public bool YFromZero { get; init; } = true;
 
+    /// <summary>What the x values are (a bar chart's x axis holds categories and ignores this).</summary>
+    public AxisValues XValues { get; init; } = AxisValues.Continuous;
+
+    /// <summary>What the y values are.</summary>
+    public AxisValues YValues { get; init; } = AxisValues.Continuous;
+
+    /// <summary>
+    /// Whether the chart shows nothing: no finite value, or every value zero (a flat line on the x axis,
+    /// drawn against a made-up 0-1 range). Reference lines and bands alone do not make a chart worth drawing.
+    /// </summary>
+    public bool IsEmpty => EmptyReason is not null;
+
+    /// <summary>Why the chart is empty, as a phrase ("every value is 0", "no values"); null when it is not.</summary>
+    public abstract string? EmptyReason { get; }
+
+    /// <summary>The phrase for <see cref="EmptyReason"/>: null if any value is non-zero.</summary>
+    protected static string? ReasonEmpty(IEnumerable<double> values)
+    {
+        var any = false;
+        foreach (var v in values)
+        {
+            if (!double.IsFinite(v))
+                continue;
+            if (v != 0)
+                return null;
+            any = true;
+        }
+        return any ? "every value is 0" : "no values";
+    }
+
     /// <summary>Throws ArgumentException naming the field, the value and the rule.</summary>
     public virtual void Validate()
     {
@@ -115,6 +164,17 @@ public sealed record LineChart : Chart
 
     /// <summary>Horizontal reference lines.</summary>
     public IReadOnlyList<ChartReferenceLine> ReferenceLines { get; init; } = [];
+
+    /// <summary>
+    /// Whether the y range may leave out a spike at the start (the first <see cref="LineLayout.LeadingFraction"/>
+    /// of the x range, for instance boot) that would squash the rest: the range then covers every later
+    /// point, and the points above it are marked on the chart with the spike's peak (see LineLayout).
+    /// </summary>
+    public bool FitLeadingSpike { get; init; } = true;
+
+    /// <inheritdoc/>
+    public override string? EmptyReason =>
+        ReasonEmpty(Series.SelectMany(s => s.X.Zip(s.Y, (x, y) => double.IsFinite(x) ? y : double.NaN)));
 
     /// <summary>Left end of the x axis (null: the smallest x of the data and bands).</summary>
     public double? XMin { get; init; }
@@ -158,6 +218,9 @@ public sealed record BarChart : Chart
 
     /// <summary>The groups of bars.</summary>
     public IReadOnlyList<BarGroup> Groups { get; init; } = [];
+
+    /// <inheritdoc/>
+    public override string? EmptyReason => ReasonEmpty(Groups.SelectMany(g => g.Values));
 
     /// <inheritdoc/>
     public override void Validate()

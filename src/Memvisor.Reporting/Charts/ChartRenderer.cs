@@ -78,7 +78,7 @@ public static class ChartRenderer
         plot.YLabel(chart.YLabel, 13);
         plot.Axes.Bottom.TickLabelStyle.FontSize = 11;
         plot.Axes.Left.TickLabelStyle.FontSize = 11;
-        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { LabelFormatter = TickLabel };
+        plot.Axes.Left.TickGenerator = Ticks(chart.YValues);
         var legendItems = chart switch
         {
             LineChart line => AddLines(plot, line),
@@ -104,85 +104,116 @@ public static class ChartRenderer
         var text => text,
     };
 
+    private static ScottPlot.TickGenerators.NumericAutomatic Ticks(AxisValues values) =>
+        new() { LabelFormatter = TickLabel, IntegerTicksOnly = values == AxisValues.Counts };
+
+    private static LinePattern Pattern(SeriesLine line) => line switch
+    {
+        SeriesLine.Dashed => new LinePattern([9, 5], 0, "dashed"),
+        SeriesLine.Dotted => new LinePattern([2, 4], 0, "dotted"),
+        SeriesLine.DashDot => new LinePattern([12, 4, 2, 4], 0, "dash-dot"),
+        _ => LinePattern.Solid,
+    };
+
+    // Open shapes only: ScottPlot leaves a line's dash pattern on its paint, and Skia's SVG canvas cannot
+    // fill with a dash effect ("Unsupported path effect"); an outline is drawn with its own (solid) pattern.
+    private static MarkerShape Shape(SeriesMarker marker) => marker switch
+    {
+        SeriesMarker.Circle => MarkerShape.OpenCircle,
+        SeriesMarker.Square => MarkerShape.OpenSquare,
+        SeriesMarker.TriangleUp => MarkerShape.OpenTriangleUp,
+        SeriesMarker.Diamond => MarkerShape.OpenDiamond,
+        SeriesMarker.TriangleDown => MarkerShape.OpenTriangleDown,
+        SeriesMarker.Cross => MarkerShape.Eks,
+        SeriesMarker.Plus => MarkerShape.Cross,
+        SeriesMarker.Asterisk => MarkerShape.Asterisk,
+        _ => MarkerShape.None,
+    };
+
+    private const float MarkerSizePixels = 9;
+    private const float MarkerLinePixels = 1.75f;
+
     private static int AddLines(Plot plot, LineChart chart)
     {
-        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { LabelFormatter = TickLabel };
-        var legendItems = 0;
-        var xMin = double.PositiveInfinity;
-        var xMax = double.NegativeInfinity;
-        var yMax = double.NegativeInfinity;
-        var yMin = double.PositiveInfinity;
+        plot.Axes.Bottom.TickGenerator = Ticks(chart.XValues);
+        var layout = LineLayout.Of(chart, PaletteColor);
+        var legend = new List<LegendItem>();
 
         var bandLabels = new HashSet<string>(StringComparer.Ordinal);
+        var bandLegend = new List<LegendItem>();
         foreach (var band in chart.Bands)
         {
-            var span = plot.Add.HorizontalSpan(band.FromX, band.ToX, Color.FromHex(band.Color).WithAlpha(0.22));
+            var fill = Color.FromHex(band.Color).WithAlpha(0.25);
+            var span = plot.Add.HorizontalSpan(band.FromX, band.ToX, fill);
             span.LineStyle.Width = 0;
             if (bandLabels.Add(band.Label))
-            {
-                span.LegendText = band.Label;
-                legendItems++;
-            }
-            xMin = Math.Min(xMin, band.FromX);
-            xMax = Math.Max(xMax, band.ToX);
+                bandLegend.Add(new LegendItem { LabelText = band.Label, FillColor = fill, LineWidth = 0 });
         }
 
-        var colorIndex = 0;
-        foreach (var series in chart.Series)
-        {
-            if (!series.HasData)
-                continue;
-            var (xs, ys) = Decimate(series.X, series.Y, chart.WidthPixels);
-            var color = Color.FromHex(series.Color ?? PaletteColor(colorIndex));
-            colorIndex++;
-            var scatter = plot.Add.ScatterLine(xs, ys, color);
-            scatter.LegendText = series.Label;
-            scatter.LineWidth = 2;
-            scatter.LinePattern = series.Line switch
-            {
-                SeriesLine.Dashed => LinePattern.Dashed,
-                SeriesLine.Dotted => LinePattern.Dotted,
-                _ => LinePattern.Solid,
-            };
-            legendItems++;
-            for (var i = 0; i < xs.Length; i++)
-            {
-                if (!double.IsFinite(xs[i]))
-                    continue;
-                xMin = Math.Min(xMin, xs[i]);
-                xMax = Math.Max(xMax, xs[i]);
-                if (!double.IsFinite(ys[i]))
-                    continue;
-                yMin = Math.Min(yMin, ys[i]);
-                yMax = Math.Max(yMax, ys[i]);
-            }
-        }
-
+        // Reference lines (thresholds) under the series: solid enough to see, in their colour, labelled
+        // inside the plot at the right end, just above the line, as well as in the legend.
+        var referenceLegend = new List<LegendItem>();
         foreach (var reference in chart.ReferenceLines)
         {
-            var line = plot.Add.HorizontalLine(reference.Y, 1, Color.FromHex(reference.Color), LinePattern.Dashed);
-            line.LegendText = reference.Label;
-            legendItems++;
-            yMin = Math.Min(yMin, reference.Y);
-            yMax = Math.Max(yMax, reference.Y);
+            var color = Color.FromHex(reference.Color);
+            var line = plot.Add.HorizontalLine(reference.Y, 1.75f, color, new LinePattern([7, 3], 0, "threshold"));
+            line.ExcludeFromLegend = true;
+            var label = plot.Add.Text(reference.Label, layout.XMax, reference.Y);
+            label.Alignment = Alignment.LowerRight;
+            label.OffsetX = -4;
+            label.LabelFontSize = 10;
+            label.LabelFontColor = color;
+            label.LabelBold = true;
+            referenceLegend.Add(new LegendItem { LabelText = reference.Label, LineColor = color, LineWidth = 1.75f, LinePattern = line.LinePattern });
         }
 
-        xMin = chart.XMin ?? xMin;
-        xMax = chart.XMax ?? xMax;
-        if (double.IsFinite(xMin) && double.IsFinite(xMax))
-            plot.Axes.SetLimitsX(xMin, xMax > xMin ? xMax : xMin + 1);
-        if (double.IsFinite(yMax))
+        foreach (var style in layout.Series)
         {
-            var low = chart.YFromZero ? Math.Min(0, yMin) : yMin;
-            var high = yMax > low ? yMax : low + 1;
-            var pad = (high - low) * 0.05;
-            plot.Axes.SetLimitsY(chart.YFromZero && low == 0 ? 0 : low - pad, high + pad);
+            var series = chart.Series[style.Index];
+            var (xs, ys) = Decimate(series.X, series.Y, chart.WidthPixels);
+            var color = Color.FromHex(style.Color);
+            var scatter = plot.Add.ScatterLine(xs, ys, color);
+            scatter.LineWidth = (float)style.WidthPixels;
+            scatter.LinePattern = Pattern(style.Line);
+            var item = new LegendItem { LabelText = style.Legend, LineColor = color, LineWidth = (float)style.WidthPixels, LinePattern = scatter.LinePattern };
+            if (style.Marker != SeriesMarker.None && style.MarkerPoints.Count > 0)
+            {
+                double[] mx = [.. style.MarkerPoints.Select(k => series.X[k])];
+                double[] my = [.. style.MarkerPoints.Select(k => series.Y[k])];
+                var markers = plot.Add.Markers(mx, my, Shape(style.Marker), MarkerSizePixels, color);
+                markers.MarkerStyle.LineWidth = MarkerLinePixels;
+                item.MarkerShape = Shape(style.Marker);
+                item.MarkerSize = MarkerSizePixels;
+                item.MarkerColor = color;
+                item.MarkerLineWidth = MarkerLinePixels;
+            }
+            legend.Add(item);
         }
-        else
+
+        // Points above the range (a spike at the start) are marked where each series peaks, with a note.
+        var range = layout.YMax - layout.YMin;
+        for (var c = 0; c < layout.Clipped.Count; c++)
         {
-            plot.Axes.SetLimitsY(0, 1);
+            var clipped = layout.Clipped[c];
+            var color = Color.FromHex(layout.Series.First(s => s.Index == clipped.Index).Color);
+            var peak = plot.Add.Marker(clipped.PeakX, layout.YMax - (0.03 * range), MarkerShape.OpenTriangleUp, 12, color);
+            peak.MarkerStyle.LineWidth = 2.5f;
+            var note = plot.Add.Text("\u25B2 " + LineLayout.ClipNote(clipped, chart.Series[clipped.Index].Label, chart.XLabel), layout.XMin, layout.YMax);
+            note.Alignment = Alignment.UpperLeft;
+            note.OffsetX = 24;
+            note.OffsetY = 4 + (16 * c);
+            note.LabelFontSize = 11;
+            note.LabelFontColor = color;
+            note.LabelBackgroundColor = Colors.White.WithAlpha(0.85);
         }
-        return legendItems;
+
+        legend.AddRange(referenceLegend);
+        legend.AddRange(bandLegend);
+        plot.Legend.DisplayPlottableLegendItems = false;
+        plot.Legend.ManualItems.AddRange(legend);
+        plot.Axes.SetLimitsX(layout.XMin, layout.XMax);
+        plot.Axes.SetLimitsY(layout.YMin, layout.YMax);
+        return legend.Count;
     }
 
     /// <summary>

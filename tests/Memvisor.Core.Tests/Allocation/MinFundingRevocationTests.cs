@@ -11,6 +11,7 @@ using Memvisor.Core.Memory;
 
 namespace Memvisor.Core.Tests.Allocation;
 
+[Collection(AllocationMeasurement.Name)]
 public class MinFundingRevocationTests
 {
     private const int Mb = 256; // pages per MB

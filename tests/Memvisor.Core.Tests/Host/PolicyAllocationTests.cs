@@ -5,6 +5,7 @@ using Memvisor.Testing.Fakes;
 
 namespace Memvisor.Core.Tests.Host;
 
+[Collection(AllocationMeasurement.Name)]
 public class PolicyAllocationTests
 {
     /// <summary>

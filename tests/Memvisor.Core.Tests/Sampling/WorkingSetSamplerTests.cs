@@ -5,6 +5,7 @@ using Memvisor.Testing.Fakes;
 
 namespace Memvisor.Core.Tests.Sampling;
 
+[Collection(AllocationMeasurement.Name)]
 public class WorkingSetSamplerTests
 {
     private static int ArmedPages(MemoryManager manager, VmId vm, int pages, int[]? counts = null)

@@ -60,7 +60,14 @@ public sealed class GuestPagerTests
         var path = Path.Combine(folder, $"{Guid.NewGuid():N}.bin");
         try
         {
-            File.WriteAllBytes(path, new byte[8 * MiB]);
+            // Written and flushed to disk first: MADV_PAGEOUT drops clean page-cache pages at once, while
+            // dirty ones (a file just written, not yet written back) only start writeback and stay resident.
+            using (var writer = new FileStream(path, FileMode.CreateNew, FileAccess.Write))
+            {
+                writer.Write(new byte[8 * MiB]);
+                writer.Flush(flushToDisk: true);
+            }
+
             using var file = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
             using var view = file.CreateViewAccessor(0, 8 * MiB, MemoryMappedFileAccess.Read);
             byte* start = null;
