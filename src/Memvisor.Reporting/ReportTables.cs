@@ -114,9 +114,9 @@ public static class ReportTables
         };
         if (summary.Vms.Any(v => v.Stopped is not null))
         {
-            tables.Add(new ReportTable("vm-stops", "VMs the host stopped", ["VM", "stopped at (s)", "cause", "detail"],
+            tables.Add(new ReportTable("vm-stops", "VMs the host stopped or refused", ["VM", "stopped at (s)", "cause", "detail"],
                 [.. summary.Vms.Where(v => v.Stopped is not null).Select(v => (IReadOnlyList<string>)[v.Name, F(v.Stopped!.TimeSeconds, 1), v.Stopped.Cause.ToString(), v.Stopped.Detail])],
-                "The host could not serve these VMs and stopped them; the other VMs ran on.", NoteIsAlarm: true));
+                "The host could not serve these VMs and stopped them, or admission control refused them at power-on; the other VMs ran on.", NoteIsAlarm: true));
         }
         if (host.Counters is { } c)
             tables.Add(KeyValue("host-counters", "Host counters (Core)", CounterFields.Of(c)));

@@ -24,9 +24,12 @@ public enum VmStopCause
 
     /// <summary>A swapped page could not be read back intact (I/O error or checksum failure).</summary>
     SwapReadFailed,
+
+    /// <summary>Admission control refused it at power-on (min + overhead, or max - min of swap, did not fit): it never ran.</summary>
+    AdmissionRefused,
 }
 
-/// <summary>A VM the host stopped because it could not serve it (the other VMs ran on).</summary>
+/// <summary>A VM the host stopped because it could not serve it, or refused at power-on (the other VMs ran on).</summary>
 /// <param name="Vm">The VM's name.</param>
 /// <param name="TimeSeconds">When it was stopped, seconds since the run started.</param>
 /// <param name="Cause">Why.</param>

@@ -19,6 +19,7 @@
  * always give the same samples. Salting "zeroOnly" is Core's UniformPagesAcrossVms: all-0x00 and all-0xFF
  * pages share across VMs, every other page only within its VM.
  */
+using System.Globalization;
 using Memvisor.Core.Allocation;
 using Memvisor.Core.Balloon;
 using Memvisor.Core.Host;
@@ -132,6 +133,12 @@ public sealed class SimulatedHost : IDisposable
     {
         ArgumentNullException.ThrowIfNull(scenario);
         var errors = new List<string>();
+        if (scenario.DurationSeconds < scenario.SampleIntervalSeconds)
+        {
+            // From the file or from --duration: a run that ends before its first sample has nothing to report.
+            errors.Add(string.Create(CultureInfo.InvariantCulture, $"durationSeconds: {scenario.DurationSeconds} s is shorter than sampleIntervalSeconds ({scenario.SampleIntervalSeconds} s): the run would take no sample."));
+        }
+
         Check(errors, "host.memoryMB", () => _ = checked((int)PageGeometry.PagesFromMegabytes(scenario.Host.MemoryMB)));
         Check(errors, "host.swapMB", () => _ = checked((int)PageGeometry.PagesFromMegabytes(scenario.Host.SwapMB)));
         Check(errors, "host", () => PolicyOptions(scenario.Host).Validate());
@@ -269,6 +276,7 @@ public sealed class SimulatedHost : IDisposable
         catch (AdmissionException e)
         {
             _notes.Add($"VM '{spec.Name}' was refused at power-on ({spec.PowerOnSeconds} s) and stayed off: {e.Message}");
+            _stops.Add(new VmStop(spec.Name, Seconds(_engine.NowNanoseconds), VmStopCause.AdmissionRefused, e.Message));
             return;
         }
 

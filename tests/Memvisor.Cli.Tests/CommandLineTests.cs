@@ -37,6 +37,35 @@ public sealed class CommandLineTests : IDisposable
         Assert.False(Directory.Exists(Path.Combine(_dir.Path, "out")));
     }
 
+    [Fact]
+    public void A_run_shorter_than_one_sample_interval_is_refused_before_it_runs()
+    {
+        // It used to run, print NaN means and exit 0.
+        var o = MemvisorProcess.Run(_dir.Path, "simulate", "--duration", "0.5", "--out", "out");
+        Assert.Equal(1, o.ExitCode);
+        Assert.Contains("durationSeconds: 0.5 s is shorter than sampleIntervalSeconds (1 s): the run would take no sample.", o.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("NaN", o.Stdout + o.Stderr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(_dir.Path, "out")));
+    }
+
+    [Fact]
+    public void A_run_in_which_admission_refused_every_vm_says_so_in_its_outputs_and_exit_code()
+    {
+        // It used to exit 0, with the refusal only on stderr.
+        var scenario = Path.Combine(_dir.Path, "too-big.json");
+        File.WriteAllText(scenario, """
+            { "name": "too-big", "durationSeconds": 3,
+              "host": { "memoryMB": 64, "swapMB": 256 },
+              "vms": [ { "name": "big", "memoryMB": 128, "minMB": 100, "guest": "linux", "workload": { "kind": "idle" } } ] }
+            """);
+        var o = MemvisorProcess.Run(_dir.Path, "simulate", scenario, "--quiet", "--out", "out");
+        Assert.Equal(4, o.ExitCode);
+        Assert.Contains("admission control refused every VM", o.Stderr, StringComparison.Ordinal);
+        var summary = File.ReadAllText(Path.Combine(_dir.Path, "out", "summary.json"));
+        Assert.Contains("AdmissionRefused", summary, StringComparison.Ordinal);
+        Assert.Contains("VMs the host stopped or refused", File.ReadAllText(Path.Combine(_dir.Path, "out", "report.html")), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("scan", "--top", "abc", "--top 'abc': expected a whole number from 1 to 1000000")]
     [InlineData("scan", "--top", "0", "--top '0': expected a whole number from 1 to 1000000")]

@@ -1,6 +1,7 @@
 using Memvisor.Core.Memory;
 using Memvisor.Testing;
 using Memvisor.Testing.Fakes;
+using Memvisor.Core.Ports;
 
 namespace Memvisor.Core.Tests;
 
@@ -27,14 +28,14 @@ internal static class GuestOracle
                 var (access, mpn) = guests[v].MappingOf(ppn);
                 if ((info.Marks & PageMarks.Sampled) != 0)
                 {
-                    Assert.True(access == MappingAccess.None, $"step {step}: {v}/{p} has an armed sampling trap but is mapped");
+                    Assert.True(access == GuestPageAccess.None, $"step {step}: {v}/{p} has an armed sampling trap but is mapped");
                 }
 
-                if (access != MappingAccess.None)
+                if (access != GuestPageAccess.None)
                 {
                     Assert.True(info.State is PageState.Private or PageState.Shared, $"step {step}: {v}/{p} is mapped but {info.State}");
                     Assert.Equal(info.Mpn, mpn);
-                    Assert.True(access == MappingAccess.ReadOnly || info.State == PageState.Private, $"step {step}: {v}/{p} shared but writable");
+                    Assert.True(access == GuestPageAccess.ReadOnly || info.State == PageState.Private, $"step {step}: {v}/{p} shared but writable");
                 }
 
                 if (info.State is PageState.Private or PageState.Shared)

@@ -1,6 +1,7 @@
 using Memvisor.Core.Memory;
 using Memvisor.Testing;
 using Memvisor.Testing.Fakes;
+using Memvisor.Core.Ports;
 
 namespace Memvisor.Core.Tests;
 
@@ -58,7 +59,7 @@ public class MemoryManagerTests
         var pb = host.Manager.PageInfoOf(b.Id, new Ppn(5));
         Assert.Equal(PageState.Shared, pa.State);
         Assert.Equal(pa.Mpn, pb.Mpn);
-        Assert.Equal(MappingAccess.ReadOnly, a.MappingOf(new Ppn(1)).Access);
+        Assert.Equal(GuestPageAccess.ReadOnly, a.MappingOf(new Ppn(1)).Access);
         Assert.Equal(1, host.Manager.GetHostStats().SavedPages);
 
         a.Write(new Ppn(1), 10, [0xEE]);
@@ -143,7 +144,7 @@ public class MemoryManagerTests
         a.Write(new Ppn(0), 0, TestHost.Pattern(1));
         host.Manager.TryShare(a.Id, new Ppn(0));
         a.Write(new Ppn(0), 0, TestHost.Pattern(2)); // the hinted page changes; it is not write-protected
-        Assert.Equal(MappingAccess.Writable, a.MappingOf(new Ppn(0)).Access);
+        Assert.Equal(GuestPageAccess.Writable, a.MappingOf(new Ppn(0)).Access);
 
         b.Write(new Ppn(0), 0, TestHost.Pattern(1));
         Assert.False(host.Manager.TryShare(b.Id, new Ppn(0)));
@@ -235,7 +236,7 @@ public class MemoryManagerTests
         Assert.True(host.Manager.InflateBalloonPage(a.Id, new Ppn(2)));
         Assert.False(host.Manager.InflateBalloonPage(a.Id, new Ppn(2)));
         Assert.Equal(free + 1, host.Manager.Pool.FreePages);
-        Assert.Equal(MappingAccess.None, a.MappingOf(new Ppn(2)).Access);
+        Assert.Equal(GuestPageAccess.None, a.MappingOf(new Ppn(2)).Access);
         Assert.Equal(1, host.Manager.GetVmStats(a.Id).BalloonedPages);
 
         Assert.True(a.PageForRead(new Ppn(2)).IndexOfAnyExcept((byte)0) < 0);
@@ -304,7 +305,7 @@ public class SampleTrapTests
         a.Write(new Ppn(1), 0, TestHost.Pattern(2));
         Assert.True(host.Manager.ArmSampleTrap(a.Id, new Ppn(0)));
         Assert.True(host.Manager.ArmSampleTrap(a.Id, new Ppn(1)));
-        Assert.Equal(MappingAccess.None, a.MappingOf(new Ppn(0)).Access);
+        Assert.Equal(GuestPageAccess.None, a.MappingOf(new Ppn(0)).Access);
 
         var faults = a.Faults;
         Assert.Equal(TestHost.Pattern(1), a.PageForRead(new Ppn(0)).ToArray());
@@ -314,7 +315,7 @@ public class SampleTrapTests
         Assert.True(host.Manager.IsSampleTrapArmed(a.Id, new Ppn(1)));
         Assert.True(host.Manager.DisarmSampleTrap(a.Id, new Ppn(0)));
         Assert.False(host.Manager.DisarmSampleTrap(a.Id, new Ppn(1)));
-        Assert.Equal(MappingAccess.Writable, a.MappingOf(new Ppn(1)).Access);
+        Assert.Equal(GuestPageAccess.Writable, a.MappingOf(new Ppn(1)).Access);
     }
 
     [Fact]
@@ -334,7 +335,7 @@ public class SampleTrapTests
         Assert.Equal(PageState.Swapped, host.Manager.PageInfoOf(a.Id, new Ppn(1)).State);
         Assert.True(host.Manager.IsSampleTrapArmed(a.Id, new Ppn(0)));
         Assert.True(host.Manager.IsSampleTrapArmed(a.Id, new Ppn(1)));
-        Assert.Equal(MappingAccess.None, a.MappingOf(new Ppn(0)).Access);
+        Assert.Equal(GuestPageAccess.None, a.MappingOf(new Ppn(0)).Access);
         Assert.Equal(TestHost.Pattern(4), a.PageForRead(new Ppn(1)).ToArray());
         Assert.False(host.Manager.IsSampleTrapArmed(a.Id, new Ppn(1)));
     }

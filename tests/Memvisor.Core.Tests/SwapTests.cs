@@ -2,6 +2,7 @@ using Memvisor.Core.Memory;
 using Memvisor.Core.Swap;
 using Memvisor.Testing;
 using Memvisor.Testing.Fakes;
+using Memvisor.Core.Ports;
 
 namespace Memvisor.Core.Tests;
 
@@ -105,7 +106,7 @@ public class SwapTests
         host.Manager.CheckConsistency();
         for (var p = 0u; p < 16; p++)
         {
-            Assert.Equal(MappingAccess.Writable, a.MappingOf(new Ppn(p)).Access);
+            Assert.Equal(GuestPageAccess.Writable, a.MappingOf(new Ppn(p)).Access);
             Assert.Equal(TestHost.Pattern((int)p), a.PageForRead(new Ppn(p)).ToArray());
         }
     }

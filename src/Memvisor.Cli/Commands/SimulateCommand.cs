@@ -38,7 +38,7 @@ internal static class SimulateCommand
         var duration = Arguments.PositiveNumber("--duration", "Simulated seconds to run (replaces the scenario's).", "SECONDS", ScenarioLimits.MaxDurationSeconds);
         var quiet = new Option<bool>("--quiet") { Description = "No live table, only the short summary at the end." };
         var json = new Option<bool>("--json") { Description = "Print the summary as JSON (summary.json's text) instead of text." };
-        var command = new Command("simulate", "Run a scenario on the simulated host and write its time series, summary, charts and report. Exit code 1: bad scenario or arguments, or an unusable swap folder (nothing run, nothing written); 2: a guest read back data it did not write; 3: a bug in Memvisor; 130: interrupted (Ctrl-C; nothing written).")
+        var command = new Command("simulate", "Run a scenario on the simulated host and write its time series, summary, charts and report. Exit code 1: bad scenario or arguments, or an unusable swap folder (nothing run, nothing written); 2: a guest read back data it did not write; 3: a bug in Memvisor; 4: admission control refused every VM; 130: interrupted (Ctrl-C; nothing written).")
         {
             file, output, seed, duration, quiet, json,
         };
@@ -143,7 +143,19 @@ internal static class SimulateCommand
             PrintSummary(scenario, summary, clock.Elapsed, output);
         }
 
-        return summary.Vms.Any(v => v.DataMismatches > 0) ? 2 : 0;
+        if (summary.Vms.Any(v => v.DataMismatches > 0))
+        {
+            return 2;
+        }
+
+        if (scenario.Vms.Count > 0 && result.Record.Stops.Count(s => s.Cause == VmStopCause.AdmissionRefused) == scenario.Vms.Count)
+        {
+            // The outputs say why each was refused; a run in which nothing ran is not a success.
+            Console.Error.WriteLine("memvisor simulate: admission control refused every VM (see the notes above and the report); nothing ran.");
+            return 4;
+        }
+
+        return 0;
     }
 
     /// <summary>Whether the output folder exists or can be made, so that a long run is not lost at its end.</summary>

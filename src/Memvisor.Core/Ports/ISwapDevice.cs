@@ -1,8 +1,9 @@
 namespace Memvisor.Core.Ports;
 
 /// <summary>
-/// Storage behind the host swap area: page-sized slots at byte offsets. <see cref="Swap.SwapFile"/>
-/// is the real file both substrates use; tests substitute failing devices. Errors surface as
+/// Storage behind the host swap area: page-sized slots at byte offsets. The substrate owns it (the
+/// simulator: a temporary file whose name is removed at once); tests use an in-memory device that fails
+/// or corrupts on demand. Errors surface as
 /// <see cref="IOException"/> (disk full, I/O error) and are handled by <see cref="Swap.SwapSpace"/>.
 /// </summary>
 public interface ISwapDevice : IDisposable

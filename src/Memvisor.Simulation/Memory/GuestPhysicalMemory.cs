@@ -19,19 +19,6 @@ using Memvisor.Core.Ports;
 
 namespace Memvisor.Simulation.Memory;
 
-/// <summary>How a guest page is currently mapped.</summary>
-public enum GuestPageAccess : byte
-{
-    /// <summary>Not mapped: the next access faults.</summary>
-    None = 0,
-
-    /// <summary>Mapped read-only: a write faults.</summary>
-    ReadOnly = 1,
-
-    /// <summary>Mapped writable.</summary>
-    Writable = 2,
-}
-
 /// <summary>What a guest access cost the host: none (a hit) or the kind of fault Core resolved.</summary>
 public enum GuestFaultKind : byte
 {

@@ -28,11 +28,27 @@ public sealed class SwapFile : ISwapDevice
         return new SwapFile(path, handle);
     }
 
-    /// <summary>Creates a swap file with a unique name in <paramref name="directory"/> (default: the temp folder).</summary>
+    /// <summary>
+    /// Creates a swap file with a unique name in <paramref name="directory"/> (default: the temp folder)
+    /// and removes its name at once: the open file lives until it is disposed or the process ends, however
+    /// it ends (a killed run leaves nothing behind, which deleting on close cannot promise).
+    /// </summary>
     public static SwapFile CreateTemporary(string? directory = null)
     {
         var dir = directory ?? Path.GetTempPath();
-        return Create(Path.Combine(dir, $"memvisor-{Environment.ProcessId}-{Guid.NewGuid():N}.swap"));
+        var path = Path.Combine(dir, $"memvisor-{Environment.ProcessId}-{Guid.NewGuid():N}.swap");
+        var handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None);
+        try
+        {
+            File.Delete(path);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+
+        return new SwapFile(path + " (unlinked)", handle);
     }
 
     /// <summary>Opens an existing device or file without creating it (e.g. /dev/full to test a full disk).</summary>

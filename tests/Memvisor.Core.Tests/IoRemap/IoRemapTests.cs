@@ -2,6 +2,7 @@ using Memvisor.Core.IoRemap;
 using Memvisor.Core.Memory;
 using Memvisor.Testing;
 using Memvisor.Testing.Fakes;
+using Memvisor.Core.Ports;
 
 namespace Memvisor.Core.Tests.IoRemap;
 
@@ -135,7 +136,7 @@ public class IoRemapTests
         Assert.True(after.Mpn.Value < Boundary);
         Assert.True(host.Manager.Pool.IsFree(before), "the high page is given back");
         Assert.Equal(freeBefore, host.Manager.Pool.FreePages);
-        Assert.Equal((MappingAccess.Writable, after.Mpn), vm.MappingOf(new Ppn(5)));
+        Assert.Equal((GuestPageAccess.Writable, after.Mpn), vm.MappingOf(new Ppn(5)));
         Assert.Equal(DmaPath.Direct, host.Manager.DmaTransfer(vm.Id, new Ppn(5), IoDirection.Transmit, 0, new byte[8]));
         Assert.Equal(1, host.Manager.GetIoRemapStats(vm.Id).CopiesAvoided);
         AssertIntact(host, vm, 8);
@@ -208,7 +209,7 @@ public class IoRemapTests
 
             Assert.True(IsLow(host, vm, ppn.Value), $"{ppn} should have been remapped");
             Assert.True(host.Manager.IsSampleTrapArmed(vm.Id, ppn), $"a DMA to {ppn} fired its sampling trap");
-            Assert.Equal(MappingAccess.None, vm.MappingOf(ppn).Access);
+            Assert.Equal(GuestPageAccess.None, vm.MappingOf(ppn).Access);
         }
 
         // The guest's own touch fires the trap and finds the page's contents at its new place.

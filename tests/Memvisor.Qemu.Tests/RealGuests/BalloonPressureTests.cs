@@ -22,20 +22,8 @@ public sealed class BalloonPressureTests
         RealGuestRequirements.SkipUnlessAvailable();
         var ct = TestContext.Current.CancellationToken;
         var output = TestContext.Current.TestOutputHelper!;
-        var image = await RealGuestRequirements.ImageAsync();
-        await using var guest = await QemuGuest.StartAsync(
-            new QemuGuestOptions
-            {
-                Name = "swapper",
-                MemoryMiB = 256,
-                Image = image,
-                GuestSwapMiB = 256,
-                Agent = new Dictionary<string, string> { ["mode"] = "toucher", ["alloc_mib"] = "160", ["phases"] = "32:0" },
-            },
-            ct);
-
-        var running = await guest.WaitForReportAsync(r => r.State == AgentState.Running, Wait, ct);
-        Assert.True(running is not null, $"the agent did not start: {guest.DiagnosticTail()}");
+        await using var guest = await StartFilledGuestAsync("swapper", guestSwapMiB: 256, ct);
+        var running = await RunningAsync(guest, ct);
         await guest.Qmp.SetGuestStatsPollingIntervalAsync(1, cancellationToken: ct);
 
         var clock = Stopwatch.StartNew();
@@ -71,18 +59,8 @@ public sealed class BalloonPressureTests
         RealGuestRequirements.SkipUnlessAvailable();
         var ct = TestContext.Current.CancellationToken;
         var output = TestContext.Current.TestOutputHelper!;
-        var image = await RealGuestRequirements.ImageAsync();
-        await using var guest = await QemuGuest.StartAsync(
-            new QemuGuestOptions
-            {
-                Name = "noswap",
-                MemoryMiB = 256,
-                Image = image,
-                Agent = new Dictionary<string, string> { ["mode"] = "toucher", ["alloc_mib"] = "160", ["phases"] = "32:0" },
-            },
-            ct);
-        var running = await guest.WaitForReportAsync(r => r.State == AgentState.Running, Wait, ct);
-        Assert.True(running is not null, $"the agent did not start: {guest.DiagnosticTail()}");
+        await using var guest = await StartFilledGuestAsync("noswap", guestSwapMiB: 0, ct);
+        var running = await RunningAsync(guest, ct);
 
         var balloon = new BalloonActuator(guest.Qmp, 256 * MiB, 64 * MiB, TimeSpan.FromSeconds(3));
         var sent = await balloon.SetTargetAsync(128 * MiB, ct);
@@ -105,5 +83,26 @@ public sealed class BalloonPressureTests
         Assert.True(after is not null, $"the workload stopped: {guest.DiagnosticTail()}");
         Assert.Equal(running.AllocPages, after.AllocPages);
         Assert.False(guest.HasExited);
+    }
+
+    /// <summary>A 256 MiB guest whose agent fills 160 MiB and keeps touching 32 MiB of it (with a guest swap disk when asked).</summary>
+    private static async Task<QemuGuest> StartFilledGuestAsync(string name, int guestSwapMiB, CancellationToken ct) =>
+        await QemuGuest.StartAsync(
+            new QemuGuestOptions
+            {
+                Name = name,
+                MemoryMiB = 256,
+                Image = await RealGuestRequirements.ImageAsync(),
+                GuestSwapMiB = guestSwapMiB,
+                Agent = new Dictionary<string, string> { ["mode"] = "toucher", ["alloc_mib"] = "160", ["phases"] = "32:0" },
+            },
+            ct);
+
+    /// <summary>The agent's first report once it runs its workload (the guest has filled its memory).</summary>
+    private static async Task<AgentReport> RunningAsync(QemuGuest guest, CancellationToken ct)
+    {
+        var running = await guest.WaitForReportAsync(r => r.State == AgentState.Running, Wait, ct);
+        Assert.True(running is not null, $"the agent did not start: {guest.DiagnosticTail()}");
+        return running;
     }
 }

@@ -36,17 +36,7 @@ public sealed class GuestPhysicalMemoryContractTests : GuestMappingContract
 
         public long Faults => guest.Faults;
 
-        public (MappingAccess Access, Mpn Mpn) MappingOf(Ppn ppn)
-        {
-            var (access, mpn) = guest.MappingOf(ppn);
-            return (access switch
-            {
-                GuestPageAccess.None => MappingAccess.None,
-                GuestPageAccess.ReadOnly => MappingAccess.ReadOnly,
-                GuestPageAccess.Writable => MappingAccess.Writable,
-                _ => throw new InvalidOperationException($"{ppn}: unknown access {access}"),
-            }, mpn);
-        }
+        public (GuestPageAccess Access, Mpn Mpn) MappingOf(Ppn ppn) => guest.MappingOf(ppn);
 
         public ReadOnlySpan<byte> PageForRead(Ppn ppn) => guest.PageForRead(ppn);
 

@@ -32,7 +32,7 @@ public interface IGuestUnderTest
     long Faults { get; }
 
     /// <summary>How <paramref name="ppn"/> is mapped now (<see cref="Mpn.None"/> when it is not).</summary>
-    (MappingAccess Access, Mpn Mpn) MappingOf(Ppn ppn);
+    (GuestPageAccess Access, Mpn Mpn) MappingOf(Ppn ppn);
 
     /// <summary>The page as a guest load sees it (faulting to Core on a miss).</summary>
     ReadOnlySpan<byte> PageForRead(Ppn ppn);
@@ -57,12 +57,12 @@ public abstract class GuestMappingContract
         var guest = PowerOn(host, "a", 4);
         for (var p = 0u; p < 4; p++)
         {
-            Assert.Equal((MappingAccess.None, Mpn.None), guest.MappingOf(new Ppn(p)));
+            Assert.Equal((GuestPageAccess.None, Mpn.None), guest.MappingOf(new Ppn(p)));
         }
 
         guest.PageForWrite(new Ppn(2))[0] = 7;
         Assert.Equal(1, guest.Faults);
-        Assert.Equal((MappingAccess.Writable, host.Manager.PageInfoOf(guest.Id, new Ppn(2)).Mpn), guest.MappingOf(new Ppn(2)));
+        Assert.Equal((GuestPageAccess.Writable, host.Manager.PageInfoOf(guest.Id, new Ppn(2)).Mpn), guest.MappingOf(new Ppn(2)));
 
         guest.PageForWrite(new Ppn(2))[1] = 8;
         Assert.Equal(7, guest.PageForRead(new Ppn(2))[0]);
@@ -97,15 +97,15 @@ public abstract class GuestMappingContract
 
         Assert.Equal(TestHost.Pattern(3), a.PageForRead(new Ppn(0)).ToArray());
         Assert.Equal(TestHost.Pattern(3), b.PageForRead(new Ppn(0)).ToArray());
-        Assert.Equal((MappingAccess.ReadOnly, shared), a.MappingOf(new Ppn(0)));
-        Assert.Equal((MappingAccess.ReadOnly, shared), b.MappingOf(new Ppn(0)));
+        Assert.Equal((GuestPageAccess.ReadOnly, shared), a.MappingOf(new Ppn(0)));
+        Assert.Equal((GuestPageAccess.ReadOnly, shared), b.MappingOf(new Ppn(0)));
         var faults = a.Faults;
         Assert.Equal(TestHost.Pattern(3), a.PageForRead(new Ppn(0)).ToArray());
         Assert.Equal(faults, a.Faults);
 
         a.PageForWrite(new Ppn(0))[0] ^= 0xFF;
         Assert.Equal(faults + 1, a.Faults);
-        Assert.Equal(MappingAccess.Writable, a.MappingOf(new Ppn(0)).Access);
+        Assert.Equal(GuestPageAccess.Writable, a.MappingOf(new Ppn(0)).Access);
         Assert.NotEqual(shared, a.MappingOf(new Ppn(0)).Mpn);
         Assert.Equal(TestHost.Pattern(3), b.PageForRead(new Ppn(0)).ToArray());
         host.Manager.CheckConsistency();
@@ -119,10 +119,10 @@ public abstract class GuestMappingContract
         TestHost.Pattern(4).CopyTo(guest.PageForWrite(new Ppn(3)));
 
         guest.Mapping.Invalidate(new Ppn(3));
-        Assert.Equal(MappingAccess.None, guest.MappingOf(new Ppn(3)).Access);
+        Assert.Equal(GuestPageAccess.None, guest.MappingOf(new Ppn(3)).Access);
         Assert.Equal(TestHost.Pattern(4), guest.PageForRead(new Ppn(3)).ToArray());
         Assert.Equal(2, guest.Faults);
-        Assert.Equal(MappingAccess.Writable, guest.MappingOf(new Ppn(3)).Access);
+        Assert.Equal(GuestPageAccess.Writable, guest.MappingOf(new Ppn(3)).Access);
     }
 
     [Fact]
@@ -140,9 +140,9 @@ public abstract class GuestMappingContract
         guest.Mapping.MapReadOnly(new Ppn(2), before[2].Mpn);
         guest.Mapping.MapWritable(new Ppn(0), before[3].Mpn);
 
-        Assert.Equal(MappingAccess.None, guest.MappingOf(new Ppn(1)).Access);
-        Assert.Equal((MappingAccess.ReadOnly, before[2].Mpn), guest.MappingOf(new Ppn(2)));
-        Assert.Equal((MappingAccess.Writable, before[3].Mpn), guest.MappingOf(new Ppn(0)));
+        Assert.Equal(GuestPageAccess.None, guest.MappingOf(new Ppn(1)).Access);
+        Assert.Equal((GuestPageAccess.ReadOnly, before[2].Mpn), guest.MappingOf(new Ppn(2)));
+        Assert.Equal((GuestPageAccess.Writable, before[3].Mpn), guest.MappingOf(new Ppn(0)));
         Assert.Equal(before[3], guest.MappingOf(new Ppn(3)));
         Assert.Equal(TestHost.Pattern(13), guest.PageForRead(new Ppn(0)).ToArray());
         Assert.Equal(TestHost.Pattern(12), guest.PageForRead(new Ppn(2)).ToArray());
@@ -169,7 +169,7 @@ public abstract class GuestMappingContract
         for (var p = 0u; p < 8; p++)
         {
             Assert.Equal(PageState.Swapped, host.Manager.PageInfoOf(guest.Id, new Ppn(p)).State);
-            Assert.Equal(MappingAccess.None, guest.MappingOf(new Ppn(p)).Access);
+            Assert.Equal(GuestPageAccess.None, guest.MappingOf(new Ppn(p)).Access);
         }
 
         for (var p = 0u; p < 8; p++)

@@ -11,19 +11,6 @@ using Memvisor.Core.Ports;
 
 namespace Memvisor.Testing.Fakes;
 
-/// <summary>How a guest page is mapped, as a test observes it.</summary>
-public enum MappingAccess : byte
-{
-    /// <summary>Not mapped: the next access faults.</summary>
-    None = 0,
-
-    /// <summary>Mapped read-only: a write faults.</summary>
-    ReadOnly = 1,
-
-    /// <summary>Mapped writable.</summary>
-    Writable = 2,
-}
-
 /// <summary>Which <see cref="IGuestMapping"/> method Core called.</summary>
 public enum MappingCallKind : byte
 {
@@ -44,7 +31,7 @@ public readonly record struct MappingCall(MappingCallKind Kind, Ppn Ppn, Mpn Mpn
 public sealed class RecordingGuestMapping : IGuestMapping
 {
     private readonly Mpn[] _mpns;
-    private readonly MappingAccess[] _access;
+    private readonly GuestPageAccess[] _access;
     private readonly List<MappingCall> _calls = [];
 
     /// <summary>A mapping of <paramref name="pageCount"/> guest pages, none mapped.</summary>
@@ -52,7 +39,7 @@ public sealed class RecordingGuestMapping : IGuestMapping
     {
         ArgumentOutOfRangeException.ThrowIfNegative(pageCount);
         _mpns = new Mpn[pageCount];
-        _access = new MappingAccess[pageCount];
+        _access = new GuestPageAccess[pageCount];
         _mpns.AsSpan().Fill(Mpn.None);
     }
 
@@ -69,25 +56,25 @@ public sealed class RecordingGuestMapping : IGuestMapping
     public void ClearCalls() => _calls.Clear();
 
     /// <summary>How <paramref name="ppn"/> is mapped now, and to which machine page.</summary>
-    public (MappingAccess Access, Mpn Mpn) MappingOf(Ppn ppn)
+    public (GuestPageAccess Access, Mpn Mpn) MappingOf(Ppn ppn)
     {
         var index = Check(ppn);
         return (_access[index], _mpns[index]);
     }
 
     /// <inheritdoc/>
-    public void MapWritable(Ppn ppn, Mpn mpn) => Set(MappingCallKind.MapWritable, ppn, mpn, MappingAccess.Writable);
+    public void MapWritable(Ppn ppn, Mpn mpn) => Set(MappingCallKind.MapWritable, ppn, mpn, GuestPageAccess.Writable);
 
     /// <inheritdoc/>
-    public void MapReadOnly(Ppn ppn, Mpn mpn) => Set(MappingCallKind.MapReadOnly, ppn, mpn, MappingAccess.ReadOnly);
+    public void MapReadOnly(Ppn ppn, Mpn mpn) => Set(MappingCallKind.MapReadOnly, ppn, mpn, GuestPageAccess.ReadOnly);
 
     /// <inheritdoc/>
-    public void Invalidate(Ppn ppn) => Set(MappingCallKind.Invalidate, ppn, Mpn.None, MappingAccess.None);
+    public void Invalidate(Ppn ppn) => Set(MappingCallKind.Invalidate, ppn, Mpn.None, GuestPageAccess.None);
 
-    private void Set(MappingCallKind kind, Ppn ppn, Mpn mpn, MappingAccess access)
+    private void Set(MappingCallKind kind, Ppn ppn, Mpn mpn, GuestPageAccess access)
     {
         var index = Check(ppn);
-        if (access != MappingAccess.None && !mpn.IsValid)
+        if (access != GuestPageAccess.None && !mpn.IsValid)
         {
             throw new ArgumentException($"{ppn}: Core mapped the page to no machine page.", nameof(mpn));
         }

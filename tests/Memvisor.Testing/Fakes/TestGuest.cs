@@ -68,7 +68,7 @@ public sealed class TestGuest : IGuestUnderTest
     }
 
     /// <summary>How <paramref name="ppn"/> is mapped now, and to which machine page.</summary>
-    public (MappingAccess Access, Mpn Mpn) MappingOf(Ppn ppn) => Mapping.MappingOf(ppn);
+    public (GuestPageAccess Access, Mpn Mpn) MappingOf(Ppn ppn) => Mapping.MappingOf(ppn);
 
     /// <summary>A guest load of <c>destination.Length</c> bytes at <paramref name="offset"/> in page <paramref name="ppn"/>.</summary>
     public void Read(Ppn ppn, int offset, Span<byte> destination) =>
@@ -107,6 +107,6 @@ public sealed class TestGuest : IGuestUnderTest
         return _memory.GetPage(Mapping.MappingOf(ppn).Mpn);
     }
 
-    private static bool Allows(MappingAccess mapped, PageAccess access) =>
-        mapped == MappingAccess.Writable || (mapped == MappingAccess.ReadOnly && access == PageAccess.Read);
+    private static bool Allows(GuestPageAccess mapped, PageAccess access) =>
+        mapped == GuestPageAccess.Writable || (mapped == GuestPageAccess.ReadOnly && access == PageAccess.Read);
 }
