@@ -312,8 +312,7 @@ public sealed class SimulatedHost : IDisposable
             {
                 // VM execution time: the guest's clock, less what it spent stalled on host swap-in and faults
                 // or on its own disk (the paper's sampling periods run on this).
-                var clock = guest.NowNanoseconds;
-                var stalls = guest.Counters.HostStallNanoseconds + guest.Counters.GuestStallNanoseconds;
+                var executed = guest.ExecutionNanoseconds;
                 try
                 {
                     guest.RunUntil(until);
@@ -325,8 +324,7 @@ public sealed class SimulatedHost : IDisposable
                     return false;
                 }
 
-                var ran = guest.NowNanoseconds - clock - (guest.Counters.HostStallNanoseconds + guest.Counters.GuestStallNanoseconds - stalls);
-                _controller.Memory.AddExecutionTime(guest.Id, TimeSpan.FromTicks(Math.Max(0, ran) / 100));
+                _controller.Memory.AddExecutionTime(guest.Id, TimeSpan.FromTicks((guest.ExecutionNanoseconds - executed) / 100));
             }
 
             return true;
