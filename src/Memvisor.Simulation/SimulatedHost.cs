@@ -9,6 +9,9 @@
  *     powerOffSeconds;
  *   - each running guest runs in quanta (QuantumSeconds) unless the policy blocks it (low state), in
  *     which case it is descheduled (its clock advances, nothing in it runs);
+ *   - the host swap device (SwapDisk: latency per request, bandwidth, one request at a time)
+ *     serves the guests' host swap-ins (each waits until its request completes) and the policy's
+ *     page-outs (the policy pages only what the device can write within its tick);
  *   - the policy advances on its own tick (PolicyTickSeconds); the controller (Core's owning
  *     substrate: HostMemoryController over the MemoryManager) hears how long each guest really ran in
  *     each quantum (its clock less host and guest stalls; nothing while descheduled), and the policy's
@@ -94,6 +97,7 @@ public sealed class SimulatedHost : IDisposable
     private readonly MemoryManager _manager;
     private readonly HostMemoryController _controller;
     private readonly EventEngine _engine = new();
+    private readonly SwapDisk _swapDevice;
     private readonly SimulatedVm[] _vms;
     private readonly List<string> _notes = [];
     private readonly List<StateTransition> _stateLog = [];
@@ -121,6 +125,9 @@ public sealed class SimulatedHost : IDisposable
             Seed = scenario.Seed,
         });
         _controller = new HostMemoryController(_manager, PolicyOptions(host), scenario.Seed);
+        var latency = LatencyModel.From(scenario.Latencies);
+        _swapDevice = new SwapDisk(latency.HostSwapInNanoseconds, latency.SwapDeviceMegabytesPerSecond);
+        _controller.Memory.SwapDevice = new EngineSwapDevice(_swapDevice, _engine);
         _vms = [.. scenario.Vms.Select((spec, i) => new SimulatedVm(spec, i))];
     }
 
@@ -286,7 +293,8 @@ public sealed class SimulatedHost : IDisposable
             _controller.Balloons.PinTarget(memory.Id, Math.Min((int)PageGeometry.PagesFromMegabytes(pinned), _controller.Balloons.LimitOf(memory.Id)));
         }
 
-        var guest = GuestOs.Create(memory, GuestCatalog.Options(spec, _scenario.Seed, vm.Index, _scenario.Latencies), GuestCatalog.Workload(spec.Workload), _engine.NowNanoseconds);
+        var options = GuestCatalog.Options(spec, _scenario.Seed, vm.Index, _scenario.Latencies) with { HostSwapDevice = _swapDevice };
+        var guest = GuestOs.Create(memory, options, GuestCatalog.Workload(spec.Workload), _engine.NowNanoseconds);
         if (Driver(spec) is { } driverOptions)
         {
             guest.InstallBalloonDriver(_controller.Balloons.ChannelOf(memory.Id), driverOptions);
@@ -450,6 +458,14 @@ public sealed class SimulatedHost : IDisposable
     private static string StateName(FreeMemoryState state) => state.ToString().ToLowerInvariant();
 
     private static double MB(double pages) => pages * PageGeometry.PageSizeBytes / (1024.0 * 1024.0);
+
+    /// <summary>The swap device as the policy's page-outs see it: submitted at the engine's time (the policy's tick).</summary>
+    private sealed class EngineSwapDevice(SwapDisk device, EventEngine engine) : ISwapDeviceTiming
+    {
+        public int WritablePages(TimeSpan horizon) => device.WritablePages(engine.NowNanoseconds, horizon.Ticks * 100);
+
+        public void SubmitWrite(int pages) => device.Submit(engine.NowNanoseconds, pages);
+    }
 
     private sealed class SimulatedVm(VmSpec spec, int index)
     {

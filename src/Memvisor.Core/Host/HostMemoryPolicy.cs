@@ -40,8 +40,10 @@
  *               asked only for the rest of the VM's excess (each page is reclaimed once: never paged
  *               now and ballooned later as well);
  *        low  - as hard, and VMs above their target are blocked until they are back under it.
- *      Paging is paced at SwapWritePagesPerSecond with at most one second of credit; the substrate
- *      offers every victim to sharing first (PageOutResult counts both).
+ *      Paging is paced by the substrate's swap device when it models one (the meter's
+ *      SwapWritablePages: what a write submitted now completes within the tick, after the device's
+ *      queue of swap-ins and earlier page-outs), otherwise at SwapWritePagesPerSecond with at most one
+ *      second of credit; the substrate offers every victim to sharing first (PageOutResult counts both).
  * Targets are also recomputed at once on Add, Remove, SetShares and SetIdleTax.
  *
  * Invariants:
@@ -58,8 +60,8 @@
  *      consistency check verifies it). A VM is paged by the policy only in soft (for what its balloon
  *      cannot deliver), hard or low, and only while it consumes more than its target; a VM is blocked
  *      only in low and only while above its target; every VM is unblocked in any other state.
- *   5. Pages written per tick never exceed the paging credit: rate * elapsed accumulated, capped at
- *      one second's worth.
+ *   5. Pages written per tick never exceed what the substrate's swap device can write within the tick,
+ *      or, when it models none, the paging credit: rate * elapsed accumulated, capped at one second's worth.
  *   6. A pinned balloon target is never moved by the policy.
  *   7. Advance allocates nothing (VMs are kept in an id-ordered list; per-VM state is allocated by Add).
  *   8. In hard and low, the pages a tick decides to page out total at most the free target less the free
@@ -424,11 +426,16 @@ public sealed class HostMemoryPolicy
             var pagedOut = _meter.PagedOutPages(vm.Id);
             vm.SwapTargetPages = pagedOut + pageNeed;
             SetBlocked(vm, action == ReclamationAction.SwapAndBlock);
-            var now = (int)Math.Min(pageNeed, Math.Floor(_swapCredit));
+            var device = pageNeed > 0 ? _meter.SwapWritablePages(elapsed) : null;
+            var now = (int)Math.Min(pageNeed, device ?? Math.Floor(_swapCredit));
             if (now > 0)
             {
                 var result = _actuators.PageOut(vm.Id, now);
-                _swapCredit -= result.PagesWritten;
+                if (device is null)
+                {
+                    _swapCredit -= result.PagesWritten;
+                }
+
                 vm.ConsumedPages -= result.PagesFreed;
             }
         }

@@ -19,6 +19,14 @@ public sealed class OwningPolicyScenarioTests : PolicyScenarioSuite
     protected override IPolicyScenarioHost CreateHost(int machinePages, int swapPages, HostPolicyOptions options) =>
         new OwningPolicyScenarioHost(machinePages, swapPages, options);
 
+    /// <summary>A swap device that can write a fixed number of pages within any tick, whatever was written before.</summary>
+    private sealed class FixedSwapDevice(int pagesPerTick) : ISwapDeviceTiming
+    {
+        public int WritablePages(TimeSpan horizon) => pagesPerTick;
+
+        public void SubmitWrite(int pages) => Assert.InRange(pages, 1, pagesPerTick);
+    }
+
     private sealed class OwningPolicyScenarioHost(int machinePages, int swapPages, HostPolicyOptions options) : IPolicyScenarioHost
     {
         private readonly TestHost _host = new(machinePages, swapPages);
@@ -71,6 +79,8 @@ public sealed class OwningPolicyScenarioTests : PolicyScenarioSuite
         public int PagedOutPages(VmId vm) => _host.Manager.SwappedPagesOf(vm);
 
         public bool IsBlockedBySubstrate(VmId vm) => Controller.Memory.IsBlocked(vm);
+
+        public void ModelSwapDevice(int pagesPerTick) => Controller.Memory.SwapDevice = new FixedSwapDevice(pagesPerTick);
 
         public void Dispose()
         {
