@@ -68,11 +68,18 @@ public sealed class FakeHostMemory(long machinePages, long swapPages, int balloo
         var vm = _vms[id];
         vm.UsedPages = usedPages;
         vm.ActivePages = activePages;
+        PageOutDeficit(vm);
+    }
+
+    /// <summary>What does not fit in free memory is paged out of <paramref name="vm"/> (the owning substrate's synchronous reclaim on a fault).</summary>
+    private void PageOutDeficit(FakeVm vm)
+    {
         var deficit = -FreePages;
         if (deficit > 0)
         {
-            vm.PagedOut += (int)Math.Min(deficit, vm.ResidentPages);
-            vm.PagesWritten += (int)Math.Min(deficit, vm.ResidentPages);
+            var n = (int)Math.Min(deficit, vm.ResidentPages);
+            vm.PagedOut += n;
+            vm.PagesWritten += n;
         }
     }
 
@@ -86,6 +93,9 @@ public sealed class FakeHostMemory(long machinePages, long swapPages, int balloo
                 var goal = Math.Min(vm.BalloonTarget, vm.BalloonLimit);
                 vm.Balloon += Math.Clamp(goal - vm.Balloon, -BalloonPagesPerStep, BalloonPagesPerStep);
                 vm.PagedOut = Math.Min(vm.PagedOut, vm.InGuest);
+
+                // Pages a deflating balloon gives back are used by the guest at once: beyond free memory, paged out.
+                PageOutDeficit(vm);
             }
 
             if (vm.Blocked || vm.Stalled)

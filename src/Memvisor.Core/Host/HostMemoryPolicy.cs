@@ -26,7 +26,9 @@
  *   4. on the balance timer (15 s) the substrate's housekeeping runs (OnBalancePeriod);
  *   5. on the balance timer, a state change or a tax change the targets are recomputed (Rebalance):
  *      exact consumed pages from the meter, f = min(1, active / consumed) per VM, targets by
- *      min-funding revocation with the idle tax over machine pages - overhead - free target; in high,
+ *      min-funding revocation with the idle tax over machine pages - overhead - free target, holding
+ *      each VM's estimated active pages fixed (all of them, also those beyond what a squeezed VM holds
+ *      now: its steady state is the paper's, where its f stays 1 as it wins pages back); in high,
  *      free memory beyond the free target and one hysteresis margin goes back to the unpinned
  *      balloons in proportion to their size. Otherwise consumed pages are refreshed cheaply;
  *   6. reclamation, per VM, as the state says. What may be taken from a VM is its excess over its
@@ -299,8 +301,14 @@ public sealed class HostMemoryPolicy
         {
             var vm = _vms[i];
             vm.ActiveFraction = vm.WorkingSet.ActiveFractionOf(vm.ConsumedPages);
-            var allocated = (int)Math.Round(vm.ConsumedPages);
-            _inputs[i] = new VmAllocationInput(vm.Id, vm.Shares, vm.Config.MinPages, vm.Config.MaxPages, Math.Clamp(allocated, 0, vm.Config.MaxPages), vm.ActiveFraction);
+
+            // The targets hold the VM's estimated active pages fixed (A = f * allocated), all of them: a VM squeezed
+            // below its working set reads f = 1 of what it holds, but the pages it touches beyond are active too, not
+            // idle, so the target is computed from A = its estimate (up to max), not from what it holds now.
+            var max = vm.Config.MaxPages;
+            var active = Math.Min(vm.WorkingSet.ActivePages, max);
+            var allocated = Math.Max(Math.Clamp((int)Math.Round(vm.ConsumedPages), 0, max), (int)Math.Ceiling(active));
+            _inputs[i] = new VmAllocationInput(vm.Id, vm.Shares, vm.Config.MinPages, max, allocated, allocated > 0 ? Math.Min(1.0, active / allocated) : 1.0);
             overhead += vm.Config.EffectiveOverheadPages;
         }
 
