@@ -35,7 +35,7 @@ public sealed record VmSample
     /// <summary>Estimated active memory (statistical sampling), MiB.</summary>
     public double ActiveEstimateMB { get; init; }
 
-    /// <summary>True working set as the workload knows it (simulator only; NaN when unknown), MiB.</summary>
+    /// <summary>True working set: pages the guest touched in the last sampling period of its execution time, the stretch the estimate covers (simulator only; NaN when unknown), MiB.</summary>
     public double TrueWorkingSetMB { get; init; } = double.NaN;
 
     /// <summary>Balloon size, MiB.</summary>
