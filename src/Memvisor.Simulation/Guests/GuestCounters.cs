@@ -33,6 +33,9 @@ public sealed record GuestCounters
     /// <summary>First touches of anonymous memory (guest zero-fill faults).</summary>
     public long GuestPageFaults { get; internal set; }
 
+    /// <summary>Linux: reads of never-written anonymous memory that mapped the kernel's zero page instead of a frame.</summary>
+    public long ZeroPageMaps { get; internal set; }
+
     /// <summary>Anonymous pages the guest wrote to its own swap.</summary>
     public long GuestSwapOuts { get; internal set; }
 

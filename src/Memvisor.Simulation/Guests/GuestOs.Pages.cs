@@ -35,6 +35,9 @@ public abstract partial class GuestOs
     private int _balloonPages;
     private int _swapUsed;
 
+    // Linux: the kernel image page every read of never-written anonymous memory maps (NoPage: none, Windows).
+    private int _zeroPage = NoPage;
+
     /// <summary>Free pages (both lists).</summary>
     public int FreePages => _freeCount + _zeroedCount;
 
@@ -94,7 +97,7 @@ public abstract partial class GuestOs
             return;
         }
 
-        p = FaultIn(page);
+        p = FaultIn(page, forWrite: false);
         Verify(ReadPhysical(p), p, page);
     }
 
@@ -116,13 +119,14 @@ public abstract partial class GuestOs
         var p = _logical[page].Frame;
         var file = (_logical[page].Flags & FileFlag) != 0;
         Span<byte> bytes;
-        if (p >= 0)
+        if (p >= 0 && p != _zeroPage)
         {
             bytes = WritePhysical(p);
             VerifyStart(bytes, p, page);
         }
         else
         {
+            UnmapZeroPage(page);
             if (file)
             {
                 p = AllocatePage(preferZeroed: false, out _);
@@ -130,7 +134,7 @@ public abstract partial class GuestOs
             }
             else
             {
-                p = FaultIn(page);
+                p = FaultIn(page, forWrite: true);
             }
 
             bytes = WritePhysical(p);
@@ -149,7 +153,7 @@ public abstract partial class GuestOs
     public void Transmit(int page)
     {
         CheckLogical(page);
-        var p = _logical[page].Frame >= 0 ? _logical[page].Frame : FaultIn(page);
+        var p = _logical[page].Frame >= 0 ? _logical[page].Frame : FaultIn(page, forWrite: false);
         Dma(p, IoDirection.Transmit);
         Verify(_dmaBuffer, p, page);
     }
@@ -163,10 +167,11 @@ public abstract partial class GuestOs
             throw new ArgumentException("A device cannot write unknown contents.", nameof(token));
         }
 
+        UnmapZeroPage(page);
         var p = _logical[page].Frame;
         if (p < 0)
         {
-            p = FaultIn(page);
+            p = FaultIn(page, forWrite: true);
         }
 
         PageContent.Fill(_dmaBuffer, token);
@@ -196,6 +201,7 @@ public abstract partial class GuestOs
     public void Release(int page)
     {
         CheckLogical(page);
+        UnmapZeroPage(page);
         var p = _logical[page].Frame;
         if (p >= 0)
         {
@@ -253,8 +259,12 @@ public abstract partial class GuestOs
         return done;
     }
 
-    /// <summary>Brings a non-resident logical page into memory: guest swap-in, page-cache fill from disk, or a zero-fill fault.</summary>
-    private int FaultIn(int page)
+    /// <summary>
+    /// Brings a non-resident logical page into memory: guest swap-in, page-cache fill from disk, or a
+    /// zero-fill fault. A Linux read of never-written anonymous memory maps the kernel's zero page
+    /// instead of a frame (the write that follows, if any, faults again and gets a zeroed frame).
+    /// </summary>
+    private int FaultIn(int page, bool forWrite)
     {
         var flags = _logical[page].Flags;
         int p;
@@ -278,6 +288,14 @@ public abstract partial class GuestOs
             Counters.GuestSwapIns++;
             GuestStall(_latency.GuestDiskReadNanoseconds);
         }
+        else if (!forWrite && _zeroPage != NoPage)
+        {
+            p = _zeroPage;
+            _logical[page].Frame = p;
+            Counters.ZeroPageMaps++;
+            Counters.GuestPageFaults++;
+            GuestStall(_latency.GuestMinorFaultNanoseconds);
+        }
         else
         {
             p = AllocatePage(preferZeroed: true, out var isZero);
@@ -293,6 +311,15 @@ public abstract partial class GuestOs
         }
 
         return p;
+    }
+
+    /// <summary>A logical page that maps the zero page stops mapping it (before a write or a release): it owns no frame.</summary>
+    private void UnmapZeroPage(int page)
+    {
+        if (_logical[page].Frame == _zeroPage && _zeroPage != NoPage)
+        {
+            _logical[page].Frame = NoPage;
+        }
     }
 
     private void Assign(int p, int page, GuestPageUse use)

@@ -183,6 +183,18 @@ public abstract partial class GuestOs
             _ppn[p].Use = GuestPageUse.Kernel;
         }
 
+        if (Flavour == GuestFlavour.Linux)
+        {
+            // Linux's empty_zero_page lives in the kernel image's zero-filled data: the first zero page of the image.
+            for (var p = 0; p < Image.KernelPages && _zeroPage == NoPage; p++)
+            {
+                if (_ppn[p].Expected == PageContent.Zero)
+                {
+                    _zeroPage = p;
+                }
+            }
+        }
+
         // Pushed from the top so that allocation takes the lowest free page first.
         for (var p = PageCount - 1; p >= _bootPages; p--)
         {

@@ -1,7 +1,7 @@
 /*
  * The memory toucher of the paper's Figure 6: a program that touches a working set of pages, whose size
  * changes over time in phases. Accesses are uniform or Zipf over the current working set; a fraction
- * are writes. When a phase shrinks the working set the toucher frees the pages it no longer uses (so
+ * are writes, and the first access to a page always writes it (the program initialises its memory). When a phase shrinks the working set the toucher frees the pages it no longer uses (so
  * the guest's free-page behaviour shows: stale on Linux, zeroed on Windows); when it grows again they
  * come back as fresh zero pages.
  */
@@ -89,6 +89,7 @@ public sealed class ToucherWorkload : IWorkload
     private DeterministicRandom? _random;
     private ZipfSampler? _zipf;
     private GuestSegment _memory;
+    private WrittenPages? _written;
     private long _startNanoseconds;
     private int _nextPhase;
     private long _nextPhaseNanoseconds = long.MaxValue;
@@ -121,6 +122,7 @@ public sealed class ToucherWorkload : IWorkload
         ArgumentNullException.ThrowIfNull(guest);
         _random = guest.ForkRandom(0x544F_5543);
         _memory = guest.CreateAnonymous(Options.MaxWorkingSetPages);
+        _written = new WrittenPages(Options.MaxWorkingSetPages);
         _startNanoseconds = guest.NowNanoseconds;
         SetWorkingSet(guest, Options.WorkingSetPages);
         ScheduleNextPhase();
@@ -141,7 +143,7 @@ public sealed class ToucherWorkload : IWorkload
             }
 
             var index = _zipf?.Next(random) ?? random.NextInt32(WorkingSetPages);
-            guest.Access(_memory.First + index, random.NextDouble() < Options.WriteFraction);
+            guest.Access(_memory.First + index, _written!.Access(index, random.NextDouble() < Options.WriteFraction));
 
             guest.Compute(_accessNanoseconds);
             guest.CompleteWork(1);
@@ -155,6 +157,7 @@ public sealed class ToucherWorkload : IWorkload
             for (var i = pages; i < WorkingSetPages; i++)
             {
                 guest.Release(_memory.Page(i));
+                _written!.Forget(i);
             }
         }
 

@@ -94,7 +94,7 @@ public sealed class BalloonDriverTests
 
         var start = guest.NowNanoseconds;
         Assert.Equal(1200 * LatencyModel.Default.GuestDiskReadNanoseconds, guest.Counters.GuestStallNanoseconds);
-        workload.Step = g => g.Read(hot.Page(next++ % hot.Pages));
+        workload.Step = g => g.Write(hot.Page(next++ % hot.Pages), g.NewToken());
         guest.RunUntil(start + (2 * Second));
         // 2048 - 64 - 21 boot pages - 1200 cache - 400 hot = 363 free pages.
         Assert.Equal(363, guest.FreePages);
