@@ -57,6 +57,9 @@ public sealed record GuestCounters
     /// <summary>Simulated time the workload waited for its guest: guest faults and virtual disk I/O (page-cache misses, guest swap, write-back).</summary>
     public long GuestStallNanoseconds { get; internal set; }
 
+    /// <summary>Simulated time the host's sharing scanner took from the VM's CPU (hashing and comparing its pages).</summary>
+    public long ScannerNanoseconds { get; internal set; }
+
     /// <summary>Simulated time the host did not run the VM (<see cref="GuestOs.Deschedule"/>).</summary>
     public long DescheduledNanoseconds { get; internal set; }
 

@@ -264,6 +264,17 @@ public abstract partial class GuestOs
         Counters.CpuNanoseconds += nanoseconds;
     }
 
+    /// <summary>
+    /// The host used <paramref name="nanoseconds"/> of the VM's CPU for its own work on the VM's pages (the
+    /// sharing scanner's hashing and comparisons): the clock advances and the workload loses that time.
+    /// </summary>
+    public void ChargeHostCpu(long nanoseconds)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(nanoseconds);
+        _now += nanoseconds;
+        Counters.ScannerNanoseconds += nanoseconds;
+    }
+
     /// <summary>The workload waits (sleeps, or has nothing to do): advances the clock without computing.</summary>
     public void Idle(long nanoseconds)
     {
