@@ -27,6 +27,15 @@ public sealed record GuestCounters
     /// <summary>File pages read from the virtual disk.</summary>
     public long PageCacheMisses { get; internal set; }
 
+    /// <summary>File pages read ahead of a miss in the same I/O.</summary>
+    public long ReadaheadPages { get; internal set; }
+
+    /// <summary>Windows: accesses that took a page back from the standby list (no I/O).</summary>
+    public long StandbySoftFaults { get; internal set; }
+
+    /// <summary>Windows: standby pages given up for other uses (their cached contents dropped).</summary>
+    public long StandbyRepurposed { get; internal set; }
+
     /// <summary>Dirty file pages written back to the virtual disk.</summary>
     public long FileWriteBacks { get; internal set; }
 

@@ -97,6 +97,12 @@ public abstract partial class GuestOs
         _ppn = new PhysicalPage[pages];
         _free = new int[pages];
         _zeroed = new int[pages];
+        _usesStandby = options.Flavour == GuestFlavour.Windows;
+        if (_usesStandby)
+        {
+            _standbyNext = new int[pages];
+            _standbyPrev = new int[pages];
+        }
         Array.Fill(_ppn, new PhysicalPage { Owner = NoPage, Expected = PageContent.Unknown, LastTouch = NeverTouched });
         _now = startNanoseconds;
     }
@@ -201,6 +207,7 @@ public abstract partial class GuestOs
             _free[_freeCount++] = p;
         }
 
+        OpenSystemFiles();
         _lastBackground = _now;
         _nextBackground = _now;
         Balloon?.Start(_now);
@@ -313,6 +320,7 @@ public abstract partial class GuestOs
             }
 
             RunFlavourBackground(seconds);
+            ReadSystemFiles(seconds);
             Balloon?.PollIfDue(_now);
         }
         finally
