@@ -23,7 +23,7 @@ public enum WorkloadKind
     /// <summary>Nothing: the idle guest kernel only.</summary>
     Idle,
 
-    /// <summary>Touches a working set of pages, uniformly or by a Zipf distribution, in phases.</summary>
+    /// <summary>Touches a working set of pages (uniformly, by a Zipf distribution, cyclically or at a stride), in phases.</summary>
     Toucher,
 
     /// <summary>A file server in the style of dbench: clients read and write a file set through the guest's page cache.</summary>
@@ -47,6 +47,12 @@ public enum AccessPattern
 
     /// <summary>Page of rank k with probability proportional to 1 / k^s.</summary>
     Zipf,
+
+    /// <summary>Every page in turn, first to last, over and over: the whole working set each pass (the paper's toucher).</summary>
+    Cyclic,
+
+    /// <summary>Every page once per pass, at a fixed stride: 0, s, 2s, ..., then 1, 1 + s, ...</summary>
+    Strided,
 }
 
 /// <summary>How a VM's balloon driver behaves.</summary>

@@ -75,6 +75,15 @@ public sealed record LatencySpec
 
     /// <summary>A DMA transfer copied through a bounce buffer.</summary>
     public double? BounceCopyMicroseconds { get; init; }
+
+    /// <summary>Each further page of a clustered guest disk read (readahead) after the first: the transfer, not another seek.</summary>
+    public double? GuestDiskTransferMicroseconds { get; init; }
+
+    /// <summary>Host CPU per page the sharing scanner hashes (taken from the VMs' CPU time).</summary>
+    public double? ShareScanHashMicroseconds { get; init; }
+
+    /// <summary>Host CPU per full page comparison the sharing scanner makes (taken from the VMs' CPU time).</summary>
+    public double? ShareCompareMicroseconds { get; init; }
 }
 
 /// <summary>The host's memory and the knobs of every mechanism.</summary>
@@ -82,6 +91,13 @@ public sealed record HostSpec
 {
     /// <summary>Machine memory, MiB.</summary>
     public double MemoryMB { get; init; } = 1024;
+
+    /// <summary>
+    /// Machine memory ESX keeps for itself (VMkernel, service console), MiB: out of the VMs' reach; the
+    /// memory the policy manages (and its free-memory thresholds) is the rest. 0 (the default): memoryMB
+    /// is all VM memory, as the paper gives no figure for ESX's own use.
+    /// </summary>
+    public double ReservedMB { get; init; }
 
     /// <summary>Machine memory below which DMA devices can reach, MiB.</summary>
     public double DmaBoundaryMB { get; init; } = 4096;

@@ -89,7 +89,7 @@ public static class ScenarioNames
         ("compute", WorkloadKind.Compute), ("zeroing", WorkloadKind.Zeroing), ("network", WorkloadKind.Network));
 
     /// <summary>vms[].workload.distribution.</summary>
-    public static NameTable<AccessPattern> Distribution { get; } = new(("uniform", AccessPattern.Uniform), ("zipf", AccessPattern.Zipf));
+    public static NameTable<AccessPattern> Distribution { get; } = new(("uniform", AccessPattern.Uniform), ("zipf", AccessPattern.Zipf), ("cyclic", AccessPattern.Cyclic), ("strided", AccessPattern.Strided));
 
     /// <summary>Shares as a scenario file writes them: a preset's name, or the number.</summary>
     public static string Of(Shares shares) =>

@@ -253,9 +253,13 @@ public static partial class ScenarioReader
             GuestDiskWriteMicroseconds = o.OptionalNumber("guestDiskWriteMicroseconds", 0, Max),
             BounceCopyMicroseconds = o.OptionalNumber("bounceCopyMicroseconds", 0, Max),
             SwapDeviceMBPerSecond = o.OptionalNumber("swapDeviceMBPerSecond", 0.001, 1e9),
+            GuestDiskTransferMicroseconds = o.OptionalNumber("guestDiskTransferMicroseconds", 0, Max),
+            ShareScanHashMicroseconds = o.OptionalNumber("shareScanHashMicroseconds", 0, Max),
+            ShareCompareMicroseconds = o.OptionalNumber("shareCompareMicroseconds", 0, Max),
         };
         o.RejectUnknown("minorFaultMicroseconds", "zeroFillFaultMicroseconds", "copyOnWriteFaultMicroseconds", "balloonTouchFaultMicroseconds",
-            "hostSwapInMicroseconds", "guestMinorFaultMicroseconds", "guestDiskReadMicroseconds", "guestDiskWriteMicroseconds", "bounceCopyMicroseconds", "swapDeviceMBPerSecond");
+            "hostSwapInMicroseconds", "guestMinorFaultMicroseconds", "guestDiskReadMicroseconds", "guestDiskWriteMicroseconds", "bounceCopyMicroseconds",
+            "swapDeviceMBPerSecond", "guestDiskTransferMicroseconds", "shareScanHashMicroseconds", "shareCompareMicroseconds");
         return l;
     }
 
@@ -264,6 +268,7 @@ public static partial class ScenarioReader
         var h = new HostSpec
         {
             MemoryMB = o.Number("memoryMB", 1024, 1, MaxMemoryMB),
+            ReservedMB = o.Number("reservedMB", 0, 0, MaxMemoryMB),
             DmaBoundaryMB = o.Number("dmaBoundaryMB", 4096, 0, MaxMemoryMB),
             SwapMB = o.Number("swapMB", 4096, 0, MaxMemoryMB),
             SwapDirectory = o.OptionalString("swapDirectory"),
@@ -285,7 +290,7 @@ public static partial class ScenarioReader
             IoRemap = o.Bool("ioRemap", true),
             IoRemapThresholdCopies = (int)o.Number("ioRemapThresholdCopies", 16, 1, 1e9, integer: true),
         };
-        o.RejectUnknown("memoryMB", "dmaBoundaryMB", "swapMB", "swapDirectory", "idleTax", "idleTaxChanges", "balancePeriodSeconds", "highPercent", "softPercent", "hardPercent",
+        o.RejectUnknown("memoryMB", "reservedMB", "dmaBoundaryMB", "swapMB", "swapDirectory", "idleTax", "idleTaxChanges", "balancePeriodSeconds", "highPercent", "softPercent", "hardPercent",
             "lowPercent", "sharing", "shareScanPerVmPagesPerSecond", "shareScanHostPagesPerSecond", "salting", "samplingPeriodSeconds", "samplingPages", "samplingInitialActivePercent",
             "balloonMaxPercent", "ioRemap", "ioRemapThresholdCopies");
         for (var i = 1; i < h.IdleTaxChanges.Count; i++)
@@ -294,6 +299,11 @@ public static partial class ScenarioReader
             {
                 o.Error($"idleTaxChanges[{i}].atSeconds", h.IdleTaxChanges[i].AtSeconds.ToString(CultureInfo.InvariantCulture), "changes in increasing order of atSeconds");
             }
+        }
+
+        if (h.ReservedMB >= h.MemoryMB)
+        {
+            o.Error("reservedMB", h.ReservedMB.ToString(CultureInfo.InvariantCulture), $"less than memoryMB ({h.MemoryMB.ToString(CultureInfo.InvariantCulture)}): the VMs need some memory");
         }
 
         if (!(h.HighPercent > h.SoftPercent && h.SoftPercent > h.HardPercent && h.HardPercent > h.LowPercent))

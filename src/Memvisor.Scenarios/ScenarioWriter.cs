@@ -57,6 +57,7 @@ public static class ScenarioWriter
     {
         w.WriteStartObject();
         w.WriteNumber("memoryMB", h.MemoryMB);
+        w.WriteNumber("reservedMB", h.ReservedMB);
         w.WriteNumber("dmaBoundaryMB", h.DmaBoundaryMB);
         w.WriteNumber("swapMB", h.SwapMB);
         Optional(w, "swapDirectory", h.SwapDirectory);
@@ -139,6 +140,9 @@ public static class ScenarioWriter
         Optional(w, "guestDiskWriteMicroseconds", l.GuestDiskWriteMicroseconds);
         Optional(w, "bounceCopyMicroseconds", l.BounceCopyMicroseconds);
         Optional(w, "swapDeviceMBPerSecond", l.SwapDeviceMBPerSecond);
+        Optional(w, "guestDiskTransferMicroseconds", l.GuestDiskTransferMicroseconds);
+        Optional(w, "shareScanHashMicroseconds", l.ShareScanHashMicroseconds);
+        Optional(w, "shareCompareMicroseconds", l.ShareCompareMicroseconds);
         w.WriteEndObject();
     }
 

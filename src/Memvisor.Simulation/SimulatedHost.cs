@@ -1,7 +1,8 @@
 /*
  * The simulated host: a whole scenario run end to end in simulated time (`memvisor simulate`).
  *
- * From a Scenario it builds machine memory in native memory, a swap file, the MemoryManager, the host
+ * From a Scenario it builds machine memory in native memory (the host's memory less what ESX keeps for
+ * itself, host.reservedMB), a swap file, the MemoryManager, the host
  * policy (HostMemoryController) with options taken from the HostSpec, and one simulated guest OS per
  * VmSpec (flavour, image, workload, balloon driver). The deterministic EventEngine then drives it:
  *   - each VM powers on at powerOnSeconds (admission control may refuse it: the VM is then recorded as
@@ -102,6 +103,8 @@ public sealed class SimulatedHost : IDisposable
     private readonly List<string> _notes = [];
     private readonly List<StateTransition> _stateLog = [];
     private readonly List<VmStop> _stops = [];
+    private readonly LatencyModel _latency;
+    private long _lastFullCompares;
 
     /// <summary>Builds the host of <paramref name="scenario"/> (nothing runs until <see cref="Run"/>).</summary>
     /// <exception cref="ScenarioException">The scenario fails <see cref="Validate"/>.</exception>
@@ -114,7 +117,7 @@ public sealed class SimulatedHost : IDisposable
         _options = options ?? new SimulationOptions();
         _options.Validate();
         var host = scenario.Host;
-        var machinePages = checked((int)PageGeometry.PagesFromMegabytes(host.MemoryMB));
+        var machinePages = MachinePages(host);
         var swapPages = checked((int)PageGeometry.PagesFromMegabytes(host.SwapMB));
         _memory = new NativeMachineMemory(machinePages);
         ISwapDevice swapFile = SwapFile.CreateTemporary(host.SwapDirectory);
@@ -129,6 +132,7 @@ public sealed class SimulatedHost : IDisposable
         _swapDevice = new SwapDisk(latency.HostSwapInNanoseconds, latency.SwapDeviceMegabytesPerSecond);
         _controller.Memory.SwapDevice = new EngineSwapDevice(_swapDevice, _engine);
         _vms = [.. scenario.Vms.Select((spec, i) => new SimulatedVm(spec, i))];
+        _latency = latency;
     }
 
     /// <summary>
@@ -146,7 +150,7 @@ public sealed class SimulatedHost : IDisposable
             errors.Add(string.Create(CultureInfo.InvariantCulture, $"durationSeconds: {scenario.DurationSeconds} s is shorter than sampleIntervalSeconds ({scenario.SampleIntervalSeconds} s): the run would take no sample."));
         }
 
-        Check(errors, "host.memoryMB", () => _ = checked((int)PageGeometry.PagesFromMegabytes(scenario.Host.MemoryMB)));
+        Check(errors, "host.memoryMB", () => _ = MachinePages(scenario.Host));
         Check(errors, "host.swapMB", () => _ = checked((int)PageGeometry.PagesFromMegabytes(scenario.Host.SwapMB)));
         Check(errors, "host", () => PolicyOptions(scenario.Host).Validate());
         for (var i = 0; i < scenario.Vms.Count; i++)
@@ -161,6 +165,17 @@ public sealed class SimulatedHost : IDisposable
         }
     }
 
+    /// <summary>The machine pages the VMkernel manages for VMs: the host's memory less what ESX keeps for itself (host.reservedMB).</summary>
+    private static int MachinePages(HostSpec host)
+    {
+        if (!(host.ReservedMB >= 0) || host.ReservedMB >= host.MemoryMB)
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"reservedMB {host.ReservedMB} must be at least 0 and less than memoryMB ({host.MemoryMB}): the VMs need some memory."));
+        }
+
+        return checked((int)PageGeometry.PagesFromMegabytes(host.MemoryMB - host.ReservedMB));
+    }
+
     private static void Check(List<string> errors, string field, Action check)
     {
         try
@@ -172,6 +187,9 @@ public sealed class SimulatedHost : IDisposable
             errors.Add($"{field}: {e.Message}");
         }
     }
+
+    /// <summary>Host CPU the sharing scanner used so far (hashing, full comparisons), simulated nanoseconds: taken from the VMs whose pages it scanned.</summary>
+    public long ScannerNanoseconds { get; private set; }
 
     /// <summary>The policy (for tests and live views).</summary>
     public HostMemoryController Controller => _controller;
@@ -201,6 +219,7 @@ public sealed class SimulatedHost : IDisposable
         {
             var before = _controller.States.State;
             _controller.Tick(tickSpan);
+            ChargeScanner();
             if (_controller.States.State != before)
             {
                 // The exact log: samples (one per interval) would miss an excursion shorter than an interval.
@@ -302,6 +321,44 @@ public sealed class SimulatedHost : IDisposable
 
             return true;
         });
+    }
+
+    /// <summary>
+    /// The sharing scanner runs on the CPUs the VMs run on: what it hashed and compared in the last tick
+    /// (LatencyModel: per page hashed, per full comparison) is taken from the running VMs, each paying for
+    /// its own pages and for the comparisons in proportion to them.
+    /// </summary>
+    private void ChargeScanner()
+    {
+        var compares = _manager.HostCounters.FullCompares;
+        var newCompares = compares - _lastFullCompares;
+        _lastFullCompares = compares;
+        long scanned = 0;
+        foreach (var vm in _vms)
+        {
+            if (vm.Running)
+            {
+                var total = _manager.CountersOf(vm.Guest!.Id).PagesScanned;
+                vm.ScannedSinceTick = total - vm.LastPagesScanned;
+                vm.LastPagesScanned = total;
+                scanned += vm.ScannedSinceTick;
+            }
+        }
+
+        if (scanned == 0)
+        {
+            return;
+        }
+
+        foreach (var vm in _vms)
+        {
+            if (vm.Running && vm.ScannedSinceTick > 0)
+            {
+                var ns = (vm.ScannedSinceTick * _latency.ShareScanHashNanoseconds) + (newCompares * _latency.ShareCompareNanoseconds * vm.ScannedSinceTick / scanned);
+                vm.Guest!.ChargeHostCpu(ns);
+                ScannerNanoseconds += ns;
+            }
+        }
     }
 
     private void Stop(SimulatedVm vm, VmStopCause cause, string detail)
@@ -444,5 +501,9 @@ public sealed class SimulatedHost : IDisposable
         public long LastDoublePaging { get; set; }
 
         public long LastRemaps { get; set; }
+
+        public long LastPagesScanned { get; set; }
+
+        public long ScannedSinceTick { get; set; }
     }
 }

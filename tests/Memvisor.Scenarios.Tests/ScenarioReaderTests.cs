@@ -80,7 +80,7 @@ public class ScenarioReaderTests
     [InlineData("""{ "vms": [ { "name": "a", "memoryMB": 64, "guest": "plan9" } ] }""", "vms[0].guest: \"plan9\"; expected one of \"linux\", \"windows\"")]
     [InlineData("""{ "vms": [ { "name": "a", "memoryMB": 64, "guest": "Linux" } ] }""", "vms[0].guest: \"Linux\"; expected one of \"linux\", \"windows\"")]
     [InlineData("""{ "vms": [ { "name": "a", "memoryMB": 64, "workload": { "kind": "FileServer" } } ] }""", "vms[0].workload.kind: \"FileServer\"; expected one of \"idle\", \"toucher\", \"fileserver\"")]
-    [InlineData("""{ "vms": [ { "name": "a", "memoryMB": 64, "workload": { "distribution": 1 } } ] }""", "vms[0].workload.distribution: 1; expected one of \"uniform\", \"zipf\"")]
+    [InlineData("""{ "vms": [ { "name": "a", "memoryMB": 64, "workload": { "distribution": 1 } } ] }""", "vms[0].workload.distribution: 1; expected one of \"uniform\", \"zipf\", \"cyclic\", \"strided\"")]
     [InlineData("""{ "host": { "salting": "OneSalt" } }""", "host.salting: \"OneSalt\"; expected one of \"single\", \"per-vm\", \"zero-only\"")]
     [InlineData("""{ "vms": [ { "name": "a", "memoryMB": 64, "balloonDriver": "Active" } ] }""", "vms[0].balloonDriver: \"Active\"; expected one of \"active\", \"absent\"")]
     [InlineData("""{ "vms": [ { "name": "a", "memoryMB": 64, "minMB": 65 } ] }""", "vms[0].minMB: 65; expected at most memoryMB (64)")]

@@ -42,6 +42,12 @@ public sealed partial class MemoryManager
         };
     }
 
+    /// <summary>One VM's counters (a copy; no pmap walk, no allocation: for per-tick accounting).</summary>
+    public VmCounters CountersOf(VmId id) => Vm(id).Counters;
+
+    /// <summary>The host's cumulative counters (a copy, without the share table's gauges; no allocation).</summary>
+    public HostCounters HostCounters => _counters;
+
     /// <summary>A snapshot of the host's memory.</summary>
     public HostMemoryStats GetHostStats()
     {

@@ -27,11 +27,23 @@ public sealed record GuestCounters
     /// <summary>File pages read from the virtual disk.</summary>
     public long PageCacheMisses { get; internal set; }
 
+    /// <summary>File pages read ahead of a miss in the same I/O.</summary>
+    public long ReadaheadPages { get; internal set; }
+
+    /// <summary>Windows: accesses that took a page back from the standby list (no I/O).</summary>
+    public long StandbySoftFaults { get; internal set; }
+
+    /// <summary>Windows: standby pages given up for other uses (their cached contents dropped).</summary>
+    public long StandbyRepurposed { get; internal set; }
+
     /// <summary>Dirty file pages written back to the virtual disk.</summary>
     public long FileWriteBacks { get; internal set; }
 
     /// <summary>First touches of anonymous memory (guest zero-fill faults).</summary>
     public long GuestPageFaults { get; internal set; }
+
+    /// <summary>Linux: reads of never-written anonymous memory that mapped the kernel's zero page instead of a frame.</summary>
+    public long ZeroPageMaps { get; internal set; }
 
     /// <summary>Anonymous pages the guest wrote to its own swap.</summary>
     public long GuestSwapOuts { get; internal set; }
@@ -53,6 +65,9 @@ public sealed record GuestCounters
 
     /// <summary>Simulated time the workload waited for its guest: guest faults and virtual disk I/O (page-cache misses, guest swap, write-back).</summary>
     public long GuestStallNanoseconds { get; internal set; }
+
+    /// <summary>Simulated time the host's sharing scanner took from the VM's CPU (hashing and comparing its pages).</summary>
+    public long ScannerNanoseconds { get; internal set; }
 
     /// <summary>Simulated time the host did not run the VM (<see cref="GuestOs.Deschedule"/>).</summary>
     public long DescheduledNanoseconds { get; internal set; }

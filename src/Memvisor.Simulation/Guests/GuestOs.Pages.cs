@@ -1,6 +1,12 @@
 /*
  * The guest's memory management: physical page allocator with free lists, clock replacement over
  * anonymous and page-cache pages, the guest's own swap, the page cache, and the checked access path.
+ *
+ * Page cache: a miss reads the page and, in the same I/O, up to ReadaheadPages - 1 following pages of
+ * its file that are not cached, into free pages (readahead never evicts). Windows keeps a standby list:
+ * clean file pages the clock takes from the cache keep their contents and their file block on a FIFO;
+ * a later access takes one back without I/O (a soft fault), and allocation repurposes the oldest only
+ * when the free and zeroed lists are empty (the zero-page thread never zeroes standby pages).
  */
 using Memvisor.Core.IoRemap;
 using Memvisor.Core.Memory;
@@ -35,6 +41,23 @@ public abstract partial class GuestOs
     private int _balloonPages;
     private int _swapUsed;
 
+    // Linux: the kernel image page every read of never-written anonymous memory maps (NoPage: none, Windows).
+    private int _zeroPage = NoPage;
+
+    // Windows' standby list: a FIFO of clean file pages, linked through these arrays (empty on Linux).
+    private readonly bool _usesStandby;
+    private readonly int[] _standbyNext = [];
+    private readonly int[] _standbyPrev = [];
+    private int _standbyHead = NoPage;
+    private int _standbyTail = NoPage;
+    private int _standbyCount;
+
+    // Files (for readahead to stop at a file's end), and the image's system files the idle system reads.
+    private readonly List<FileExtent> _files = [];
+    private GuestSegment _systemFiles;
+    private int _systemNext;
+    private double _fileReadCredit;
+
     /// <summary>Free pages (both lists).</summary>
     public int FreePages => _freeCount + _zeroedCount;
 
@@ -47,8 +70,11 @@ public abstract partial class GuestOs
     /// <summary>Resident anonymous pages.</summary>
     public int AnonymousPages => _anonymousResident;
 
-    /// <summary>Page-cache pages.</summary>
+    /// <summary>Page-cache pages (Windows: the standby list included).</summary>
     public int PageCachePages => _cacheResident;
+
+    /// <summary>Windows: clean file pages on the standby list (contents kept, repurposed when memory runs out).</summary>
+    public int StandbyPages => _standbyCount;
 
     /// <summary>Pages held by the balloon driver.</summary>
     public int BalloonPages => _balloonPages;
@@ -59,12 +85,19 @@ public abstract partial class GuestOs
     /// <summary>New anonymous memory of <paramref name="pages"/> pages (zero until written).</summary>
     public GuestSegment CreateAnonymous(int pages) => AddSegment(pages, file: false, _ => PageContent.Zero);
 
-    /// <summary>A new data file of <paramref name="pages"/> blocks on the guest's virtual disk, holding contents unique to this guest.</summary>
-    public GuestSegment CreateFile(int pages)
+    /// <summary>New data files of <paramref name="pagesPerFile"/> blocks each (default: one file), <paramref name="pages"/> in all, holding contents unique to this guest.</summary>
+    public GuestSegment CreateFile(int pages, int? pagesPerFile = null)
     {
         var salt = (ulong)_logicalCount;
-        return AddSegment(pages, file: true, i => PageContent.Mix(_contentSalt, 0x4649_4C45_0000_0000UL + salt + (ulong)i));
+        return AddFiles(pages, pagesPerFile, i => PageContent.Mix(_contentSalt, 0x4649_4C45_0000_0000UL + salt + (ulong)i));
     }
+
+    /// <summary>
+    /// Files installed with the image for a workload (<paramref name="fileKey"/> names them), of
+    /// <paramref name="pagesPerFile"/> blocks each, <paramref name="pages"/> in all: identical in every VM
+    /// of the image until a VM writes them.
+    /// </summary>
+    public GuestSegment OpenImageFiles(ulong fileKey, int pages, int pagesPerFile) => AddFiles(pages, pagesPerFile, i => Image.Token(fileKey, i));
 
     /// <summary>The first <paramref name="pages"/> blocks of the image's library file: code identical in every VM of the image.</summary>
     public GuestSegment OpenLibrary(int pages)
@@ -74,7 +107,7 @@ public abstract partial class GuestOs
             throw new ArgumentOutOfRangeException(nameof(pages), $"Image '{Image.Name}' has {Image.LibraryPages} library pages, not {pages}.");
         }
 
-        return AddSegment(pages, file: true, i => Image.Token(GuestImage.File.Library, i));
+        return AddFiles(pages, null, i => Image.Token(GuestImage.File.Library, i));
     }
 
     /// <summary>The workload reads logical page <paramref name="page"/>: faults it in if needed and checks its bytes.</summary>
@@ -82,7 +115,7 @@ public abstract partial class GuestOs
     {
         CheckLogical(page);
         Counters.Accesses++;
-        var p = _logical[page].Frame;
+        var p = ResidentFrame(page);
         if (p >= 0)
         {
             if ((_logical[page].Flags & FileFlag) != 0)
@@ -94,7 +127,7 @@ public abstract partial class GuestOs
             return;
         }
 
-        p = FaultIn(page);
+        p = FaultIn(page, forWrite: false);
         Verify(ReadPhysical(p), p, page);
     }
 
@@ -113,16 +146,17 @@ public abstract partial class GuestOs
         }
 
         Counters.Accesses++;
-        var p = _logical[page].Frame;
+        var p = ResidentFrame(page);
         var file = (_logical[page].Flags & FileFlag) != 0;
         Span<byte> bytes;
-        if (p >= 0)
+        if (p >= 0 && p != _zeroPage)
         {
             bytes = WritePhysical(p);
             VerifyStart(bytes, p, page);
         }
         else
         {
+            UnmapZeroPage(page);
             if (file)
             {
                 p = AllocatePage(preferZeroed: false, out _);
@@ -130,7 +164,7 @@ public abstract partial class GuestOs
             }
             else
             {
-                p = FaultIn(page);
+                p = FaultIn(page, forWrite: true);
             }
 
             bytes = WritePhysical(p);
@@ -149,7 +183,12 @@ public abstract partial class GuestOs
     public void Transmit(int page)
     {
         CheckLogical(page);
-        var p = _logical[page].Frame >= 0 ? _logical[page].Frame : FaultIn(page);
+        var p = ResidentFrame(page);
+        if (p < 0)
+        {
+            p = FaultIn(page, forWrite: false);
+        }
+
         Dma(p, IoDirection.Transmit);
         Verify(_dmaBuffer, p, page);
     }
@@ -163,10 +202,11 @@ public abstract partial class GuestOs
             throw new ArgumentException("A device cannot write unknown contents.", nameof(token));
         }
 
-        var p = _logical[page].Frame;
+        UnmapZeroPage(page);
+        var p = ResidentFrame(page);
         if (p < 0)
         {
-            p = FaultIn(page);
+            p = FaultIn(page, forWrite: true);
         }
 
         PageContent.Fill(_dmaBuffer, token);
@@ -196,9 +236,15 @@ public abstract partial class GuestOs
     public void Release(int page)
     {
         CheckLogical(page);
+        UnmapZeroPage(page);
         var p = _logical[page].Frame;
         if (p >= 0)
         {
+            if (_ppn[p].Standby != 0)
+            {
+                UnlinkStandby(p);
+            }
+
             Unassign(p, page);
             FreePage(p);
         }
@@ -216,12 +262,12 @@ public abstract partial class GuestOs
     /// <summary>Takes a page for the balloon (free pages first, else reclaiming the least valuable): its PPN, or -1 when the guest has none to give.</summary>
     internal int TakePageForBalloon()
     {
-        if (FreePages == 0 && Reclaim(Options.ReclaimBatchPages) == 0)
+        if (FreePages == 0 && _standbyCount == 0 && Reclaim(Options.ReclaimBatchPages) == 0)
         {
             return NoPage;
         }
 
-        var p = _freeCount > 0 ? _free[--_freeCount] : _zeroed[--_zeroedCount];
+        var p = _freeCount > 0 ? _free[--_freeCount] : _zeroedCount > 0 ? _zeroed[--_zeroedCount] : RepurposeStandby();
         _ppn[p].Use = GuestPageUse.Balloon;
         _balloonPages++;
         return p;
@@ -253,8 +299,12 @@ public abstract partial class GuestOs
         return done;
     }
 
-    /// <summary>Brings a non-resident logical page into memory: guest swap-in, page-cache fill from disk, or a zero-fill fault.</summary>
-    private int FaultIn(int page)
+    /// <summary>
+    /// Brings a non-resident logical page into memory: guest swap-in, page-cache fill from disk, or a
+    /// zero-fill fault. A Linux read of never-written anonymous memory maps the kernel's zero page
+    /// instead of a frame (the write that follows, if any, faults again and gets a zeroed frame).
+    /// </summary>
+    private int FaultIn(int page, bool forWrite)
     {
         var flags = _logical[page].Flags;
         int p;
@@ -266,6 +316,7 @@ public abstract partial class GuestOs
             _ppn[p].Expected = _logical[page].Disk;
             Counters.PageCacheMisses++;
             GuestStall(_latency.GuestDiskReadNanoseconds);
+            ReadAhead(page);
         }
         else if ((flags & InSwapFlag) != 0)
         {
@@ -277,6 +328,14 @@ public abstract partial class GuestOs
             _swapUsed--;
             Counters.GuestSwapIns++;
             GuestStall(_latency.GuestDiskReadNanoseconds);
+        }
+        else if (!forWrite && _zeroPage != NoPage)
+        {
+            p = _zeroPage;
+            _logical[page].Frame = p;
+            Counters.ZeroPageMaps++;
+            Counters.GuestPageFaults++;
+            GuestStall(_latency.GuestMinorFaultNanoseconds);
         }
         else
         {
@@ -293,6 +352,15 @@ public abstract partial class GuestOs
         }
 
         return p;
+    }
+
+    /// <summary>A logical page that maps the zero page stops mapping it (before a write or a release): it owns no frame.</summary>
+    private void UnmapZeroPage(int page)
+    {
+        if (_logical[page].Frame == _zeroPage && _zeroPage != NoPage)
+        {
+            _logical[page].Frame = NoPage;
+        }
     }
 
     private void Assign(int p, int page, GuestPageUse use)
@@ -328,11 +396,17 @@ public abstract partial class GuestOs
     /// <summary>A free page, reclaiming (and as a last resort deflating the balloon) when both free lists are empty.</summary>
     private int AllocatePage(bool preferZeroed, out bool isZero)
     {
-        if (FreePages == 0 && Reclaim(Options.ReclaimBatchPages) == 0 && (Balloon?.DeflateForGuest(Options.ReclaimBatchPages) ?? 0) == 0)
+        if (FreePages == 0 && _standbyCount == 0 && Reclaim(Options.ReclaimBatchPages) == 0 && (Balloon?.DeflateForGuest(Options.ReclaimBatchPages) ?? 0) == 0)
         {
             throw new InvalidOperationException(
                 $"{Id}: guest out of memory: {KernelPages} kernel, {_anonymousResident} anonymous, {_balloonPages} balloon pages of {PageCount}; " +
                 $"guest swap {_swapUsed} of {SwapPages} pages used. The workload needs more than memory plus swap.");
+        }
+
+        if (FreePages == 0)
+        {
+            isZero = false;
+            return RepurposeStandby();
         }
 
         isZero = _zeroedCount > 0 && (preferZeroed || _freeCount == 0);
@@ -354,7 +428,7 @@ public abstract partial class GuestOs
         for (var scanned = 0; freed < wanted && scanned < limit; scanned++)
         {
             var swapFull = _swapUsed >= SwapPages;
-            if (_cacheResident == 0 && (swapFull || _anonymousResident == 0))
+            if (_cacheResident - _standbyCount == 0 && (swapFull || _anonymousResident == 0))
             {
                 break;
             }
@@ -362,7 +436,7 @@ public abstract partial class GuestOs
             var p = _clockHand;
             _clockHand = p + 1 == PageCount ? 0 : p + 1;
             var use = _ppn[p].Use;
-            if (use is not (GuestPageUse.Anonymous or GuestPageUse.PageCache))
+            if (use is not (GuestPageUse.Anonymous or GuestPageUse.PageCache) || _ppn[p].Standby != 0)
             {
                 continue;
             }
@@ -417,6 +491,13 @@ public abstract partial class GuestOs
                 _logical[page].Flags |= InSwapFlag;
                 _swapUsed++;
             }
+        }
+
+        if (_usesStandby && (flags & FileFlag) != 0)
+        {
+            // Windows: the clean page keeps its contents and its file block on the standby list.
+            PushStandby(p);
+            return;
         }
 
         Unassign(p, page);
@@ -535,6 +616,18 @@ public abstract partial class GuestOs
         }
     }
 
+    private GuestSegment AddFiles(int pages, int? pagesPerFile, Func<int, ulong> initialContents)
+    {
+        if (pagesPerFile is < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(pagesPerFile), $"Files of {pagesPerFile} pages; must be at least 1.");
+        }
+
+        var segment = AddSegment(pages, file: true, initialContents);
+        _files.Add(new FileExtent(segment.First, pages, pagesPerFile ?? pages));
+        return segment;
+    }
+
     private GuestSegment AddSegment(int pages, bool file, Func<int, ulong> initialContents)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(pages);
@@ -583,7 +676,13 @@ public abstract partial class GuestOs
 
         /// <summary>The clock's referenced bit.</summary>
         public byte Referenced;
+
+        /// <summary>Windows: 1 while the page is on the standby list.</summary>
+        public byte Standby;
     }
+
+    /// <summary>Files of <paramref name="PagesPerFile"/> pages each over the logical pages from <paramref name="First"/> (readahead stops at a file's end).</summary>
+    private readonly record struct FileExtent(int First, int Pages, int PagesPerFile);
 
     /// <summary>One logical page: where it is, and what the workload and the virtual disk hold for it.</summary>
     private struct LogicalPage

@@ -98,6 +98,12 @@ public abstract partial class GuestOs
         _ppn = new PhysicalPage[pages];
         _free = new int[pages];
         _zeroed = new int[pages];
+        _usesStandby = options.Flavour == GuestFlavour.Windows;
+        if (_usesStandby)
+        {
+            _standbyNext = new int[pages];
+            _standbyPrev = new int[pages];
+        }
         Array.Fill(_ppn, new PhysicalPage { Owner = NoPage, Expected = PageContent.Unknown, LastTouch = NeverTouched });
         _now = startNanoseconds;
         _start = startNanoseconds;
@@ -193,12 +199,25 @@ public abstract partial class GuestOs
             _ppn[p].Use = GuestPageUse.Kernel;
         }
 
+        if (Flavour == GuestFlavour.Linux)
+        {
+            // Linux's empty_zero_page lives in the kernel image's zero-filled data: the first zero page of the image.
+            for (var p = 0; p < Image.KernelPages && _zeroPage == NoPage; p++)
+            {
+                if (_ppn[p].Expected == PageContent.Zero)
+                {
+                    _zeroPage = p;
+                }
+            }
+        }
+
         // Pushed from the top so that allocation takes the lowest free page first.
         for (var p = PageCount - 1; p >= _bootPages; p--)
         {
             _free[_freeCount++] = p;
         }
 
+        OpenSystemFiles();
         _lastBackground = _now;
         _nextBackground = _now;
         Balloon?.Start(_now);
@@ -262,6 +281,17 @@ public abstract partial class GuestOs
         Counters.CpuNanoseconds += nanoseconds;
     }
 
+    /// <summary>
+    /// The host used <paramref name="nanoseconds"/> of the VM's CPU for its own work on the VM's pages (the
+    /// sharing scanner's hashing and comparisons): the clock advances and the workload loses that time.
+    /// </summary>
+    public void ChargeHostCpu(long nanoseconds)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(nanoseconds);
+        _now += nanoseconds;
+        Counters.ScannerNanoseconds += nanoseconds;
+    }
+
     /// <summary>The workload waits (sleeps, or has nothing to do): advances the clock without computing.</summary>
     public void Idle(long nanoseconds)
     {
@@ -300,6 +330,7 @@ public abstract partial class GuestOs
             }
 
             RunFlavourBackground(seconds);
+            ReadSystemFiles(seconds);
             Balloon?.PollIfDue(_now);
         }
         finally

@@ -27,6 +27,20 @@ public sealed record GuestOsOptions
     /// <summary>Windows only: pages the zero-page thread zeroes per simulated second (it zeroes all free memory after boot, then freed pages).</summary>
     public double ZeroPageThreadPagesPerSecond { get; init; } = 16384;
 
+    /// <summary>
+    /// Pages of a clustered read from the virtual disk: a page-cache miss also reads the next pages of the
+    /// same file that are not cached, into free pages, in the same I/O (readahead; Linux 2.4 reads ahead
+    /// up to 31 pages, Windows' cache manager in 64 KiB units). 1: no readahead.
+    /// </summary>
+    public int ReadaheadPages { get; init; } = 16;
+
+    /// <summary>
+    /// Pages of the image's installed files the idle system reads per simulated second (daemons, cron jobs,
+    /// logs), in the same order in every VM of the image, into free memory only: idle memory fills with
+    /// cached file pages over time, identical across VMs of the same image. 0: none.
+    /// </summary>
+    public double BackgroundFileReadPagesPerSecond { get; init; } = 16;
+
     /// <summary>How often background work (zero-page thread, kernel activity, balloon polls) runs, in simulated nanoseconds.</summary>
     public long BackgroundSliceNanoseconds { get; init; } = 10_000_000;
 
@@ -76,6 +90,16 @@ public sealed record GuestOsOptions
         if (ZeroPageThreadPagesPerSecond < 0 || !double.IsFinite(ZeroPageThreadPagesPerSecond))
         {
             throw new ArgumentException($"Guest zero-page thread: {ZeroPageThreadPagesPerSecond} pages per second; must be finite and not negative.");
+        }
+
+        if (ReadaheadPages < 1)
+        {
+            throw new ArgumentException($"Guest readahead: {ReadaheadPages} pages; must be at least 1.");
+        }
+
+        if (BackgroundFileReadPagesPerSecond < 0 || !double.IsFinite(BackgroundFileReadPagesPerSecond))
+        {
+            throw new ArgumentException($"Guest background file reads: {BackgroundFileReadPagesPerSecond} pages per second; must be finite and not negative.");
         }
 
         if (BackgroundSliceNanoseconds < 1_000)

@@ -43,6 +43,15 @@ public sealed record LatencyModel
     /// <summary>A DMA transfer of a high page copied through a low bounce buffer (paper §7): copying 4 KiB.</summary>
     public long BounceCopyNanoseconds { get; init; } = 2_000;
 
+    /// <summary>Each further page of a clustered guest disk read (readahead) after the first: the transfer at about 40 MB/s, not another seek.</summary>
+    public long GuestDiskTransferNanoseconds { get; init; } = 100_000;
+
+    /// <summary>Host CPU per page the sharing scanner hashes (a 64-bit hash of 4 KiB on a CPU of the paper's era), taken from the VM whose page it is.</summary>
+    public long ShareScanHashNanoseconds { get; init; } = 5_000;
+
+    /// <summary>Host CPU per full comparison of two pages the sharing scanner makes, taken from the VMs whose pages were scanned.</summary>
+    public long ShareCompareNanoseconds { get; init; } = 3_000;
+
     /// <summary>The defaults.</summary>
     public static LatencyModel Default { get; } = new();
 
@@ -63,6 +72,9 @@ public sealed record LatencyModel
             GuestDiskWriteNanoseconds = Ns(spec.GuestDiskWriteMicroseconds, d.GuestDiskWriteNanoseconds),
             BounceCopyNanoseconds = Ns(spec.BounceCopyMicroseconds, d.BounceCopyNanoseconds),
             SwapDeviceMegabytesPerSecond = spec.SwapDeviceMBPerSecond ?? d.SwapDeviceMegabytesPerSecond,
+            GuestDiskTransferNanoseconds = Ns(spec.GuestDiskTransferMicroseconds, d.GuestDiskTransferNanoseconds),
+            ShareScanHashNanoseconds = Ns(spec.ShareScanHashMicroseconds, d.ShareScanHashNanoseconds),
+            ShareCompareNanoseconds = Ns(spec.ShareCompareMicroseconds, d.ShareCompareNanoseconds),
         };
 
         static long Ns(double? microseconds, long fallback) => microseconds is { } us ? (long)Math.Round(us * 1000) : fallback;
@@ -84,6 +96,9 @@ public sealed record LatencyModel
         {
             throw new ArgumentException($"Swap device bandwidth: {SwapDeviceMegabytesPerSecond} MB/s; must be a positive number.");
         }
+        Check(GuestDiskTransferNanoseconds, nameof(GuestDiskTransferNanoseconds));
+        Check(ShareScanHashNanoseconds, nameof(ShareScanHashNanoseconds));
+        Check(ShareCompareNanoseconds, nameof(ShareCompareNanoseconds));
     }
 
     private static void Check(long value, string name)

@@ -6,7 +6,9 @@
  * a file and a block number, so VMs booted from the same image hold identical kernel and library pages
  * (and the host finds them by content), while VMs of different images share only zero pages. Each image
  * has a kernel (loaded at boot, some of it zero: uninitialised data) and a library file (code that
- * workloads read through the guest's page cache). Kernel structures sized by memory (the page
+ * workloads read through the guest's page cache) and the rest of its installed files (the system file,
+ * which the idle system reads over time, so idle memory fills with cached pages identical across VMs of
+ * the image); a workload's input files installed with the image are keyed by the image too. Kernel structures sized by memory (the page
  * descriptor array: why a 256 MB guest ballooned to 128 MB is a little slower than a 128 MB guest, the
  * paper's Figure 2) are per-VM data.
  */
@@ -30,11 +32,14 @@ public sealed record GuestImage
     /// <summary>Pages of the image's library file (shared code that workloads read through the page cache).</summary>
     public int LibraryPages { get; init; } = 16384;
 
+    /// <summary>Pages of the image's other installed files (programs, configuration, logs) that the idle system reads over time.</summary>
+    public int SystemPages { get; init; } = 65536;
+
     /// <summary>A Linux image (2.4-era sizes): an 8 MB kernel, 64 MB of libraries.</summary>
-    public static GuestImage Linux(string name = "linux") => new() { Name = name, KernelPages = 2048, KernelZeroPercent = 10, KernelReservedPercent = 1.5, LibraryPages = 16384 };
+    public static GuestImage Linux(string name = "linux") => new() { Name = name, KernelPages = 2048, KernelZeroPercent = 10, KernelReservedPercent = 1.5, LibraryPages = 16384, SystemPages = 65536 };
 
     /// <summary>A Windows image (NT/2000-era sizes): a 16 MB kernel, 128 MB of system libraries.</summary>
-    public static GuestImage Windows(string name = "windows") => new() { Name = name, KernelPages = 4096, KernelZeroPercent = 5, KernelReservedPercent = 1.0, LibraryPages = 32768 };
+    public static GuestImage Windows(string name = "windows") => new() { Name = name, KernelPages = 4096, KernelZeroPercent = 5, KernelReservedPercent = 1.0, LibraryPages = 32768, SystemPages = 131072 };
 
     /// <summary>The image's files.</summary>
     public enum File
@@ -44,6 +49,9 @@ public sealed record GuestImage
 
         /// <summary>Shared libraries and program code.</summary>
         Library = 2,
+
+        /// <summary>The rest of the installed system (programs, configuration, logs), read by the idle system over time.</summary>
+        System = 3,
     }
 
     /// <summary>The token of block <paramref name="block"/> of <paramref name="file"/>: the same for every VM booted from this image.</summary>
@@ -57,6 +65,12 @@ public sealed record GuestImage
 
         return key;
     }
+
+    /// <summary>
+    /// The token of block <paramref name="block"/> of a file installed with the image for a workload
+    /// (<paramref name="fileKey"/> names it): the same in every VM of this image until a VM writes it.
+    /// </summary>
+    public ulong Token(ulong fileKey, int block) => PageContent.Mix(NameKey(), PageContent.Mix(fileKey, 0x494D_4746_0000_0000UL | (uint)block));
 
     /// <summary>Kernel structure pages for a guest of <paramref name="guestPages"/> pages.</summary>
     public int KernelReservedPages(int guestPages) => (int)Math.Ceiling(guestPages * KernelReservedPercent / 100);
@@ -87,6 +101,11 @@ public sealed record GuestImage
         if (LibraryPages < 0)
         {
             throw new ArgumentException($"Image '{Name}' library: {LibraryPages} pages; must not be negative.");
+        }
+
+        if (SystemPages < 0)
+        {
+            throw new ArgumentException($"Image '{Name}' system files: {SystemPages} pages; must not be negative.");
         }
     }
 

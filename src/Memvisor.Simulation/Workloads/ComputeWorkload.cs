@@ -2,7 +2,7 @@
  * A compute benchmark in the style of SPEC95 (paper Figure 4): a small working set of private data and
  * program code read from the guest image's library file through the page cache. VMs booted from the
  * same image run the same code, so their code pages (like their kernels) are identical and the host
- * shares them by content.
+ * shares them by content. The data is written before it is read (its first access to a page writes).
  */
 using Memvisor.Core.Util;
 using Memvisor.Simulation.Guests;
@@ -54,6 +54,7 @@ public sealed class ComputeWorkload : IWorkload
     private DeterministicRandom? _random;
     private GuestSegment _code;
     private GuestSegment _data;
+    private WrittenPages? _written;
 
     /// <summary>Creates a compute benchmark.</summary>
     public ComputeWorkload(ComputeOptions options)
@@ -80,6 +81,7 @@ public sealed class ComputeWorkload : IWorkload
         _random = guest.ForkRandom(0x5350_4543);
         _code = guest.OpenLibrary(Options.CodePages);
         _data = guest.CreateAnonymous(Options.DataPages);
+        _written = new WrittenPages(Options.DataPages);
     }
 
     /// <inheritdoc/>
@@ -95,7 +97,8 @@ public sealed class ComputeWorkload : IWorkload
             }
             else
             {
-                guest.Access(_data.Page(random.NextInt32(_data.Pages)), random.NextDouble() < Options.WriteFraction);
+                var index = random.NextInt32(_data.Pages);
+                guest.Access(_data.Page(index), _written!.Access(index, random.NextDouble() < Options.WriteFraction));
             }
 
             guest.Compute(_accessNanoseconds);

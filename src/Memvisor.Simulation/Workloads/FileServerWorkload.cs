@@ -1,10 +1,13 @@
 /*
  * A file server in the style of dbench (paper Figure 2, Figure 7): clients read and write files of a
- * file set larger than memory through the guest's page cache. Files are chosen with Zipf popularity,
- * so the page-cache hit rate, and with it throughput, grows smoothly with the memory the guest has: a
- * miss costs a virtual-disk read, an eviction of a written page a write-back. The clients issue
- * operations in turn, and each operation also touches the memory of the server process serving its
- * client. Throughput is operations per simulated second.
+ * file set larger than memory through the guest's page cache. Each operation reads or writes a whole
+ * file and takes tens of microseconds of CPU, so a server whose files are cached touches its cache at
+ * dbench-like rates (hundreds of MB/s). Files are chosen with Zipf popularity, so the page-cache hit
+ * rate, and with it throughput, grows smoothly with the memory the guest has: a miss costs a
+ * virtual-disk read (with readahead, one per cluster of the file), an eviction of a written page a
+ * write-back. The file set is installed with the image (identical in every VM of the image until
+ * written). The clients issue operations in turn, and each operation also touches the memory of the
+ * server process serving its client. Throughput is operations per simulated second.
  */
 using Memvisor.Core.Util;
 using Memvisor.Simulation.Guests;
@@ -26,11 +29,8 @@ public sealed record FileServerOptions
     /// <summary>Fraction of operations that write (the rest read).</summary>
     public double WriteFraction { get; init; } = 0.3;
 
-    /// <summary>Most pages an operation reads or writes (uniform from 1).</summary>
-    public int MaxPagesPerOperation { get; init; } = 4;
-
-    /// <summary>CPU time of one operation with every page in the cache.</summary>
-    public long OperationCpuNanoseconds { get; init; } = 1_000_000;
+    /// <summary>CPU time of one whole-file operation with every page in the cache (tens of microseconds, as dbench's).</summary>
+    public long OperationCpuNanoseconds { get; init; } = 50_000;
 
     /// <summary>Clients (as dbench's client count): operations are issued by the clients in turn.</summary>
     public int Clients { get; init; } = 8;
@@ -54,11 +54,6 @@ public sealed record FileServerOptions
         if (WriteFraction is < 0 or > 1)
         {
             throw new ArgumentException($"File server write fraction: {WriteFraction}; must be between 0 and 1.");
-        }
-
-        if (MaxPagesPerOperation < 1 || MaxPagesPerOperation > PagesPerFile)
-        {
-            throw new ArgumentException($"File server pages per operation: {MaxPagesPerOperation}; must be between 1 and the file size ({PagesPerFile}).");
         }
 
         if (OperationCpuNanoseconds < 1)
@@ -107,7 +102,7 @@ public sealed class FileServerWorkload : IWorkload
         var random = guest.ForkRandom(0x4442_454E);
         _random = random;
         var files = Options.FileSetPages / Options.PagesPerFile;
-        _fileSet = guest.CreateFile(files * Options.PagesPerFile);
+        _fileSet = guest.OpenImageFiles(0x4442_454E_4348_4653UL, files * Options.PagesPerFile, Options.PagesPerFile);
         _process = guest.CreateAnonymous(Options.Clients * Options.ProcessPagesPerClient);
         _files = new ZipfSampler(files, Options.FileZipfExponent);
         // Popular files are scattered over the file set, not the first ones on disk.
@@ -129,11 +124,9 @@ public sealed class FileServerWorkload : IWorkload
         while (guest.NowNanoseconds < untilNanoseconds)
         {
             var file = _fileOfRank[files.Next(random)];
-            var length = 1 + random.NextInt32(Options.MaxPagesPerOperation);
-            var start = random.NextInt32(Options.PagesPerFile - length + 1);
-            var first = _fileSet.First + (file * Options.PagesPerFile) + start;
+            var first = _fileSet.First + (file * Options.PagesPerFile);
             var write = random.NextDouble() < Options.WriteFraction;
-            for (var i = 0; i < length; i++)
+            for (var i = 0; i < Options.PagesPerFile; i++)
             {
                 guest.Access(first + i, write);
             }

@@ -1,7 +1,9 @@
 /*
  * The memory toucher of the paper's Figure 6: a program that touches a working set of pages, whose size
- * changes over time in phases. Accesses are uniform or Zipf over the current working set; a fraction
- * are writes. When a phase shrinks the working set the toucher frees the pages it no longer uses (so
+ * changes over time in phases. Accesses are uniform or Zipf over the current working set, or cover all
+ * of it in every pass (cyclic: page after page; strided: every StridePages-th page, then the next lane),
+ * as the paper's toucher repeatedly accessed all the memory it allocated; a fraction
+ * are writes, and the first access to a page always writes it (the program initialises its memory). When a phase shrinks the working set the toucher frees the pages it no longer uses (so
  * the guest's free-page behaviour shows: stale on Linux, zeroed on Windows); when it grows again they
  * come back as fresh zero pages.
  */
@@ -22,8 +24,11 @@ public sealed record ToucherOptions
     /// <summary>Pages touched from the start (until the first phase).</summary>
     public int WorkingSetPages { get; init; } = 16384;
 
-    /// <summary>Uniform or Zipf over the working set.</summary>
+    /// <summary>Uniform or Zipf over the working set, or every page of it in turn (cyclic, strided).</summary>
     public AccessPattern Pattern { get; init; } = AccessPattern.Uniform;
+
+    /// <summary>The stride of the strided pattern, in pages (16: 64 KiB).</summary>
+    public int StridePages { get; init; } = 16;
 
     /// <summary>The Zipf exponent s (Zipf pattern only).</summary>
     public double ZipfExponent { get; init; } = 1.0;
@@ -54,6 +59,11 @@ public sealed record ToucherOptions
         if (!(ZipfExponent >= 0) || !double.IsFinite(ZipfExponent))
         {
             throw new ArgumentException($"Toucher Zipf exponent: {ZipfExponent}; must be finite and not negative.");
+        }
+
+        if (StridePages < 1)
+        {
+            throw new ArgumentException($"Toucher stride: {StridePages} pages; must be at least 1.");
         }
 
         if (WriteFraction is < 0 or > 1)
@@ -89,8 +99,12 @@ public sealed class ToucherWorkload : IWorkload
     private DeterministicRandom? _random;
     private ZipfSampler? _zipf;
     private GuestSegment _memory;
+    private WrittenPages? _written;
     private long _startNanoseconds;
     private int _nextPhase;
+    // Cyclic and strided: the next page, and (strided) the lane the pass is in.
+    private int _position;
+    private int _lane;
     private long _nextPhaseNanoseconds = long.MaxValue;
 
     /// <summary>Creates a toucher.</summary>
@@ -121,6 +135,7 @@ public sealed class ToucherWorkload : IWorkload
         ArgumentNullException.ThrowIfNull(guest);
         _random = guest.ForkRandom(0x544F_5543);
         _memory = guest.CreateAnonymous(Options.MaxWorkingSetPages);
+        _written = new WrittenPages(Options.MaxWorkingSetPages);
         _startNanoseconds = guest.NowNanoseconds;
         SetWorkingSet(guest, Options.WorkingSetPages);
         ScheduleNextPhase();
@@ -140,11 +155,38 @@ public sealed class ToucherWorkload : IWorkload
                 ScheduleNextPhase();
             }
 
-            var index = _zipf?.Next(random) ?? random.NextInt32(WorkingSetPages);
-            guest.Access(_memory.First + index, random.NextDouble() < Options.WriteFraction);
+            var index = NextPage(random);
+            guest.Access(_memory.First + index, _written!.Access(index, random.NextDouble() < Options.WriteFraction));
 
             guest.Compute(_accessNanoseconds);
             guest.CompleteWork(1);
+        }
+    }
+
+    /// <summary>The next page of the working set the pattern touches.</summary>
+    private int NextPage(DeterministicRandom random)
+    {
+        switch (Options.Pattern)
+        {
+            case AccessPattern.Zipf:
+                return _zipf!.Next(random);
+            case AccessPattern.Cyclic:
+                var page = _position;
+                _position = page + 1 == WorkingSetPages ? 0 : page + 1;
+                return page;
+            case AccessPattern.Strided:
+                var strided = _position;
+                _position += Options.StridePages;
+                if (_position >= WorkingSetPages)
+                {
+                    // The lane is done: the next starts one page further; after the last lane, the pass starts again.
+                    _lane = _lane + 1 >= Math.Min(Options.StridePages, WorkingSetPages) ? 0 : _lane + 1;
+                    _position = _lane;
+                }
+
+                return strided;
+            default:
+                return random.NextInt32(WorkingSetPages);
         }
     }
 
@@ -155,10 +197,14 @@ public sealed class ToucherWorkload : IWorkload
             for (var i = pages; i < WorkingSetPages; i++)
             {
                 guest.Release(_memory.Page(i));
+                _written!.Forget(i);
             }
         }
 
         WorkingSetPages = pages;
+        // A new working set starts a new pass.
+        _position = 0;
+        _lane = 0;
         _zipf = Options.Pattern == AccessPattern.Zipf ? new ZipfSampler(pages, Options.ZipfExponent) : null;
     }
 

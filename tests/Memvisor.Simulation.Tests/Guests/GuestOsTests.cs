@@ -108,8 +108,9 @@ public sealed class GuestOsTests
         }
 
         var page = segment.Page(0);
-        // First touch: the host zero-fills a machine page (the guest zeroes it: a write to an untouched page).
-        Assert.Equal(2_222, Cost(g => g.Read(page)));
+        // First touch: the host zero-fills a machine page (the guest zeroes the frame it takes for the write).
+        var token = guest.NewToken();
+        Assert.Equal(2_222, Cost(g => g.Write(page, token)));
         Assert.Equal(0, Cost(g => g.Read(page)));
         var ppn = PagesUsedFor(guest, GuestPageUse.Anonymous).Single();
 
@@ -121,9 +122,9 @@ public sealed class GuestOsTests
         Assert.Equal(PageState.Swapped, host.Manager.PageInfoOf(guest.Id, ppn).State);
         Assert.Equal(7_000_000, Cost(g => g.Read(page)));
 
-        // Shared with a second VM's identical page (the guest wrote zeros, so do we): a write breaks copy-on-write.
+        // Shared with a second VM's identical page (it writes what the guest wrote): a write breaks copy-on-write.
         var twin = host.PowerOn("twin", 16);
-        twin.PageForWrite(new Ppn(0)).Clear();
+        PageContent.Fill(twin.PageForWrite(new Ppn(0)), token);
         host.Manager.TryShare(twin.Id, new Ppn(0));
         host.Manager.TryShare(guest.Id, ppn);
         Assert.Equal(PageState.Shared, host.Manager.PageInfoOf(guest.Id, ppn).State);

@@ -12,11 +12,12 @@ internal static class GuestTestSupport
 {
     public const long Second = 1_000_000_000;
 
-    /// <summary>64 kernel pages (a quarter zero), 1% kernel structures, 512 library pages.</summary>
-    public static readonly GuestImage Tiny = new() { Name = "tiny", KernelPages = 64, KernelZeroPercent = 25, KernelReservedPercent = 1, LibraryPages = 512 };
+    /// <summary>64 kernel pages (a quarter zero), 1% kernel structures, 512 library pages, 1024 pages of system files.</summary>
+    public static readonly GuestImage Tiny = new() { Name = "tiny", KernelPages = 64, KernelZeroPercent = 25, KernelReservedPercent = 1, LibraryPages = 512, SystemPages = 1024 };
 
-    public static GuestOs Guest(GuestPhysicalMemory memory, GuestFlavour flavour, IWorkload? workload, ulong seed = 1, double kernelTouchesPerSecond = 0, int? swapPages = null, GuestImage? image = null) =>
-        GuestOs.Create(memory, new GuestOsOptions { Flavour = flavour, Image = image ?? Tiny, Seed = seed, KernelTouchesPerSecond = kernelTouchesPerSecond, SwapPages = swapPages }, workload);
+    /// <summary>A guest with no background activity unless asked (kernel touches, system file reads), so that tests can count pages exactly.</summary>
+    public static GuestOs Guest(GuestPhysicalMemory memory, GuestFlavour flavour, IWorkload? workload, ulong seed = 1, double kernelTouchesPerSecond = 0, int? swapPages = null, GuestImage? image = null, double systemFileReadsPerSecond = 0) =>
+        GuestOs.Create(memory, new GuestOsOptions { Flavour = flavour, Image = image ?? Tiny, Seed = seed, KernelTouchesPerSecond = kernelTouchesPerSecond, SwapPages = swapPages, BackgroundFileReadPagesPerSecond = systemFileReadsPerSecond }, workload);
 
     /// <summary>The guest physical pages currently used for <paramref name="use"/>.</summary>
     public static List<Ppn> PagesUsedFor(GuestOs guest, GuestPageUse use)
