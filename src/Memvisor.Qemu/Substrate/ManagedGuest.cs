@@ -39,6 +39,8 @@ internal sealed class ManagedGuest(VmId id, QemuGuest guest, BalloonActuator bal
 
     public long KsmMergingPages { get; set; }
 
+    public long KsmZeroPages { get; set; }
+
     public TimeSpan ExecutionTime { get; set; }
 
     public BalloonProgress BalloonProgress { get; set; } = BalloonProgress.NoTarget;

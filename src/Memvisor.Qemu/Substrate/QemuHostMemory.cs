@@ -304,7 +304,7 @@ public sealed class QemuHostMemory : IHostMemoryMeter, IHostMemoryActuators
     public QemuGuestFigures FiguresOf(VmId vm)
     {
         var managed = Guest(vm);
-        return new QemuGuestFigures(managed.Alive, managed.ConsumedPages, managed.OverheadPages, managed.BalloonPages, BalloonTargetPages(vm), managed.BalloonProgress, managed.KsmMergingPages, managed.HostSwappedPages, managed.Blocked);
+        return new QemuGuestFigures(managed.Alive, managed.ConsumedPages, managed.OverheadPages, managed.BalloonPages, BalloonTargetPages(vm), managed.BalloonProgress, managed.KsmMergingPages, managed.HostSwappedPages, managed.Blocked) { KsmZeroPages = managed.KsmZeroPages };
     }
 
     private ManagedGuest Guest(VmId id) => _byId[id.Value] ?? throw new ArgumentException($"{id} is not managed here", nameof(id));
@@ -339,6 +339,7 @@ public sealed class QemuHostMemory : IHostMemoryMeter, IHostMemoryActuators
             var rssPages = ram.RssBytes / PageBytes;
             var merging = sample.Ksm?.MergingPages ?? 0;
             managed.KsmMergingPages = merging;
+            managed.KsmZeroPages = sample.Ksm?.ZeroPages ?? 0;
             managed.ConsumedPages = rssPages - merging + (merging * _ksmPartOfMerged);
             managed.ReferencedPages = (int)Math.Min(int.MaxValue, ram.ReferencedBytes / PageBytes);
             managed.HostSwappedPages = (int)(ram.SwapBytes / PageBytes);
@@ -392,4 +393,8 @@ public sealed class QemuHostMemory : IHostMemoryMeter, IHostMemoryActuators
 /// <param name="KsmMergingPages">Pages merged by KSM.</param>
 /// <param name="HostSwappedPages">Guest RAM in host swap.</param>
 /// <param name="Blocked">The guest is paused by the policy.</param>
-public sealed record QemuGuestFigures(bool Alive, double ConsumedPages, long OverheadPages, int BalloonPages, int BalloonTargetPages, BalloonProgress BalloonProgress, long KsmMergingPages, int HostSwappedPages, bool Blocked);
+public sealed record QemuGuestFigures(bool Alive, double ConsumedPages, long OverheadPages, int BalloonPages, int BalloonTargetPages, BalloonProgress BalloonProgress, long KsmMergingPages, int HostSwappedPages, bool Blocked)
+{
+    /// <summary>Zero pages KSM merged with the kernel's zero page (use_zero_pages=1; 0 otherwise).</summary>
+    public long KsmZeroPages { get; init; }
+}

@@ -41,10 +41,12 @@ public static class QemuHostRun
         }
 
         KsmScanRate? ksm = null;
+        KsmController? ksmController = null;
         var journal = Path.Combine(Path.GetTempPath(), $"memvisor-ksm-{Environment.ProcessId}.journal");
         if (options.DriveKsm && KsmSysfs.WhyNotWritable() is null)
         {
-            ksm = new KsmScanRate(new KsmController(new KsmSysfs(), journal));
+            ksmController = new KsmController(new KsmSysfs(), journal);
+            ksm = new KsmScanRate(ksmController);
         }
 
         var started = new List<(VmId Id, QemuRunGuest Guest, QemuGuest Qemu)>();
@@ -54,6 +56,11 @@ public static class QemuHostRun
         var startFaults = new List<string>();
         try
         {
+            if (options.KsmMergeZeroPages)
+            {
+                ksmController?.Set(KsmKnob.UseZeroPages, 1);
+            }
+
             var policy = new HostMemoryPolicy(options.Policy, host, host);
 
             // Admission control before anything starts, with the reservations of the guests admitted
