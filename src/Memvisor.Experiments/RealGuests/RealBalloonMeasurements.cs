@@ -18,12 +18,14 @@ public sealed record RealBalloonSetup(IReadOnlyList<int> SizesMiB, int Configure
 /// <summary>One pair: a configured and a ballooned guest at one size, run side by side.</summary>
 /// <param name="SizeMiB">The memory both have.</param>
 /// <param name="Repeat">Which repeat (0-based).</param>
-/// <param name="ConfiguredRate">The configured guest's reads, pages/s.</param>
-/// <param name="BalloonedRate">The ballooned guest's reads, pages/s.</param>
+/// <param name="ConfiguredRate">The configured guest's reads per second of its QEMU's CPU time (utime + stime over the window).</param>
+/// <param name="BalloonedRate">The ballooned guest's reads per second of its QEMU's CPU time.</param>
+/// <param name="ConfiguredWallRate">The configured guest's reads per second of the agent's clock.</param>
+/// <param name="BalloonedWallRate">The ballooned guest's reads per second of the agent's clock.</param>
 /// <param name="BalloonedActualMiB">The ballooned guest's memory per query-balloon during the window.</param>
 /// <param name="ConfiguredMemTotalMiB">The configured guest's MemTotal (guest stats), if reported.</param>
 /// <param name="BalloonedMemTotalMiB">The ballooned guest's MemTotal (which ballooning does not lower), if reported.</param>
-public sealed record RealBalloonPair(int SizeMiB, int Repeat, double ConfiguredRate, double BalloonedRate, double BalloonedActualMiB, double? ConfiguredMemTotalMiB, double? BalloonedMemTotalMiB)
+public sealed record RealBalloonPair(int SizeMiB, int Repeat, double ConfiguredRate, double BalloonedRate, double ConfiguredWallRate, double BalloonedWallRate, double BalloonedActualMiB, double? ConfiguredMemTotalMiB, double? BalloonedMemTotalMiB)
 {
     /// <summary>The ballooned guest's throughput loss against the configured one, %.</summary>
     public double LossPercent => 100 * (ConfiguredRate - BalloonedRate) / ConfiguredRate;
@@ -31,8 +33,8 @@ public sealed record RealBalloonPair(int SizeMiB, int Repeat, double ConfiguredR
 
 /// <summary>One size over its repeats.</summary>
 /// <param name="SizeMiB">The memory size.</param>
-/// <param name="ConfiguredRate">Configured reads, pages/s.</param>
-/// <param name="BalloonedRate">Ballooned reads, pages/s.</param>
+/// <param name="ConfiguredRate">Configured reads per CPU second.</param>
+/// <param name="BalloonedRate">Ballooned reads per CPU second.</param>
 /// <param name="LossPercent">The loss, % (per pair).</param>
 /// <param name="BalloonsReached">Every ballooned guest was within 2 MiB of the size in its window.</param>
 public sealed record RealBalloonSize(int SizeMiB, Spread ConfiguredRate, Spread BalloonedRate, Spread LossPercent, bool BalloonsReached)

@@ -12,6 +12,9 @@ public static class RealGuestCatalog
     private static readonly Lazy<IReadOnlyList<IExperiment>> Experiments = new(() =>
     [
         new RealBalloonExperiment(),
+        new RealSharingScalingExperiment(),
+        new RealSamplingExperiment(),
+        new RealIdleTaxExperiment(),
     ]);
 
     /// <summary>All real-guest experiments, in the paper's order.</summary>
