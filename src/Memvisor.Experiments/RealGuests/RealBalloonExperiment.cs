@@ -39,9 +39,9 @@ public sealed class RealBalloonExperiment : RealGuestExperiment<RealBalloonMeasu
             SizesMiB: context.Pick<IReadOnlyList<int>>([128, 160, 192, 224], [128, 192]),
             ConfiguredMaxMiB: 256,
             FileMiB: 192,
-            Repeats: context.Pick(3, 2),
-            WarmSeconds: context.Pick(10.0, 4.0),
-            WindowSeconds: context.Pick(20.0, 8.0));
+            Repeats: context.Pick(3, 1),
+            WarmSeconds: context.Pick(10.0, 2.0),
+            WindowSeconds: context.Pick(20.0, 6.0));
         var image = await ImageAsync(context).ConfigureAwait(false);
         var pairs = new List<RealBalloonPair>();
         for (var repeat = 0; repeat < setup.Repeats; repeat++)

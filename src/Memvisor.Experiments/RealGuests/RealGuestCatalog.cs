@@ -12,6 +12,7 @@ public static class RealGuestCatalog
     private static readonly Lazy<IReadOnlyList<IExperiment>> Experiments = new(() =>
     [
         new RealBalloonExperiment(),
+        new RealDoublePagingExperiment(),
         new RealSharingScalingExperiment(),
         new RealSamplingExperiment(),
         new RealIdleTaxExperiment(),

@@ -28,7 +28,7 @@ public sealed class RealIdleTaxExperiment : RealGuestExperiment<RealIdleTaxMeasu
     /// <inheritdoc/>
     private protected override async Task<RealIdleTaxMeasurements> MeasureRealAsync(ExperimentContext context, ExperimentResult simulated)
     {
-        var duration = context.Pick(240.0, 100.0);
+        var duration = context.Pick(240.0, 70.0);
         var setup = new RealIdleTaxSetup(MemoryMiB: 256, BudgetMiB: 420, IdleDataMiB: 160, BusySetMiB: 176, RaisedTau: 0.75, ChangeSeconds: duration / 2, DurationSeconds: duration, PeriodSeconds: 2);
         var image = await ImageAsync(context).ConfigureAwait(false);
         var options = new QemuRunOptions

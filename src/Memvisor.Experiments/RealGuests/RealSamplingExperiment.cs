@@ -37,7 +37,7 @@ public sealed class RealSamplingExperiment : RealGuestExperiment<RealSamplingMea
         var setup = new RealSamplingSetup(
             MemoryMiB: 256,
             PeriodSeconds: context.Pick(2.0, 1.0),
-            Phases: context.Pick<IReadOnlyList<(int, int)>>([(8, 20), (96, 30), (16, 80), (128, 30), (32, 80)], [(8, 10), (96, 12), (16, 36)]));
+            Phases: context.Pick<IReadOnlyList<(int, int)>>([(8, 20), (96, 30), (16, 80), (128, 30), (32, 80)], [(8, 8), (96, 10), (16, 30)]));
         var image = await ImageAsync(context).ConfigureAwait(false);
         var started = new List<QemuGuest>();
         var periods = new List<RealSamplingPeriod>();

@@ -46,7 +46,7 @@ public sealed class RealSharingScalingExperiment : RealGuestExperiment<RealShari
             Counts: context.Pick<IReadOnlyList<int>>([1, 2, 3, 4, 5], [1, 2]),
             MemoryMiB: 128,
             DataMiB: 48,
-            DurationSeconds: context.Pick(60.0, 30.0),
+            DurationSeconds: context.Pick(60.0, 24.0),
             ScanPagesPerSecond: 50_000);
         var image = await ImageAsync(context).ConfigureAwait(false);
         var points = new List<RealSharingPoint>();
