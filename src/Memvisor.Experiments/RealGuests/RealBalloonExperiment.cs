@@ -36,7 +36,7 @@ public sealed class RealBalloonExperiment : RealGuestExperiment<RealBalloonMeasu
     private protected override async Task<RealBalloonMeasurements> MeasureRealAsync(ExperimentContext context, ExperimentResult simulated)
     {
         var setup = new RealBalloonSetup(
-            SizesMiB: context.Pick<IReadOnlyList<int>>([128, 160, 192, 224], [128, 192]),
+            SizesMiB: context.Pick<IReadOnlyList<int>>([128, 176, 224], [128, 192]),
             ConfiguredMaxMiB: 256,
             FileMiB: 192,
             Repeats: context.Pick(3, 1),

@@ -43,7 +43,7 @@ public sealed class RealSharingScalingExperiment : RealGuestExperiment<RealShari
         }
 
         var setup = new RealSharingScalingSetup(
-            Counts: context.Pick<IReadOnlyList<int>>([1, 2, 3, 4, 5], [1, 2]),
+            Counts: context.Pick<IReadOnlyList<int>>([1, 2, 3, 4], [1, 2]),
             MemoryMiB: 128,
             DataMiB: 48,
             DurationSeconds: context.Pick(60.0, 24.0),
