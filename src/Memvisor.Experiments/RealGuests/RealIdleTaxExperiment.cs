@@ -20,6 +20,9 @@ namespace Memvisor.Experiments.RealGuests;
 /// <summary>The idle-tax experiment (Figure 7) on real guests.</summary>
 public sealed class RealIdleTaxExperiment : RealGuestExperiment<RealIdleTaxMeasurements>
 {
+    /// <summary>QEMU's own memory per TCG guest (docs/qemu.md: 89-90 MiB measured), told to the policy as the VM's overhead.</summary>
+    private const int QemuOverheadMiB = 96;
+
     internal RealIdleTaxExperiment()
         : base(new IdleTaxExperiment())
     {
@@ -29,7 +32,7 @@ public sealed class RealIdleTaxExperiment : RealGuestExperiment<RealIdleTaxMeasu
     private protected override async Task<RealIdleTaxMeasurements> MeasureRealAsync(ExperimentContext context, ExperimentResult simulated)
     {
         var duration = context.Pick(240.0, 70.0);
-        var setup = new RealIdleTaxSetup(MemoryMiB: 256, BudgetMiB: 420, IdleDataMiB: 160, BusySetMiB: 176, RaisedTau: 0.75, ChangeSeconds: duration / 2, DurationSeconds: duration, PeriodSeconds: 2);
+        var setup = new RealIdleTaxSetup(MemoryMiB: 256, BudgetMiB: 560, IdleDataMiB: 160, BusySetMiB: 176, RaisedTau: 0.75, ChangeSeconds: duration / 2, DurationSeconds: duration, PeriodSeconds: 2);
         var image = await ImageAsync(context).ConfigureAwait(false);
         var options = new QemuRunOptions
         {
@@ -47,7 +50,7 @@ public sealed class RealIdleTaxExperiment : RealGuestExperiment<RealIdleTaxMeasu
         };
         QemuRunGuest Guest(string name, string[] agent) => new(
             new QemuGuestOptions { Name = name, MemoryMiB = setup.MemoryMiB, Image = image, GuestSwapMiB = setup.MemoryMiB, Agent = Agent(agent) },
-            new VmConfig { Name = name, MaxPages = setup.MemoryMiB * PagesPerMiB, MinPages = 64 * PagesPerMiB },
+            new VmConfig { Name = name, MaxPages = setup.MemoryMiB * PagesPerMiB, MinPages = 64 * PagesPerMiB, OverheadPages = QemuOverheadMiB * PagesPerMiB },
             BalloonFloorMiB: 64);
         QemuRunGuest[] guests =
         [
@@ -205,7 +208,7 @@ public sealed class RealIdleTaxExperiment : RealGuestExperiment<RealIdleTaxMeasu
             setup:
                 "Paper [recalled]: host with 512 MB; two VMs, equal shares, 256 MB each; VM1 idle Windows, VM2 Linux running dbench; tau raised from 0 to 75%. " +
                 $"Real guests: two {setup.MemoryMiB} MiB Linux guests under QEMU TCG with equal shares (min 64 MiB, balloon floor 64 MiB, each with {setup.MemoryMiB} MiB of guest swap) " +
-                $"on a budget of {setup.BudgetMiB} MiB (QEMU's own memory, about 90 MiB per TCG guest, counted in it); VM1 fills {setup.IdleDataMiB} MiB and touches none of it; " +
+                $"on a budget of {setup.BudgetMiB} MiB (QEMU's own memory, about 90 MiB per TCG guest, counted in it and told to the policy as each VM's overhead, {QemuOverheadMiB} MiB); VM1 fills {setup.IdleDataMiB} MiB and touches none of it; " +
                 $"VM2 touches uniformly random pages of {setup.BusySetMiB} MiB as fast as it can. Core's policy (QemuHostRun) ticks every second with {F(setup.PeriodSeconds, 0)} s sampling and balance periods; " +
                 $"tau = 0 until {F(setup.ChangeSeconds, 0)} s, then {F(setup.RaisedTau)}; {F(setup.DurationSeconds, 0)} s. Windows: the last 40% of each half. " +
                 "The simulator column is `memvisor experiment idle-tax` at the same scale and seed.",
