@@ -161,7 +161,7 @@ public sealed class RealBalloonExperiment : RealGuestExperiment<RealBalloonMeasu
         [
             new(
                 ClaimId.BalloonCloseToConfigured,
-                "A ballooned VM performs close to one configured with that memory",
+                ClaimText(measured.Simulator, ClaimId.BalloonCloseToConfigured),
                 gap <= CloseWithinPercent && reached,
                 $"Loss of the ballooned guest, median (min..max) over {measured.Setup.Repeats} pairs: {losses}; largest |median| {F(gap)}% (close: at most {F(CloseWithinPercent)}%). " +
                 $"Balloons at their sizes in the window: {(reached ? "yes" : "NO")}. For scale, the configured guest's read rate grows x{F(growth)} from {sizes[0].SizeMiB} to {sizes[^1].SizeMiB} MiB.")
@@ -171,7 +171,7 @@ public sealed class RealBalloonExperiment : RealGuestExperiment<RealBalloonMeasu
             },
             new(
                 ClaimId.BalloonSlightlySlower,
-                "The ballooned VM is slightly slower, not faster: the larger guest sizes kernel structures for its configured memory",
+                ClaimText(measured.Simulator, ClaimId.BalloonSlightlySlower),
                 sizes.All(s => s.LossPercent.Median > 0),
                 $"Median loss at every size: {losses}. {Reserves(measured)}")
             {
@@ -180,7 +180,7 @@ public sealed class RealBalloonExperiment : RealGuestExperiment<RealBalloonMeasu
             },
             new(
                 ClaimId.BalloonThroughputGrowsWithMemory,
-                "Throughput grows with memory (the workload is memory-sensitive, so the comparison means something)",
+                ClaimText(measured.Simulator, ClaimId.BalloonThroughputGrowsWithMemory),
                 growth > 1.1,
                 $"Configured reads {sizes[0].ConfiguredRate.Text(0)} pages per CPU second at {sizes[0].SizeMiB} MiB, {sizes[^1].ConfiguredRate.Text(0)} at {sizes[^1].SizeMiB} MiB (x{F(growth)}, medians).")
             {

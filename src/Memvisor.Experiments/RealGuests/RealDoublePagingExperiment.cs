@@ -148,7 +148,7 @@ public sealed class RealDoublePagingExperiment : RealGuestExperiment<RealDoubleP
         [
             new ClaimResult(
                 ClaimId.DoublePagingHostIoAvoided,
-                "Ballooning avoids most of the host's meta-level paging I/O (swap-outs and swap-ins of pages it cannot rank)",
+                ClaimText(measured.Simulator, ClaimId.DoublePagingHostIoAvoided),
                 ioShare < 0.2,
                 $"host swap-outs + swap-ins over the window: {F(balloon.HostSwapOutMiB, 1)} + {F(balloon.HostSwapInMiB, 1)} MiB with ballooning, {F(host.HostSwapOutMiB, 1)} + {F(host.HostSwapInMiB, 1)} MiB with host paging (most avoided: under 20%; host-wide counters)")
             {
@@ -156,7 +156,7 @@ public sealed class RealDoublePagingExperiment : RealGuestExperiment<RealDoubleP
             },
             new ClaimResult(
                 ClaimId.DoublePagingBalloonedFaster,
-                "The VM runs faster when the guest chooses what to give up",
+                ClaimText(measured.Simulator, ClaimId.DoublePagingBalloonedFaster),
                 faster > 1.02,
                 $"{F(balloon.Throughput, 0)} touches/s with ballooning, {F(host.Throughput, 0)} with host paging (x{F(faster, 3)})")
             {

@@ -45,6 +45,10 @@ public abstract class RealGuestExperiment<TMeasurements> : PaperExperiment<TMeas
     /// <summary>Boots the real guests, measures them and returns the record (with <paramref name="simulated"/> in it).</summary>
     private protected abstract Task<TMeasurements> MeasureRealAsync(ExperimentContext context, ExperimentResult simulated);
 
+    /// <summary>The simulator's wording of claim <paramref name="id"/>: the same claim, judged here on real guests.</summary>
+    private protected static string ClaimText(ExperimentResult simulated, ClaimId id) =>
+        simulated.Claims.FirstOrDefault(c => c.Id == id)?.Claim ?? id.ToString();
+
     /// <summary>The common report fields for a real-guest result: <paramref name="guestsBooted"/> runs, the simulator's simulated seconds.</summary>
     private protected ExperimentResult RealResult(ExperimentContext context, ExperimentResult simulated, int guestsBooted, string setup, string shows, string discussion) =>
         Result(context, new ExperimentRuns(context), setup, shows, discussion) with

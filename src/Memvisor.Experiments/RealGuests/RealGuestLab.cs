@@ -24,33 +24,10 @@ internal static class RealGuestLab
     public static readonly TimeSpan BootTimeout = TimeSpan.FromSeconds(150);
 
     /// <summary>What this machine lacks to boot real guests (with the install line), or null.</summary>
-    public static string? WhyUnavailable()
-    {
-        var missing = new List<HostPackage>();
-        if (HostTools.FindOnPath("qemu-system-x86_64") is null)
-        {
-            missing.Add(HostPackage.Qemu);
-        }
-
-        if (HostTools.FindGuestKernel() is null)
-        {
-            missing.Add(HostPackage.GuestKernel);
-        }
-
-        if (HostTools.FindStaticBusybox() is null)
-        {
-            missing.Add(HostPackage.BusyboxStatic);
-        }
-
-        if (HostTools.FindOnPath("gcc") is null)
-        {
-            missing.Add(HostPackage.Gcc);
-        }
-
-        return missing.Count == 0
-            ? null
-            : $"real guests need {string.Join(", ", missing.Select(HostPackages.NameOf))}: {HostPackages.InstallLine(missing)}";
-    }
+    public static string? WhyUnavailable() =>
+        HostTools.MissingGuestPackages() is { Count: > 0 } missing
+            ? $"real guests need {string.Join(", ", missing.Select(HostPackages.NameOf))}: {HostPackages.InstallLine(missing)}"
+            : null;
 
     /// <summary>Runs an asynchronous measurement to its end on the thread pool.</summary>
     public static T RunSync<T>(Func<Task<T>> measure) => Task.Run(measure).GetAwaiter().GetResult();

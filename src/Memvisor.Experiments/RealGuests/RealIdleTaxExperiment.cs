@@ -125,7 +125,7 @@ public sealed class RealIdleTaxExperiment : RealGuestExperiment<RealIdleTaxMeasu
         [
             new ClaimResult(
                 ClaimId.IdleTaxEqualWithoutTax,
-                "with tau = 0 and equal shares both VMs get about the same memory (within 5% of a VM's size)",
+                ClaimText(measured.Simulator, ClaimId.IdleTaxEqualWithoutTax),
                 Math.Abs(before.IdleConsumedMiB - before.BusyConsumedMiB) <= 0.05 * setup.MemoryMiB,
                 $"mean consumption over {F(setup.BeforeWindow.From, 0)}-{F(setup.BeforeWindow.To, 0)} s: VM1 {F(before.IdleConsumedMiB, 1)} MiB, VM2 {F(before.BusyConsumedMiB, 1)} MiB (targets {F(before.IdleTargetMiB, 1)} / {F(before.BusyTargetMiB, 1)} MiB)")
             {
@@ -134,7 +134,7 @@ public sealed class RealIdleTaxExperiment : RealGuestExperiment<RealIdleTaxMeasu
             },
             new ClaimResult(
                 ClaimId.IdleTaxMovesIdleMemory,
-                $"raising tau to {F(setup.RaisedTau)} moves idle memory from VM1 to VM2 (each allocation changes by more than 1% of the budget, the hysteresis band)",
+                ClaimText(measured.Simulator, ClaimId.IdleTaxMovesIdleMemory),
                 before.IdleConsumedMiB - after.IdleConsumedMiB > threshold && after.BusyConsumedMiB - before.BusyConsumedMiB > threshold,
                 $"VM1 {F(before.IdleConsumedMiB, 1)} -> {F(after.IdleConsumedMiB, 1)} MiB, VM2 {F(before.BusyConsumedMiB, 1)} -> {F(after.BusyConsumedMiB, 1)} MiB (threshold {F(threshold, 1)} MiB); " +
                 $"targets VM1 {F(before.IdleTargetMiB, 1)} -> {F(after.IdleTargetMiB, 1)}, VM2 {F(before.BusyTargetMiB, 1)} -> {F(after.BusyTargetMiB, 1)} MiB; active fractions before the change: VM1 {F(before.IdleActiveFraction)}, VM2 {F(before.BusyActiveFraction)}")
@@ -143,7 +143,7 @@ public sealed class RealIdleTaxExperiment : RealGuestExperiment<RealIdleTaxMeasu
             },
             new ClaimResult(
                 ClaimId.IdleTaxRaisesThroughput,
-                "and raises VM2's throughput (by more than two standard errors of the difference)",
+                ClaimText(measured.Simulator, ClaimId.IdleTaxRaisesThroughput),
                 gain > 2 * se,
                 $"{F(before.BusyRate, 0)} -> {F(after.BusyRate, 0)} touches/s: {F(gain, 1)}% (standard error {F(se, 1)}%)")
             {
@@ -152,7 +152,7 @@ public sealed class RealIdleTaxExperiment : RealGuestExperiment<RealIdleTaxMeasu
             },
             new ClaimResult(
                 ClaimId.IdleTaxGainAsInPaper,
-                "by more than 30%, as in the paper",
+                ClaimText(measured.Simulator, ClaimId.IdleTaxGainAsInPaper),
                 gain > 30,
                 $"{F(gain, 1)}%: see why the numbers differ")
             {

@@ -160,7 +160,7 @@ public sealed class RealSamplingExperiment : RealGuestExperiment<RealSamplingMea
         [
             new ClaimResult(
                 ClaimId.SamplingRisesFastFallsSlowly,
-                "the estimate rises fast and falls slowly: it covers 90% of a step up at least 3 times faster than 90% of a step down",
+                ClaimText(measured.Simulator, ClaimId.SamplingRisesFastFallsSlowly),
                 fastestFall >= 3 * slowestRise,
                 $"slowest rise {Periods(slowestRise)} periods, fastest fall {Periods(fastestFall)} periods")
             {
@@ -168,7 +168,7 @@ public sealed class RealSamplingExperiment : RealGuestExperiment<RealSamplingMea
             },
             new ClaimResult(
                 ClaimId.SamplingRisesWithinTwoPeriods,
-                "it rises within about 1-2 sampling periods, as Figure 6 shows [recalled]: 90% of each step up within 2 periods",
+                ClaimText(measured.Simulator, ClaimId.SamplingRisesWithinTwoPeriods),
                 slowestRise <= 2,
                 Steps(measured.Rises) + "; counted from the period in which the step happened (its own count is partial)")
             {
@@ -177,7 +177,7 @@ public sealed class RealSamplingExperiment : RealGuestExperiment<RealSamplingMea
             },
             new ClaimResult(
                 ClaimId.SamplingFallsSlowly,
-                "the estimate falls slowly: after a step down it takes at least 5 periods to come 90% of the way down",
+                ClaimText(measured.Simulator, ClaimId.SamplingFallsSlowly),
                 fastestFall >= 5,
                 Steps(measured.Falls) + "; slow gain 0.1 predicts 21.9 periods to 90% (not reached within a phase: more than the phase's periods)")
             {
@@ -185,7 +185,7 @@ public sealed class RealSamplingExperiment : RealGuestExperiment<RealSamplingMea
             },
             new ClaimResult(
                 ClaimId.SamplingTracksTruth,
-                "between changes the estimate tracks the truth: mean |estimate - truth| over the last quarter of each phase is at most 10% of VM memory",
+                ClaimText(measured.Simulator, ClaimId.SamplingTracksTruth),
                 measured.MeanErrorPercent <= 10,
                 $"mean absolute error {F(measured.MeanErrorMiB, 1)} MiB = {F(measured.MeanErrorPercent, 1)}% of {measured.Setup.MemoryMiB} MiB; Referenced counts the guest kernel's and QEMU's touches too, the truth only the agent's")
             {

@@ -147,7 +147,7 @@ public sealed class RealSharingScalingExperiment : RealGuestExperiment<RealShari
         [
             new ClaimResult(
                 ClaimId.SharingGrowsWithVms,
-                "sharing grows with the number of identical VMs",
+                ClaimText(measured.Simulator, ClaimId.SharingGrowsWithVms),
                 measured.Growing && last.ReclaimedMiB > 2 * one.ReclaimedMiB,
                 $"reclaimed {string.Join(", ", points.Select(p => $"{p.Vms}: {F(p.ReclaimedMiB, 1)} MiB"))}; {(measured.Growing ? "never falls by more than 2% from one count to the next" : "falls from one count to the next")}.")
             {
@@ -155,7 +155,7 @@ public sealed class RealSharingScalingExperiment : RealGuestExperiment<RealShari
             },
             new ClaimResult(
                 ClaimId.SharingFractionGrowsWithVms,
-                "the fraction of VM memory reclaimed grows with the number of VMs",
+                ClaimText(measured.Simulator, ClaimId.SharingFractionGrowsWithVms),
                 last.ReclaimedPercent > one.ReclaimedPercent,
                 $"{F(one.ReclaimedPercent, 1)}% at 1 VM, {F(last.ReclaimedPercent, 1)}% at {last.Vms}.")
             {
@@ -164,7 +164,7 @@ public sealed class RealSharingScalingExperiment : RealGuestExperiment<RealShari
             },
             new ClaimResult(
                 ClaimId.SharingOneVmMostlyZeroPages,
-                "one VM alone reclaims mostly zero pages",
+                ClaimText(measured.Simulator, ClaimId.SharingOneVmMostlyZeroPages),
                 one.ZeroMiB > one.ReclaimedMiB / 2,
                 $"one VM reclaims {F(one.ReclaimedMiB, 1)} MiB, of which {F(one.ZeroMiB, 1)} MiB are zero pages.")
             {
