@@ -30,7 +30,7 @@ internal static class SideBySide
             rows.Add(
             [
                 id.ToString(),
-                (ours ?? sim)!.Claim,
+                (ours ?? sim)!.Claim.Replace("|", "\\|", StringComparison.Ordinal), // a table cell: "mean |estimate - truth|" must not end it
                 paper is { } p ? ExperimentReport.Number(p) : "none given",
                 sim is null ? "not an experiment of the simulator" : Cell(sim),
                 ours is not null ? Cell(ours) : "not judged: " + (notJudged.TryGetValue(id, out var why) ? why : "not measurable on these guests"),
