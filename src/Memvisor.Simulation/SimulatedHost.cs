@@ -167,43 +167,8 @@ public sealed class SimulatedHost : IDisposable
     /// <summary>The policy (for tests and live views).</summary>
     public HostMemoryController Controller => _controller;
 
-    /// <summary>The host policy options a HostSpec stands for.</summary>
-    public static HostPolicyOptions PolicyOptions(HostSpec host)
-    {
-        ArgumentNullException.ThrowIfNull(host);
-        var dmaBoundary = (int)Math.Max(1, PageGeometry.PagesFromMegabytes(host.DmaBoundaryMB));
-        var defaults = new IoRemapOptions();
-        return new HostPolicyOptions
-        {
-            Allocation = new AllocationOptions
-            {
-                Tau = host.IdleTax,
-                BalancePeriodSeconds = host.BalancePeriodSeconds,
-                HighPercent = host.HighPercent,
-                SoftPercent = host.SoftPercent,
-                HardPercent = host.HardPercent,
-                LowPercent = host.LowPercent,
-            },
-            Sampling = new SamplingOptions
-            {
-                PeriodSeconds = host.SamplingPeriodSeconds,
-                SamplePages = host.SamplingPages,
-                InitialActiveFraction = host.SamplingInitialActivePercent / 100,
-            },
-            Balloon = new BalloonOptions { MaxPercent = host.BalloonMaxPercent },
-            ShareScan = new ShareScanOptions { PerVmPagesPerSecond = host.ShareScanPerVmPagesPerSecond, HostPagesPerSecond = host.ShareScanHostPagesPerSecond },
-            SharingEnabled = host.Sharing,
-            IdleTaxChanges = host.IdleTaxChanges,
-            IoRemap = new IoRemapOptions
-            {
-                DmaBoundaryPages = dmaBoundary,
-                RemapHotPages = host.IoRemap,
-                RemapThresholdCopies = host.IoRemapThresholdCopies,
-                // The default reserve (64 MB) would not fit below a small boundary: keep a quarter of low memory at most.
-                LowReservePages = Math.Min(defaults.LowReservePages, dmaBoundary / 4),
-            },
-        };
-    }
+    /// <summary>The host policy options a HostSpec stands for (the same on every substrate: ScenarioPolicy).</summary>
+    public static HostPolicyOptions PolicyOptions(HostSpec host) => ScenarioPolicy.Options(host);
 
     /// <summary>Runs the whole scenario; <paramref name="progress"/> hears of every sample (synchronously, on this thread).</summary>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
@@ -335,16 +300,7 @@ public sealed class SimulatedHost : IDisposable
         PowerOff(vm);
     }
 
-    private static VmConfig Config(VmSpec spec) => new()
-    {
-        Name = spec.Name,
-        MaxPages = checked((int)PageGeometry.PagesFromMegabytes(spec.MemoryMB)),
-        MinPages = (int)PageGeometry.PagesFromMegabytes(spec.MinMB),
-        Shares = spec.Shares,
-        OverheadPages = spec.OverheadMB is { } overhead ? (int)PageGeometry.PagesFromMegabytes(overhead) : null,
-        BalloonMaxPages = spec.BalloonMaxMB is { } cap ? (int)PageGeometry.PagesFromMegabytes(cap) : null,
-        ShareSalt = spec.ShareSalt,
-    };
+    private static VmConfig Config(VmSpec spec) => ScenarioPolicy.Config(spec);
 
     private void PowerOff(SimulatedVm vm)
     {

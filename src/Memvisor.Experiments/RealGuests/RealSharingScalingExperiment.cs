@@ -128,7 +128,7 @@ public sealed class RealSharingScalingExperiment : RealGuestExperiment<RealShari
             var counters = KsmCounters.Read(_ksm);
             var keptShare = counters.PagesShared + counters.PagesSharing > 0 ? counters.PagesSharing / (double)(counters.PagesShared + counters.PagesSharing) : 0;
             var merging = value.Vms.Sum(v => (double)v.Figures.KsmMergingPages);
-            var zero = value.Vms.Sum(v => (double)v.Figures.KsmZeroPages);
+            var zero = value.Vms.Sum(v => (double)(v.Figures.KsmZeroPages ?? 0));
             Points.Add((
                 value.Time.TotalSeconds,
                 value.Vms.Sum(v => v.Policy.ConsumedPages) / PagesPerMiB,
