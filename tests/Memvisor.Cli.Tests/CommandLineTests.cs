@@ -79,6 +79,19 @@ public sealed class CommandLineTests : IDisposable
         Assert.DoesNotContain("System.", o.Stderr, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Experiments_on_real_guests_are_listed_and_one_only_the_simulator_runs_is_refused_before_anything_runs()
+    {
+        var list = MemvisorProcess.Run(_dir.Path, "experiment", "list", "--substrate", "qemu");
+        Assert.Equal(0, list.ExitCode);
+        Assert.Equal(["balloon", "double-paging", "sharing-scaling", "sampling", "idle-tax"], list.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(' ')[0]));
+
+        var o = MemvisorProcess.Run(_dir.Path, "experiment", "salting", "--substrate", "qemu", "--out", "out");
+        Assert.Equal(1, o.ExitCode);
+        Assert.Equal("memvisor experiment: no real-guest experiment named 'salting'; expected one of: balloon, double-paging, sharing-scaling, sampling, idle-tax, all, list.", o.Stderr.Trim());
+        Assert.False(Directory.Exists(Path.Combine(_dir.Path, "out")));
+    }
+
     [Theory]
     [InlineData("", "the file name is empty")]
     [InlineData("/dev/zero", "'/dev/zero' is a device, not a regular file")]

@@ -1,12 +1,14 @@
 /*
- * `memvisor experiment <name>|all|list`: re-runs the paper's experiments in the simulator and writes their
- * reports (Memvisor.Experiments). Wiring and printing only: the experiments, their claims and their
- * reports are Memvisor.Experiments'.
+ * `memvisor experiment <name>|all|list [--substrate simulator|qemu]`: re-runs the paper's experiments in the
+ * simulator (the default) or on real guests under QEMU beside the simulator's (Memvisor.Experiments'
+ * RealGuests; reports under DIR/qemu/), and writes their reports. Wiring and printing only: the
+ * experiments, their claims and their reports are Memvisor.Experiments'.
  */
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using Memvisor.Experiments;
+using Memvisor.Experiments.RealGuests;
 using Spectre.Console;
 
 namespace Memvisor.Cli.Commands;
@@ -29,24 +31,32 @@ internal static class ExperimentCommand
         };
         var seed = Arguments.Seed("Seed of every scenario the experiments run (default 1).");
         var reduced = new Option<bool>("--reduced") { Description = "Smaller, shorter setups (what the tests run): the same claims in seconds." };
+        var substrate = new Option<ExperimentSubstrate>("--substrate")
+        {
+            Description = "simulator (default), or qemu: real Linux guests under QEMU beside the simulator (" + string.Join(", ", RealGuestCatalog.All.Select(e => e.Name)) + "; reports under DIR/qemu).",
+            DefaultValueFactory = _ => ExperimentSubstrate.Simulator,
+        };
         var command = new Command("experiment", "Re-run the paper's experiments in the simulator: each writes a report with the paper's numbers beside Memvisor's and whether the paper's claims hold. Exit code 1: unknown experiment; 2: an experiment failed (e.g. a guest read back data it did not write); 3: a bug in Memvisor.")
         {
-            name, output, seed, reduced,
+            name, output, seed, reduced, substrate,
         };
         command.SetAction((parse, cancellationToken) => Task.FromResult(Run(
             parse.GetValue(name)!,
             parse.GetValue(output) ?? "memvisor-out",
             parse.GetValue(seed) ?? 1,
             parse.GetValue(reduced) ? ExperimentScale.Reduced : ExperimentScale.Full,
+            parse.GetValue(substrate),
             cancellationToken)));
         return command;
     }
 
-    private static int Run(string name, string output, ulong seed, ExperimentScale scale, CancellationToken cancellationToken)
+    private static int Run(string name, string output, ulong seed, ExperimentScale scale, ExperimentSubstrate substrate, CancellationToken cancellationToken)
     {
+        var real = substrate == ExperimentSubstrate.Qemu;
+        var catalog = real ? RealGuestCatalog.All : ExperimentCatalog.All;
         if (name == "list")
         {
-            foreach (var e in ExperimentCatalog.All)
+            foreach (var e in catalog)
             {
                 Console.WriteLine($"{e.Name,-16} {e.Title} ({e.PaperReference})");
             }
@@ -55,13 +65,21 @@ internal static class ExperimentCommand
         }
 
         IReadOnlyList<IExperiment> chosen = name == "all"
-            ? ExperimentCatalog.All
-            : ExperimentCatalog.Find(name) is { } one ? [one] : [];
+            ? catalog
+            : catalog.FirstOrDefault(e => string.Equals(e.Name, name, StringComparison.OrdinalIgnoreCase)) is { } one ? [one] : [];
         if (chosen.Count == 0)
         {
-            Console.Error.WriteLine($"memvisor experiment: no experiment named '{name}'; expected one of: {string.Join(", ", ExperimentCatalog.All.Select(e => e.Name))}, all, list.");
+            Console.Error.WriteLine($"memvisor experiment: no {(real ? "real-guest " : "")}experiment named '{name}'; expected one of: {string.Join(", ", catalog.Select(e => e.Name))}, all, list.");
             return 1;
         }
+
+        if (real && RealGuestCatalog.WhyUnavailable() is { } missing)
+        {
+            Console.Error.WriteLine($"memvisor experiment: {missing}; nothing run.");
+            return 2;
+        }
+
+        output = real ? Path.Combine(output, "qemu") : output;
 
         if (!SimulateCommand.CanWrite(output, out var why))
         {
@@ -117,7 +135,7 @@ internal static class ExperimentCommand
         {
             try
             {
-                Console.WriteLine($"all reports: {Path.GetFullPath(ExperimentReport.WriteAll(output, results))}");
+                Console.WriteLine($"all reports: {Path.GetFullPath(real ? RealGuestReport.WriteAll(output, results) : ExperimentReport.WriteAll(output, results))}");
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -159,6 +177,16 @@ internal static class ExperimentCommand
         }
 
         Console.WriteLine($"  report: {Path.GetFullPath(report)}");
+    }
+
+    /// <summary>Where the experiments run.</summary>
+    private enum ExperimentSubstrate
+    {
+        /// <summary>The simulator.</summary>
+        Simulator,
+
+        /// <summary>Real guests under QEMU.</summary>
+        Qemu,
     }
 
     /// <summary>Prints each step of an experiment on stderr as it starts (synchronously).</summary>

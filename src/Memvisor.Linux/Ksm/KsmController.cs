@@ -13,6 +13,11 @@
  *  - every restored knob is read back; a mismatch or a failed write is reported after all were tried.
  * Optionally the originals are kept in a journal file until they are restored, so that a run killed
  * by SIGKILL can be repaired later (RestoreFromJournal).
+ * Two controllers of the host's KSM at once (two Memvisor processes, e.g. two test projects run side by
+ * side) would each save the other's changed values as originals and leave ksmd running. So a controller
+ * of the real /sys/kernel/mm/ksm holds an exclusive lock file from construction until it has restored
+ * (.NET's FileShare.None is an flock on Linux, released when the process dies); a second one waits for
+ * it, up to LockTimeout.
  */
 using System.Globalization;
 
@@ -29,7 +34,12 @@ public readonly record struct KnobSnapshot(string Knob, string Value)
 public sealed class KsmController : IDisposable
 {
     private const string NothingMergedKey = "#nothing-merged-at-start";
+
+    /// <summary>How long a controller of the host's KSM waits for another one to restore.</summary>
+    public static readonly TimeSpan LockTimeout = TimeSpan.FromMinutes(10);
+
     private readonly KsmSysfs _sysfs;
+    private FileStream? _hostLock;
     private readonly string? _journalPath;
     private readonly List<KnobSnapshot> _originals = [];
     private bool _restored;
@@ -40,6 +50,7 @@ public sealed class KsmController : IDisposable
         ArgumentNullException.ThrowIfNull(sysfs);
         _sysfs = sysfs;
         _journalPath = journalPath;
+        _hostLock = LockHost(sysfs);
         CountersAtStart = KsmCounters.Read(sysfs);
         NothingMergedAtStart = CountersAtStart.PagesShared == 0 && CountersAtStart.PagesSharing == 0 && (CountersAtStart.KsmZeroPages ?? 0) == 0;
     }
@@ -139,6 +150,37 @@ public sealed class KsmController : IDisposable
         if (_journalPath is not null)
         {
             File.Delete(_journalPath);
+        }
+
+        _hostLock?.Dispose();
+        _hostLock = null;
+    }
+
+    /// <summary>The lock on the host's KSM (null for any other directory, such as a test's).</summary>
+    /// <exception cref="IOException">Another controller held it for <see cref="LockTimeout"/>.</exception>
+    private static FileStream? LockHost(KsmSysfs sysfs)
+    {
+        if (sysfs.Directory != KsmSysfs.DefaultDirectory)
+        {
+            return null;
+        }
+
+        var path = Path.Combine(Path.GetTempPath(), "memvisor-ksm.lock");
+        var deadline = DateTime.UtcNow + LockTimeout;
+        while (true)
+        {
+            try
+            {
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException) when (DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(250);
+            }
+            catch (IOException e)
+            {
+                throw new IOException($"KSM is being driven by another process (lock {path}) for over {LockTimeout.TotalMinutes:0} minutes; its settings would be mixed with ours.", e);
+            }
         }
     }
 

@@ -42,6 +42,9 @@ public static class KsmKnob
 
     /// <summary>Empty pages merged into the kernel's zero page (only with use_zero_pages=1; absent on old kernels).</summary>
     public const string KsmZeroPages = "ksm_zero_pages";
+
+    /// <summary>1: merge zero pages with the kernel's zero page, counted in ksm_zero_pages (a knob).</summary>
+    public const string UseZeroPages = "use_zero_pages";
 }
 
 /// <summary>Reads and writes the files of a KSM sysfs directory.</summary>

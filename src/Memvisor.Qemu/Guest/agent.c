@@ -19,6 +19,10 @@
  *      period_s=S               each period the whole set is touched once, evenly (default 1)
  *      touch=read|write         a read touch keeps content (and KSM merges); a write touch stores
  *                               the page's own byte back (dirties it, breaking KSM sharing)
+ *      order=cyclic|random      cyclic (default): pages in order, round and round; random: each touch
+ *                               picks a page of the set uniformly at random (a cache of C pages over a
+ *                               set of S then hits C/S of the touches, where a cyclic scan larger than
+ *                               an LRU cache would miss them all, and read-ahead does not help)
  *      file=PATH, file_mib=N    mode=file: the file (default /tmp/memvisor.data on tmpfs, written
  *                               with fill content first; a block device such as /dev/vda is read)
  *      port=NAME                virtio-serial port name (default memvisor.agent)
@@ -27,7 +31,7 @@
  *    in /sys/class/virtio-ports/<dev>/name (the device name is not fixed), or on stdout until the port
  *    appears:
  *      {"t": seconds since start, "state": "filling"|"running", "phase": i, "work": units done,
- *       "touched_pages": distinct pages touched in the last second, "set_pages": pages in the set,
+ *       "touched_pages": distinct pages touched in the last second (order=random: touches), "set_pages": pages in the set,
  *       "alloc_pages": pages allocated, "filled_pages": pages filled so far}
  *    A work unit is one page touched. touched_pages is the truth a host-side working-set estimate
  *    is judged against: the cursor's advance in that second, capped at the set.
@@ -58,6 +62,7 @@ static struct {
     enum mode mode;
     enum fill fill;
     int write_touch;
+    int random_order;
     unsigned long alloc_pages;
     unsigned long file_pages;
     uint64_t seed;
@@ -92,6 +97,8 @@ static void set_option(const char *key, const char *value)
         cfg.period_s = strtod(value, NULL);
     } else if (!strcmp(key, "touch")) {
         cfg.write_touch = !strcmp(value, "write");
+    } else if (!strcmp(key, "order")) {
+        cfg.random_order = !strcmp(value, "random");
     } else if (!strcmp(key, "file")) {
         snprintf(cfg.file, sizeof cfg.file, "%s", value);
     } else if (!strcmp(key, "port")) {
@@ -319,6 +326,7 @@ int main(void)
     st.running = 1;
     double phase_start = now_s();
     unsigned long cursor = 0;
+    uint64_t rng = (seed * 0x9E3779B97F4A7C15ULL) | 1; /* order=random: xorshift64*, never 0 */
     double owed = 0; /* pages due to be touched and not yet touched */
     double last = phase_start;
     for (;;) {
@@ -341,21 +349,32 @@ int main(void)
                 if (cursor >= set) {
                     cursor = 0;
                 }
+                unsigned long index = cursor;
+                if (cfg.random_order) {
+                    rng ^= rng >> 12;
+                    rng ^= rng << 25;
+                    rng ^= rng >> 27;
+                    index = (unsigned long)((rng * 0x2545F4914F6CDD1DULL) % set);
+                }
                 if (memory) {
-                    volatile uint8_t *p = memory + cursor * PAGE_BYTES + (cursor % 61) * 64;
+                    volatile uint8_t *p = memory + index * PAGE_BYTES + (index % 61) * 64;
                     if (cfg.write_touch) {
                         *p = *p;
                     } else {
                         sink = *p;
                     }
-                } else if (pread(file_fd, page, PAGE_BYTES, (off_t)(cursor * PAGE_BYTES)) < 0) {
+                } else if (pread(file_fd, page, PAGE_BYTES, (off_t)(index * PAGE_BYTES)) < 0) {
                     break;
                 }
                 cursor++;
+                st.work++;
+                st.touched_this_second++;
+                if ((i & 1023) == 1023) {
+                    /* A pass that takes longer than a second (a slow file, a busy host) still reports each second. */
+                    maybe_report(now_s(), set, units);
+                }
             }
             owed -= (double)due;
-            st.work += due;
-            st.touched_this_second += due;
         }
         last = now;
         maybe_report(now, set, units);

@@ -37,6 +37,33 @@ public static class HostTools
         return null;
     }
 
+    /// <summary>What this host lacks to build an image and boot guests (QEMU, the guest kernel, a static busybox, gcc); empty when nothing.</summary>
+    public static IReadOnlyList<HostPackage> MissingGuestPackages()
+    {
+        var missing = new List<HostPackage>();
+        if (FindOnPath("qemu-system-x86_64") is null)
+        {
+            missing.Add(HostPackage.Qemu);
+        }
+
+        if (FindGuestKernel() is null)
+        {
+            missing.Add(HostPackage.GuestKernel);
+        }
+
+        if (FindStaticBusybox() is null)
+        {
+            missing.Add(HostPackage.BusyboxStatic);
+        }
+
+        if (FindOnPath("gcc") is null)
+        {
+            missing.Add(HostPackage.Gcc);
+        }
+
+        return missing;
+    }
+
     /// <summary>A statically linked busybox, or null.</summary>
     public static string? FindStaticBusybox() => BusyboxPaths.FirstOrDefault(p => File.Exists(p) && StaticElf.IsStaticExecutable(p));
 

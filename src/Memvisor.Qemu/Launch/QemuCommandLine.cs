@@ -16,6 +16,8 @@
  *   -drive file=swap.img,if=none,... + -device virtio-blk-pci   with guest swap only (memvisor.swap=1:
  *                                          /init runs mkswap and swapon on /dev/vda); cache=unsafe:
  *                                          the disk is scratch, deleted with the run folder
+ *   -drive file=data.img,... + -device virtio-blk-pci   with a data disk only (after the swap disk):
+ *                                          sparse zeros the agent reads through the page cache
  */
 using System.Globalization;
 
@@ -26,11 +28,12 @@ namespace Memvisor.Qemu.Launch;
 /// <param name="AgentSocket">The agent's virtio-serial port, as a Unix socket QEMU listens on.</param>
 /// <param name="ConsoleLog">The guest's serial console.</param>
 /// <param name="SwapDisk">The guest's swap disk image (used only when the guest has swap).</param>
-public sealed record GuestFiles(string QmpSocket, string AgentSocket, string ConsoleLog, string SwapDisk)
+/// <param name="DataDisk">The guest's data disk image (used only when the guest has one).</param>
+public sealed record GuestFiles(string QmpSocket, string AgentSocket, string ConsoleLog, string SwapDisk, string DataDisk)
 {
     /// <summary>The files inside <paramref name="folder"/>.</summary>
     public static GuestFiles In(string folder) =>
-        new(Path.Combine(folder, "qmp.sock"), Path.Combine(folder, "agent.sock"), Path.Combine(folder, "console.log"), Path.Combine(folder, "swap.img"));
+        new(Path.Combine(folder, "qmp.sock"), Path.Combine(folder, "agent.sock"), Path.Combine(folder, "console.log"), Path.Combine(folder, "swap.img"), Path.Combine(folder, "data.img"));
 }
 
 /// <summary>Builds QEMU's argument list.</summary>
@@ -47,6 +50,9 @@ public static class QemuCommandLine
             + string.Concat(options.Agent.OrderBy(a => a.Key, StringComparer.Ordinal).Select(a => $" memvisor.{a.Key}={a.Value}"));
         string[] swap = options.GuestSwapMiB > 0
             ? ["-drive", $"file={files.SwapDisk},if=none,id=swap0,format=raw,cache=unsafe", "-device", "virtio-blk-pci,drive=swap0"]
+            : [];
+        string[] data = options.DataDiskMiB > 0
+            ? ["-drive", $"file={files.DataDisk},if=none,id=data0,format=raw,cache=unsafe", "-device", "virtio-blk-pci,drive=data0"]
             : [];
         return
         [
@@ -66,6 +72,7 @@ public static class QemuCommandLine
             "-chardev", $"socket,id=agent,path={files.AgentSocket},server=on,wait=off",
             "-device", $"virtserialport,chardev=agent,name={AgentPortName}",
             .. swap,
+            .. data,
         ];
     }
 }

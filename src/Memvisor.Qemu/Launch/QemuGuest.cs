@@ -124,12 +124,9 @@ public sealed class QemuGuest : IQemuVm, IAsyncDisposable
         var (accelerator, note) = ChooseAccelerator(options.Accelerator);
         var folder = Directory.CreateTempSubdirectory($"memvisor-{options.Name}-").FullName;
         var files = GuestFiles.In(folder);
-        if (options.GuestSwapMiB > 0)
-        {
-            // Sparse: the disk takes host space only for what the guest swaps out.
-            using var disk = new FileStream(files.SwapDisk, FileMode.CreateNew, FileAccess.Write);
-            disk.SetLength((long)options.GuestSwapMiB << 20);
-        }
+        // Sparse: a disk takes host space only for what the guest writes to it.
+        CreateSparseDisk(files.SwapDisk, options.GuestSwapMiB);
+        CreateSparseDisk(files.DataDisk, options.DataDiskMiB);
 
         var start = new ProcessStartInfo(qemu)
         {
@@ -275,6 +272,15 @@ public sealed class QemuGuest : IQemuVm, IAsyncDisposable
             {
                 // A file still held open: the temporary folder is left for the system to clean.
             }
+        }
+    }
+
+    private static void CreateSparseDisk(string path, int mib)
+    {
+        if (mib > 0)
+        {
+            using var disk = new FileStream(path, FileMode.CreateNew, FileAccess.Write);
+            disk.SetLength((long)mib << 20);
         }
     }
 

@@ -39,6 +39,16 @@ public sealed partial record QemuGuestOptions
     /// </summary>
     public int GuestSwapMiB { get; init; }
 
+    /// <summary>
+    /// A scratch data disk in MiB (0: none): a sparse file of zeros in the run folder, attached as the
+    /// virtio disk after the swap disk (the guest's /dev/vda without guest swap, /dev/vdb with it), for
+    /// workloads that read a block device through the guest's page cache (the agent's mode=file).
+    /// </summary>
+    public int DataDiskMiB { get; init; }
+
+    /// <summary>The guest's device name of the data disk.</summary>
+    public string DataDiskDevice => GuestSwapMiB > 0 ? "/dev/vdb" : "/dev/vda";
+
     /// <summary>The agent's settings, e.g. mode=toucher, alloc_mib=64, phases=16:5,32:0.</summary>
     public IReadOnlyDictionary<string, string> Agent { get; init; } = new Dictionary<string, string>();
 
@@ -63,6 +73,11 @@ public sealed partial record QemuGuestOptions
         if (GuestSwapMiB is < 0 or > 65536)
         {
             return $"guest {Name}: guest swap {GuestSwapMiB} MiB is outside 0..65536 MiB";
+        }
+
+        if (DataDiskMiB is < 0 or > 65536)
+        {
+            return $"guest {Name}: data disk {DataDiskMiB} MiB is outside 0..65536 MiB";
         }
 
         if (GuestSwapMiB > 0 && Agent.TryGetValue("file", out var file) && file.StartsWith("/dev/vda", StringComparison.Ordinal))

@@ -66,6 +66,7 @@ internal sealed class ManagedGuest(VmId id, IQemuVm guest, BalloonActuator ballo
 
     public long KsmMergingPages { get; set; }
 
+
     public TimeSpan ExecutionTime { get; set; }
 
     public BalloonProgress BalloonProgress { get; set; } = BalloonProgress.NoTarget;

@@ -25,7 +25,7 @@ internal static class PolicyLoop
     public sealed record Member(VmId Id, VmConfig Config, IQemuVm Vm);
 
     /// <summary>KSM's scan rate under the policy, through a controller that saved every knob; null when not asked or not writable.</summary>
-    public static KsmScanRate? OpenKsm(bool drive)
+    public static KsmScanRate? OpenKsm(bool drive, bool mergeZeroPages = false)
     {
         if (!drive || KsmSysfs.WhyNotWritable() is not null)
         {
@@ -33,7 +33,22 @@ internal static class PolicyLoop
         }
 
         var journal = Path.Combine(Path.GetTempPath(), $"memvisor-ksm-{Environment.ProcessId}.journal");
-        return new KsmScanRate(new KsmController(new KsmSysfs(), journal));
+        var controller = new KsmController(new KsmSysfs(), journal);
+        try
+        {
+            if (mergeZeroPages)
+            {
+                // Zero pages merged with the kernel's zero page are counted apart (ksm_zero_pages); restored with the rest.
+                controller.Set(KsmKnob.UseZeroPages, 1);
+            }
+        }
+        catch
+        {
+            controller.Dispose();
+            throw;
+        }
+
+        return new KsmScanRate(controller);
     }
 
     /// <summary>Runs the policy over <paramref name="members"/> (already added to <paramref name="host"/>) for the options' duration.</summary>

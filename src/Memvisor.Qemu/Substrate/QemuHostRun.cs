@@ -40,7 +40,7 @@ public static class QemuHostRun
             throw new ArgumentException(problem, nameof(guests));
         }
 
-        var ksm = PolicyLoop.OpenKsm(options.DriveKsm);
+        var ksm = PolicyLoop.OpenKsm(options.DriveKsm, options.KsmMergeZeroPages);
         var started = new List<(VmId Id, QemuRunGuest Guest, QemuGuest Qemu)>();
         var refusals = new List<QemuRunRefusal>();
         var host = new QemuHostMemory(options.BudgetPages, options.SwapCapacityPages, ksm, options.BalloonStallTime);

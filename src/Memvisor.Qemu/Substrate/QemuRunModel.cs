@@ -36,6 +36,9 @@ public sealed record QemuRunOptions
     /// <summary>Let the policy set KSM's scan rate (every knob saved first and restored after the run).</summary>
     public bool DriveKsm { get; init; }
 
+    /// <summary>With <see cref="DriveKsm"/>: KSM merges zero pages with the kernel's zero page (use_zero_pages=1), so they are counted apart.</summary>
+    public bool KsmMergeZeroPages { get; init; }
+
     /// <summary>How long a balloon may stand off target before it counts as stalled.</summary>
     public TimeSpan BalloonStallTime { get; init; } = TimeSpan.FromSeconds(5);
 

@@ -5,6 +5,22 @@ namespace Memvisor.Linux.Tests.Ksm;
 public class KsmControllerTests
 {
     [Fact]
+    public async Task A_second_controller_of_the_hosts_KSM_waits_until_the_first_has_restored()
+    {
+        Assert.SkipUnless(Directory.Exists(KsmSysfs.DefaultDirectory), "no /sys/kernel/mm/ksm on this host");
+
+        // Neither controller changes a knob: only the lock between them is exercised.
+        var first = new KsmController(new KsmSysfs());
+        var second = Task.Run(() => new KsmController(new KsmSysfs()), TestContext.Current.CancellationToken);
+        await Task.Delay(750, TestContext.Current.CancellationToken);
+        Assert.False(second.IsCompleted, "two controllers of the host's KSM at once");
+
+        first.Dispose();
+        using var next = await second.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        Assert.Empty(next.Originals);
+    }
+
+    [Fact]
     public void Dispose_restores_every_changed_knob()
     {
         using var ksm = new FakeKsmDirectory();

@@ -18,27 +18,7 @@ internal static class RealGuestRequirements
     /// <summary>Skips the calling test when the host cannot boot real guests.</summary>
     public static void SkipUnlessAvailable()
     {
-        var missing = new List<HostPackage>();
-        if (HostTools.FindOnPath("qemu-system-x86_64") is null)
-        {
-            missing.Add(HostPackage.Qemu);
-        }
-
-        if (HostTools.FindGuestKernel() is null)
-        {
-            missing.Add(HostPackage.GuestKernel);
-        }
-
-        if (HostTools.FindStaticBusybox() is null)
-        {
-            missing.Add(HostPackage.BusyboxStatic);
-        }
-
-        if (HostTools.FindOnPath("gcc") is null)
-        {
-            missing.Add(HostPackage.Gcc);
-        }
-
+        var missing = HostTools.MissingGuestPackages();
         if (missing.Count > 0)
         {
             Assert.Skip($"real guests need {string.Join(", ", missing.Select(HostPackages.NameOf))}: {HostPackages.InstallLine(missing)}");
