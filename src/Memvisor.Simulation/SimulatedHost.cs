@@ -140,10 +140,20 @@ public sealed class SimulatedHost : IDisposable
         Check(errors, "host.memoryMB", () => _ = checked((int)PageGeometry.PagesFromMegabytes(scenario.Host.MemoryMB)));
         Check(errors, "host.swapMB", () => _ = checked((int)PageGeometry.PagesFromMegabytes(scenario.Host.SwapMB)));
         Check(errors, "host", () => PolicyOptions(scenario.Host).Validate());
+        foreach (var (field, rate) in new[] { ("shareScanPerVmPagesPerSecond", scenario.Host.ShareScanPerVmPagesPerSecond), ("shareScanHostPagesPerSecond", scenario.Host.ShareScanHostPagesPerSecond) })
+        {
+            if (rate > ScenarioLimits.MaxShareScanPagesPerSecond)
+            {
+                // The reader's bound, for scenarios built in code: the simulator does the work a rate asks for.
+                errors.Add(string.Create(CultureInfo.InvariantCulture, $"host.{field}: {rate} pages/s; expected at most {ScenarioLimits.MaxShareScanPagesPerSecond} (4 GiB hashed per second)."));
+            }
+        }
+
         for (var i = 0; i < scenario.Vms.Count; i++)
         {
             var spec = scenario.Vms[i];
             Check(errors, $"vms[{i}] ('{spec.Name}')", () => Config(spec).Validate());
+            GuestFit.Check(scenario, i, errors);
         }
 
         if (errors.Count > 0)
