@@ -13,6 +13,18 @@ public static class ScenarioLimits
     /// </summary>
     public const double MaxShareScanPagesPerSecond = 1e6;
 
+    /// <summary>Most samples in a run (durationSeconds / sampleIntervalSeconds): every sample is kept for the outputs.</summary>
+    public const double MaxSamples = 1_000_000;
+
+    /// <summary>Longest name (of a scenario, VM or image), in characters: names reach file names, tables and terminals.</summary>
+    public const int MaxNameLength = 100;
+
+    /// <summary>Longest description, in characters.</summary>
+    public const int MaxDescriptionLength = 10_000;
+
+    /// <summary>Longest path (swapDirectory), in characters (Linux's PATH_MAX).</summary>
+    public const int MaxPathLength = 4096;
+
     /// <summary>Largest scenario file read, bytes: a scenario is a few KB; anything this large is not one.</summary>
     public const long MaxFileBytes = 16 * 1024 * 1024;
 

@@ -136,6 +136,11 @@ public sealed class SimulatedHost : IDisposable
             // From the file or from --duration: a run that ends before its first sample has nothing to report.
             errors.Add(string.Create(CultureInfo.InvariantCulture, $"durationSeconds: {scenario.DurationSeconds} s is shorter than sampleIntervalSeconds ({scenario.SampleIntervalSeconds} s): the run would take no sample."));
         }
+        else if (scenario.DurationSeconds / scenario.SampleIntervalSeconds > ScenarioLimits.MaxSamples)
+        {
+            // From the file or from --duration: every sample is kept for the outputs, so their number is bounded.
+            errors.Add(string.Create(CultureInfo.InvariantCulture, $"durationSeconds: {scenario.DurationSeconds} s at one sample every {scenario.SampleIntervalSeconds} s is {Math.Floor(scenario.DurationSeconds / scenario.SampleIntervalSeconds)} samples; expected at most {ScenarioLimits.MaxSamples} (a longer sampleIntervalSeconds or a shorter run)."));
+        }
 
         Check(errors, "host.memoryMB", () => _ = checked((int)PageGeometry.PagesFromMegabytes(scenario.Host.MemoryMB)));
         Check(errors, "host.swapMB", () => _ = checked((int)PageGeometry.PagesFromMegabytes(scenario.Host.SwapMB)));

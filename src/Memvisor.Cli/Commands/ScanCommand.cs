@@ -66,15 +66,17 @@ internal static class ScanCommand
         {
             files, pids, json, saltPerSource, uniformAcross, zeroOnly, top,
         };
-        command.SetAction(parse => Run(new Settings(
-            parse.GetValue(files) ?? [],
-            parse.GetValue(pids) ?? [],
-            parse.GetValue(json),
-            parse.GetValue(uniformAcross) ? ShareSaltMode.UniformPagesAcrossVms
-                : parse.GetValue(saltPerSource) ? ShareSaltMode.PerVm
-                : ShareSaltMode.SingleSalt,
-            parse.GetValue(zeroOnly),
-            parse.GetValue(top))));
+        command.SetAction((parse, cancellationToken) => Task.FromResult(Run(
+            new Settings(
+                parse.GetValue(files) ?? [],
+                parse.GetValue(pids) ?? [],
+                parse.GetValue(json),
+                parse.GetValue(uniformAcross) ? ShareSaltMode.UniformPagesAcrossVms
+                    : parse.GetValue(saltPerSource) ? ShareSaltMode.PerVm
+                    : ShareSaltMode.SingleSalt,
+                parse.GetValue(zeroOnly),
+                parse.GetValue(top)),
+            cancellationToken)));
         return command;
     }
 
@@ -94,7 +96,10 @@ internal static class ScanCommand
         return pids;
     }
 
-    private static int Run(Settings settings)
+    /// <summary>Bytes of share table per page scanned: a 16-byte frame and up to two 4-byte buckets (PageShareTable).</summary>
+    private const long TableBytesPerPage = 24;
+
+    private static int Run(Settings settings, CancellationToken cancellationToken)
     {
         ScanSourceSet sources;
         try
@@ -109,6 +114,18 @@ internal static class ScanCommand
 
         using (sources)
         {
+            // The share table holds a frame for every page fed (zero-only mode: a few): refuse sources whose table
+            // would not fit in memory before allocating it (a sparse 1 TB file asked for 6 GB before reading a byte).
+            var tableBytes = settings.ZeroOnly ? 0 : sources.PageCount * TableBytesPerPage;
+            var memoryBytes = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+            if (tableBytes > memoryBytes / 4)
+            {
+                Console.Error.WriteLine(string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"memvisor scan: the sources hold {sources.PageCount} pages ({ScanNotes.Size(sources.PageCount)}); their share table would take {tableBytes / (1024.0 * 1024 * 1024):0.#} GiB, more than a quarter of the {memoryBytes / (1024.0 * 1024 * 1024):0.#} GiB of memory here; scan fewer or smaller sources (or --zero-only); nothing scanned."));
+                return 1;
+            }
+
             var options = new SharingEstimatorOptions
             {
                 SaltMode = settings.SaltMode,
@@ -119,8 +136,13 @@ internal static class ScanCommand
             try
             {
                 estimate = settings.Json || Console.IsOutputRedirected || Console.IsErrorRedirected
-                    ? SharingEstimator.Run(sources.Sources, options)
-                    : RunWithProgress(sources, options);
+                    ? SharingEstimator.Run(sources.Sources, options, null, cancellationToken)
+                    : RunWithProgress(sources, options, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                Console.Error.WriteLine("memvisor scan: interrupted; nothing reported.");
+                return 130;
             }
             catch (ArgumentException e)
             {
@@ -142,7 +164,7 @@ internal static class ScanCommand
         return 0;
     }
 
-    private static SharingEstimate RunWithProgress(ScanSourceSet sources, SharingEstimatorOptions options)
+    private static SharingEstimate RunWithProgress(ScanSourceSet sources, SharingEstimatorOptions options, CancellationToken cancellationToken)
     {
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
         return console.Progress()
@@ -151,7 +173,7 @@ internal static class ScanCommand
             .Start(context =>
             {
                 var task = context.AddTask("opening", maxValue: Math.Max(1, sources.PageCount));
-                return SharingEstimator.Run(sources.Sources, options, new ProgressDisplay(task, sources.Sources));
+                return SharingEstimator.Run(sources.Sources, options, new ProgressDisplay(task, sources.Sources), cancellationToken);
             });
     }
 
