@@ -37,13 +37,13 @@ public static class WholeFolder
             if (!Directory.Exists(dir))
             {
                 var parent = Path.GetDirectoryName(Path.GetFullPath(dir));
-                return parent is null || Directory.Exists(parent) ? null : $"its parent folder '{parent}' does not exist";
+                return parent is null || Directory.Exists(parent) ? Writable(dir) : $"its parent folder '{parent}' does not exist";
             }
 
             var entries = Directory.EnumerateFileSystemEntries(dir).Select(Path.GetFileName).ToList();
             if (entries.Count == 0)
             {
-                return null;
+                return Writable(dir);
             }
 
             var foreign = entries.Where(e => !RunEntries.Contains(e!)).Take(3).ToList();
@@ -52,7 +52,7 @@ public static class WholeFolder
                 return $"it holds files that are not a Memvisor run's outputs ({string.Join(", ", foreign.DefaultIfEmpty(entries[0]))}); choose a new or empty folder";
             }
 
-            return null;
+            return Writable(dir);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
         {
@@ -106,6 +106,27 @@ public static class WholeFolder
         {
             DeleteQuietly(staging);
             throw;
+        }
+    }
+
+    /// <summary>Null when a staging folder can be made beside <paramref name="dir"/> (a read-only or full file system cannot), otherwise why not.</summary>
+    private static string? Writable(string dir)
+    {
+        var full = Path.GetFullPath(dir).TrimEnd(Path.DirectorySeparatorChar);
+        var probe = Path.Combine(Path.GetDirectoryName(full) ?? full, $".{Path.GetFileName(full)}.probe-{Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+        try
+        {
+            Directory.CreateDirectory(probe);
+            File.WriteAllBytes(Path.Combine(probe, "probe"), [0]);
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return $"its folder cannot be written ({e.Message.TrimEnd('.')})";
+        }
+        finally
+        {
+            DeleteQuietly(probe);
         }
     }
 

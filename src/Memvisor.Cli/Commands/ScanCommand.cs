@@ -13,6 +13,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Memvisor.Core.Memory;
 using Memvisor.Core.Sharing;
+using Memvisor.Scenarios;
 using Memvisor.Linux.Procfs;
 using Memvisor.Linux.Scanning;
 using Spectre.Console;
@@ -45,6 +46,22 @@ internal static class ScanCommand
         {
             Description = "A salt per source, except for pages that are all 0x00 or all 0xFF: only those are shared across sources (Windows' rule across security domains).",
         };
+        var salting = new Option<ShareSaltMode?>("--salting")
+        {
+            Description = "Salting, named as in scenario files and summary.json: single (any two sources may share), per-vm (--salt-per-source), zero-only (--uniform-across-sources).",
+            HelpName = string.Join("|", ScenarioNames.Salting.Names),
+            CustomParser = result =>
+            {
+                var text = result.Tokens.Count > 0 ? result.Tokens[^1].Value : "";
+                if (ScenarioNames.Salting.TryParse(text, out var mode))
+                {
+                    return mode;
+                }
+
+                result.AddError($"--salting '{text}': expected one of {string.Join(", ", ScenarioNames.Salting.Names)}.");
+                return null;
+            },
+        };
         var zeroOnly = new Option<bool>("--zero-only") { Description = "Share only pages that are all zero." };
         var top = Arguments.WholeNumber("--top", "Show the K sources that save most (the total covers all).", "K", 1, 1_000_000, 20);
         files.Validators.Add(result =>
@@ -64,14 +81,15 @@ internal static class ScanCommand
             "scan",
             "Report what content-based page sharing would save on real memory: the given files and --pid processes, or every process the caller may read.")
         {
-            files, pids, json, saltPerSource, uniformAcross, zeroOnly, top,
+            files, pids, json, salting, saltPerSource, uniformAcross, zeroOnly, top,
         };
         command.SetAction((parse, cancellationToken) => Task.FromResult(Run(
             new Settings(
                 parse.GetValue(files) ?? [],
                 parse.GetValue(pids) ?? [],
                 parse.GetValue(json),
-                parse.GetValue(uniformAcross) ? ShareSaltMode.UniformPagesAcrossVms
+                parse.GetValue(salting) is { } named ? named
+                    : parse.GetValue(uniformAcross) ? ShareSaltMode.UniformPagesAcrossVms
                     : parse.GetValue(saltPerSource) ? ShareSaltMode.PerVm
                     : ShareSaltMode.SingleSalt,
                 parse.GetValue(zeroOnly),
@@ -241,7 +259,7 @@ internal static class ScanCommand
         var allProcesses = sources.AllProcesses;
         var report = new ScanJson(
             PageGeometry.PageSizeBytes,
-            estimate.SaltMode,
+            ScenarioNames.Of(estimate.SaltMode),
             estimate.ZeroPagesOnly,
             Math.Round(elapsed.TotalSeconds, 3),
             estimate.Total,
@@ -282,7 +300,7 @@ internal static class ScanCommand
 /// <summary>The JSON form of a scan's result.</summary>
 internal sealed record ScanJson(
     int PageSizeBytes,
-    ShareSaltMode SaltMode,
+    string SaltMode,
     bool ZeroPagesOnly,
     double ElapsedSeconds,
     SourceSharing Total,

@@ -199,6 +199,13 @@ internal static class SimulateCommand
             $"host: min free {summary.Host.MinFreeMB:0.0} MB, peak shared saved {summary.Host.PeakSharedSavedMB:0.0} MB, peak balloon {summary.Host.PeakBalloonMB:0.0} MB, peak swap used {summary.Host.PeakSwapUsedMB:0.0} MB."));
         foreach (var vm in summary.Vms)
         {
+            if (!double.IsFinite(vm.MeanThroughput))
+            {
+                // Never on (refused at admission, or stopped at once): no means to show.
+                Console.WriteLine($"  {vm.Name,-12} never ran{(vm.Stopped is { } stop ? $" ({stop.Cause})" : "")}  data mismatches {vm.DataMismatches}");
+                continue;
+            }
+
             Console.WriteLine(string.Create(
                 CultureInfo.InvariantCulture,
                 $"  {vm.Name,-12} on {vm.SecondsPoweredOn,6:0.#} s  throughput {vm.MeanThroughput,9:0.#}/s  granted {vm.MeanGrantedMB,7:0.0} MB  active {vm.MeanActiveEstimateMB,7:0.0} MB  data mismatches {vm.DataMismatches}"));
