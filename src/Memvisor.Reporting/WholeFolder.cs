@@ -26,7 +26,11 @@ public static class WholeFolder
     /// </summary>
     public static string? CheckReplaceable(string dir)
     {
-        ArgumentException.ThrowIfNullOrEmpty(dir);
+        if (string.IsNullOrWhiteSpace(dir))
+        {
+            return "the folder name is empty";
+        }
+
         try
         {
             if (File.Exists(dir))

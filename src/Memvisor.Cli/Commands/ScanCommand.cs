@@ -119,6 +119,14 @@ internal static class ScanCommand
 
     private static int Run(Settings settings, CancellationToken cancellationToken)
     {
+        // Regular files only: opening a named pipe blocks until a writer comes (no signal ends it), and a
+        // device or folder has no pages to read.
+        if (settings.Files.Select(InputFile.Problem).FirstOrDefault(p => p is not null) is { } problem)
+        {
+            Console.Error.WriteLine($"memvisor scan: {problem}; nothing scanned.");
+            return 1;
+        }
+
         ScanSourceSet sources;
         try
         {
