@@ -52,14 +52,23 @@ public sealed class RunFaultTests : IDisposable
     public void A_swap_disk_that_fills_up_stops_the_vm_that_needed_it_and_the_run_writes_its_outputs()
     {
         // The swap folder is a 2 MB tmpfs: the victim's 256 MB of reserved swap cannot be written.
-        Assert.SkipUnless(Environment.UserName == "root", "mounting a small tmpfs needs root");
-        var mount = Directory.CreateDirectory(Path.Combine(_dir.Path, "small-disk")).FullName;
-        Assert.Equal(0, MemvisorProcess.Tool("mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", mount));
-        try
+        WithSmallDisk("2m", mount =>
         {
             var o = MemvisorProcess.Run(_dir.Path, "simulate", Write("full.json", TwoVms(mount, 20)), "--quiet", "--out", "out");
             AssertVictimStoppedAndSafeRanOn(o, Path.Combine(_dir.Path, "out"), "MachineMemoryExhausted");
             Assert.Empty(Directory.EnumerateFileSystemEntries(mount));
+        });
+    }
+
+    /// <summary>Runs <paramref name="body"/> with a tmpfs of <paramref name="size"/> mounted in the test folder (root only).</summary>
+    private void WithSmallDisk(string size, Action<string> body)
+    {
+        Assert.SkipUnless(Environment.UserName == "root", "mounting a small tmpfs needs root");
+        var mount = Directory.CreateDirectory(Path.Combine(_dir.Path, $"disk-{size}")).FullName;
+        Assert.Equal(0, MemvisorProcess.Tool("mount", "-t", "tmpfs", "-o", $"size={size}", "tmpfs", mount));
+        try
+        {
+            body(mount);
         }
         finally
         {
@@ -236,10 +245,7 @@ public sealed class RunFaultTests : IDisposable
     public void A_disk_that_fills_while_the_outputs_are_written_leaves_the_folder_as_it_was()
     {
         // A 200 KB tmpfs: the probe fits, the charts and time series do not.
-        Assert.SkipUnless(Environment.UserName == "root", "mounting a small tmpfs needs root");
-        var mount = Directory.CreateDirectory(Path.Combine(_dir.Path, "tiny-disk")).FullName;
-        Assert.Equal(0, MemvisorProcess.Tool("mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", mount));
-        try
+        WithSmallDisk("200k", mount =>
         {
             var o = MemvisorProcess.Run(_dir.Path, "simulate", "--quiet", "--duration", "30", "--out", Path.Combine(mount, "out"));
             Assert.Equal(1, o.ExitCode);
@@ -247,11 +253,7 @@ public sealed class RunFaultTests : IDisposable
             Assert.Contains("is as it was", o.Stderr, StringComparison.Ordinal);
             Assert.DoesNotContain("   at ", o.Stderr, StringComparison.Ordinal);
             Assert.Empty(Directory.EnumerateFileSystemEntries(mount));
-        }
-        finally
-        {
-            MemvisorProcess.Tool("umount", mount);
-        }
+        });
     }
 
     [Fact]
