@@ -22,6 +22,12 @@ if (args.Length == 0)
 }
 
 var parse = root.Parse(args);
+if (parse.Action is ParseErrorAction && parse.CommandResult.Command.Subcommands.Count > 0 && parse.UnmatchedTokens.Count == 0 && args[^1] == parse.CommandResult.Command.Name)
+{
+    // A command group without its command (`memvisor host`): its help, as for bare `memvisor`.
+    parse = root.Parse([.. args, "--help"]);
+}
+
 if (parse.Action is ParseErrorAction parseError)
 {
     // The error names the problem; a full help text after it would bury it (`--help` shows it).

@@ -30,7 +30,14 @@ public static class ExperimentReport
     {
         ArgumentNullException.ThrowIfNull(dir);
         ArgumentNullException.ThrowIfNull(result);
-        var folder = Path.Combine(dir, Folder, result.Name);
+        return WriteFolder(Path.Combine(dir, Folder, result.Name), result);
+    }
+
+    /// <summary>Writes one experiment's report, charts and tables into <paramref name="folder"/> itself (what <see cref="Write"/> writes under dir/experiments/name); returns the files written.</summary>
+    public static IReadOnlyList<string> WriteFolder(string folder, ExperimentResult result)
+    {
+        ArgumentNullException.ThrowIfNull(folder);
+        ArgumentNullException.ThrowIfNull(result);
         Directory.CreateDirectory(folder);
         var written = new List<string>();
         foreach (var figure in result.Figures.Where(f => !f.Chart.IsEmpty))
@@ -63,6 +70,15 @@ public static class ExperimentReport
             Write(dir, result);
         }
 
+        var path = Path.Combine(dir, CollectedFile);
+        File.WriteAllText(path, Collected(results), new UTF8Encoding(false));
+        return path;
+    }
+
+    /// <summary>The collected document of <see cref="WriteAll"/> (experiments.md) as text.</summary>
+    public static string Collected(IReadOnlyList<ExperimentResult> results)
+    {
+        ArgumentNullException.ThrowIfNull(results);
         var text = new StringBuilder();
         text.Append("# Experiments: the paper's figures re-run in the simulator\n\n");
         text.Append("Written by `memvisor experiment all`; each section is also in experiments/<name>/report.md with its charts and tables.\n");
@@ -80,9 +96,7 @@ public static class ExperimentReport
             text.Append('\n');
         }
 
-        var path = Path.Combine(dir, CollectedFile);
-        File.WriteAllText(path, text.ToString(), new UTF8Encoding(false));
-        return path;
+        return text.ToString();
     }
 
     /// <summary>The report of one result as Markdown; links to charts and tables start with <paramref name="linkPrefix"/>.</summary>

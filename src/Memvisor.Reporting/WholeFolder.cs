@@ -26,7 +26,11 @@ public static class WholeFolder
     /// </summary>
     public static string? CheckReplaceable(string dir)
     {
-        ArgumentException.ThrowIfNullOrEmpty(dir);
+        if (string.IsNullOrWhiteSpace(dir))
+        {
+            return "the folder name is empty";
+        }
+
         try
         {
             if (File.Exists(dir))
@@ -37,13 +41,13 @@ public static class WholeFolder
             if (!Directory.Exists(dir))
             {
                 var parent = Path.GetDirectoryName(Path.GetFullPath(dir));
-                return parent is null || Directory.Exists(parent) ? null : $"its parent folder '{parent}' does not exist";
+                return parent is null || Directory.Exists(parent) ? Writable(dir) : $"its parent folder '{parent}' does not exist";
             }
 
             var entries = Directory.EnumerateFileSystemEntries(dir).Select(Path.GetFileName).ToList();
             if (entries.Count == 0)
             {
-                return null;
+                return Writable(dir);
             }
 
             var foreign = entries.Where(e => !RunEntries.Contains(e!)).Take(3).ToList();
@@ -52,7 +56,7 @@ public static class WholeFolder
                 return $"it holds files that are not a Memvisor run's outputs ({string.Join(", ", foreign.DefaultIfEmpty(entries[0]))}); choose a new or empty folder";
             }
 
-            return null;
+            return Writable(dir);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
         {
@@ -106,6 +110,27 @@ public static class WholeFolder
         {
             DeleteQuietly(staging);
             throw;
+        }
+    }
+
+    /// <summary>Null when a staging folder can be made beside <paramref name="dir"/> (a read-only or full file system cannot), otherwise why not.</summary>
+    private static string? Writable(string dir)
+    {
+        var full = Path.GetFullPath(dir).TrimEnd(Path.DirectorySeparatorChar);
+        var probe = Path.Combine(Path.GetDirectoryName(full) ?? full, $".{Path.GetFileName(full)}.probe-{Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+        try
+        {
+            Directory.CreateDirectory(probe);
+            File.WriteAllBytes(Path.Combine(probe, "probe"), [0]);
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return $"its folder cannot be written ({e.Message.TrimEnd('.')})";
+        }
+        finally
+        {
+            DeleteQuietly(probe);
         }
     }
 

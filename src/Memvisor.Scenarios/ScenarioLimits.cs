@@ -6,6 +6,25 @@ public static class ScenarioLimits
     /// <summary>Longest run, simulated seconds (about 116 days).</summary>
     public const double MaxDurationSeconds = 1e7;
 
+    /// <summary>
+    /// Fastest share scan, pages per second (per VM and per host): 1e6 pages is 4 GiB hashed and looked up
+    /// each second, about what one core can do (ESX's defaults are 50 per VM and 200 per host). The
+    /// simulator does the work a scan rate asks for, so an unbounded rate is unbounded run time.
+    /// </summary>
+    public const double MaxShareScanPagesPerSecond = 1e6;
+
+    /// <summary>Most samples in a run (durationSeconds / sampleIntervalSeconds): every sample is kept for the outputs.</summary>
+    public const double MaxSamples = 1_000_000;
+
+    /// <summary>Longest name (of a scenario, VM or image), in characters: names reach file names, tables and terminals.</summary>
+    public const int MaxNameLength = 100;
+
+    /// <summary>Longest description, in characters.</summary>
+    public const int MaxDescriptionLength = 10_000;
+
+    /// <summary>Longest path (swapDirectory), in characters (Linux's PATH_MAX).</summary>
+    public const int MaxPathLength = 4096;
+
     /// <summary>Largest scenario file read, bytes: a scenario is a few KB; anything this large is not one.</summary>
     public const long MaxFileBytes = 16 * 1024 * 1024;
 

@@ -196,9 +196,9 @@ public static partial class ScenarioReader
         var s = new Scenario
         {
             Name = o.String("name", "scenario"),
-            Description = o.String("description", "", allowEmpty: true),
+            Description = o.String("description", "", allowEmpty: true, maxLength: ScenarioLimits.MaxDescriptionLength),
             Seed = o.UInt64("seed", 1),
-            DurationSeconds = o.Number("durationSeconds", 300, 0.001, 1e7),
+            DurationSeconds = o.Number("durationSeconds", 300, 0.001, ScenarioLimits.MaxDurationSeconds),
             SampleIntervalSeconds = o.Number("sampleIntervalSeconds", 1, 0.001, 1e6),
             Host = o.Child("host") is { } h ? ReadHost(h) : new HostSpec(),
             Vms = o.Array("vms").Select(ReadVm).ToList(),
@@ -271,7 +271,7 @@ public static partial class ScenarioReader
             ReservedMB = o.Number("reservedMB", 0, 0, MaxMemoryMB),
             DmaBoundaryMB = o.Number("dmaBoundaryMB", 4096, 0, MaxMemoryMB),
             SwapMB = o.Number("swapMB", 4096, 0, MaxMemoryMB),
-            SwapDirectory = o.OptionalString("swapDirectory"),
+            SwapDirectory = o.OptionalString("swapDirectory", ScenarioLimits.MaxPathLength),
             IdleTax = o.Number("idleTax", 0.75, 0, 0.99),
             IdleTaxChanges = ReadIdleTaxChanges(o),
             BalancePeriodSeconds = o.Number("balancePeriodSeconds", 15, 0.01, 3600),
@@ -280,8 +280,8 @@ public static partial class ScenarioReader
             HardPercent = o.Number("hardPercent", 2, 0.01, 99),
             LowPercent = o.Number("lowPercent", 1, 0.01, 99),
             Sharing = o.Bool("sharing", true),
-            ShareScanPerVmPagesPerSecond = o.Number("shareScanPerVmPagesPerSecond", 50, 0.001, 1e9),
-            ShareScanHostPagesPerSecond = o.Number("shareScanHostPagesPerSecond", 200, 0.001, 1e9),
+            ShareScanPerVmPagesPerSecond = o.Number("shareScanPerVmPagesPerSecond", 50, 0.001, ScenarioLimits.MaxShareScanPagesPerSecond),
+            ShareScanHostPagesPerSecond = o.Number("shareScanHostPagesPerSecond", 200, 0.001, ScenarioLimits.MaxShareScanPagesPerSecond),
             Salting = o.Enum("salting", ShareSaltMode.SingleSalt, ScenarioNames.Salting),
             SamplingPeriodSeconds = o.Number("samplingPeriodSeconds", 30, 0.01, 3600),
             SamplingPages = (int)o.Number("samplingPages", 100, 1, 100_000, integer: true),
@@ -519,7 +519,7 @@ public static partial class ScenarioReader
             return v.GetBoolean();
         }
 
-        public string String(string name, string fallback, bool required = false, bool allowEmpty = false)
+        public string String(string name, string fallback, bool required = false, bool allowEmpty = false, int maxLength = ScenarioLimits.MaxNameLength)
         {
             if (!TryGet(name, out var v))
             {
@@ -537,11 +537,25 @@ public static partial class ScenarioReader
                 return fallback;
             }
 
-            return v.GetString()!;
+            // Names reach file names, tables and terminals: bounded, and without control characters (a description may hold line breaks).
+            var text = v.GetString()!;
+            if (text.Length > maxLength)
+            {
+                Error(name, $"a string of {text.Length} characters", $"at most {maxLength} characters");
+                return fallback;
+            }
+
+            if (text.Any(c => char.IsControl(c) && !(allowEmpty && c is '\n' or '\r' or '\t')))
+            {
+                Error(name, v.GetRawText(), "text without control characters");
+                return fallback;
+            }
+
+            return text;
         }
 
-        public string? OptionalString(string name) =>
-            TryGet(name, out var v) && v.ValueKind != JsonValueKind.Null ? String(name, "") : null;
+        public string? OptionalString(string name, int maxLength = ScenarioLimits.MaxNameLength) =>
+            TryGet(name, out var v) && v.ValueKind != JsonValueKind.Null ? String(name, "", maxLength: maxLength) : null;
 
         public T Enum<T>(string name, T fallback, NameTable<T> names)
             where T : struct, System.Enum

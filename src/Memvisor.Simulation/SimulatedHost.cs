@@ -149,14 +149,29 @@ public sealed class SimulatedHost : IDisposable
             // From the file or from --duration: a run that ends before its first sample has nothing to report.
             errors.Add(string.Create(CultureInfo.InvariantCulture, $"durationSeconds: {scenario.DurationSeconds} s is shorter than sampleIntervalSeconds ({scenario.SampleIntervalSeconds} s): the run would take no sample."));
         }
+        else if (scenario.DurationSeconds / scenario.SampleIntervalSeconds > ScenarioLimits.MaxSamples)
+        {
+            // From the file or from --duration: every sample is kept for the outputs, so their number is bounded.
+            errors.Add(string.Create(CultureInfo.InvariantCulture, $"durationSeconds: {scenario.DurationSeconds} s at one sample every {scenario.SampleIntervalSeconds} s is {Math.Floor(scenario.DurationSeconds / scenario.SampleIntervalSeconds)} samples; expected at most {ScenarioLimits.MaxSamples} (a longer sampleIntervalSeconds or a shorter run)."));
+        }
 
         Check(errors, "host.memoryMB", () => _ = MachinePages(scenario.Host));
         Check(errors, "host.swapMB", () => _ = checked((int)PageGeometry.PagesFromMegabytes(scenario.Host.SwapMB)));
         Check(errors, "host", () => PolicyOptions(scenario.Host).Validate());
+        foreach (var (field, rate) in new[] { ("shareScanPerVmPagesPerSecond", scenario.Host.ShareScanPerVmPagesPerSecond), ("shareScanHostPagesPerSecond", scenario.Host.ShareScanHostPagesPerSecond) })
+        {
+            if (rate > ScenarioLimits.MaxShareScanPagesPerSecond)
+            {
+                // The reader's bound, for scenarios built in code: the simulator does the work a rate asks for.
+                errors.Add(string.Create(CultureInfo.InvariantCulture, $"host.{field}: {rate} pages/s; expected at most {ScenarioLimits.MaxShareScanPagesPerSecond} (4 GiB hashed per second)."));
+            }
+        }
+
         for (var i = 0; i < scenario.Vms.Count; i++)
         {
             var spec = scenario.Vms[i];
             Check(errors, $"vms[{i}] ('{spec.Name}')", () => Config(spec).Validate());
+            GuestFit.Check(scenario, i, errors);
         }
 
         if (errors.Count > 0)

@@ -10,9 +10,17 @@ internal static class MemvisorProcess
     /// <summary>What a finished run printed and returned.</summary>
     public sealed record Outcome(int ExitCode, string Stdout, string Stderr);
 
-    public static Process Start(string workingDirectory, params string[] args)
+    public static Process Start(string workingDirectory, params string[] args) => Start(workingDirectory, new Dictionary<string, string>(), args);
+
+    /// <summary>Starts memvisor with <paramref name="environment"/> added to its environment.</summary>
+    public static Process Start(string workingDirectory, IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var info = new ProcessStartInfo("dotnet") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var (key, value) in environment)
+        {
+            info.Environment[key] = value;
+        }
+
         info.ArgumentList.Add(Dll);
         foreach (var a in args)
         {
@@ -23,9 +31,12 @@ internal static class MemvisorProcess
         return Process.Start(info) ?? throw new InvalidOperationException("dotnet did not start");
     }
 
-    public static Outcome Run(string workingDirectory, params string[] args)
+    public static Outcome Run(string workingDirectory, params string[] args) => Run(workingDirectory, new Dictionary<string, string>(), args);
+
+    /// <summary>Runs memvisor to its end with <paramref name="environment"/> added to its environment.</summary>
+    public static Outcome Run(string workingDirectory, IReadOnlyDictionary<string, string> environment, params string[] args)
     {
-        using var process = Start(workingDirectory, args);
+        using var process = Start(workingDirectory, environment, args);
         var stdout = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
         var stderr = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
         if (!process.WaitForExit(TimeSpan.FromMinutes(2)))
@@ -39,9 +50,31 @@ internal static class MemvisorProcess
     }
 
     /// <summary>Sends SIGINT (what Ctrl-C sends) to <paramref name="process"/>.</summary>
-    public static void Interrupt(Process process)
+    public static void Interrupt(Process process) => Signal(process, "INT");
+
+    /// <summary>Sends signal <paramref name="name"/> (INT, TERM) to <paramref name="process"/>.</summary>
+    public static void Signal(Process process, string name)
     {
-        using var kill = Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        using var kill = Process.Start("kill", [$"-{name}", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         kill.WaitForExit();
+    }
+
+    /// <summary>Waits until <paramref name="process"/> has had <paramref name="cpu"/> of CPU (past its cold start, however loaded the machine), or has exited.</summary>
+    public static async Task WaitForCpu(Process process, TimeSpan cpu)
+    {
+        var waited = Stopwatch.StartNew();
+        while (!process.HasExited && process.TotalProcessorTime < cpu && waited.Elapsed < TimeSpan.FromMinutes(2))
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(50), TestContext.Current.CancellationToken);
+            process.Refresh();
+        }
+    }
+
+    /// <summary>Runs a program to its end (mkfifo, mount); its exit code.</summary>
+    public static int Tool(string file, params string[] args)
+    {
+        using var tool = Process.Start(new ProcessStartInfo(file, args) { RedirectStandardError = true, RedirectStandardOutput = true }) ?? throw new InvalidOperationException($"{file} did not start");
+        tool.WaitForExit();
+        return tool.ExitCode;
     }
 }

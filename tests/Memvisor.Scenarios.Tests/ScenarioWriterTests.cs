@@ -20,7 +20,7 @@ public class ScenarioWriterTests
         {
             MemoryMB = 2048.5, DmaBoundaryMB = 512, SwapMB = 0, SwapDirectory = "/var/tmp/swap here", IdleTax = 0.1 + 0.2,
             IdleTaxChanges = [new IdleTaxChange(10, 0.5), new IdleTaxChange(20.5, 0)], BalancePeriodSeconds = 7, HighPercent = 8, SoftPercent = 5,
-            HardPercent = 3, LowPercent = 0.5, Sharing = false, ShareScanPerVmPagesPerSecond = 1e-3, ShareScanHostPagesPerSecond = 1e9,
+            HardPercent = 3, LowPercent = 0.5, Sharing = false, ShareScanPerVmPagesPerSecond = 1e-3, ShareScanHostPagesPerSecond = 1e6,
             Salting = ShareSaltMode.UniformPagesAcrossVms, SamplingPeriodSeconds = 12, SamplingPages = 7, SamplingInitialActivePercent = 0,
             BalloonMaxPercent = 80, IoRemap = false, IoRemapThresholdCopies = 3,
         },

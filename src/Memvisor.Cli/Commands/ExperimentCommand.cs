@@ -81,7 +81,7 @@ internal static class ExperimentCommand
 
         output = real ? Path.Combine(output, "qemu") : output;
 
-        if (!SimulateCommand.CanWrite(output, out var why))
+        if (ExperimentOutputs.Problem(output, name == "all" ? null : name) is { } why)
         {
             Console.Error.WriteLine($"memvisor experiment: cannot write reports to --out '{output}': {why}; nothing run.");
             return 1;
@@ -101,7 +101,9 @@ internal static class ExperimentCommand
             }
             catch (OperationCanceledException)
             {
-                Console.Error.WriteLine($"memvisor experiment: cancelled during '{experiment.Name}'; its report was not written.");
+                Console.Error.WriteLine(name == "all"
+                    ? $"memvisor experiment: interrupted during '{experiment.Name}'; nothing written, '{output}' is as it was."
+                    : $"memvisor experiment: interrupted during '{experiment.Name}'; its report was not written.");
                 return 130;
             }
             catch (ExperimentException e)
@@ -119,32 +121,50 @@ internal static class ExperimentCommand
 
             clock.Stop();
             results.Add(result);
-            try
+            if (name != "all")
             {
-                var files = ExperimentReport.Write(output, result);
-                Print(result, clock.Elapsed, files[^1]);
+                // One experiment: its folder is written whole (experiments/<name>).
+                if (!WriteOrSay(() => ExperimentOutputs.WriteOne(output, result, cancellationToken), output))
+                {
+                    return cancellationToken.IsCancellationRequested ? 130 : 1;
+                }
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                Console.Error.WriteLine($"memvisor experiment: writing the report of '{experiment.Name}' to '{output}' failed: {e.Message}");
-                return 1;
-            }
+
+            Print(result, clock.Elapsed, ExperimentOutputs.ReportPath(output, result));
         }
 
         if (name == "all" && results.Count > 0)
         {
-            try
+            // All: every report is written at the end, the experiments folder whole, then experiments.md.
+            if (!WriteOrSay(() => ExperimentOutputs.WriteAll(output, results, real ? RealGuestReport.Collected : ExperimentReport.Collected, cancellationToken), output))
             {
-                Console.WriteLine($"all reports: {Path.GetFullPath(real ? RealGuestReport.WriteAll(output, results) : ExperimentReport.WriteAll(output, results))}");
+                return cancellationToken.IsCancellationRequested ? 130 : 1;
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                Console.Error.WriteLine($"memvisor experiment: writing the collected reports to '{output}' failed: {e.Message}");
-                return 1;
-            }
+
+            Console.WriteLine($"all reports: {Path.GetFullPath(Path.Combine(output, ExperimentReport.CollectedFile))}");
         }
 
         return bugs > 0 ? 3 : failed > 0 ? 2 : 0;
+    }
+
+    /// <summary>Runs <paramref name="write"/>; on a failure or Ctrl-C says so in one line and returns false.</summary>
+    private static bool WriteOrSay(Action write, string output)
+    {
+        try
+        {
+            write();
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            Console.Error.WriteLine($"memvisor experiment: interrupted while writing; '{output}' is as it was.");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"memvisor experiment: writing the reports to '{output}' failed ({e.Message.TrimEnd('.')}); '{output}' is as it was.");
+        }
+
+        return false;
     }
 
     private static void Print(ExperimentResult result, TimeSpan elapsed, string report)

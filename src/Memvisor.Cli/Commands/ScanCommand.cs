@@ -13,6 +13,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Memvisor.Core.Memory;
 using Memvisor.Core.Sharing;
+using Memvisor.Scenarios;
 using Memvisor.Linux.Procfs;
 using Memvisor.Linux.Scanning;
 using Spectre.Console;
@@ -45,6 +46,22 @@ internal static class ScanCommand
         {
             Description = "A salt per source, except for pages that are all 0x00 or all 0xFF: only those are shared across sources (Windows' rule across security domains).",
         };
+        var salting = new Option<ShareSaltMode?>("--salting")
+        {
+            Description = "Salting, named as in scenario files and summary.json: single (any two sources may share), per-vm (--salt-per-source), zero-only (--uniform-across-sources).",
+            HelpName = string.Join("|", ScenarioNames.Salting.Names),
+            CustomParser = result =>
+            {
+                var text = result.Tokens.Count > 0 ? result.Tokens[^1].Value : "";
+                if (ScenarioNames.Salting.TryParse(text, out var mode))
+                {
+                    return mode;
+                }
+
+                result.AddError($"--salting '{text}': expected one of {string.Join(", ", ScenarioNames.Salting.Names)}.");
+                return null;
+            },
+        };
         var zeroOnly = new Option<bool>("--zero-only") { Description = "Share only pages that are all zero." };
         var top = Arguments.WholeNumber("--top", "Show the K sources that save most (the total covers all).", "K", 1, 1_000_000, 20);
         files.Validators.Add(result =>
@@ -64,17 +81,20 @@ internal static class ScanCommand
             "scan",
             "Report what content-based page sharing would save on real memory: the given files and --pid processes, or every process the caller may read.")
         {
-            files, pids, json, saltPerSource, uniformAcross, zeroOnly, top,
+            files, pids, json, salting, saltPerSource, uniformAcross, zeroOnly, top,
         };
-        command.SetAction(parse => Run(new Settings(
-            parse.GetValue(files) ?? [],
-            parse.GetValue(pids) ?? [],
-            parse.GetValue(json),
-            parse.GetValue(uniformAcross) ? ShareSaltMode.UniformPagesAcrossVms
-                : parse.GetValue(saltPerSource) ? ShareSaltMode.PerVm
-                : ShareSaltMode.SingleSalt,
-            parse.GetValue(zeroOnly),
-            parse.GetValue(top))));
+        command.SetAction((parse, cancellationToken) => Task.FromResult(Run(
+            new Settings(
+                parse.GetValue(files) ?? [],
+                parse.GetValue(pids) ?? [],
+                parse.GetValue(json),
+                parse.GetValue(salting) is { } named ? named
+                    : parse.GetValue(uniformAcross) ? ShareSaltMode.UniformPagesAcrossVms
+                    : parse.GetValue(saltPerSource) ? ShareSaltMode.PerVm
+                    : ShareSaltMode.SingleSalt,
+                parse.GetValue(zeroOnly),
+                parse.GetValue(top)),
+            cancellationToken)));
         return command;
     }
 
@@ -94,8 +114,19 @@ internal static class ScanCommand
         return pids;
     }
 
-    private static int Run(Settings settings)
+    /// <summary>Bytes of share table per page scanned: a 16-byte frame and up to two 4-byte buckets (PageShareTable).</summary>
+    private const long TableBytesPerPage = 24;
+
+    private static int Run(Settings settings, CancellationToken cancellationToken)
     {
+        // Regular files only: opening a named pipe blocks until a writer comes (no signal ends it), and a
+        // device or folder has no pages to read.
+        if (settings.Files.Select(InputFile.Problem).FirstOrDefault(p => p is not null) is { } problem)
+        {
+            Console.Error.WriteLine($"memvisor scan: {problem}; nothing scanned.");
+            return 1;
+        }
+
         ScanSourceSet sources;
         try
         {
@@ -109,6 +140,18 @@ internal static class ScanCommand
 
         using (sources)
         {
+            // The share table holds a frame for every page fed (zero-only mode: a few): refuse sources whose table
+            // would not fit in memory before allocating it (a sparse 1 TB file asked for 6 GB before reading a byte).
+            var tableBytes = settings.ZeroOnly ? 0 : sources.PageCount * TableBytesPerPage;
+            var memoryBytes = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+            if (tableBytes > memoryBytes / 4)
+            {
+                Console.Error.WriteLine(string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"memvisor scan: the sources hold {sources.PageCount} pages ({ScanNotes.Size(sources.PageCount)}); their share table would take {tableBytes / (1024.0 * 1024 * 1024):0.#} GiB, more than a quarter of the {memoryBytes / (1024.0 * 1024 * 1024):0.#} GiB of memory here; scan fewer or smaller sources (or --zero-only); nothing scanned."));
+                return 1;
+            }
+
             var options = new SharingEstimatorOptions
             {
                 SaltMode = settings.SaltMode,
@@ -119,8 +162,13 @@ internal static class ScanCommand
             try
             {
                 estimate = settings.Json || Console.IsOutputRedirected || Console.IsErrorRedirected
-                    ? SharingEstimator.Run(sources.Sources, options)
-                    : RunWithProgress(sources, options);
+                    ? SharingEstimator.Run(sources.Sources, options, null, cancellationToken)
+                    : RunWithProgress(sources, options, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                Console.Error.WriteLine("memvisor scan: interrupted; nothing reported.");
+                return 130;
             }
             catch (ArgumentException e)
             {
@@ -142,7 +190,7 @@ internal static class ScanCommand
         return 0;
     }
 
-    private static SharingEstimate RunWithProgress(ScanSourceSet sources, SharingEstimatorOptions options)
+    private static SharingEstimate RunWithProgress(ScanSourceSet sources, SharingEstimatorOptions options, CancellationToken cancellationToken)
     {
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
         return console.Progress()
@@ -151,7 +199,7 @@ internal static class ScanCommand
             .Start(context =>
             {
                 var task = context.AddTask("opening", maxValue: Math.Max(1, sources.PageCount));
-                return SharingEstimator.Run(sources.Sources, options, new ProgressDisplay(task, sources.Sources));
+                return SharingEstimator.Run(sources.Sources, options, new ProgressDisplay(task, sources.Sources), cancellationToken);
             });
     }
 
@@ -219,7 +267,7 @@ internal static class ScanCommand
         var allProcesses = sources.AllProcesses;
         var report = new ScanJson(
             PageGeometry.PageSizeBytes,
-            estimate.SaltMode,
+            ScenarioNames.Of(estimate.SaltMode),
             estimate.ZeroPagesOnly,
             Math.Round(elapsed.TotalSeconds, 3),
             estimate.Total,
@@ -260,7 +308,7 @@ internal static class ScanCommand
 /// <summary>The JSON form of a scan's result.</summary>
 internal sealed record ScanJson(
     int PageSizeBytes,
-    ShareSaltMode SaltMode,
+    string SaltMode,
     bool ZeroPagesOnly,
     double ElapsedSeconds,
     SourceSharing Total,

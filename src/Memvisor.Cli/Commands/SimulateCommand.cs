@@ -38,7 +38,7 @@ internal static class SimulateCommand
         var duration = Arguments.PositiveNumber("--duration", "Simulated seconds to run (replaces the scenario's).", "SECONDS", ScenarioLimits.MaxDurationSeconds);
         var quiet = new Option<bool>("--quiet") { Description = "No live table, only the short summary at the end." };
         var json = new Option<bool>("--json") { Description = "Print the summary as JSON (summary.json's text) instead of text." };
-        var command = new Command("simulate", "Run a scenario on the simulated host and write its time series, summary, charts and report. Exit code 1: bad scenario or arguments, or an unusable swap folder (nothing run, nothing written); 2: a guest read back data it did not write; 3: a bug in Memvisor; 4: admission control refused every VM; 130: interrupted (Ctrl-C; nothing written).")
+        var command = new Command("simulate", "Run a scenario on the simulated host and write its time series, summary, charts and report. Exit code 1: bad scenario or arguments, or an unusable swap folder (nothing run, nothing written); 2: a guest read back data it did not write; 3: a bug in Memvisor; 4: admission control refused every VM; 5: the host stopped a VM it could not serve (swap full or unreadable; the others ran on); 130: interrupted (Ctrl-C or SIGTERM; nothing written).")
         {
             file, output, seed, duration, quiet, json,
         };
@@ -148,6 +148,13 @@ internal static class SimulateCommand
             return 2;
         }
 
+        if (result.Record.Stops.FirstOrDefault(s => s.Cause != VmStopCause.AdmissionRefused) is { } stopped)
+        {
+            // A fault of the machine (swap full, a swap read that failed its checksum) stopped a VM; the others ran on.
+            Console.Error.WriteLine($"memvisor simulate: the host stopped {result.Record.Stops.Count(s => s.Cause != VmStopCause.AdmissionRefused)} VM(s) it could not serve (first: '{stopped.Vm}' at {stopped.TimeSeconds.ToString(CultureInfo.InvariantCulture)} s, {stopped.Cause}); the others ran on, and the outputs say what happened.");
+            return 5;
+        }
+
         if (scenario.Vms.Count > 0 && result.Record.Stops.Count(s => s.Cause == VmStopCause.AdmissionRefused) == scenario.Vms.Count)
         {
             // The outputs say why each was refused; a run in which nothing ran is not a success.
@@ -156,22 +163,6 @@ internal static class SimulateCommand
         }
 
         return 0;
-    }
-
-    /// <summary>Whether the output folder exists or can be made, so that a long run is not lost at its end.</summary>
-    internal static bool CanWrite(string folder, out string why)
-    {
-        try
-        {
-            Directory.CreateDirectory(folder);
-            why = "";
-            return true;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
-        {
-            why = e.Message.TrimEnd('.');
-            return false;
-        }
     }
 
     /// <summary>Runs <paramref name="host"/> with the live table on <paramref name="console"/>.</summary>
@@ -208,6 +199,13 @@ internal static class SimulateCommand
             $"host: min free {summary.Host.MinFreeMB:0.0} MB, peak shared saved {summary.Host.PeakSharedSavedMB:0.0} MB, peak balloon {summary.Host.PeakBalloonMB:0.0} MB, peak swap used {summary.Host.PeakSwapUsedMB:0.0} MB."));
         foreach (var vm in summary.Vms)
         {
+            if (!double.IsFinite(vm.MeanThroughput))
+            {
+                // Never on (refused at admission, or stopped at once): no means to show.
+                Console.WriteLine($"  {vm.Name,-12} never ran{(vm.Stopped is { } stop ? $" ({stop.Cause})" : "")}  data mismatches {vm.DataMismatches}");
+                continue;
+            }
+
             Console.WriteLine(string.Create(
                 CultureInfo.InvariantCulture,
                 $"  {vm.Name,-12} on {vm.SecondsPoweredOn,6:0.#} s  throughput {vm.MeanThroughput,9:0.#}/s  granted {vm.MeanGrantedMB,7:0.0} MB  active {vm.MeanActiveEstimateMB,7:0.0} MB  data mismatches {vm.DataMismatches}"));

@@ -3,8 +3,11 @@
  * min (guaranteed even under overcommitment) plus its overhead memory (frame buffer, pmap, shadow
  * page tables) must fit in the machine memory not yet reserved by running VMs, and the swap area
  * must have room for max - min, so that every page above min can always be preserved on disk
- * if it has to be reclaimed. Pure arithmetic over the host's reservations; the memory manager keeps
- * the reservations and makes them.
+ * if it has to be reclaimed. The memory the host keeps free for itself (its low threshold, below which
+ * it blocks VMs: HostReservations.KeptFreePages) is not reservable: reservations that ate into it would
+ * leave the host in the low state with nothing to give any VM, and a VM whose overhead filled the host
+ * could not fault in a single page. Pure arithmetic over the host's reservations; the memory manager
+ * keeps the reservations and makes them.
  */
 using System.Globalization;
 using System.Text;
@@ -19,8 +22,11 @@ namespace Memvisor.Core.Allocation;
 /// <param name="SwapReservedPages">Sum of max - min over the running VMs.</param>
 public readonly record struct HostReservations(long MachinePages, long ReservedPages, long SwapCapacityPages, long SwapReservedPages)
 {
-    /// <summary>Machine pages not reserved (never negative).</summary>
-    public long UnreservedPages => Math.Max(0, MachinePages - ReservedPages);
+    /// <summary>Machine pages the host keeps free for itself and never reserves (the policy's low threshold); 0 by default.</summary>
+    public long KeptFreePages { get; init; }
+
+    /// <summary>Machine pages not reserved and not kept free (never negative).</summary>
+    public long UnreservedPages => Math.Max(0, MachinePages - KeptFreePages - ReservedPages);
 
     /// <summary>Swap pages not reserved (never negative).</summary>
     public long UnreservedSwapPages => Math.Max(0, SwapCapacityPages - SwapReservedPages);
@@ -41,7 +47,7 @@ public static class AdmissionControl
     {
         ArgumentNullException.ThrowIfNull(vm);
         vm.Validate();
-        if (host.MachinePages < 0 || host.ReservedPages < 0 || host.SwapCapacityPages < 0 || host.SwapReservedPages < 0)
+        if (host.MachinePages < 0 || host.ReservedPages < 0 || host.SwapCapacityPages < 0 || host.SwapReservedPages < 0 || host.KeptFreePages < 0)
         {
             throw new ArgumentException($"Host reservations must not be negative: {host}.", nameof(host));
         }
@@ -63,7 +69,8 @@ public static class AdmissionControl
         {
             message.Append(
                 CultureInfo.InvariantCulture,
-                $" machine memory is {Size(memoryShort)} short (min {Size(vm.MinPages)} + overhead {Size(vm.OverheadPages)} = {Size(memoryNeeded)} needed, {Size(host.UnreservedPages)} unreserved)");
+                $" machine memory is {Size(memoryShort)} short (min {Size(vm.MinPages)} + overhead {Size(vm.OverheadPages)} = {Size(memoryNeeded)} needed, {Size(host.UnreservedPages)} unreserved");
+            message.Append(host.KeptFreePages > 0 ? string.Create(CultureInfo.InvariantCulture, $" of {Size(host.MachinePages)}, of which the host keeps {Size(host.KeptFreePages)} free)") : ")");
         }
 
         if (swapShort > 0)

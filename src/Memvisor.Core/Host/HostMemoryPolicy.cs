@@ -50,7 +50,8 @@
  *
  * Invariants:
  *   1. Admission: whenever a VM is added, the sum over running VMs of min + overhead fits in machine
- *      pages and the sum of max - min fits in the swap capacity (AdmissionControl).
+ *      pages less the low threshold's free pages, and the sum of max - min fits in the swap capacity
+ *      (AdmissionControl).
  *   2. Targets: min <= target <= max for every VM, and targets partition machine pages - overhead -
  *      free target by shares, with idle pages taxed at tau (MinFundingRevocation), when the mins fit.
  *   3. The estimate of a VM moves only through WorkingSetEstimator: up at the fast gain (sooner with
@@ -143,7 +144,11 @@ public sealed class HostMemoryPolicy
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
         var decision = AdmissionControl.Evaluate(
-            new HostReservations(_meter.MachinePages, _reservedPages, _meter.SwapCapacityPages, _reservedSwapPages), config.ToMemoryConfig());
+            new HostReservations(_meter.MachinePages, _reservedPages, _meter.SwapCapacityPages, _reservedSwapPages)
+            {
+                KeptFreePages = _options.Allocation.ThresholdPages(FreeMemoryState.Low, _meter.MachinePages),
+            },
+            config.ToMemoryConfig());
         if (!decision.Admitted)
         {
             throw new AdmissionException(decision.Message);

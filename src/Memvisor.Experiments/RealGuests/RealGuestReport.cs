@@ -11,16 +11,10 @@ namespace Memvisor.Experiments.RealGuests;
 /// <summary>Writes the real-guest reports.</summary>
 public static class RealGuestReport
 {
-    /// <summary>Writes every result and the collected document; returns its path.</summary>
-    public static string WriteAll(string dir, IReadOnlyList<ExperimentResult> results)
+    /// <summary>The collected document's text: the claims holding per experiment, then every report.</summary>
+    public static string Collected(IReadOnlyList<ExperimentResult> results)
     {
-        ArgumentNullException.ThrowIfNull(dir);
         ArgumentNullException.ThrowIfNull(results);
-        foreach (var result in results)
-        {
-            ExperimentReport.Write(dir, result);
-        }
-
         var text = new StringBuilder();
         text.Append("# Experiments on real guests: the paper's figures on Linux guests under QEMU, beside the simulator\n\n");
         text.Append("Written by `memvisor experiment all --substrate qemu`; each section is also in experiments/<name>/report.md with its charts and tables. ");
@@ -37,8 +31,6 @@ public static class RealGuestReport
             text.Append(ExperimentReport.Markdown(r, linkPrefix: $"{ExperimentReport.Folder}/{r.Name}/", headingLevel: 2)).Append('\n');
         }
 
-        var path = Path.Combine(dir, ExperimentReport.CollectedFile);
-        File.WriteAllText(path, text.ToString(), new UTF8Encoding(false));
-        return path;
+        return text.ToString();
     }
 }

@@ -76,4 +76,20 @@ public class AdmissionControlTests
 
         Assert.Contains("machine memory is <0.01 MB (1 page) short", decision.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Pages_the_host_keeps_free_are_not_reservable()
+    {
+        // 1000 pages, 10 kept free (the low threshold): min 0 + overhead 991 leaves 9 free and is refused
+        // by 1 page; 990 leaves the 10 and is admitted. Without the kept pages both fit.
+        var host = new HostReservations(1000, 0, 1000, 0) { KeptFreePages = 10 };
+        var refused = AdmissionControl.Evaluate(host, new VmMemoryConfig { Name = "fat", MinPages = 0, MaxPages = 100, OverheadPages = 991 });
+        var admitted = AdmissionControl.Evaluate(host, new VmMemoryConfig { Name = "fat", MinPages = 0, MaxPages = 100, OverheadPages = 990 });
+
+        Assert.False(refused.Admitted);
+        Assert.Equal(1, refused.MemoryShortPages);
+        Assert.Contains("990 pages) unreserved of 3.91 MB (1000 pages), of which the host keeps 0.04 MB (10 pages) free)", refused.Message, StringComparison.Ordinal);
+        Assert.True(admitted.Admitted);
+        Assert.True(AdmissionControl.Evaluate(host with { KeptFreePages = 0 }, new VmMemoryConfig { Name = "fat", MinPages = 0, MaxPages = 100, OverheadPages = 1000 }).Admitted);
+    }
 }

@@ -106,12 +106,12 @@ public class SimulatedHostTests
     [Fact]
     public void A_vm_admission_control_refuses_stays_off_and_is_named_in_the_notes()
     {
-        // 16 MB of host memory; each VM is charged 2 MB of overhead and guaranteed 6 MB: 8 + 8 fit, the third
-        // VM's 8 MB does not (16 - 16 = 0 MB unreserved).
+        // 16 MB of host memory, of which the host keeps its low threshold (1%, 0.16 MB) free; each VM is charged
+        // 2 MB of overhead and guaranteed 5.5 MB: 7.5 + 7.5 fit, the third VM's 7.5 MB does not (0.84 MB unreserved).
         var scenario = Scenario(duration: 3) with
         {
             Host = Scenario().Host with { MemoryMB = 16, DmaBoundaryMB = 8 },
-            Vms = [.. Scenario().Vms.Select(v => v with { MinMB = 6, MemoryMB = 32, Workload = new WorkloadSpec { Kind = WorkloadKind.Idle } })],
+            Vms = [.. Scenario().Vms.Select(v => v with { MinMB = 5.5, MemoryMB = 32, Workload = new WorkloadSpec { Kind = WorkloadKind.Idle } })],
         };
         var result = Run(scenario);
 
