@@ -3,10 +3,12 @@
  * runs the BenchmarkDotNet suites; `ksm [options]` runs the one-shot side-by-side of Memvisor's
  * sharing and Linux KSM on the same buffer; `sim [options]` measures how fast the simulator runs the
  * default scenario, in simulated seconds per wall second on one core; `scan-file [options]` times
- * `memvisor scan` of a file against the memory-read rate (see docs/benchmarks.md).
+ * `memvisor scan` of a file against the memory-read rate; `hash` measures candidate sharing hashes
+ * (see docs/benchmarks.md).
  */
 using System.Runtime.Versioning;
 using BenchmarkDotNet.Running;
+using Memvisor.Benchmarks.Hash;
 using Memvisor.Benchmarks.Ksm;
 using Memvisor.Benchmarks.ScanFile;
 using Memvisor.Benchmarks.Sim;
@@ -28,6 +30,11 @@ internal static class Program
         if (args.Length > 0 && args[0] == "sim")
         {
             return SimulationSpeedCommand.Run(args[1..]);
+        }
+
+        if (args.Length > 0 && args[0] == "hash")
+        {
+            return HashCandidatesCommand.Run(args[1..]);
         }
 
         if (args.Length > 0 && args[0] == "scan-file")

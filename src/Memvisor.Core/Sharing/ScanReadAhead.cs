@@ -71,6 +71,30 @@ internal sealed class ReadAheadBatch
     /// <summary>What the source answered.</summary>
     public PageRun Run { get; set; }
 
+    /// <summary>The run is not one the source may answer (no pages, or more than asked for or than are left).</summary>
+    public bool Malformed { get; private set; }
+
+    /// <summary>
+    /// Reads the batch of <paramref name="source"/> that starts at page <paramref name="index"/> and
+    /// prepares every page of a readable run (zero flag, salt, salted key).
+    /// </summary>
+    public void Fill(IScanPageSource source, long index, PageKeyer keyer, ulong ownSalt)
+    {
+        var pageCount = source.PageCount;
+        Index = index;
+        Want = (int)Math.Min(SharingEstimator.BatchPages, pageCount - index);
+        var run = source.ReadPages(index, Bytes.AsSpan(0, Want * PageGeometry.PageSizeBytes));
+        Run = run;
+        Malformed = run.Count < 1 || run.Count > (run.Readable ? Want : pageCount - index);
+        if (run.Readable && !Malformed)
+        {
+            for (var i = 0; i < run.Count; i++)
+            {
+                keyer.Prepare(Bytes.AsSpan(i * PageGeometry.PageSizeBytes, PageGeometry.PageSizeBytes), ownSalt, out Zero[i], out Salts[i], out Keys[i]);
+            }
+        }
+    }
+
     /// <summary>The worker read nothing after this batch.</summary>
     public bool Last { get; set; }
 
@@ -144,22 +168,9 @@ internal sealed class ScanReadAhead : IDisposable
             try
             {
                 batch.Error = null;
-                batch.Index = index;
-                batch.Want = (int)Math.Min(SharingEstimator.BatchPages, pageCount - index);
-                var run = _source.ReadPages(index, batch.Bytes.AsSpan(0, batch.Want * PageGeometry.PageSizeBytes));
-                batch.Run = run;
-                var most = run.Readable ? batch.Want : pageCount - index;
-                var malformed = run.Count < 1 || run.Count > most;
-                if (run.Readable && !malformed)
-                {
-                    for (var i = 0; i < run.Count; i++)
-                    {
-                        _keyer.Prepare(batch.Bytes.AsSpan(i * PageGeometry.PageSizeBytes, PageGeometry.PageSizeBytes), _ownSalt, out batch.Zero[i], out batch.Salts[i], out batch.Keys[i]);
-                    }
-                }
-
-                index += malformed ? 0 : run.Count;
-                batch.Last = run.Kind == PageRunKind.SourceGone || malformed || index >= pageCount;
+                batch.Fill(_source, index, _keyer, _ownSalt);
+                index += batch.Malformed ? 0 : batch.Run.Count;
+                batch.Last = batch.Run.Kind == PageRunKind.SourceGone || batch.Malformed || index >= pageCount;
             }
             catch (Exception e)
             {

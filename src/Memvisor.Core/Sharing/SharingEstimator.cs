@@ -190,7 +190,7 @@ public static class SharingEstimator
         private readonly SourceCounters[] _counters;
         private readonly PageShareTable _table;
         private readonly long _totalPages;
-        private readonly byte[] _batch = new byte[BatchPages * PageSize];
+        private readonly ReadAheadBatch _batch = new(BatchPages);
         private readonly byte[] _hintPage = new byte[PageSize];
         private readonly List<byte[]> _storeChunks = [];
         private readonly PageKeyer _keyer;
@@ -259,70 +259,24 @@ public static class SharingEstimator
             var lastReported = 0L;
             var previousUnreadable = false;
             progress?.Report(new ScanProgress(s, 0, pagesBefore, _totalPages));
-            if (source.ConcurrentReads && pageCount >= MinReadAheadPages && Environment.ProcessorCount > 1)
-            {
-                ScanSourceReadingAhead(s, pagesBefore, progress, cancellationToken);
-                return;
-            }
-
+            using var readAhead = source.ConcurrentReads && pageCount >= MinReadAheadPages && Environment.ProcessorCount > 1
+                ? new ScanReadAhead(_ring ??= [.. Enumerable.Range(0, ReadAheadBatches).Select(_ => new ReadAheadBatch(BatchPages))], source, _keyer, salt)
+                : null;
             for (var index = 0L; index < pageCount;)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var want = (int)Math.Min(BatchPages, pageCount - index);
-                var run = source.ReadPages(index, _batch.AsSpan(0, want * PageSize));
-                if (run.Kind == PageRunKind.SourceGone)
+                ReadAheadBatch batch;
+                if (readAhead is null)
                 {
-                    counters.VanishedPages += pageCount - index;
-                    progress?.Report(new ScanProgress(s, pageCount, pagesBefore + pageCount, _totalPages));
-                    return;
-                }
-
-                var most = run.Readable ? want : pageCount - index;
-                if (run.Count < 1 || run.Count > most)
-                {
-                    throw new InvalidOperationException($"Source '{source.Name}' answered a read of {want} pages at page {index} with a run of {run.Count} pages.");
-                }
-
-                if (run.Readable)
-                {
-                    for (var i = 0; i < run.Count; i++)
-                    {
-                        var page = _batch.AsSpan(i * PageSize, PageSize);
-                        _keyer.Prepare(page, salt, out var zero, out var pageSalt, out var key);
-                        ScanPage(s, index + i, page, zero, pageSalt, key);
-                    }
+                    batch = _batch;
+                    batch.Fill(source, index, _keyer, salt);
                 }
                 else
                 {
-                    counters.UnreadablePages += run.Count;
-                    counters.UnreadableRanges += previousUnreadable ? 0 : 1;
+                    batch = readAhead.Take(cancellationToken);
                 }
 
-                previousUnreadable = !run.Readable;
-                index += run.Count;
-                if (index - lastReported >= ProgressStepPages || index == pageCount)
-                {
-                    lastReported = index;
-                    progress?.Report(new ScanProgress(s, index, pagesBefore + index, _totalPages));
-                }
-            }
-        }
-
-        /// <summary>The loop of <see cref="ScanSource"/> over batches read and prepared by a second thread.</summary>
-        private void ScanSourceReadingAhead(int s, long pagesBefore, IProgress<ScanProgress>? progress, CancellationToken cancellationToken)
-        {
-            var source = _sources[s];
-            var counters = _counters[s];
-            var pageCount = source.PageCount;
-            var lastReported = 0L;
-            var previousUnreadable = false;
-            _ring ??= [.. Enumerable.Range(0, ReadAheadBatches).Select(_ => new ReadAheadBatch(BatchPages))];
-            using var readAhead = new ScanReadAhead(_ring, source, _keyer, SaltOf(s));
-            while (true)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                var batch = readAhead.Take(cancellationToken);
-                var (index, want, run) = (batch.Index, batch.Want, batch.Run);
+                var (want, run) = (batch.Want, batch.Run);
                 if (run.Kind == PageRunKind.SourceGone)
                 {
                     counters.VanishedPages += pageCount - index;
@@ -330,8 +284,7 @@ public static class SharingEstimator
                     return;
                 }
 
-                var most = run.Readable ? want : pageCount - index;
-                if (run.Count < 1 || run.Count > most)
+                if (batch.Malformed)
                 {
                     throw new InvalidOperationException($"Source '{source.Name}' answered a read of {want} pages at page {index} with a run of {run.Count} pages.");
                 }
@@ -351,16 +304,11 @@ public static class SharingEstimator
 
                 previousUnreadable = !run.Readable;
                 index += run.Count;
-                readAhead.Release();
+                readAhead?.Release();
                 if (index - lastReported >= ProgressStepPages || index == pageCount)
                 {
                     lastReported = index;
                     progress?.Report(new ScanProgress(s, index, pagesBefore + index, _totalPages));
-                }
-
-                if (batch.Last)
-                {
-                    return;
                 }
             }
         }
