@@ -3,12 +3,16 @@
  * runs the BenchmarkDotNet suites; `ksm [options]` runs the one-shot side-by-side of Memvisor's
  * sharing and Linux KSM on the same buffer; `sim [options]` measures how fast the simulator runs the
  * default scenario, in simulated seconds per wall second on one core; `qemu [options]` measures what
- * managing real guests under QEMU costs beside an unmanaged guest (see docs/benchmarks.md).
+ * managing real guests under QEMU costs beside an unmanaged guest; `scan-file [options]` times
+ * `memvisor scan` of a file against the memory-read rate; `hash` measures candidate sharing hashes
+ * (see docs/benchmarks.md).
  */
 using System.Runtime.Versioning;
 using BenchmarkDotNet.Running;
+using Memvisor.Benchmarks.Hash;
 using Memvisor.Benchmarks.Ksm;
 using Memvisor.Benchmarks.Qemu;
+using Memvisor.Benchmarks.ScanFile;
 using Memvisor.Benchmarks.Sim;
 
 // The benchmarks drive Linux interfaces (mmap, madvise, KSM's sysfs, procfs).
@@ -33,6 +37,16 @@ internal static class Program
         if (args.Length > 0 && args[0] == "qemu")
         {
             return QemuBenchmarkCommand.Run(args[1..]);
+        }
+
+        if (args.Length > 0 && args[0] == "hash")
+        {
+            return HashCandidatesCommand.Run(args[1..]);
+        }
+
+        if (args.Length > 0 && args[0] == "scan-file")
+        {
+            return ScanFileCommand.Run(args[1..]);
         }
 
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

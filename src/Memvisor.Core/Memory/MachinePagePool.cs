@@ -7,8 +7,12 @@
  * substrate choose where a page lives, and knows each page's owner so that policies that move pages
  * (hot I/O remapping) and the consistency checker can go from an MPN back to its user.
  *
- * Data structures. A bitmap of free pages (one bit per MPN) searched from a roving cursor, and an
- * owner word per MPN: kind (2 bits) | VM (16 bits) | PPN or frame index (32 bits).
+ * Data structures. A bitmap of pages in use (one bit per MPN, 0 = free) searched from a roving cursor,
+ * and an owner word per MPN: kind (2 bits) | VM (16 bits) | PPN or frame index (32 bits). Both cover
+ * only MPNs below a high-water mark, the end of the highest page ever allocated rounded up, and grow
+ * (doubling) as it rises: every page above it is free and unowned. So a host with a terabyte of
+ * machine memory and one small VM pays for what the allocator has reached, not for the terabyte
+ * (the allocator is next-fit, so the mark follows the pages handed out, not the pages in use).
  *
  * Zones (paper §7). Machine memory may be split at a DMA boundary into a low zone [0, LowZonePages),
  * which every device can address, and a high zone above it. The pool counts free low pages and keeps
@@ -59,10 +63,15 @@ public readonly record struct MpnOwner(MpnUse Use, VmId Vm, uint Value)
 /// <summary>The pool of machine pages. Not thread-safe (Core is single-threaded).</summary>
 public sealed class MachinePagePool
 {
+    private const int MinTrackedWords = 64;
     private readonly IMachineMemory _memory;
-    private readonly ulong[] _freeBits;
-    private readonly ulong[] _owners;
     private readonly int[] _rovers = new int[2];
+
+    // Bit i of word i/64 is set when MPN i is in use; MPNs at or above _usedBits.Length * 64 are free.
+    private ulong[] _usedBits;
+
+    // The owner word of each MPN below _owners.Length (always _usedBits.Length * 64); 0 (free) above.
+    private ulong[] _owners;
 
     /// <summary>Creates a pool in which every page of <paramref name="memory"/> is free.</summary>
     public MachinePagePool(IMachineMemory memory)
@@ -70,13 +79,9 @@ public sealed class MachinePagePool
         ArgumentNullException.ThrowIfNull(memory);
         _memory = memory;
         TotalPages = memory.PageCount;
-        _freeBits = new ulong[(TotalPages + 63) / 64];
-        for (var i = 0; i < TotalPages; i++)
-        {
-            _freeBits[i >> 6] |= 1UL << (i & 63);
-        }
-
-        _owners = new ulong[TotalPages];
+        var words = Math.Min(MinTrackedWords, (TotalPages + 63) / 64);
+        _usedBits = new ulong[words];
+        _owners = new ulong[words * 64];
         FreePages = TotalPages;
         LowZonePages = TotalPages;
         FreeLowPages = TotalPages;
@@ -104,7 +109,17 @@ public sealed class MachinePagePool
     public Span<byte> Page(Mpn mpn) => _memory.GetPage(mpn);
 
     /// <summary>True when <paramref name="mpn"/> is in the free pool.</summary>
-    public bool IsFree(Mpn mpn) => (_freeBits[mpn.Value >> 6] & (1UL << (int)(mpn.Value & 63))) != 0;
+    public bool IsFree(Mpn mpn)
+    {
+        var word = mpn.Value >> 6;
+        return word >= (uint)_usedBits.Length || (_usedBits[word] & (1UL << (int)(mpn.Value & 63))) == 0;
+    }
+
+    /// <summary>
+    /// An MPN at or above which every page is free and unowned (the high-water mark of the pages ever
+    /// allocated, rounded up; at most <see cref="TotalPages"/>). Checks and statistics walk [0, this).
+    /// </summary>
+    public int TrackedPages => Math.Min(TotalPages, _owners.Length);
 
     /// <summary>True when <paramref name="mpn"/> lies in the low (DMA-able) zone.</summary>
     public bool IsLow(Mpn mpn) => mpn.Value < (uint)LowZonePages;
@@ -125,7 +140,7 @@ public sealed class MachinePagePool
     /// <summary>The owner of <paramref name="mpn"/>.</summary>
     public MpnOwner OwnerOf(Mpn mpn)
     {
-        var w = _owners[mpn.Value];
+        var w = mpn.Value < (uint)_owners.Length ? _owners[mpn.Value] : 0;
         return new MpnOwner((MpnUse)(w >> 62), new VmId((ushort)(w >> 32)), (uint)w);
     }
 
@@ -172,7 +187,8 @@ public sealed class MachinePagePool
             rover = index + 1;
         }
 
-        _freeBits[index >> 6] &= ~(1UL << (index & 63));
+        Track(index);
+        _usedBits[index >> 6] |= 1UL << (index & 63);
         FreePages--;
         if (index < LowZonePages)
         {
@@ -193,7 +209,7 @@ public sealed class MachinePagePool
             throw new InvalidOperationException($"{mpn} is freed twice.");
         }
 
-        _freeBits[mpn.Value >> 6] |= 1UL << (int)(mpn.Value & 63);
+        _usedBits[mpn.Value >> 6] &= ~(1UL << (int)(mpn.Value & 63));
         _owners[mpn.Value] = 0;
         FreePages++;
         if (IsLow(mpn))
@@ -204,30 +220,53 @@ public sealed class MachinePagePool
     }
 
     /// <summary>Records who uses <paramref name="mpn"/>.</summary>
-    public void SetOwner(Mpn mpn, MpnUse use, VmId vm, uint value) =>
+    public void SetOwner(Mpn mpn, MpnUse use, VmId vm, uint value)
+    {
+        if (IsFree(mpn))
+        {
+            throw new InvalidOperationException($"{mpn} is free: only a page in use has an owner.");
+        }
+
         _owners[mpn.Value] = ((ulong)use << 62) | ((ulong)vm.Value << 32) | value;
+    }
 
     /// <summary>Free pages in [<paramref name="firstMpn"/>, <paramref name="endMpn"/>).</summary>
     public int CountFree(int firstMpn, int endMpn)
     {
-        var count = 0;
-        for (var i = firstMpn; i < endMpn; i++)
+        ArgumentOutOfRangeException.ThrowIfNegative(firstMpn);
+        endMpn = Math.Min(endMpn, TotalPages);
+        if (endMpn <= firstMpn)
         {
-            if ((_freeBits[i >> 6] & (1UL << (i & 63))) != 0)
-            {
-                count++;
-            }
+            return 0;
         }
 
-        return count;
+        // Pages in use are counted a word at a time, and only below the high-water mark.
+        var used = 0;
+        var trackedEnd = Math.Min(endMpn, TrackedPages);
+        var i = firstMpn;
+        while (i < trackedEnd)
+        {
+            var word = _usedBits[i >> 6] >> (i & 63);
+            var bits = Math.Min(64 - (i & 63), trackedEnd - i);
+            if (bits < 64)
+            {
+                word &= (1UL << bits) - 1;
+            }
+
+            used += BitOperations.PopCount(word);
+            i += bits;
+        }
+
+        return endMpn - firstMpn - used;
     }
 
     private int FindFree(int from, int to)
     {
         var i = from;
-        while (i < to)
+        var trackedEnd = Math.Min(to, TrackedPages);
+        while (i < trackedEnd)
         {
-            var word = _freeBits[i >> 6] >> (i & 63);
+            var word = ~_usedBits[i >> 6] >> (i & 63);
             if (word != 0)
             {
                 var found = i + BitOperations.TrailingZeroCount(word);
@@ -237,6 +276,27 @@ public sealed class MachinePagePool
             i = (i | 63) + 1;
         }
 
-        return -1;
+        // Every page above the high-water mark is free.
+        return i < to ? i : -1;
+    }
+
+    /// <summary>Grows the bitmap and the owner words (doubling) so that they cover MPN <paramref name="index"/>.</summary>
+    private void Track(int index)
+    {
+        if (index < _owners.Length)
+        {
+            return;
+        }
+
+        var words = _usedBits.Length;
+        var needed = (index >> 6) + 1;
+        var maxWords = (TotalPages + 63) / 64;
+        while (words < needed)
+        {
+            words = (int)Math.Min((long)words * 2, maxWords);
+        }
+
+        Array.Resize(ref _usedBits, words);
+        Array.Resize(ref _owners, words * 64);
     }
 }

@@ -17,11 +17,12 @@ public sealed partial class MemoryManager
     /// <summary>Throws <see cref="MemoryInconsistencyException"/> describing the first disagreement found.</summary>
     public void CheckConsistency()
     {
-        var total = Pool.TotalPages;
+        // Every page at or above the pool's high-water mark is free and unowned: the walk stops there.
+        var total = Pool.TrackedPages;
         var seen = new byte[total];
         var refs = new Dictionary<int, int>();
         var slotsSeen = new HashSet<uint>();
-        var freeCount = 0;
+        var freeCount = Pool.TotalPages - total;
         for (var m = 0; m < total; m++)
         {
             if (Pool.IsFree(new Mpn((uint)m)))
@@ -139,6 +140,7 @@ public sealed partial class MemoryManager
 
     private static void Claim(byte[] seen, Mpn mpn, string who)
     {
+        Expect(mpn.Value < (uint)seen.Length, $"{mpn} is used by {who} but lies above every page the pool handed out");
         Expect(seen[mpn.Value] == 0, $"{mpn} is used twice (again by {who})");
         seen[mpn.Value] = 1;
     }

@@ -22,7 +22,11 @@
  *
  * Size: with one frame per machine page at most (every frame names a distinct machine page: a shared
  * page, or a hinted private page), the table costs 16 + 4 bytes per machine page: under 0.5% of
- * machine memory, as in the paper.
+ * machine memory, as in the paper. That is its size when full (MetadataBytes); it is allocated as it
+ * fills: the frame array doubles up to the capacity, and the bucket array doubles (one more hash bit)
+ * whenever frames outnumber buckets, up to the size the capacity calls for. A doubling splits each
+ * chain in two keeping its order, so a look-up finds the same frames in the same order at any size:
+ * a host with a terabyte of machine memory and a few VMs pays for the frames it uses.
  */
 using Memvisor.Core.Memory;
 
@@ -54,11 +58,19 @@ public sealed class PageShareTable
     private const int RefCountOverflow = 0xFFFF;
     private const int MinBucketBits = 16;
 
-    private readonly Frame[] _frames;
-    private readonly int[] _buckets;
-    private readonly int _bucketShift;
+    private const int MinFrames = 4096;
+
+    private readonly int _capacity;
+    private readonly int _maxBucketBits;
     private readonly Dictionary<int, int> _overflowRefCounts = [];
-    private int _freeHead;
+    private Frame[] _frames;
+    private int[] _buckets;
+    private int _bucketShift;
+
+    // Removed frames, last removed first (NoFrame when none); after them come the frames from
+    // _highWater up, never used yet. Frames are handed out in exactly that order.
+    private int _freeHead = NoFrame;
+    private int _highWater;
     private int _used;
 
     /// <summary>Creates a table with room for <paramref name="capacityFrames"/> frames.</summary>
@@ -69,22 +81,17 @@ public sealed class PageShareTable
             throw new ArgumentOutOfRangeException(nameof(capacityFrames), capacityFrames, $"A share table holds between 1 and {NextMask - 1} frames.");
         }
 
-        _frames = new Frame[capacityFrames];
+        _capacity = capacityFrames;
+        _frames = new Frame[Math.Min(capacityFrames, MinFrames)];
         var bucketBits = Math.Max(MinBucketBits, 64 - (int)ulong.LeadingZeroCount((ulong)capacityFrames - 1));
-        bucketBits = Math.Min(bucketBits, 30);
-        _buckets = new int[1 << bucketBits];
-        _bucketShift = 64 - bucketBits;
+        _maxBucketBits = Math.Min(bucketBits, 30);
+        _buckets = new int[1 << MinBucketBits];
+        _bucketShift = 64 - MinBucketBits;
         Array.Fill(_buckets, NoFrame);
-        for (var i = 0; i < capacityFrames; i++)
-        {
-            _frames[i].Link = (uint)(i + 2 <= capacityFrames ? i + 2 : 0);
-        }
-
-        _freeHead = 0;
     }
 
     /// <summary>Frames the table can hold.</summary>
-    public int Capacity => _frames.Length;
+    public int Capacity => _capacity;
 
     /// <summary>Frames in use (hint and shared).</summary>
     public int Count => _used;
@@ -95,8 +102,11 @@ public sealed class PageShareTable
     /// <summary>Shared frames in use.</summary>
     public int SharedCount { get; private set; }
 
-    /// <summary>Bytes this table occupies: frames, bucket heads and the reference-count overflow table.</summary>
-    public long MetadataBytes => (_frames.Length * 16L) + (_buckets.Length * 4L) + (_overflowRefCounts.Count * 24L);
+    /// <summary>
+    /// Bytes this table occupies when full: frames and bucket heads at capacity, and the reference-count
+    /// overflow table (the paper's figure per machine page; what is allocated grows to it as frames are used).
+    /// </summary>
+    public long MetadataBytes => (_capacity * 16L) + ((1L << _maxBucketBits) * 4L) + (_overflowRefCounts.Count * 24L);
 
     /// <summary>The kind of frame <paramref name="frame"/>.</summary>
     public FrameKind KindOf(int frame) => (FrameKind)(_frames[frame].Link >> KindShift);
@@ -213,7 +223,7 @@ public sealed class PageShareTable
     public void ForEach(Action<int, FrameKind> visit)
     {
         ArgumentNullException.ThrowIfNull(visit);
-        for (var i = 0; i < _frames.Length; i++)
+        for (var i = 0; i < _highWater; i++)
         {
             var kind = KindOf(i);
             if (kind != FrameKind.Free)
@@ -249,13 +259,31 @@ public sealed class PageShareTable
 
     private int Insert(ulong key, ulong word, uint payload, FrameKind kind)
     {
-        if (_used == _frames.Length)
+        if (_used == _capacity)
         {
-            throw new InvalidOperationException($"The share table is full ({_frames.Length} frames).");
+            throw new InvalidOperationException($"The share table is full ({_capacity} frames).");
         }
 
-        var frame = _freeHead;
-        _freeHead = NextOf(frame);
+        int frame;
+        if (_freeHead != NoFrame)
+        {
+            frame = _freeHead;
+            _freeHead = NextOf(frame);
+        }
+        else
+        {
+            frame = _highWater++;
+            if (frame == _frames.Length)
+            {
+                Array.Resize(ref _frames, (int)Math.Min(_frames.Length * 2L, _capacity));
+            }
+        }
+
+        if (_used >= _buckets.Length && _buckets.Length < (1 << _maxBucketBits))
+        {
+            DoubleBuckets();
+        }
+
         var bucket = Bucket(key);
         ref var f = ref _frames[frame];
         f.Word = word;
@@ -264,6 +292,59 @@ public sealed class PageShareTable
         _buckets[bucket] = frame;
         _used++;
         return frame;
+    }
+
+    /// <summary>
+    /// Doubles the bucket array (one more hash bit): chain b splits into chains 2b and 2b+1, each frame
+    /// keeping its place relative to the others, so every look-up finds the same frames in the same order.
+    /// </summary>
+    private void DoubleBuckets()
+    {
+        var newShift = _bucketShift - 1;
+        var buckets = new int[_buckets.Length * 2];
+        for (var b = 0; b < _buckets.Length; b++)
+        {
+            int head0 = NoFrame, head1 = NoFrame, tail0 = NoFrame, tail1 = NoFrame;
+            for (var frame = _buckets[b]; frame != NoFrame;)
+            {
+                var next = NextOf(frame);
+                SetNext(frame, NoFrame);
+                if (((_frames[frame].Word >> newShift) & 1) == 0)
+                {
+                    if (tail0 == NoFrame)
+                    {
+                        head0 = frame;
+                    }
+                    else
+                    {
+                        SetNext(tail0, frame);
+                    }
+
+                    tail0 = frame;
+                }
+                else
+                {
+                    if (tail1 == NoFrame)
+                    {
+                        head1 = frame;
+                    }
+                    else
+                    {
+                        SetNext(tail1, frame);
+                    }
+
+                    tail1 = frame;
+                }
+
+                frame = next;
+            }
+
+            buckets[2 * b] = head0;
+            buckets[(2 * b) + 1] = head1;
+        }
+
+        _buckets = buckets;
+        _bucketShift = newShift;
     }
 
     private struct Frame

@@ -82,4 +82,11 @@ public interface IScanPageSource
 
     /// <summary>What the source left out of its pages, for the report. Read after the scan.</summary>
     ScanSourceFacts Facts { get; }
+
+    /// <summary>
+    /// True when <see cref="ReadPages"/> may be called from two threads at once (for different pages or
+    /// the same): the estimator then reads the source ahead on a second thread while it walks the table
+    /// on its own, and reads hinted pages again meanwhile. False (the default) keeps every read on one thread.
+    /// </summary>
+    bool ConcurrentReads => false;
 }

@@ -31,7 +31,10 @@
  * frame; a hint match swaps a hint for a shared frame), so it is sized by the total of the sources'
  * page counts. Shared pages live in chunks of a page store addressed by MPN; per MPN the estimator
  * keeps the salt group and the last source that counted the frame. The hot loop reads pages in
- * batches into one reused buffer and allocates nothing per page.
+ * batches into one reused buffer and allocates nothing per page. A large source whose reads may run
+ * on two threads (IScanPageSource.ConcurrentReads) is read, zero-checked and hashed ahead by a second
+ * thread (ScanReadAhead) while this one walks the table: the same reads in the same order, so the
+ * same counts.
  */
 using System.Diagnostics;
 using Memvisor.Core.Memory;
@@ -176,6 +179,10 @@ public static class SharingEstimator
         private const int PageSize = PageGeometry.PageSizeBytes;
         private const int StoreChunkPages = 256;
         private const long ProgressStepPages = 4096;
+        private const int ReadAheadBatches = 4;
+
+        // A source read ahead on a second thread has at least this many pages (a thread per small process costs more than it saves).
+        private const long MinReadAheadPages = 16 * BatchPages;
 
         private readonly IReadOnlyList<IScanPageSource> _sources;
         private readonly SharingEstimatorOptions _options;
@@ -183,9 +190,11 @@ public static class SharingEstimator
         private readonly SourceCounters[] _counters;
         private readonly PageShareTable _table;
         private readonly long _totalPages;
-        private readonly byte[] _batch = new byte[BatchPages * PageSize];
+        private readonly ReadAheadBatch _batch = new(BatchPages);
         private readonly byte[] _hintPage = new byte[PageSize];
         private readonly List<byte[]> _storeChunks = [];
+        private readonly PageKeyer _keyer;
+        private ReadAheadBatch[]? _ring;
         private StoredFrame[] _stored = new StoredFrame[StoreChunkPages];
         private uint _storedCount;
         private ulong _currentSalt;
@@ -201,6 +210,7 @@ public static class SharingEstimator
             _sources = sources;
             _options = options;
             _hasher = options.Hasher;
+            _keyer = new PageKeyer(options.Hasher, options.SaltMode, options.ZeroPagesOnly);
             _counters = new SourceCounters[sources.Count];
             for (var i = 0; i < sources.Count; i++)
             {
@@ -249,11 +259,24 @@ public static class SharingEstimator
             var lastReported = 0L;
             var previousUnreadable = false;
             progress?.Report(new ScanProgress(s, 0, pagesBefore, _totalPages));
+            using var readAhead = source.ConcurrentReads && pageCount >= MinReadAheadPages && Environment.ProcessorCount > 1
+                ? new ScanReadAhead(_ring ??= [.. Enumerable.Range(0, ReadAheadBatches).Select(_ => new ReadAheadBatch(BatchPages))], source, _keyer, salt)
+                : null;
             for (var index = 0L; index < pageCount;)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var want = (int)Math.Min(BatchPages, pageCount - index);
-                var run = source.ReadPages(index, _batch.AsSpan(0, want * PageSize));
+                ReadAheadBatch batch;
+                if (readAhead is null)
+                {
+                    batch = _batch;
+                    batch.Fill(source, index, _keyer, salt);
+                }
+                else
+                {
+                    batch = readAhead.Take(cancellationToken);
+                }
+
+                var (want, run) = (batch.Want, batch.Run);
                 if (run.Kind == PageRunKind.SourceGone)
                 {
                     counters.VanishedPages += pageCount - index;
@@ -261,8 +284,7 @@ public static class SharingEstimator
                     return;
                 }
 
-                var most = run.Readable ? want : pageCount - index;
-                if (run.Count < 1 || run.Count > most)
+                if (batch.Malformed)
                 {
                     throw new InvalidOperationException($"Source '{source.Name}' answered a read of {want} pages at page {index} with a run of {run.Count} pages.");
                 }
@@ -271,7 +293,7 @@ public static class SharingEstimator
                 {
                     for (var i = 0; i < run.Count; i++)
                     {
-                        ScanPage(s, salt, index + i, _batch.AsSpan(i * PageSize, PageSize));
+                        ScanPage(s, index + i, batch.Bytes.AsSpan(i * PageSize, PageSize), batch.Zero[i], batch.Salts[i], batch.Keys[i]);
                     }
                 }
                 else
@@ -282,6 +304,7 @@ public static class SharingEstimator
 
                 previousUnreadable = !run.Readable;
                 index += run.Count;
+                readAhead?.Release();
                 if (index - lastReported >= ProgressStepPages || index == pageCount)
                 {
                     lastReported = index;
@@ -290,11 +313,11 @@ public static class SharingEstimator
             }
         }
 
-        private void ScanPage(int s, ulong salt, long index, ReadOnlySpan<byte> page)
+        private void ScanPage(int s, long index, ReadOnlySpan<byte> page, bool zero, ulong salt, ulong key)
         {
             var counters = _counters[s];
             counters.PagesScanned++;
-            if (!page.ContainsAnyExcept((byte)0))
+            if (zero)
             {
                 counters.ZeroPages++;
             }
@@ -303,8 +326,7 @@ public static class SharingEstimator
                 return;
             }
 
-            _currentSalt = ShareSalting.SaltOf(_options.SaltMode, salt, page);
-            var key = ShareMatcher.SaltedKey(_hasher.Hash(page), _currentSalt);
+            _currentSalt = salt;
             var match = ShareMatcher.Find(_table, key, page, this, ref counters.Match);
             switch (match.Kind)
             {

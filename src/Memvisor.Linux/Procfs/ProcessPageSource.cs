@@ -20,6 +20,8 @@
  * addresses (start address, first index), so that page i is found by a binary search and a run is read
  * by one pread of /proc/PID/mem. The numbering is a snapshot: a page freed since reads as whatever the
  * kernel returns then (the zero page) or fails (counted unreadable).
+ * Reads may come from two threads at once (the estimator reads ahead): a read keeps no state but a
+ * hint of the last run used and whether the process is gone, both single words written whole.
  * A page that cannot be read (EIO: device memory and the like) is reported as an unreadable run of one
  * page; once the process has exited, reads return nothing and the source reports itself gone.
  */
@@ -133,6 +135,9 @@ public sealed class ProcessPageSource : IScanPageSource, IDisposable
             mem?.Dispose();
         }
     }
+
+    /// <inheritdoc/>
+    public bool ConcurrentReads => true;
 
     /// <inheritdoc/>
     public PageRun ReadPages(long firstIndex, Span<byte> buffer)
@@ -277,9 +282,11 @@ public sealed class ProcessPageSource : IScanPageSource, IDisposable
             return last;
         }
 
+        // The estimator may read from two threads: the run found is returned as computed, not read back.
         var found = Array.BinarySearch(_runFirstIndex, index);
-        _lastRun = found >= 0 ? found : ~found - 1;
-        return _lastRun;
+        var run = found >= 0 ? found : ~found - 1;
+        _lastRun = run;
+        return run;
     }
 
     private sealed class Snapshot

@@ -5,7 +5,7 @@
  * them tells what a host running those guests or processes could save. Any file is taken as a sequence
  * of pages: page i is bytes [4096 i, 4096 (i + 1)). A short last page is padded with zero bytes (the
  * report says how many). Reads use positional I/O (pread) on one handle, so that a hint's page can be
- * read again at any time.
+ * read again at any time, from any thread: the estimator reads a file ahead on a second core.
  */
 using Memvisor.Core.Memory;
 using Memvisor.Core.Sharing;
@@ -33,6 +33,9 @@ public sealed class FilePageSource : IScanPageSource, IDisposable
 
     /// <inheritdoc/>
     public long PageCount { get; }
+
+    /// <inheritdoc/>
+    public bool ConcurrentReads => true;
 
     /// <summary>Bytes in the file.</summary>
     public long Length => _length;

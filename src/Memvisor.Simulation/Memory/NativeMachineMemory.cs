@@ -10,6 +10,9 @@
  * simply stays 4 KiB-backed. The mapping is Memvisor.Native's AnonymousMapping (all native calls live
  * there). Elsewhere, or when the mapping fails, the block comes from NativeMemory.AllocZeroed.
  * Discarded pages keep their backing (the pool zeroes pages when it hands them out again).
+ * The bitmap of touched pages (for ResidentPages) is zero-filled native memory too (calloc, which the
+ * C runtime serves from fresh zero pages for large blocks), so it is also backed only where touched:
+ * nothing here costs in proportion to machine memory that is never used.
  */
 using System.Runtime.InteropServices;
 using Memvisor.Core.Memory;
@@ -25,7 +28,8 @@ public sealed unsafe class NativeMachineMemory : IMachineMemory, IDisposable
     private byte* _base;
     // The mapping _base lies in (Linux), or null when _base came from NativeMemory.AllocZeroed.
     private AnonymousMapping? _mapping;
-    private readonly bool[] _touched;
+    // One bit per machine page, set while the page is touched (zero-filled native memory).
+    private ulong* _touched;
     private long _resident;
 
     /// <summary>Allocates <paramref name="pageCount"/> machine pages.</summary>
@@ -41,7 +45,7 @@ public sealed unsafe class NativeMachineMemory : IMachineMemory, IDisposable
             _base = (byte*)NativeMemory.AllocZeroed(bytes);
         }
 
-        _touched = new bool[pageCount];
+        _touched = (ulong*)NativeMemory.AllocZeroed(((nuint)pageCount + 63) / 64, sizeof(ulong));
     }
 
     /// <inheritdoc/>
@@ -55,9 +59,11 @@ public sealed unsafe class NativeMachineMemory : IMachineMemory, IDisposable
     {
         ObjectDisposedException.ThrowIf(_base is null, this);
         CheckMpn(mpn);
-        if (!_touched[mpn.Value])
+        ref var word = ref _touched[mpn.Value >> 6];
+        var bit = 1UL << (int)(mpn.Value & 63);
+        if ((word & bit) == 0)
         {
-            _touched[mpn.Value] = true;
+            word |= bit;
             _resident++;
         }
 
@@ -71,10 +77,13 @@ public sealed unsafe class NativeMachineMemory : IMachineMemory, IDisposable
     /// <inheritdoc/>
     public void Discard(Mpn mpn)
     {
+        ObjectDisposedException.ThrowIf(_base is null, this);
         CheckMpn(mpn);
-        if (_touched[mpn.Value])
+        ref var word = ref _touched[mpn.Value >> 6];
+        var bit = 1UL << (int)(mpn.Value & 63);
+        if ((word & bit) != 0)
         {
-            _touched[mpn.Value] = false;
+            word &= ~bit;
             _resident--;
         }
     }
@@ -107,6 +116,9 @@ public sealed unsafe class NativeMachineMemory : IMachineMemory, IDisposable
         }
 
         _base = null;
+        // SAFETY: _touched came from NativeMemory.AllocZeroed in the constructor and is freed exactly once (_base is null after).
+        NativeMemory.Free(_touched);
+        _touched = null;
     }
 
     /// <summary>
