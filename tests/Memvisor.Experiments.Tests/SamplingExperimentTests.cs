@@ -68,6 +68,21 @@ public sealed class SamplingExperimentTests
     }
 
     [Fact]
+    public void The_sweep_runs_each_fast_gain_and_sample_count_and_its_claim_follows_the_figures()
+    {
+        var sweep = Result.Value.Measurements.Sensitivity;
+        Assert.Equal([0.3, 0.5, 1.0], sweep.ByGain.Select(p => p.FastGain));
+        Assert.All(sweep.ByGain, p => Assert.Equal(100, p.SamplePages));
+        Assert.Equal([25, 100, 400], sweep.BySamplePages.Select(p => p.SamplePages));
+        Assert.All(sweep.BySamplePages, p => Assert.Equal(0.5, p.FastGain));
+        Assert.All(sweep.ByGain, p => Assert.True(p.Rise.Periods90 > 0, $"gain {p.FastGain}: {p.Rise.Periods90} periods"));
+        var claim = Result.Value.Claim(ClaimId.SamplingRiseSetByFastGain);
+        Assert.Equal(sweep.ByGain[0].Rise.Periods90 / sweep.ByGain[^1].Rise.Periods90, claim.Measured, 9);
+        Assert.Equal(claim.Measured >= 2, claim.Holds);
+        Assert.Contains("| fast gain | pages per period |", ExperimentReport.Markdown(Result.Value), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void The_report_gives_no_paper_number_for_the_rise_and_ours()
     {
         var slowestRise = Result.Value.Measurements.SlowestRise;
@@ -77,6 +92,8 @@ public sealed class SamplingExperimentTests
             md,
             StringComparison.Ordinal);
         Assert.Equal(slowestRise, Result.Value.Claim(ClaimId.SamplingRisesWithinTwoPeriods).Measured);
-        Assert.Equal(4, Result.Value.Runs);
+        // The main run, the Linux boot, both boots from 0%, and one sweep run per fast gain and per other sample count.
+        var sweep = Result.Value.Measurements.Sensitivity;
+        Assert.Equal(4 + sweep.ByGain.Count + sweep.BySamplePages.Count(p => !sweep.ByGain.Contains(p)), Result.Value.Runs);
     }
 }
