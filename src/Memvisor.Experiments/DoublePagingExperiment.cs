@@ -122,7 +122,7 @@ public sealed class DoublePagingExperiment() : PaperExperiment<DoublePagingMeasu
                 "Ballooning avoids double paging over the whole run, the balloon's inflation included",
                 swapped.DoublePagingPages > 0 && ballooned.DoublePagingPages <= AvoidsFraction * swapped.DoublePagingPages,
                 $"Double-paging reads over the run: {F(ballooned.DoublePagingPages, 0)} pages with ballooning, {F(swapped.DoublePagingPages, 0)} with host swapping alone. " +
-                $"While the balloon inflated (the guest must page out to give it pages) free memory fell past soft, {ballooned.Excursion(duration)}, and the host swapped {F(ballooned.HostSwapOuts, 0)} pages the balloon could not yet deliver; " +
+                $"While the balloon inflated (the guest must page out to give it pages) free memory fell past soft ({ballooned.Excursion(duration)}) and the host swapped {F(ballooned.HostSwapOuts, 0)} pages the balloon could not yet deliver; " +
                 $"those pages are cold, so the ballooned guest, paging hard on its own, later picked {F(100 * ballooned.DoublePagingPages / Math.Max(1, ballooned.HostSwapOuts), 0)}% of them for its swap " +
                 $"(host swapping alone: {F(100 * swapped.DoublePagingPages / Math.Max(1, swapped.HostSwapOuts), 0)}% of its swap-outs).")
             {
