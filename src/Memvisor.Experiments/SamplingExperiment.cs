@@ -141,7 +141,7 @@ public sealed class SamplingExperiment() : PaperExperiment<SamplingMeasurements>
                 slowestRise <= RiseWithinPeriods,
                 string.Join("; ", rises.Select(s => $"step at {Number(s.AtSeconds, 0)} s from {Number(s.FromMB, 1)} to {Number(s.ToMB, 1)} MB: half-way after {Number(s.Periods50, 2)} periods, 90% after {Number(s.Periods90, 2)}"))
                     + $"; the fast average (gain {Number(gain, 2)}, Memvisor's choice) closes {Number(100 * gain, 0)}% of the gap each period, so 90% takes log 0.1 / log {Number(1 - gain, 2)} = {Number(EwmaPeriods(gain, 0.9), 1)} periods less up to one for the partial count, and the truth itself (pages touched in the last period) needs one period to show a step. "
-                    + $"The claim hinges on that gain: across fast gains {Number(sweep.ByGain[0].FastGain, 1)}-{Number(sweep.ByGain[^1].FastGain, 1)} (one step of {Number(sweep.StepFromMB, 0)} -> {Number(sweep.StepToMB, 0)} MB each, see the table) it holds for gains {sweep.GainsWhereClaimHolds}")
+                    + $"The claim hinges on that gain: across fast gains {Number(sweep.ByGain[0].FastGain, 1)}-{Number(sweep.ByGain[^1].FastGain, 1)} (one step of {Number(sweep.StepFromMB, 0)} -> {Number(sweep.StepToMB, 0)} MB each, see the table) it holds for fast gains: {sweep.GainsWhereClaimHolds}")
             {
                 Measured = slowestRise,
             },
@@ -266,7 +266,7 @@ public sealed class SamplingExperiment() : PaperExperiment<SamplingMeasurements>
                 + $"working set grows and it is half-way up within {Number(rises.Max(s => s.Periods50), 2)} periods, but 90% takes up to {Number(slowestRise, 2)}: the fast average (gain {Number(Defaults.FastGain, 2)}, Memvisor's choice) "
                 + $"closes {Number(100 * Defaults.FastGain, 0)}% of the gap each period, and the truth itself (pages touched in the last period) takes a period to show a step. "
                 + $"How fast it rises is the fast gain's doing, a free parameter: the sweep (one short Linux run per value, a step of {Number(sweep.StepFromMB, 0)} -> {Number(sweep.StepToMB, 0)} MB, larger than the main run's so that sampling noise of 100 pages does not decide the 90% line) "
-                + $"puts 90% of a step within {Number(RiseWithinPeriods, 0)} periods for gains {sweep.GainsWhereClaimHolds} and shows the price: the settled estimate strays further from the truth as the gain grows. "
+                + $"puts 90% of a step within {Number(RiseWithinPeriods, 0)} periods for fast gains: {sweep.GainsWhereClaimHolds}. It also shows the price: the settled estimate strays further from the truth as the gain grows. "
                 + $"The sample count sets the noise: from {sweep.BySamplePages[0].SamplePages} to {sweep.BySamplePages[^1].SamplePages} pages per period the settled error goes from {Number(sweep.BySamplePages[0].SettledErrorPercent, 1)}% to {Number(sweep.BySamplePages[^1].SettledErrorPercent, 1)}% of memory, "
                 + $"while the periods to 90% stay between {Number(sweep.BySamplePages.Min(p => p.Rise.Periods90), 2)} and {Number(sweep.BySamplePages.Max(p => p.Rise.Periods90), 2)} (noise, which the maximum of the averages turns upward, reaches the 90% line sooner with fewer pages). "
                 + $"Falls: the slow average (gain {Number(Defaults.SlowGain, 2)}, Memvisor's choice; the paper gives none) comes half-way down in {Number(fastestHalfFall, 1)} periods and 90% in {Number(fastestFall, 1)}, "

@@ -25,7 +25,7 @@ public sealed class SamplingFullScaleTests
         FullScaleRun.Reports(Result.Value, ClaimId.SamplingRisesWithinTwoPeriods, holds, slowestRise);
         var atDefault = Measured.Sensitivity.ByGain.Single(p => p.FastGain == new Core.Sampling.SamplingOptions().FastGain);
         Assert.Equal(holds, atDefault.Rise.Periods90 <= 2);
-        Assert.Contains($"it holds for gains {Measured.Sensitivity.GainsWhereClaimHolds}", Result.Value.Claim(ClaimId.SamplingRisesWithinTwoPeriods).Evidence, StringComparison.Ordinal);
+        Assert.Contains($"it holds for fast gains: {Measured.Sensitivity.GainsWhereClaimHolds}", Result.Value.Claim(ClaimId.SamplingRisesWithinTwoPeriods).Evidence, StringComparison.Ordinal);
     }
 
     [Fact]
