@@ -50,7 +50,7 @@ public sealed record DoublePagingRun(
     double HardSeconds,
     double LowSeconds)
 {
-    /// <summary>How far the host's free memory fell, in words from the measurement (e.g. "the host went briefly to hard (0.6 s)").</summary>
+    /// <summary>How far the host's free memory fell, in words from the measurement (e.g. "the host went briefly to hard for 0.6 s").</summary>
     public string Excursion(double durationSeconds)
     {
         var tight = HardSeconds + LowSeconds;
@@ -59,8 +59,8 @@ public sealed record DoublePagingRun(
             return "the host stayed in high or soft (never hard)";
         }
 
-        var low = LowSeconds > 0 ? $", low {NumberText.Fixed(LowSeconds, 1)} s" : "";
-        return $"the host went {(tight < 0.05 * durationSeconds ? "briefly " : "")}to hard ({NumberText.Fixed(HardSeconds, 1)} s in hard{low})";
+        var low = LowSeconds > 0 ? $" and to low for {NumberText.Fixed(LowSeconds, 1)} s" : "";
+        return $"the host went {(tight < 0.05 * durationSeconds ? "briefly " : "")}to hard for {NumberText.Fixed(HardSeconds, 1)} s{low}";
     }
 }
 
