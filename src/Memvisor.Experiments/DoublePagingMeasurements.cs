@@ -1,6 +1,6 @@
 /*
  * What the double-paging experiment measures (§3.1): for each of its two runs (balloon driver active, or
- * absent so the host swaps), paging I/O at both levels over the run and over the late window, mean
+ * absent so the host swaps), paging I/O at both levels over the run and from when the balloon is at its target, mean
  * throughput, balloon and host-swapped memory over the window, and the series the charts show.
  */
 using Memvisor.Reporting;
@@ -17,16 +17,16 @@ namespace Memvisor.Experiments;
 /// <param name="Seed">Seed of both runs.</param>
 public sealed record DoublePagingSetup(double HostMB, double VmMB, double? OverheadMB, double WorkingSetMB, double DurationSeconds, double WindowFromSeconds, ulong Seed);
 
-/// <summary>One run's figures: pages over the run unless "window" says over the late window; means over the window.</summary>
+/// <summary>One run's figures: pages over the run unless "window" says over the "at target" window; means over the averaged window.</summary>
 /// <param name="Label">How memory was reclaimed: "ballooning" or "host swapping".</param>
 /// <param name="Throughput">Mean accesses/s over the window.</param>
 /// <param name="GuestSwapPages">Pages the guest moved to and from its own swap.</param>
 /// <param name="HostSwapOuts">Pages the host swapped out.</param>
 /// <param name="HostSwapIns">Pages the host swapped in.</param>
 /// <param name="DoublePagingPages">Pages the guest read back from host swap only to write them to its own swap.</param>
-/// <param name="WindowDoublePagingPages">Double-paging reads in the window.</param>
-/// <param name="WindowHostSwapIns">Host swap-ins in the window.</param>
-/// <param name="WindowGuestSwapPages">Guest swap I/O in the window.</param>
+/// <param name="WindowDoublePagingPages">Double-paging reads in the "at target" window (<see cref="DoublePagingMeasurements.AtTargetFromSeconds"/>).</param>
+/// <param name="WindowHostSwapIns">Host swap-ins in the "at target" window.</param>
+/// <param name="WindowGuestSwapPages">Guest swap I/O in the "at target" window.</param>
 /// <param name="BalloonMB">Mean balloon over the window.</param>
 /// <param name="SwappedMB">Mean host-swapped memory over the window.</param>
 /// <param name="ThroughputSeries">Accesses/s over time.</param>
@@ -68,4 +68,11 @@ public sealed record DoublePagingRun(
 /// <param name="Setup">The setup it ran.</param>
 /// <param name="Ballooned">The run with the balloon driver active.</param>
 /// <param name="Swapped">The run with the driver absent: host swapping alone.</param>
-public sealed record DoublePagingMeasurements(DoublePagingSetup Setup, DoublePagingRun Ballooned, DoublePagingRun Swapped);
+public sealed record DoublePagingMeasurements(DoublePagingSetup Setup, DoublePagingRun Ballooned, DoublePagingRun Swapped)
+{
+    /// <summary>
+    /// Start of the "at target" window of both runs' window counts (it ends with the run): from the ballooned
+    /// run's mechanism state, where its balloon stays at its balloon target and the host swaps none of its pages out.
+    /// </summary>
+    public double AtTargetFromSeconds { get; init; }
+}

@@ -112,6 +112,17 @@ public static class ReportTables
                 summary.Vms.Any(v => v.DataMismatches != 0) ? "DATA MISMATCHES: a guest read back data different from what it wrote." : "",
                 NoteIsAlarm: summary.Vms.Any(v => v.DataMismatches != 0)),
         };
+        if (summary.Vms.Any(v => v.Real is not null))
+        {
+            tables.Add(new ReportTable("real-guests", "Real guests (QEMU)",
+                ["VM", "mean true working set (MiB)", "mean |estimate - truth| (MiB)", "peak QEMU overhead (MiB)", "KSM merged at end (MiB)", "guest major faults", "balloon stalled (s)", "mean measurement (ms)"],
+                [.. summary.Vms.Where(v => v.Real is not null).Select(v => (IReadOnlyList<string>)
+                [
+                    v.Name, F(v.Real!.MeanTrueWorkingSetMB, 1), F(v.Real.MeanEstimateErrorMB, 1), F(v.Real.PeakOverheadMB, 1), F(v.Real.FinalKsmMergingMB, 1),
+                    F(v.Real.GuestMajorFaults, 0), F(v.Real.BalloonStalledSeconds, 1), F(v.Real.MeanMeasureMilliseconds, 1),
+                ])],
+                "The true working set is what each guest's agent reports it touched; the estimate is the host's, from accessed bits."));
+        }
         if (summary.Vms.Any(v => v.Stopped is not null))
         {
             tables.Add(new ReportTable("vm-stops", "VMs the host stopped or refused", ["VM", "stopped at (s)", "cause", "detail"],

@@ -177,6 +177,7 @@ public sealed record RunSummary
         double guestSwap = 0, hostSwapIn = 0, bounces = 0, doublePaging = 0, remaps = 0, secondsOn = 0, previousTime = 0;
         long mismatches = 0;
         VmSample? last = null;
+        var real = new RealGuestTotals();
         foreach (var host in samples)
         {
             var vm = Find(host, name);
@@ -194,6 +195,7 @@ public sealed record RunSummary
                 bounces += vm.BounceCopies;
                 doublePaging += vm.DoublePagingPages;
                 remaps += vm.IoRemaps;
+                real.Add(vm, host.TimeSeconds - previousTime);
                 last = vm;
             }
             if (vm is not null)
@@ -218,6 +220,7 @@ public sealed record RunSummary
             DoublePagingPages = doublePaging,
             IoRemaps = remaps,
             DataMismatches = mismatches,
+            Real = real.Summary(),
         };
     }
 
@@ -331,9 +334,80 @@ public sealed record VmSummary
     /// <summary>Core's counters for the VM (null when not attached).</summary>
     public VmCounters? Counters { get; init; }
 
+    /// <summary>What only a real guest has (null, and left out of summary.json, in simulated runs).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public RealGuestSummary? Real { get; init; }
+
     /// <summary>When and why the host stopped the VM during the run (null, and left out of summary.json, when it was not).</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public VmStop? Stopped { get; init; }
+}
+
+/// <summary>One real guest over a run: its working-set estimate against its agent's truth, QEMU, KSM, the guest's own paging.</summary>
+public sealed record RealGuestSummary
+{
+    /// <summary>Mean of the working set the guest's agent really touched, MiB (NaN when the agent never said).</summary>
+    public double MeanTrueWorkingSetMB { get; init; } = double.NaN;
+
+    /// <summary>Mean of |active estimate - true working set| over the samples that have both, MiB.</summary>
+    public double MeanEstimateErrorMB { get; init; } = double.NaN;
+
+    /// <summary>Largest QEMU overhead (its own resident memory beside guest RAM), MiB.</summary>
+    public double PeakOverheadMB { get; init; }
+
+    /// <summary>Pages merged by KSM at the last powered-on sample, MiB.</summary>
+    public double FinalKsmMergingMB { get; init; } = double.NaN;
+
+    /// <summary>Major page faults in the guest, summed over the samples.</summary>
+    public double GuestMajorFaults { get; init; }
+
+    /// <summary>Seconds the balloon stood stalled (off target, not moving).</summary>
+    public double BalloonStalledSeconds { get; init; }
+
+    /// <summary>Mean wall time of one working-set measurement, milliseconds.</summary>
+    public double MeanMeasureMilliseconds { get; init; } = double.NaN;
+}
+
+/// <summary>Accumulates a VM's real-guest figures over its powered-on samples.</summary>
+internal sealed class RealGuestTotals
+{
+    private int _samples, _truthSamples, _measureSamples;
+    private double _truth, _error, _peakOverhead, _faults, _stalled, _measure, _ksm = double.NaN;
+
+    public void Add(VmSample vm, double intervalSeconds)
+    {
+        if (vm.Real is not { } real)
+            return;
+        _samples++;
+        _peakOverhead = Math.Max(_peakOverhead, vm.OverheadMB);
+        if (double.IsFinite(vm.TrueWorkingSetMB))
+        {
+            _truthSamples++;
+            _truth += vm.TrueWorkingSetMB;
+            _error += Math.Abs(vm.ActiveEstimateMB - vm.TrueWorkingSetMB);
+        }
+        if (double.IsFinite(real.GuestMajorFaults))
+            _faults += real.GuestMajorFaults;
+        if (real.Balloon == "stalled")
+            _stalled += Math.Max(0, intervalSeconds);
+        if (double.IsFinite(real.MeasureMilliseconds))
+        {
+            _measureSamples++;
+            _measure += real.MeasureMilliseconds;
+        }
+        _ksm = real.KsmMergingMB;
+    }
+
+    public RealGuestSummary? Summary() => _samples == 0 ? null : new RealGuestSummary
+    {
+        MeanTrueWorkingSetMB = _truthSamples == 0 ? double.NaN : _truth / _truthSamples,
+        MeanEstimateErrorMB = _truthSamples == 0 ? double.NaN : _error / _truthSamples,
+        PeakOverheadMB = _peakOverhead,
+        FinalKsmMergingMB = _ksm,
+        GuestMajorFaults = _faults,
+        BalloonStalledSeconds = _stalled,
+        MeanMeasureMilliseconds = _measureSamples == 0 ? double.NaN : _measure / _measureSamples,
+    };
 }
 
 /// <summary>The names of the free-memory states (paper §6).</summary>

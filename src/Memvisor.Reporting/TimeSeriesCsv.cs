@@ -64,6 +64,20 @@ public static class TimeSeriesCsv
         new("io_remaps", "pages per interval", r => NumberText.Csv(r.Vm.IoRemaps)),
     ];
 
+    /// <summary>Columns added to timeseries-vms.csv when the run has real guests (a sample VM with <see cref="VmSample.Real"/>); empty cells for VMs without.</summary>
+    public static IReadOnlyList<CsvColumn<(double TimeSeconds, VmSample Vm)>> RealGuestColumns { get; } =
+    [
+        new("guest_total_mb", "MiB", r => NumberText.Csv(r.Vm.Real?.GuestTotalMB ?? double.NaN)),
+        new("guest_free_mb", "MiB", r => NumberText.Csv(r.Vm.Real?.GuestFreeMB ?? double.NaN)),
+        new("guest_available_mb", "MiB", r => NumberText.Csv(r.Vm.Real?.GuestAvailableMB ?? double.NaN)),
+        new("guest_major_faults", "faults per interval", r => NumberText.Csv(r.Vm.Real?.GuestMajorFaults ?? double.NaN)),
+        new("referenced_mb", "MiB", r => NumberText.Csv(r.Vm.Real?.ReferencedMB ?? double.NaN)),
+        new("measure_ms", "ms", r => NumberText.Csv(r.Vm.Real?.MeasureMilliseconds ?? double.NaN)),
+        new("ksm_merging_mb", "MiB", r => NumberText.Csv(r.Vm.Real?.KsmMergingMB ?? double.NaN)),
+        new("balloon_state", "no-target, at-target, moving or stalled", r => r.Vm.Real is { } real ? Quote(real.Balloon) : ""),
+        new("paused", "1 or 0", r => r.Vm.Real is { } real ? (real.Paused ? "1" : "0") : ""),
+    ];
+
     /// <summary>The text of timeseries-host.csv.</summary>
     public static string HostCsv(IReadOnlyList<HostSample> samples)
     {
@@ -75,7 +89,8 @@ public static class TimeSeriesCsv
     public static string VmsCsv(IReadOnlyList<HostSample> samples)
     {
         ArgumentNullException.ThrowIfNull(samples);
-        return Write(VmColumns, samples.SelectMany(h => h.Vms.Select(v => (h.TimeSeconds, v))));
+        var real = samples.Any(h => h.Vms.Any(v => v.Real is not null));
+        return Write(real ? [.. VmColumns, .. RealGuestColumns] : VmColumns, samples.SelectMany(h => h.Vms.Select(v => (h.TimeSeconds, v))));
     }
 
     private static string Write<T>(IReadOnlyList<CsvColumn<T>> columns, IEnumerable<T> rows)

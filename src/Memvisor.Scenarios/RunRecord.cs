@@ -27,6 +27,9 @@ public enum VmStopCause
 
     /// <summary>Admission control refused it at power-on (min + overhead, or max - min of swap, did not fit): it never ran.</summary>
     AdmissionRefused,
+
+    /// <summary>A real guest stopped on its own: its QEMU exited, its guest crashed or never booted (real guests only).</summary>
+    GuestDied,
 }
 
 /// <summary>A VM the host stopped because it could not serve it, or refused at power-on (the other VMs ran on).</summary>

@@ -4,6 +4,8 @@
  * CSV/JSON time series, the summary and the HTML report all read it. Nothing in it depends on the wall
  * clock or the machine the run happened on, so two runs of the same scenario and seed compare byte for byte.
  */
+using System.Text.Json.Serialization;
+
 namespace Memvisor.Scenarios;
 
 /// <summary>One VM at one sample time.</summary>
@@ -33,7 +35,7 @@ public sealed record VmSample
     /// <summary>Estimated active memory (statistical sampling), MiB.</summary>
     public double ActiveEstimateMB { get; init; }
 
-    /// <summary>True working set as the workload knows it (simulator only; NaN when unknown), MiB.</summary>
+    /// <summary>True working set: pages the guest touched in the last sampling period of its execution time, the stretch the estimate covers (simulator only; NaN when unknown), MiB.</summary>
     public double TrueWorkingSetMB { get; init; } = double.NaN;
 
     /// <summary>Balloon size, MiB.</summary>
@@ -86,6 +88,45 @@ public sealed record VmSample
 
     /// <summary>Hot I/O pages remapped from high to low memory over the last interval (paper §7).</summary>
     public double IoRemaps { get; init; }
+
+    /// <summary>What only a real guest has (guest statistics, QEMU, KSM, the measurement's cost); null, and left out of JSON, in simulated runs.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public RealGuestSample? Real { get; init; }
+}
+
+/// <summary>
+/// Figures only a real guest under QEMU has, beside the figures every substrate shares (a real run's
+/// granted memory is guest-RAM RSS, its overhead QEMU's own memory, its shared memory the pages KSM merged).
+/// NaN where the source did not answer.
+/// </summary>
+public sealed record RealGuestSample
+{
+    /// <summary>Memory the guest's kernel manages (balloon driver statistics: MemTotal), MiB.</summary>
+    public double GuestTotalMB { get; init; } = double.NaN;
+
+    /// <summary>Memory the guest does not use at all (MemFree), MiB.</summary>
+    public double GuestFreeMB { get; init; } = double.NaN;
+
+    /// <summary>The guest's estimate of memory available to new work (MemAvailable), MiB.</summary>
+    public double GuestAvailableMB { get; init; } = double.NaN;
+
+    /// <summary>Major page faults in the guest over the last interval.</summary>
+    public double GuestMajorFaults { get; init; } = double.NaN;
+
+    /// <summary>Pages whose accessed bit QEMU's guest RAM showed in the last completed measuring period (smaps Referenced), MiB.</summary>
+    public double ReferencedMB { get; init; } = double.NaN;
+
+    /// <summary>Wall time of the last working-set measurement (smaps read + clear_refs), milliseconds.</summary>
+    public double MeasureMilliseconds { get; init; } = double.NaN;
+
+    /// <summary>Pages of the VM merged by KSM (/proc/PID/ksm_merging_pages), MiB.</summary>
+    public double KsmMergingMB { get; init; } = double.NaN;
+
+    /// <summary>The balloon: no-target, at-target, moving or stalled (off target and not moving).</summary>
+    public string Balloon { get; init; } = "no-target";
+
+    /// <summary>The guest is paused by the policy (low state; only where host paging works).</summary>
+    public bool Paused { get; init; }
 }
 
 /// <summary>The host at one sample time.</summary>

@@ -58,8 +58,11 @@ public sealed record LatencySpec
     /// <summary>A touch of a page the balloon held.</summary>
     public double? BalloonTouchFaultMicroseconds { get; init; }
 
-    /// <summary>A host swap-in.</summary>
+    /// <summary>A host swap-in: the host swap device's latency per request (swap-ins also wait for what is queued).</summary>
     public double? HostSwapInMicroseconds { get; init; }
+
+    /// <summary>The host swap device's bandwidth, MB/s.</summary>
+    public double? SwapDeviceMBPerSecond { get; init; }
 
     /// <summary>A guest page fault that needs no I/O.</summary>
     public double? GuestMinorFaultMicroseconds { get; init; }

@@ -252,9 +252,10 @@ public static partial class ScenarioReader
             GuestDiskReadMicroseconds = o.OptionalNumber("guestDiskReadMicroseconds", 0, Max),
             GuestDiskWriteMicroseconds = o.OptionalNumber("guestDiskWriteMicroseconds", 0, Max),
             BounceCopyMicroseconds = o.OptionalNumber("bounceCopyMicroseconds", 0, Max),
+            SwapDeviceMBPerSecond = o.OptionalNumber("swapDeviceMBPerSecond", 0.001, 1e9),
         };
         o.RejectUnknown("minorFaultMicroseconds", "zeroFillFaultMicroseconds", "copyOnWriteFaultMicroseconds", "balloonTouchFaultMicroseconds",
-            "hostSwapInMicroseconds", "guestMinorFaultMicroseconds", "guestDiskReadMicroseconds", "guestDiskWriteMicroseconds", "bounceCopyMicroseconds");
+            "hostSwapInMicroseconds", "guestMinorFaultMicroseconds", "guestDiskReadMicroseconds", "guestDiskWriteMicroseconds", "bounceCopyMicroseconds", "swapDeviceMBPerSecond");
         return l;
     }
 

@@ -138,6 +138,7 @@ public static class ScenarioWriter
         Optional(w, "guestDiskReadMicroseconds", l.GuestDiskReadMicroseconds);
         Optional(w, "guestDiskWriteMicroseconds", l.GuestDiskWriteMicroseconds);
         Optional(w, "bounceCopyMicroseconds", l.BounceCopyMicroseconds);
+        Optional(w, "swapDeviceMBPerSecond", l.SwapDeviceMBPerSecond);
         w.WriteEndObject();
     }
 

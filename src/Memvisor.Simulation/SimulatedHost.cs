@@ -9,8 +9,13 @@
  *     powerOffSeconds;
  *   - each running guest runs in quanta (QuantumSeconds) unless the policy blocks it (low state), in
  *     which case it is descheduled (its clock advances, nothing in it runs);
+ *   - the host swap device (SwapDisk: latency per request, bandwidth, one request at a time)
+ *     serves the guests' host swap-ins (each waits until its request completes) and the policy's
+ *     page-outs (the policy pages only what the device can write within its tick);
  *   - the policy advances on its own tick (PolicyTickSeconds); the controller (Core's owning
- *     substrate: HostMemoryController over the MemoryManager) hears how long each guest ran;
+ *     substrate: HostMemoryController over the MemoryManager) hears how long each guest really ran in
+ *     each quantum (its clock less host and guest stalls; nothing while descheduled), and the policy's
+ *     sampling periods run on that;
  *   - one HostSample is taken every sampleIntervalSeconds from Core's statistics, the policy, the
  *     balloons, the sampler and the guests' own counters (throughput, true working set, mismatches).
  * Everything is seeded from scenario.Seed and nothing reads the wall clock, so a scenario and seed
@@ -98,6 +103,7 @@ public sealed class SimulatedHost : IDisposable
     private readonly MemoryManager _manager;
     private readonly HostMemoryController _controller;
     private readonly EventEngine _engine = new();
+    private readonly SwapDisk _swapDevice;
     private readonly SimulatedVm[] _vms;
     private readonly List<string> _notes = [];
     private readonly List<StateTransition> _stateLog = [];
@@ -126,6 +132,9 @@ public sealed class SimulatedHost : IDisposable
         });
         var policy = PolicyOptions(host);
         _controller = new HostMemoryController(_manager, _options.Policy?.Invoke(policy) ?? policy, scenario.Seed);
+        var latency = LatencyModel.From(scenario.Latencies);
+        _swapDevice = new SwapDisk(latency.HostSwapInNanoseconds, latency.SwapDeviceMegabytesPerSecond);
+        _controller.Memory.SwapDevice = new EngineSwapDevice(_swapDevice, _engine);
         _vms = [.. scenario.Vms.Select((spec, i) => new SimulatedVm(spec, i))];
     }
 
@@ -174,43 +183,8 @@ public sealed class SimulatedHost : IDisposable
     /// <summary>The policy (for tests and live views).</summary>
     public HostMemoryController Controller => _controller;
 
-    /// <summary>The host policy options a HostSpec stands for.</summary>
-    public static HostPolicyOptions PolicyOptions(HostSpec host)
-    {
-        ArgumentNullException.ThrowIfNull(host);
-        var dmaBoundary = (int)Math.Max(1, PageGeometry.PagesFromMegabytes(host.DmaBoundaryMB));
-        var defaults = new IoRemapOptions();
-        return new HostPolicyOptions
-        {
-            Allocation = new AllocationOptions
-            {
-                Tau = host.IdleTax,
-                BalancePeriodSeconds = host.BalancePeriodSeconds,
-                HighPercent = host.HighPercent,
-                SoftPercent = host.SoftPercent,
-                HardPercent = host.HardPercent,
-                LowPercent = host.LowPercent,
-            },
-            Sampling = new SamplingOptions
-            {
-                PeriodSeconds = host.SamplingPeriodSeconds,
-                SamplePages = host.SamplingPages,
-                InitialActiveFraction = host.SamplingInitialActivePercent / 100,
-            },
-            Balloon = new BalloonOptions { MaxPercent = host.BalloonMaxPercent },
-            ShareScan = new ShareScanOptions { PerVmPagesPerSecond = host.ShareScanPerVmPagesPerSecond, HostPagesPerSecond = host.ShareScanHostPagesPerSecond },
-            SharingEnabled = host.Sharing,
-            IdleTaxChanges = host.IdleTaxChanges,
-            IoRemap = new IoRemapOptions
-            {
-                DmaBoundaryPages = dmaBoundary,
-                RemapHotPages = host.IoRemap,
-                RemapThresholdCopies = host.IoRemapThresholdCopies,
-                // The default reserve (64 MB) would not fit below a small boundary: keep a quarter of low memory at most.
-                LowReservePages = Math.Min(defaults.LowReservePages, dmaBoundary / 4),
-            },
-        };
-    }
+    /// <summary>The host policy options a HostSpec stands for (the same on every substrate: ScenarioPolicy).</summary>
+    public static HostPolicyOptions PolicyOptions(HostSpec host) => ScenarioPolicy.Options(host);
 
     /// <summary>Runs the whole scenario; <paramref name="progress"/> hears of every sample (synchronously, on this thread).</summary>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
@@ -233,7 +207,7 @@ public sealed class SimulatedHost : IDisposable
         _engine.SchedulePeriodic(tick, tick, () =>
         {
             var before = _controller.States.State;
-            _controller.Advance(tickSpan);
+            _controller.Tick(tickSpan);
             if (_controller.States.State != before)
             {
                 // The exact log: samples (one per interval) would miss an excursion shorter than an interval.
@@ -291,7 +265,8 @@ public sealed class SimulatedHost : IDisposable
             _controller.Balloons.PinTarget(memory.Id, Math.Min((int)PageGeometry.PagesFromMegabytes(pinned), _controller.Balloons.LimitOf(memory.Id)));
         }
 
-        var guest = GuestOs.Create(memory, GuestCatalog.Options(spec, _scenario.Seed, vm.Index, _scenario.Latencies), GuestCatalog.Workload(spec.Workload), _engine.NowNanoseconds);
+        var options = GuestCatalog.Options(spec, _scenario.Seed, vm.Index, _scenario.Latencies) with { HostSwapDevice = _swapDevice };
+        var guest = GuestOs.Create(memory, options, GuestCatalog.Workload(spec.Workload), _engine.NowNanoseconds);
         if (Driver(spec) is { } driverOptions)
         {
             guest.InstallBalloonDriver(_controller.Balloons.ChannelOf(memory.Id), driverOptions);
@@ -301,7 +276,6 @@ public sealed class SimulatedHost : IDisposable
         vm.Running = true;
         vm.LastStats = _manager.GetVmStats(memory.Id);
         var quantum = EventEngine.Nanoseconds(_options.QuantumSeconds);
-        var quantumSpan = TimeSpan.FromTicks(quantum / 100);
         _engine.SchedulePeriodic(_engine.NowNanoseconds, quantum, () =>
         {
             if (!vm.Running)
@@ -316,6 +290,9 @@ public sealed class SimulatedHost : IDisposable
             }
             else
             {
+                // VM execution time: the guest's clock, less what it spent stalled on host swap-in and faults
+                // or on its own disk (the paper's sampling periods run on this).
+                var executed = guest.ExecutionNanoseconds;
                 try
                 {
                     guest.RunUntil(until);
@@ -327,7 +304,7 @@ public sealed class SimulatedHost : IDisposable
                     return false;
                 }
 
-                _controller.Memory.AddExecutionTime(guest.Id, quantumSpan);
+                _controller.Memory.AddExecutionTime(guest.Id, TimeSpan.FromTicks((guest.ExecutionNanoseconds - executed) / 100));
             }
 
             return true;
@@ -342,16 +319,7 @@ public sealed class SimulatedHost : IDisposable
         PowerOff(vm);
     }
 
-    private static VmConfig Config(VmSpec spec) => new()
-    {
-        Name = spec.Name,
-        MaxPages = checked((int)PageGeometry.PagesFromMegabytes(spec.MemoryMB)),
-        MinPages = (int)PageGeometry.PagesFromMegabytes(spec.MinMB),
-        Shares = spec.Shares,
-        OverheadPages = spec.OverheadMB is { } overhead ? (int)PageGeometry.PagesFromMegabytes(overhead) : null,
-        BalloonMaxPages = spec.BalloonMaxMB is { } cap ? (int)PageGeometry.PagesFromMegabytes(cap) : null,
-        ShareSalt = spec.ShareSalt,
-    };
+    private static VmConfig Config(VmSpec spec) => ScenarioPolicy.Config(spec);
 
     private void PowerOff(SimulatedVm vm)
     {
@@ -453,6 +421,14 @@ public sealed class SimulatedHost : IDisposable
     private static string StateName(FreeMemoryState state) => state.ToString().ToLowerInvariant();
 
     private static double MB(double pages) => pages * PageGeometry.PageSizeBytes / (1024.0 * 1024.0);
+
+    /// <summary>The swap device as the policy's page-outs see it: submitted at the engine's time (the policy's tick).</summary>
+    private sealed class EngineSwapDevice(SwapDisk device, EventEngine engine) : ISwapDeviceTiming
+    {
+        public int WritablePages(TimeSpan horizon) => device.WritablePages(engine.NowNanoseconds, horizon.Ticks * 100);
+
+        public void SubmitWrite(int pages) => device.Submit(engine.NowNanoseconds, pages);
+    }
 
     private sealed class SimulatedVm(VmSpec spec, int index)
     {

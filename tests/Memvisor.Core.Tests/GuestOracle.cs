@@ -17,10 +17,14 @@ internal static class GuestOracle
         host.Manager.CheckConsistency();
         for (var v = 0; v < guests.Length; v++)
         {
+            var reclaimed = 0;
+            var config = host.Manager.ConfigOf(guests[v].Id);
             for (var p = 0u; p < guests[v].PageCount; p++)
             {
                 var ppn = new Ppn(p);
                 var info = host.Manager.PageInfoOf(guests[v].Id, ppn);
+                reclaimed += info.State is PageState.Ballooned or PageState.Swapped ? 1 : 0;
+                Assert.True(reclaimed <= config.MaxPages - config.MinPages, $"step {step}: {v} has {reclaimed} pages ballooned or swapped, more than max - min = {config.MaxPages - config.MinPages}: below its min");
                 var (access, mpn) = guests[v].MappingOf(ppn);
                 if ((info.Marks & PageMarks.Sampled) != 0)
                 {

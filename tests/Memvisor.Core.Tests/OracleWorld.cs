@@ -130,9 +130,13 @@ internal sealed class OracleWorld : IDisposable
                 manager.SwapOut(guest.Id, 1 + (op.Arg % 12));
                 break;
             case OracleOpKind.Inflate:
-                // The guest gives the page up: its contents are the guest's to lose.
-                manager.InflateBalloonPage(guest.Id, ppn);
-                Array.Clear(expected);
+                // The guest gives the page up: its contents are the guest's to lose (unless the host refuses
+                // it: ballooned and swapped pages may not exceed max - min).
+                if (manager.InflateBalloonPage(guest.Id, ppn))
+                {
+                    Array.Clear(expected);
+                }
+
                 break;
             case OracleOpKind.Deflate:
                 manager.DeflateBalloonPage(guest.Id, ppn);

@@ -65,10 +65,35 @@ public class TimeSeriesCsvTests
     }
 
     [Fact]
+    public void A_run_with_real_guests_adds_their_columns_and_a_simulated_run_does_not()
+    {
+        var run = TinyRun();
+        var real = new[]
+        {
+            run[0] with
+            {
+                Vms =
+                [
+                    run[0].Vms[0] with { Real = new RealGuestSample { GuestTotalMB = 218, GuestFreeMB = 125.5, GuestMajorFaults = 7, ReferencedMB = 33, MeasureMilliseconds = 12.25, KsmMergingMB = 2, Balloon = "stalled", Paused = false } },
+                    run[0].Vms[1],
+                ],
+            },
+        };
+
+        var simulated = TimeSeriesCsv.VmsCsv(run).Split('\n');
+        var lines = TimeSeriesCsv.VmsCsv(real).Split('\n');
+
+        Assert.DoesNotContain("guest_total_mb", simulated[0], StringComparison.Ordinal);
+        Assert.EndsWith(",io_remaps,guest_total_mb,guest_free_mb,guest_available_mb,guest_major_faults,referenced_mb,measure_ms,ksm_merging_mb,balloon_state,paused", lines[0], StringComparison.Ordinal);
+        Assert.EndsWith(",5,2,218,125.5,,7,33,12.25,2,stalled,0", lines[1], StringComparison.Ordinal);
+        Assert.EndsWith(",0,0,,,,,,,,,", lines[2], StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Every_csv_column_is_described_in_docs_outputs()
     {
         var docs = File.ReadAllText(Path.Combine(RepositoryRoot(), "docs", "outputs.md"));
-        foreach (var column in TimeSeriesCsv.HostColumns.Select(c => c.Name).Concat(TimeSeriesCsv.VmColumns.Select(c => c.Name)))
+        foreach (var column in TimeSeriesCsv.HostColumns.Select(c => c.Name).Concat(TimeSeriesCsv.VmColumns.Select(c => c.Name)).Concat(TimeSeriesCsv.RealGuestColumns.Select(c => c.Name)))
             Assert.Contains("`" + column + "`", docs, StringComparison.Ordinal);
     }
 

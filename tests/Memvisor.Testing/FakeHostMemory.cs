@@ -26,6 +26,12 @@ public sealed class FakeHostMemory(long machinePages, long swapPages, int balloo
     /// <summary>The scan rate the policy set.</summary>
     public ShareScanRate ShareScanRate { get; private set; }
 
+    /// <summary>Pages the swap device can write within a tick; null: no device model (the policy paces by its credit).</summary>
+    public int? SwapWritablePagesPerTick { get; set; }
+
+    /// <inheritdoc/>
+    public int? SwapWritablePages(TimeSpan horizon) => SwapWritablePagesPerTick;
+
     /// <summary>Balance periods the policy announced.</summary>
     public int BalancePeriods { get; private set; }
 
@@ -62,11 +68,18 @@ public sealed class FakeHostMemory(long machinePages, long swapPages, int balloo
         var vm = _vms[id];
         vm.UsedPages = usedPages;
         vm.ActivePages = activePages;
+        PageOutDeficit(vm);
+    }
+
+    /// <summary>What does not fit in free memory is paged out of <paramref name="vm"/> (the owning substrate's synchronous reclaim on a fault).</summary>
+    private void PageOutDeficit(FakeVm vm)
+    {
         var deficit = -FreePages;
         if (deficit > 0)
         {
-            vm.PagedOut += (int)Math.Min(deficit, vm.ResidentPages);
-            vm.PagesWritten += (int)Math.Min(deficit, vm.ResidentPages);
+            var n = (int)Math.Min(deficit, vm.ResidentPages);
+            vm.PagedOut += n;
+            vm.PagesWritten += n;
         }
     }
 
@@ -80,9 +93,12 @@ public sealed class FakeHostMemory(long machinePages, long swapPages, int balloo
                 var goal = Math.Min(vm.BalloonTarget, vm.BalloonLimit);
                 vm.Balloon += Math.Clamp(goal - vm.Balloon, -BalloonPagesPerStep, BalloonPagesPerStep);
                 vm.PagedOut = Math.Min(vm.PagedOut, vm.InGuest);
+
+                // Pages a deflating balloon gives back are used by the guest at once: beyond free memory, paged out.
+                PageOutDeficit(vm);
             }
 
-            if (vm.Blocked)
+            if (vm.Blocked || vm.Stalled)
             {
                 continue;
             }
@@ -192,6 +208,9 @@ public sealed class FakeVm(int maxPages, int minPages, int overheadPages, bool d
     public long PagesWritten { get; set; }
 
     public bool Blocked { get; set; }
+
+    /// <summary>The guest does not run though not blocked (waiting on its disk, say).</summary>
+    public bool Stalled { get; set; }
 
     public TimeSpan ExecutionTime { get; set; }
 

@@ -9,7 +9,8 @@
  * 7% (to high), 5% (to soft) or 3% (to hard) free, so a VM's working set has to shrink or a VM power
  * off by at least 1% of the machine before reclamation eases, which is well above the page-sized
  * noise of a balance tick, and small enough that the free target (high + margin = 7%) keeps only
- * one extra percent of the machine idle.
+ * one extra percent of the machine idle. In pages, a state is re-entered at ThresholdPages + HysteresisPages
+ * (ReentryPages), and the free target is the re-entry level of high: one definition for both.
  */
 namespace Memvisor.Core.Allocation;
 
@@ -73,10 +74,18 @@ public sealed record AllocationOptions
     public long HysteresisPages(long totalPages) => PercentOf(HysteresisPercent, totalPages);
 
     /// <summary>
-    /// The free memory that targets aim for: the high threshold plus the hysteresis margin, the least free
-    /// memory that takes the host back to <see cref="FreeMemoryState.High"/> from any state.
+    /// The least free memory at which a host below <paramref name="state"/> climbs back to it: the state's
+    /// threshold plus the hysteresis margin, each in whole pages. The one definition the state machine and
+    /// the free target both use (rounding 7% up can give one page less than rounding 6% and 1% up apart,
+    /// and a host whose targets aimed one page short of leaving soft stayed in soft).
     /// </summary>
-    public long FreeTargetPages(long totalPages) => PercentOf(HighPercent + HysteresisPercent, totalPages);
+    public long ReentryPages(FreeMemoryState state, long totalPages) => ThresholdPages(state, totalPages) + HysteresisPages(totalPages);
+
+    /// <summary>
+    /// The free memory that targets aim for: <see cref="ReentryPages"/> of <see cref="FreeMemoryState.High"/>,
+    /// the least free memory that takes the host back to <see cref="FreeMemoryState.High"/> from any state.
+    /// </summary>
+    public long FreeTargetPages(long totalPages) => ReentryPages(FreeMemoryState.High, totalPages);
 
     /// <summary>
     /// Pages that targets may hand out to VMs: machine pages minus the VMs' overhead and minus

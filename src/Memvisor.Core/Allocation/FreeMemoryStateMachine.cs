@@ -113,8 +113,7 @@ public sealed class FreeMemoryStateMachine
         // Up (only if not just moved down): one state at a time, each needing its threshold plus the margin.
         if (state == State)
         {
-            var margin = _options.HysteresisPages(totalPages);
-            while (state > FreeMemoryState.High && freePages >= _options.ThresholdPages(state - 1, totalPages) + margin)
+            while (state > FreeMemoryState.High && freePages >= _options.ReentryPages(state - 1, totalPages))
             {
                 state--;
             }

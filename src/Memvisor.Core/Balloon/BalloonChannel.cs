@@ -36,7 +36,7 @@ public enum BalloonVerdict : byte
     /// <summary>Deflate: the page is not in the balloon.</summary>
     NotBallooned,
 
-    /// <summary>Inflate: the balloon would grow beyond its limit (65% of configured memory by default, or the VM's cap).</summary>
+    /// <summary>Inflate: the balloon would grow beyond its limit (65% of configured memory by default, or the VM's cap), or ballooned and swapped pages together beyond max - min (the VM's min).</summary>
     OverLimit,
 
     /// <summary>Inflate: the balloon is at its target, and the page would go beyond it (but not beyond the limit).</summary>

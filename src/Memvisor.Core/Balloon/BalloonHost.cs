@@ -328,6 +328,12 @@ public sealed class BalloonHost
             return BalloonVerdict.AlreadyBallooned;
         }
 
+        if (!_manager.MayBalloon(channel.Vm, ppn))
+        {
+            // Ballooned and swapped pages together may not exceed max - min: the VM's min is guaranteed.
+            return BalloonVerdict.OverLimit;
+        }
+
         if (channel.SizePages < channel.TargetPages)
         {
             return BalloonVerdict.Accepted;

@@ -16,27 +16,36 @@
  *
  * The loop. The substrate calls Advance(elapsed) on its policy tick (100 ms in the simulator):
  *   1. sampling: each VM's VmWorkingSet (period clock + WorkingSetEstimator, Core's EWMAs) advances
- *      by the VM time of the tick; a due period is ended through the meter's probe and its count t of
- *      n fed to the estimator, otherwise the count so far (partial);
+ *      by the execution time the meter reports for the VM since the last tick (time it ran: not time
+ *      it was blocked, descheduled, or stalled on host swap-in or its own disk); a due period is ended
+ *      through the meter's probe and its count t of n fed to the estimator, otherwise the count so
+ *      far (partial);
  *   2. scheduled idle-tax changes whose time has come take effect;
  *   3. the free-memory state is updated from the meter's free pages (FreeMemoryStateMachine: down at
  *      once, up with hysteresis);
  *   4. on the balance timer (15 s) the substrate's housekeeping runs (OnBalancePeriod);
  *   5. on the balance timer, a state change or a tax change the targets are recomputed (Rebalance):
  *      exact consumed pages from the meter, f = min(1, active / consumed) per VM, targets by
- *      min-funding revocation with the idle tax over machine pages - overhead - free target; in high,
+ *      min-funding revocation with the idle tax over machine pages - overhead - free target, holding
+ *      each VM's estimated active pages fixed (all of them, also those beyond what a squeezed VM holds
+ *      now: its steady state is the paper's, where its f stays 1 as it wins pages back); in high,
  *      free memory beyond the free target and one hysteresis margin goes back to the unpinned
  *      balloons in proportion to their size. Otherwise consumed pages are refreshed cheaply;
- *   6. reclamation, per VM, as the state says:
+ *   6. reclamation, per VM, as the state says. What may be taken from a VM is its excess over its
+ *      target, but never more than keeps balloon + paged out <= max - min (its min);
  *        high - nothing; a ballooned VM below its target gets its balloon deflated by the difference
  *               (never raising a balloon target the surplus rule already lowered);
- *        soft - the balloon target rises by the VM's excess over its target; the VM is paged only for
- *               the part its balloon cannot deliver (driver absent, disabled, at its limit, pinned,
- *               unresponsive);
- *        hard - as soft, and the whole excess is paged;
+ *        soft - the balloon target rises by what the balloon can deliver (driver present, enabled,
+ *               responsive, below its limit and pin); the VM is paged only for the rest;
+ *        hard - the host pages what brings free memory back to the free target, shared among the
+ *               VMs above target in proportion to what each may give, and no more; the balloon is
+ *               asked only for the rest of the VM's excess (each page is reclaimed once: never paged
+ *               now and ballooned later as well);
  *        low  - as hard, and VMs above their target are blocked until they are back under it.
- *      Paging is paced at SwapWritePagesPerSecond with at most one second of credit; the substrate
- *      offers every victim to sharing first (PageOutResult counts both).
+ *      Paging is paced by the substrate's swap device when it models one (the meter's
+ *      SwapWritablePages: what a write submitted now completes within the tick, after the device's
+ *      queue of swap-ins and earlier page-outs), otherwise at SwapWritePagesPerSecond with at most one
+ *      second of credit; the substrate offers every victim to sharing first (PageOutResult counts both).
  * Targets are also recomputed at once on Add, Remove, SetShares and SetIdleTax.
  *
  * Invariants:
@@ -45,14 +54,21 @@
  *   2. Targets: min <= target <= max for every VM, and targets partition machine pages - overhead -
  *      free target by shares, with idle pages taxed at tau (MinFundingRevocation), when the mins fit.
  *   3. The estimate of a VM moves only through WorkingSetEstimator: up at the fast gain (sooner with
- *      the partial count), down at the slow gain; a blocked VM's period clock does not run.
- *   4. A VM is paged by the policy only in soft (for what its balloon cannot deliver), hard or low,
- *      and only while it consumes more than its target; a VM is blocked only in low and only while
- *      above its target; every VM is unblocked in any other state.
- *   5. Pages written per tick never exceed the paging credit: rate * elapsed accumulated, capped at
- *      one second's worth.
+ *      the partial count), down at the slow gain; a VM's period clock runs only on its execution time
+ *      (a blocked or stalled VM's does not run; a VM that did not run is not sampled).
+ *   4. min is guaranteed: a VM's balloon (its size, or a pinned target) plus its paged-out pages never
+ *      exceed max - min by the policy's decision; the substrate enforces the same bound on its own
+ *      mechanisms (owning: MemoryManager.SwapOut and balloon inflation refuse past it, and the
+ *      consistency check verifies it). A VM is paged by the policy only in soft (for what its balloon
+ *      cannot deliver), hard or low, and only while it consumes more than its target; a VM is blocked
+ *      only in low and only while above its target; every VM is unblocked in any other state.
+ *   5. Pages written per tick never exceed what the substrate's swap device can write within the tick,
+ *      or, when it models none, the paging credit: rate * elapsed accumulated, capped at one second's worth.
  *   6. A pinned balloon target is never moved by the policy.
  *   7. Advance allocates nothing (VMs are kept in an id-ordered list; per-VM state is allocated by Add).
+ *   8. In hard and low, the pages a tick decides to page out total at most the free target less the free
+ *      pages, plus one per VM for rounding; a VM's new balloon target plus what it is paged never exceed
+ *      its balloon plus its excess.
  */
 using Memvisor.Core.Allocation;
 using Memvisor.Core.Memory;
@@ -148,6 +164,7 @@ public sealed class HostMemoryPolicy
 
         var vm = new VmEntry(id, config, config.Shares.Resolve(config.MaxPages), new VmWorkingSet(id, config.MaxPages, _options.Sampling));
         vm.WorkingSet.Begin(_meter.CountTouched(id).SampledPages);
+        vm.ExecutionTimeSeen = _meter.ExecutionTime(id);
         _reservedPages += config.MinPages + config.EffectiveOverheadPages;
         _reservedSwapPages += config.MaxPages - config.MinPages;
         while (_byId.Length <= id.Value)
@@ -218,15 +235,21 @@ public sealed class HostMemoryPolicy
     /// <summary>The VM's working-set estimate: sampling periods and moving averages.</summary>
     public VmWorkingSet WorkingSetOf(VmId id) => Entry(id).WorkingSet;
 
-    /// <summary>Advances the policy by <paramref name="elapsed"/> of host time (each unblocked VM ran for it too). Allocates nothing.</summary>
+    /// <summary>
+    /// Advances the policy by <paramref name="elapsed"/> of host time; each VM's sampling advances by the
+    /// execution time the meter reports for it since the last tick. Allocates nothing.
+    /// </summary>
     public void Advance(TimeSpan elapsed)
     {
         _now += elapsed;
         foreach (var vm in _vms)
         {
-            if (!vm.Blocked)
+            // Sampling periods are VM execution time: what the VM ran since the last tick, by the meter.
+            var ran = _meter.ExecutionTime(vm.Id) - vm.ExecutionTimeSeen;
+            if (ran > TimeSpan.Zero)
             {
-                vm.WorkingSet.Advance(_meter, elapsed);
+                vm.ExecutionTimeSeen += ran;
+                vm.WorkingSet.Advance(_meter, ran);
             }
         }
 
@@ -278,8 +301,14 @@ public sealed class HostMemoryPolicy
         {
             var vm = _vms[i];
             vm.ActiveFraction = vm.WorkingSet.ActiveFractionOf(vm.ConsumedPages);
-            var allocated = (int)Math.Round(vm.ConsumedPages);
-            _inputs[i] = new VmAllocationInput(vm.Id, vm.Shares, vm.Config.MinPages, vm.Config.MaxPages, Math.Clamp(allocated, 0, vm.Config.MaxPages), vm.ActiveFraction);
+
+            // The targets hold the VM's estimated active pages fixed (A = f * allocated), all of them: a VM squeezed
+            // below its working set reads f = 1 of what it holds, but the pages it touches beyond are active too, not
+            // idle, so the target is computed from A = its estimate (up to max), not from what it holds now.
+            var max = vm.Config.MaxPages;
+            var active = Math.Min(vm.WorkingSet.ActivePages, max);
+            var allocated = Math.Max(Math.Clamp((int)Math.Round(vm.ConsumedPages), 0, max), (int)Math.Ceiling(active));
+            _inputs[i] = new VmAllocationInput(vm.Id, vm.Shares, vm.Config.MinPages, max, allocated, allocated > 0 ? Math.Min(1.0, active / allocated) : 1.0);
             overhead += vm.Config.EffectiveOverheadPages;
         }
 
@@ -351,9 +380,23 @@ public sealed class HostMemoryPolicy
     {
         var perSecond = _options.SwapWritePagesPerSecond;
         _swapCredit = Math.Min(_swapCredit + (perSecond * elapsed.TotalSeconds), perSecond);
+
+        // Hard and low page what brings free memory back to the free target, shared among the VMs above
+        // their target in proportion to what each may still give (invariant 8).
+        long needed = 0;
+        long reclaimable = 0;
+        if (action is ReclamationAction.Swap or ReclamationAction.SwapAndBlock)
+        {
+            needed = Math.Max(0, _options.Allocation.FreeTargetPages(_meter.MachinePages) - _meter.FreePages);
+            foreach (var vm in _vms)
+            {
+                reclaimable += Reclaimable(vm, Excess(vm), _meter.BalloonPages(vm.Id));
+            }
+        }
+
         foreach (var vm in _vms)
         {
-            var excess = (int)Math.Ceiling(vm.ConsumedPages - vm.TargetPages);
+            var excess = Excess(vm);
             var balloon = _meter.BalloonPages(vm.Id);
             if (excess <= 0 || action == ReclamationAction.None)
             {
@@ -369,21 +412,62 @@ public sealed class HostMemoryPolicy
                 continue;
             }
 
-            // What the balloon can still take: 0 when the driver is absent, disabled, at its limit or unresponsive.
+            // Each page of the excess is reclaimed once, by one mechanism: the balloon's new target replaces
+            // the old one and asks only for what is not paged now.
+            var reclaim = Reclaimable(vm, excess, balloon);
             var deliverable = _meter.BalloonDeliverablePages(vm.Id);
-            _actuators.SetBalloonTarget(vm.Id, balloon + excess);
-            var swapNeed = action == ReclamationAction.Balloon ? Math.Max(0, excess - deliverable) : excess;
+            int pageNeed;
+            if (action == ReclamationAction.Balloon)
+            {
+                // The balloon takes what it can (0 when the driver is absent, disabled, at its limit or
+                // unresponsive); paging only for the rest.
+                pageNeed = reclaim - Math.Min(reclaim, deliverable);
+            }
+            else
+            {
+                // Paging now for this VM's part of what restores the free target; the balloon for the rest.
+                pageNeed = reclaimable > 0 ? (int)Math.Min(reclaim, (long)Math.Ceiling(needed * (double)reclaim / reclaimable)) : 0;
+            }
 
-            vm.SwapTargetPages = _meter.PagedOutPages(vm.Id) + swapNeed;
+            _actuators.SetBalloonTarget(vm.Id, balloon + Math.Min(reclaim - pageNeed, deliverable));
+
+            var pagedOut = _meter.PagedOutPages(vm.Id);
+            vm.SwapTargetPages = pagedOut + pageNeed;
             SetBlocked(vm, action == ReclamationAction.SwapAndBlock);
-            var now = (int)Math.Min(swapNeed, Math.Floor(_swapCredit));
+            var device = pageNeed > 0 ? _meter.SwapWritablePages(elapsed) : null;
+            var now = (int)Math.Min(pageNeed, device ?? Math.Floor(_swapCredit));
             if (now > 0)
             {
                 var result = _actuators.PageOut(vm.Id, now);
-                _swapCredit -= result.PagesWritten;
+                if (device is null)
+                {
+                    _swapCredit -= result.PagesWritten;
+                }
+
                 vm.ConsumedPages -= result.PagesFreed;
             }
         }
+    }
+
+    /// <summary>Pages the VM consumes beyond its target (rounded up).</summary>
+    private static int Excess(VmEntry vm) => (int)Math.Ceiling(vm.ConsumedPages - vm.TargetPages);
+
+    /// <summary>
+    /// What may still be taken from the VM now without breaking its min (invariant 4): at most its excess,
+    /// and at most max - min less what its balloon holds and what is paged out. (A decision replaces the
+    /// balloon target, so what the old target asked beyond the balloon's size is not counted, unless the
+    /// target is pinned: a pin stays, and counts.)
+    /// </summary>
+    private int Reclaimable(VmEntry vm, int excess, int balloon)
+    {
+        if (excess <= 0)
+        {
+            return 0;
+        }
+
+        var ballooned = _meter.IsBalloonPinned(vm.Id) ? Math.Max(balloon, _meter.BalloonTargetPages(vm.Id)) : balloon;
+        var room = vm.Config.MaxPages - vm.Config.MinPages - ballooned - _meter.PagedOutPages(vm.Id);
+        return Math.Max(0, Math.Min(excess, room));
     }
 
     private void SetBlocked(VmEntry vm, bool blocked)
@@ -418,5 +502,8 @@ public sealed class HostMemoryPolicy
         public int SwapTargetPages { get; set; }
 
         public bool Blocked { get; set; }
+
+        /// <summary>The meter's execution time of the VM as of the last tick.</summary>
+        public TimeSpan ExecutionTimeSeen { get; set; }
     }
 }

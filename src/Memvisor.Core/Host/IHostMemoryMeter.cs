@@ -52,4 +52,11 @@ public interface IHostMemoryMeter : IWorkingSetProbe
     /// it was blocked, descheduled or stalled (periods the paper defines in VM time run on this).
     /// </summary>
     TimeSpan ExecutionTime(VmId vm);
+
+    /// <summary>
+    /// Pages the substrate's swap device can write within <paramref name="horizon"/> after what it has queued;
+    /// null when the substrate does not model its device (the policy then paces paging at
+    /// <see cref="HostPolicyOptions.SwapWritePagesPerSecond"/> with one second of credit).
+    /// </summary>
+    int? SwapWritablePages(TimeSpan horizon) => null;
 }

@@ -7,6 +7,9 @@
  * Core and gets a fresh zero page (counted). When the balloon deflates, the page goes back to the guest
  * untouched: its next access gets a zero page. The balloon protocol (targets, validation of what the
  * driver reports) is built on these two transitions.
+ *
+ * min is guaranteed: ballooned plus swapped pages never exceed max - min (the VM's swap reservation).
+ * A page that would break it is refused; ballooning a swapped page frees its slot and changes nothing.
  */
 namespace Memvisor.Core.Memory;
 
@@ -14,13 +17,13 @@ public sealed partial class MemoryManager
 {
     /// <summary>
     /// The guest gave <paramref name="ppn"/> to its balloon: release its backing. False when the page is
-    /// already ballooned (nothing changes).
+    /// already ballooned, or when ballooning it would take the VM below its min (nothing changes).
     /// </summary>
     public bool InflateBalloonPage(VmId id, Ppn ppn)
     {
         var vm = Vm(id);
         ref var e = ref vm.Pmap[CheckPpn(vm, ppn)];
-        if (e.State == PageState.Ballooned)
+        if (e.State == PageState.Ballooned || !MayBalloon(vm, e.State))
         {
             return false;
         }
@@ -30,6 +33,16 @@ public sealed partial class MemoryManager
         vm.BalloonedPages++;
         return true;
     }
+
+    /// <summary>True when the guest may give <paramref name="ppn"/> to its balloon without going below its min (see <see cref="InflateBalloonPage"/>).</summary>
+    public bool MayBalloon(VmId id, Ppn ppn)
+    {
+        var vm = Vm(id);
+        return MayBalloon(vm, vm.Pmap[CheckPpn(vm, ppn)].State);
+    }
+
+    private static bool MayBalloon(VmState vm, PageState state) =>
+        state == PageState.Swapped || vm.SwappedPages + vm.BalloonedPages < vm.SwapReservedPages;
 
     /// <summary>
     /// The balloon gave <paramref name="ppn"/> back to the guest. False when the page is not ballooned

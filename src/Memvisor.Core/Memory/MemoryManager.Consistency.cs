@@ -102,6 +102,7 @@ public sealed partial class MemoryManager
             Expect(swapped == vm.SwappedPages, $"{vm.Id}: {swapped} swapped pages in pmap, counter says {vm.SwappedPages}");
             Expect(ballooned == vm.BalloonedPages, $"{vm.Id}: {ballooned} ballooned pages in pmap, counter says {vm.BalloonedPages}");
             Expect(swapped <= vm.SwapReservedPages, $"{vm.Id}: {swapped} pages swapped, more than its reservation of {vm.SwapReservedPages}");
+            Expect(swapped + ballooned <= vm.SwapReservedPages, $"{vm.Id}: {swapped} pages swapped and {ballooned} ballooned, more than max - min = {vm.SwapReservedPages}: below its min");
         }
 
         var sharedFrames = 0;

@@ -19,7 +19,7 @@ public enum SwapOutStop
     /// <summary>It freed as many pages as requested.</summary>
     Done,
 
-    /// <summary>The VM has max - min pages swapped, all of its reservation: its min stays resident.</summary>
+    /// <summary>The VM has max - min pages swapped or ballooned, all of its reservation: its min stays resident.</summary>
     ReservationUsed,
 
     /// <summary>The VM has no private page left to swap.</summary>
@@ -69,7 +69,7 @@ public sealed partial class MemoryManager
             var n = 0;
             while (n < _swapVictims.Length && swapped + shared + n < count)
             {
-                if (vm.SwappedPages + n >= vm.SwapReservedPages)
+                if (vm.SwappedPages + vm.BalloonedPages + n >= vm.SwapReservedPages)
                 {
                     stop = SwapOutStop.ReservationUsed;
                     break;

@@ -384,7 +384,7 @@ public sealed partial class MemoryManager : IDisposable
         return best?.Id;
     }
 
-    private static bool CanSwap(VmState vm) => vm.PrivatePages > 0 && vm.SwappedPages < vm.SwapReservedPages;
+    private static bool CanSwap(VmState vm) => vm.PrivatePages > 0 && vm.SwappedPages + vm.BalloonedPages < vm.SwapReservedPages;
 
     /// <summary>Releases whatever backs a page (machine page, shared reference, swap slot, hint) and leaves it untouched.</summary>
     private void DropBacking(VmState vm, Ppn ppn, ref PmapEntry e, bool invalidate)

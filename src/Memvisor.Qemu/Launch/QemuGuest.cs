@@ -22,7 +22,7 @@ using Memvisor.Qemu.Qmp;
 namespace Memvisor.Qemu.Launch;
 
 /// <summary>A running guest started by this process.</summary>
-public sealed class QemuGuest : IAsyncDisposable
+public sealed class QemuGuest : IQemuVm, IAsyncDisposable
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan QuitTimeout = TimeSpan.FromSeconds(5);
@@ -53,6 +53,15 @@ public sealed class QemuGuest : IAsyncDisposable
 
     /// <summary>The guest's configuration.</summary>
     public QemuGuestOptions Options { get; }
+
+    /// <inheritdoc/>
+    public string Name => Options.Name;
+
+    /// <inheritdoc/>
+    public int MemoryMiB => Options.MemoryMiB;
+
+    /// <inheritdoc/>
+    public string BalloonPath => QmpClient.DefaultBalloonPath;
 
     /// <summary>The QEMU process's PID.</summary>
     public int Pid { get; }

@@ -18,7 +18,7 @@ public static class GuestMonitor
     /// Samples <paramref name="guest"/>; with <paramref name="meter"/>, completes the meter's period
     /// (its smaps read serves the sample, and the next period begins).
     /// </summary>
-    public static async Task<GuestSample> SampleAsync(QemuGuest guest, WorkingSetMeter? meter = null, TimeProvider? time = null, CancellationToken cancellationToken = default)
+    public static async Task<GuestSample> SampleAsync(IQemuVm guest, WorkingSetMeter? meter = null, TimeProvider? time = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(guest);
         var now = (time ?? TimeProvider.System).GetUtcNow();
@@ -27,9 +27,10 @@ public static class GuestMonitor
 
         var status = await Ask(faults, guest.Qmp.QueryStatusAsync, cancellationToken).ConfigureAwait(false);
         var actual = await Ask(faults, guest.Qmp.QueryBalloonActualBytesAsync, cancellationToken).ConfigureAwait(false);
-        var stats = await Ask(faults, ct => guest.Qmp.GetGuestStatsAsync(cancellationToken: ct), cancellationToken).ConfigureAwait(false);
+        var stats = await Ask(faults, ct => guest.Qmp.GetGuestStatsAsync(guest.BalloonPath, ct), cancellationToken).ConfigureAwait(false);
 
         WorkingSetReading? reading = null;
+        TimeSpan? ramReadCost = null;
         GuestRamUsage? ram = null;
         if (guest.RamMapping is null)
         {
@@ -42,7 +43,9 @@ public static class GuestMonitor
         }
         else
         {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
             ram = guest.RamMapping.ReadUsage();
+            ramReadCost = clock.Elapsed;
         }
 
         if (guest.RamMapping is not null && ram is null)
@@ -58,17 +61,20 @@ public static class GuestMonitor
 
         return new GuestSample(
             now,
-            guest.Options.Name,
+            guest.Name,
             alive && !guest.HasExited,
             status.Ok ? status.Value : null,
-            (long)guest.Options.MemoryMiB << 20,
+            (long)guest.MemoryMiB << 20,
             actual.Ok ? actual.Value : null,
             ram,
             reading,
             ksm,
             stats.Ok ? stats.Value : null,
             guest.LatestReport,
-            faults);
+            faults)
+        {
+            RamReadCost = reading?.Cost ?? ramReadCost,
+        };
     }
 
     private static async Task<(bool Ok, T Value)> Ask<T>(List<string> faults, Func<CancellationToken, Task<T>> command, CancellationToken cancellationToken)

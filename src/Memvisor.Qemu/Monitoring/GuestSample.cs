@@ -35,4 +35,8 @@ public sealed record GuestSample(
     GuestKsm? Ksm,
     GuestMemoryStats? GuestStats,
     AgentReport? Agent,
-    IReadOnlyList<string> Faults);
+    IReadOnlyList<string> Faults)
+{
+    /// <summary>Wall time of this sample's smaps read of guest RAM (null when it was not read).</summary>
+    public TimeSpan? RamReadCost { get; init; }
+}

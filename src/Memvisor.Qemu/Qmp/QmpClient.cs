@@ -68,6 +68,12 @@ public sealed partial class QmpClient : IAsyncDisposable, IDisposable
     /// <summary>The socket's path.</summary>
     public string SocketPath { get; }
 
+    /// <summary>
+    /// The PID of the process at the other end of the socket (the QEMU serving it), from the kernel's
+    /// peer credentials (SO_PEERCRED, taken when the server accepted); null where the kernel does not say.
+    /// </summary>
+    public int? PeerProcessId { get; private set; }
+
     /// <summary>False once the connection closed (QEMU exited, the socket failed, or the client was disposed).</summary>
     public bool IsConnected => _closedReason is null;
 
@@ -111,7 +117,7 @@ public sealed partial class QmpClient : IAsyncDisposable, IDisposable
             throw;
         }
 
-        var client = new QmpClient(socket, timeout, socketPath);
+        var client = new QmpClient(socket, timeout, socketPath) { PeerProcessId = PeerPid(socket) };
         try
         {
             client.Greeting = await client.ReadGreetingAsync(cancellationToken).ConfigureAwait(false);
@@ -123,6 +129,23 @@ public sealed partial class QmpClient : IAsyncDisposable, IDisposable
         {
             await client.DisposeAsync().ConfigureAwait(false);
             throw;
+        }
+    }
+
+    private static int? PeerPid(Socket socket)
+    {
+        // struct ucred { pid_t pid; uid_t uid; gid_t gid; } from getsockopt(SOL_SOCKET = 1, SO_PEERCRED = 17).
+        const int SolSocket = 1, SoPeerCred = 17;
+        Span<byte> credentials = stackalloc byte[12];
+        try
+        {
+            return socket.GetRawSocketOption(SolSocket, SoPeerCred, credentials) == credentials.Length
+                ? System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(credentials) is > 0 and var pid ? pid : null
+                : null;
+        }
+        catch (SocketException)
+        {
+            return null;
         }
     }
 

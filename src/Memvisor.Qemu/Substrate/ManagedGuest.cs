@@ -11,17 +11,44 @@ using Memvisor.Qemu.Launch;
 namespace Memvisor.Qemu.Substrate;
 
 /// <summary>A guest under the policy.</summary>
-internal sealed class ManagedGuest(VmId id, QemuGuest guest, BalloonActuator balloon, GuestPager? pager)
+internal sealed class ManagedGuest(VmId id, IQemuVm guest, BalloonActuator balloon, GuestPager? pager)
 {
     public VmId Id { get; } = id;
 
-    public QemuGuest Guest { get; } = guest;
+    public IQemuVm Guest { get; } = guest;
 
     public BalloonActuator Balloon { get; } = balloon;
 
     public GuestPager? Pager { get; } = pager;
 
-    public int ConfiguredPages => Guest.Options.MemoryMiB * 256;
+    public int ConfiguredPages => Guest.MemoryMiB * 256;
+
+    /// <summary>Guest-RAM RSS at the last sample, in pages.</summary>
+    public long RssPages { get; set; }
+
+    /// <summary>Pages advised out (MADV_PAGEOUT) that RSS does not show gone yet: the kernel writes them out asynchronously.</summary>
+    public PageOutInFlight InFlight { get; } = new();
+
+    /// <summary>The balloon driver's statistics at the last sample.</summary>
+    public Qmp.GuestMemoryStats? Stats { get; set; }
+
+    /// <summary>Whether guest-statistics polling was asked for (once, at the first refresh).</summary>
+    public bool StatsPollingAsked { get; set; }
+
+    /// <summary>Referenced pages of the last completed measuring period.</summary>
+    public int LastPeriodReferencedPages { get; set; }
+
+    /// <summary>Wall time of the last smaps read plus the last clear_refs.</summary>
+    public TimeSpan MeasureCost { get; set; }
+
+    /// <summary>Wall time of the last clear_refs.</summary>
+    public TimeSpan ClearCost { get; set; }
+
+    /// <summary>Pages KSM merged with the zero page, if the kernel says.</summary>
+    public long? KsmZeroPages { get; set; }
+
+    /// <summary>Fault lines said for this guest (each said once).</summary>
+    public HashSet<string> SaidFaults { get; } = [];
 
     public bool Alive { get; set; } = true;
 

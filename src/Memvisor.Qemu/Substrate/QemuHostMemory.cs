@@ -23,6 +23,8 @@
  *   execution time   time the guest was running and not blocked
  * Blocking a VM (the low state) pauses it over QMP only where host paging works: without host swap a
  * paused guest could not inflate its balloon, the one mechanism left.
+ * Host paging is asynchronous: pages advised out count as in flight (PageOutInFlight) until RSS shows
+ * them gone, and consumed pages are served less them, so the policy does not page them twice.
  * A guest's fault (QMP timeout, closed socket, vanished process) is added to Faults, its last figures
  * stay, and the run goes on.
  */
@@ -95,7 +97,7 @@ public sealed class QemuHostMemory : IHostMemoryMeter, IHostMemoryActuators
     /// Takes a started guest under management as <paramref name="id"/>, with a balloon floor of
     /// <paramref name="floorMiB"/>; begins its first sampling period. Tell the policy afterwards (Add).
     /// </summary>
-    public void Add(VmId id, QemuGuest guest, int floorMiB)
+    public void Add(VmId id, IQemuVm guest, int floorMiB)
     {
         ArgumentNullException.ThrowIfNull(guest);
         if (_byId[id.Value] is not null)
@@ -103,7 +105,7 @@ public sealed class QemuHostMemory : IHostMemoryMeter, IHostMemoryActuators
             throw new InvalidOperationException($"{id} is managed already");
         }
 
-        var configured = (long)guest.Options.MemoryMiB << 20;
+        var configured = (long)guest.MemoryMiB << 20;
         var balloon = new BalloonActuator(guest.Qmp, configured, Math.Min(configured, (long)floorMiB << 20), _balloonStallTime);
         var pager = PagingUnavailableReason is null && guest.RamMapping is not null ? GuestPager.Open(guest.RamMapping, seed: id.Value) : null;
         var managed = new ManagedGuest(id, guest, balloon, pager);
@@ -128,6 +130,19 @@ public sealed class QemuHostMemory : IHostMemoryMeter, IHostMemoryActuators
         long used = 0;
         foreach (var managed in _guests)
         {
+            if (!managed.StatsPollingAsked && managed.Alive)
+            {
+                managed.StatsPollingAsked = true;
+                try
+                {
+                    await managed.Guest.Qmp.SetGuestStatsPollingIntervalAsync(2, managed.Guest.BalloonPath, cancellationToken).ConfigureAwait(false);
+                }
+                catch (QmpException e)
+                {
+                    Fault(managed, $"guest statistics unavailable: {e.Message}");
+                }
+            }
+
             var sample = await GuestMonitor.SampleAsync(managed.Guest, cancellationToken: cancellationToken).ConfigureAwait(false);
             Apply(managed, sample, elapsed);
             used += (long)Math.Ceiling(managed.ConsumedPages) + managed.OverheadPages;
@@ -168,10 +183,10 @@ public sealed class QemuHostMemory : IHostMemoryMeter, IHostMemoryActuators
     }
 
     /// <inheritdoc/>
-    public double ConsumedPages(VmId vm) => Guest(vm).ConsumedPages;
+    public double ConsumedPages(VmId vm) => Math.Max(0, Guest(vm).ConsumedPages - Guest(vm).InFlight.Pages);
 
     /// <inheritdoc/>
-    public double MeasureConsumedPages(VmId vm) => Guest(vm).ConsumedPages;
+    public double MeasureConsumedPages(VmId vm) => ConsumedPages(vm);
 
     /// <inheritdoc/>
     public int PagedOutPages(VmId vm) => Guest(vm).HostSwappedPages;
@@ -217,11 +232,15 @@ public sealed class QemuHostMemory : IHostMemoryMeter, IHostMemoryActuators
     {
         var managed = Guest(vm);
         var count = CountTouched(vm);
+        managed.LastPeriodReferencedPages = managed.ReferencedPages;
         managed.ReferencedPages = 0;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         if (managed.Alive && managed.Guest.RamMapping?.ClearReferenced() != true)
         {
             Fault(managed, "clear_refs failed: QEMU gone?");
         }
+
+        managed.ClearCost = clock.Elapsed;
 
         return count;
     }
@@ -248,6 +267,7 @@ public sealed class QemuHostMemory : IHostMemoryMeter, IHostMemoryActuators
         try
         {
             var advised = (int)(managed.Pager.PageOut((long)pages * PageBytes) / PageBytes);
+            managed.InFlight.Advised(advised);
             return new PageOutResult(advised, advised);
         }
         catch (Native.ErrnoException e)
@@ -304,7 +324,16 @@ public sealed class QemuHostMemory : IHostMemoryMeter, IHostMemoryActuators
     public QemuGuestFigures FiguresOf(VmId vm)
     {
         var managed = Guest(vm);
-        return new QemuGuestFigures(managed.Alive, managed.ConsumedPages, managed.OverheadPages, managed.BalloonPages, BalloonTargetPages(vm), managed.BalloonProgress, managed.KsmMergingPages, managed.HostSwappedPages, managed.Blocked);
+        return new QemuGuestFigures(managed.Alive, managed.ConsumedPages, managed.OverheadPages, managed.BalloonPages, BalloonTargetPages(vm), managed.BalloonProgress, managed.KsmMergingPages, managed.HostSwappedPages, managed.Blocked)
+        {
+            RssPages = managed.RssPages,
+            SharedSavedPages = managed.KsmMergingPages * (1 - _ksmPartOfMerged),
+            KsmZeroPages = managed.KsmZeroPages,
+            InFlightPageOutPages = managed.InFlight.Pages,
+            LastPeriodReferencedPages = managed.LastPeriodReferencedPages,
+            MeasureCost = managed.MeasureCost + managed.ClearCost,
+            GuestStats = managed.Stats,
+        };
     }
 
     private ManagedGuest Guest(VmId id) => _byId[id.Value] ?? throw new ArgumentException($"{id} is not managed here", nameof(id));
@@ -334,11 +363,24 @@ public sealed class QemuHostMemory : IHostMemoryMeter, IHostMemoryActuators
             managed.BalloonProgress = managed.Balloon.Observe(actual);
         }
 
+        if (sample.GuestStats is { } stats)
+        {
+            managed.Stats = stats;
+        }
+
+        if (sample.RamReadCost is { } cost)
+        {
+            managed.MeasureCost = cost;
+        }
+
         if (sample.Ram is { } ram)
         {
             var rssPages = ram.RssBytes / PageBytes;
+            managed.InFlight.Observed(managed.RssPages, rssPages, elapsed);
+            managed.RssPages = rssPages;
             var merging = sample.Ksm?.MergingPages ?? 0;
             managed.KsmMergingPages = merging;
+            managed.KsmZeroPages = sample.Ksm?.ZeroPages;
             managed.ConsumedPages = rssPages - merging + (merging * _ksmPartOfMerged);
             managed.ReferencedPages = (int)Math.Min(int.MaxValue, ram.ReferencedBytes / PageBytes);
             managed.HostSwappedPages = (int)(ram.SwapBytes / PageBytes);
@@ -378,8 +420,14 @@ public sealed class QemuHostMemory : IHostMemoryMeter, IHostMemoryActuators
         }
     }
 
-    private void Fault(ManagedGuest managed, string fault) =>
-        _faults.Add(string.Create(CultureInfo.InvariantCulture, $"{managed.Guest.Options.Name}: {fault}"));
+    private void Fault(ManagedGuest managed, string fault)
+    {
+        // A source that fails every tick is said once per guest, not once a second.
+        if (managed.SaidFaults.Add(fault))
+        {
+            _faults.Add(string.Create(CultureInfo.InvariantCulture, $"{managed.Guest.Name}: {fault}"));
+        }
+    }
 }
 
 /// <summary>One guest's figures as the QEMU substrate measured them, in pages.</summary>
@@ -392,4 +440,26 @@ public sealed class QemuHostMemory : IHostMemoryMeter, IHostMemoryActuators
 /// <param name="KsmMergingPages">Pages merged by KSM.</param>
 /// <param name="HostSwappedPages">Guest RAM in host swap.</param>
 /// <param name="Blocked">The guest is paused by the policy.</param>
-public sealed record QemuGuestFigures(bool Alive, double ConsumedPages, long OverheadPages, int BalloonPages, int BalloonTargetPages, BalloonProgress BalloonProgress, long KsmMergingPages, int HostSwappedPages, bool Blocked);
+public sealed record QemuGuestFigures(bool Alive, double ConsumedPages, long OverheadPages, int BalloonPages, int BalloonTargetPages, BalloonProgress BalloonProgress, long KsmMergingPages, int HostSwappedPages, bool Blocked)
+{
+    /// <summary>Guest-RAM RSS.</summary>
+    public long RssPages { get; init; }
+
+    /// <summary>What KSM saves for this VM: its merged pages less its part of the KSM pages they merged into.</summary>
+    public double SharedSavedPages { get; init; }
+
+    /// <summary>Pages merged with the zero page (use_zero_pages), if the kernel says.</summary>
+    public long? KsmZeroPages { get; init; }
+
+    /// <summary>Pages advised out whose RSS has not fallen yet.</summary>
+    public long InFlightPageOutPages { get; init; }
+
+    /// <summary>Referenced pages of the last completed measuring period.</summary>
+    public int LastPeriodReferencedPages { get; init; }
+
+    /// <summary>Wall time of the last working-set measurement (smaps read + clear_refs).</summary>
+    public TimeSpan MeasureCost { get; init; }
+
+    /// <summary>The balloon driver's statistics at the last sample (null before the guest reports).</summary>
+    public Qmp.GuestMemoryStats? GuestStats { get; init; }
+}

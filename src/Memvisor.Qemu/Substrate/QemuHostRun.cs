@@ -8,8 +8,8 @@
  *      refused with the reason and never started.
  *   4. The admitted guests start; a guest that cannot start or whose agent does not report within
  *      the boot timeout is a fault, and the run goes on with the others.
- *   5. Each tick: RefreshAsync, a guest found dead is removed from the policy (a fault line), then
- *      policy.Advance and FlushAsync; one row per tick.
+ *   5. The policy loop (PolicyLoop) ticks: refresh, remove dead guests, policy.Advance, flush; one row
+ *      per tick.
  *   6. On every way out (the end, an exception, cancellation such as Ctrl-C): every guest is stopped
  *      (QMP quit, then kill by its PID) and every KSM knob is restored.
  */
@@ -40,22 +40,14 @@ public static class QemuHostRun
             throw new ArgumentException(problem, nameof(guests));
         }
 
-        KsmScanRate? ksm = null;
-        var journal = Path.Combine(Path.GetTempPath(), $"memvisor-ksm-{Environment.ProcessId}.journal");
-        if (options.DriveKsm && KsmSysfs.WhyNotWritable() is null)
-        {
-            ksm = new KsmScanRate(new KsmController(new KsmSysfs(), journal));
-        }
-
+        var ksm = PolicyLoop.OpenKsm(options.DriveKsm);
         var started = new List<(VmId Id, QemuRunGuest Guest, QemuGuest Qemu)>();
-        var refused = new List<string>();
-        var rows = new List<QemuRunRow>();
+        var refusals = new List<QemuRunRefusal>();
         var host = new QemuHostMemory(options.BudgetPages, options.SwapCapacityPages, ksm, options.BalloonStallTime);
         var startFaults = new List<string>();
+        var deaths = new List<QemuRunDeath>();
         try
         {
-            var policy = new HostMemoryPolicy(options.Policy, host, host);
-
             // Admission control before anything starts, with the reservations of the guests admitted
             // so far (the policy repeats the same check when each is added).
             long reservedPages = 0;
@@ -67,7 +59,7 @@ public static class QemuHostRun
                     new HostReservations(options.BudgetPages, reservedPages, options.SwapCapacityPages, reservedSwapPages), guest.Config.ToMemoryConfig());
                 if (!decision.Admitted)
                 {
-                    refused.Add($"{guest.Options.Name}: {decision.Message}");
+                    refusals.Add(new QemuRunRefusal(guest.Options.Name, decision.Message));
                     continue;
                 }
 
@@ -80,53 +72,37 @@ public static class QemuHostRun
                 catch (Exception e) when (e is QemuStartException or Qmp.QmpException or IOException)
                 {
                     startFaults.Add($"{guest.Options.Name}: could not start: {e.Message}");
+                    deaths.Add(new QemuRunDeath(guest.Options.Name, TimeSpan.Zero, $"could not start: {e.Message}"));
                 }
             }
 
+            var managed = new List<PolicyLoop.Member>();
             foreach (var (id, guest, qemu) in started)
             {
                 if (await qemu.WaitForReportAsync(_ => true, options.BootTimeout, cancellationToken).ConfigureAwait(false) is null)
                 {
-                    startFaults.Add($"{guest.Options.Name}: no agent report within {options.BootTimeout.TotalSeconds:0} s: {qemu.DiagnosticTail()}");
+                    var why = $"no agent report within {options.BootTimeout.TotalSeconds:0} s: {qemu.DiagnosticTail()}";
+                    startFaults.Add($"{guest.Options.Name}: {why}");
+                    if (qemu.HasExited)
+                    {
+                        deaths.Add(new QemuRunDeath(guest.Options.Name, TimeSpan.Zero, why));
+                    }
                 }
 
                 if (!qemu.HasExited)
                 {
                     host.Add(id, qemu, guest.BalloonFloorMiB);
+                    managed.Add(new PolicyLoop.Member(id, guest.Config, qemu));
                 }
             }
 
-            await host.RefreshAsync(TimeSpan.Zero, cancellationToken).ConfigureAwait(false);
-            var managed = started.Where(s => host.Vms.Contains(s.Id)).ToList();
-            foreach (var (id, guest, _) in managed)
+            var rows = await PolicyLoop.RunAsync(options, host, managed, deaths, progress, cancellationToken).ConfigureAwait(false);
+            return new QemuRunResult(rows, [.. refusals.Select(r => $"{r.Name}: {r.Reason}")], [.. startFaults, .. host.Faults])
             {
-                policy.Admit(guest.Config);
-                policy.Add(id, guest.Config);
-            }
-
-            var end = policy.Now + options.Duration;
-            while (policy.Now < end)
-            {
-                await Task.Delay(options.Tick, cancellationToken).ConfigureAwait(false);
-                await host.RefreshAsync(options.Tick, cancellationToken).ConfigureAwait(false);
-                foreach (var gone in managed.Where(m => policy.Manages(m.Id) && !host.FiguresOf(m.Id).Alive).ToList())
-                {
-                    policy.Remove(gone.Id);
-                    host.Remove(gone.Id);
-                    managed.Remove(gone);
-                }
-
-                policy.Advance(options.Tick);
-                await host.FlushAsync(cancellationToken).ConfigureAwait(false);
-                var row = new QemuRunRow(
-                    policy.Now,
-                    policy.IdleTax,
-                    policy.States.State,
-                    host.FreePages,
-                    [.. managed.Select(m => new QemuRunVmRow(m.Guest.Options.Name, policy.PolicyOf(m.Id), host.FiguresOf(m.Id), m.Qemu.LatestReport))]);
-                rows.Add(row);
-                progress?.Report(row);
-            }
+                Refusals = refusals,
+                Deaths = deaths,
+                PagingUnavailableReason = host.PagingUnavailableReason,
+            };
         }
         finally
         {
@@ -137,7 +113,5 @@ public static class QemuHostRun
 
             ksm?.Dispose();
         }
-
-        return new QemuRunResult(rows, refused, [.. startFaults, .. host.Faults]);
     }
 }

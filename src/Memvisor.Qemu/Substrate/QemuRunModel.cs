@@ -73,7 +73,28 @@ public sealed record QemuRunOptions
 /// <param name="Policy">What the policy decided.</param>
 /// <param name="Figures">What the substrate measured.</param>
 /// <param name="Agent">The agent's latest report (the truth), if any.</param>
-public sealed record QemuRunVmRow(string Name, VmPolicyState Policy, QemuGuestFigures Figures, AgentReport? Agent);
+public sealed record QemuRunVmRow(string Name, VmPolicyState Policy, QemuGuestFigures Figures, AgentReport? Agent)
+{
+    /// <summary>The policy's active-memory estimate: the working-set estimate times configured pages.</summary>
+    public double ActivePages { get; init; }
+
+    /// <summary>What the policy knows of the guest (min, max, shares, overhead); null when not given.</summary>
+    public VmConfig? Config { get; init; }
+
+    /// <summary>The guest's shares, resolved to a number.</summary>
+    public double Shares { get; init; }
+}
+
+/// <summary>A guest admission control refused (it was never started).</summary>
+/// <param name="Name">The guest.</param>
+/// <param name="Reason">What did not fit.</param>
+public sealed record QemuRunRefusal(string Name, string Reason);
+
+/// <summary>A guest that stopped during the run, or never came up.</summary>
+/// <param name="Name">The guest.</param>
+/// <param name="Time">Policy time at which it was found gone (0: before the policy started).</param>
+/// <param name="Detail">What was seen.</param>
+public sealed record QemuRunDeath(string Name, TimeSpan Time, string Detail);
 
 /// <summary>The state of the run after one tick.</summary>
 /// <param name="Time">Policy time since the guests were handed to the policy.</param>
@@ -87,4 +108,14 @@ public sealed record QemuRunRow(TimeSpan Time, double Tau, FreeMemoryState State
 /// <param name="Rows">One row per tick.</param>
 /// <param name="Refused">Guests admission control refused, with the reason (none of them was started).</param>
 /// <param name="Faults">Everything that went wrong with guests, one line each.</param>
-public sealed record QemuRunResult(IReadOnlyList<QemuRunRow> Rows, IReadOnlyList<string> Refused, IReadOnlyList<string> Faults);
+public sealed record QemuRunResult(IReadOnlyList<QemuRunRow> Rows, IReadOnlyList<string> Refused, IReadOnlyList<string> Faults)
+{
+    /// <summary>The guests admission control refused, with the reason.</summary>
+    public IReadOnlyList<QemuRunRefusal> Refusals { get; init; } = [];
+
+    /// <summary>The guests that died or never came up.</summary>
+    public IReadOnlyList<QemuRunDeath> Deaths { get; init; } = [];
+
+    /// <summary>Why host paging was off (no host swap), or null.</summary>
+    public string? PagingUnavailableReason { get; init; }
+}

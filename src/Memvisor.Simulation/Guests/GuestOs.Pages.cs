@@ -503,7 +503,7 @@ public abstract partial class GuestOs
             GuestFaultKind.Minor => _latency.MinorFaultNanoseconds,
             GuestFaultKind.ZeroFill => _latency.ZeroFillFaultNanoseconds,
             GuestFaultKind.CopyOnWrite => _latency.CopyOnWriteFaultNanoseconds,
-            GuestFaultKind.HostSwapIn => _latency.HostSwapInNanoseconds,
+            GuestFaultKind.HostSwapIn => Options.HostSwapDevice is { } device ? device.Submit(_now, 1) - _now : _latency.HostSwapInNanoseconds,
             _ => _latency.BalloonTouchFaultNanoseconds,
         };
         if (kind == GuestFaultKind.HostSwapIn && _evicting)

@@ -1,9 +1,11 @@
 /*
- * The guest's true working set (pages touched in the last window), kept incrementally.
+ * The guest's true working set (pages touched in the last window of VM execution time, the clock the
+ * sampler's periods run on, so that the truth and the estimate cover the same stretch), kept incrementally.
  *
  * The sampler's estimate is compared with the truth once per sample and VM; counting it by scanning
  * every page's last-touch time cost a pass over the guest's page array each time. Instead the guest
- * logs (time, PPN) whenever a touch changes a page's last-touch time (the clock never goes back, so the
+ * logs (execution time, PPN) whenever a touch changes a page's last-touch time (the execution clock never
+ * goes back, so the
  * log is in time order) and keeps the number of pages touched at or after the start of the last window
  * asked for. A later window start trims the log from the front: an entry leaves the count when it is
  * still its page's last touch. Entries overtaken by a later touch of the same page are stale; when the
@@ -23,10 +25,10 @@ public abstract partial class GuestOs
     private long _windowStart = long.MinValue;
     private int _windowPages;
 
-    /// <summary>Guest physical pages touched (by anyone in the guest) in the last <paramref name="windowNanoseconds"/>: the true working set.</summary>
+    /// <summary>Guest physical pages touched (by anyone in the guest) in the last <paramref name="windowNanoseconds"/> of its execution time: the true working set.</summary>
     public int TouchedPages(long windowNanoseconds)
     {
-        var since = _now - windowNanoseconds;
+        var since = ExecutionNanoseconds - windowNanoseconds;
         if (windowNanoseconds < 0 || since < _windowStart)
         {
             return CountTouchedSince(since);
@@ -51,12 +53,13 @@ public abstract partial class GuestOs
     {
         ref var page = ref _ppn[p];
         var previous = page.LastTouch;
-        if (previous == _now)
+        var now = ExecutionNanoseconds;
+        if (previous == now)
         {
             return;
         }
 
-        page.LastTouch = _now;
+        page.LastTouch = now;
         if (previous == NeverTouched || previous < _windowStart)
         {
             _windowPages++;
@@ -67,7 +70,7 @@ public abstract partial class GuestOs
             MakeRoomInTouchLog();
         }
 
-        _touchTimes[_touchTail] = _now;
+        _touchTimes[_touchTail] = now;
         _touchPages[_touchTail] = p;
         _touchTail++;
     }

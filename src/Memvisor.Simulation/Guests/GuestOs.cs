@@ -70,6 +70,7 @@ public abstract partial class GuestOs
     private readonly int _bootPages;
     private readonly ulong _contentSalt;
     private ulong _tokenCounter;
+    private readonly long _start;
     private long _now;
     private long _nextBackground;
     private long _lastBackground;
@@ -99,6 +100,7 @@ public abstract partial class GuestOs
         _zeroed = new int[pages];
         Array.Fill(_ppn, new PhysicalPage { Owner = NoPage, Expected = PageContent.Unknown, LastTouch = NeverTouched });
         _now = startNanoseconds;
+        _start = startNanoseconds;
     }
 
     /// <summary>Creates a guest of the flavour <paramref name="options"/> names.</summary>
@@ -139,6 +141,14 @@ public abstract partial class GuestOs
 
     /// <summary>The guest's simulated clock, in nanoseconds.</summary>
     public long NowNanoseconds => _now;
+
+    /// <summary>
+    /// VM execution time since power-on, in nanoseconds: the clock less what the workload waited for the host
+    /// (faults, host swap-in) or for its own virtual disk and guest faults, and less time descheduled. The paper's
+    /// sampling periods run on it, and the true working set is counted over it. Time in the idle loop counts: an
+    /// idle guest is waiting for nothing, so its periods end and its idle memory shows.
+    /// </summary>
+    public long ExecutionNanoseconds => _now - _start - Counters.HostStallNanoseconds - Counters.GuestStallNanoseconds - Counters.DescheduledNanoseconds;
 
     /// <summary>True once the guest has booted.</summary>
     public bool IsBooted { get; private set; }

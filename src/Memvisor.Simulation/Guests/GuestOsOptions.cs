@@ -33,6 +33,9 @@ public sealed record GuestOsOptions
     /// <summary>What simulated events cost.</summary>
     public LatencyModel Latency { get; init; } = LatencyModel.Default;
 
+    /// <summary>The host's swap device, shared by the host's VMs: a host swap-in waits until its request completes. Null: a fixed <see cref="LatencyModel.HostSwapInNanoseconds"/>.</summary>
+    public Memvisor.Simulation.Memory.SwapDisk? HostSwapDevice { get; init; }
+
     /// <summary>Seed of the guest's random choices and of its private page contents.</summary>
     public ulong Seed { get; init; } = 1;
 

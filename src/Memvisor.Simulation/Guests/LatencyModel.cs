@@ -21,8 +21,15 @@ public sealed record LatencyModel
     /// <summary>A touch of a page the balloon held: the host zeroes a machine page.</summary>
     public long BalloonTouchFaultNanoseconds { get; init; } = 2_000;
 
-    /// <summary>A host swap-in: one random read from the host's swap disk.</summary>
+    /// <summary>
+    /// The host swap device's latency per request (a random access): a host swap-in is a request of one page,
+    /// and waits for what the device has queued ahead of it (SwapDisk); the policy's page-outs of a VM in
+    /// one tick are one clustered write.
+    /// </summary>
     public long HostSwapInNanoseconds { get; init; } = 6_000_000;
+
+    /// <summary>The host swap device's bandwidth, MiB/s (a 2002 SCSI disk's sequential rate).</summary>
+    public double SwapDeviceMegabytesPerSecond { get; init; } = 100;
 
     /// <summary>A guest page fault that needs no I/O (first touch of anonymous memory, the guest zeroes a page).</summary>
     public long GuestMinorFaultNanoseconds { get; init; } = 1_000;
@@ -55,6 +62,7 @@ public sealed record LatencyModel
             GuestDiskReadNanoseconds = Ns(spec.GuestDiskReadMicroseconds, d.GuestDiskReadNanoseconds),
             GuestDiskWriteNanoseconds = Ns(spec.GuestDiskWriteMicroseconds, d.GuestDiskWriteNanoseconds),
             BounceCopyNanoseconds = Ns(spec.BounceCopyMicroseconds, d.BounceCopyNanoseconds),
+            SwapDeviceMegabytesPerSecond = spec.SwapDeviceMBPerSecond ?? d.SwapDeviceMegabytesPerSecond,
         };
 
         static long Ns(double? microseconds, long fallback) => microseconds is { } us ? (long)Math.Round(us * 1000) : fallback;
@@ -72,6 +80,10 @@ public sealed record LatencyModel
         Check(GuestDiskReadNanoseconds, nameof(GuestDiskReadNanoseconds));
         Check(GuestDiskWriteNanoseconds, nameof(GuestDiskWriteNanoseconds));
         Check(BounceCopyNanoseconds, nameof(BounceCopyNanoseconds));
+        if (!(SwapDeviceMegabytesPerSecond > 0) || !double.IsFinite(SwapDeviceMegabytesPerSecond))
+        {
+            throw new ArgumentException($"Swap device bandwidth: {SwapDeviceMegabytesPerSecond} MB/s; must be a positive number.");
+        }
     }
 
     private static void Check(long value, string name)

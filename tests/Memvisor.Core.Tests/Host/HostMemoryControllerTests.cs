@@ -25,10 +25,10 @@ public class HostMemoryControllerTests
     /// <summary>
     /// Paper §5.2 (Figure 7's setting in miniature): two VMs with equal shares on an overcommitted host,
     /// one idle, one touching all of its memory. Machine 1024 pages, VMs 768 pages each, no overhead.
-    /// Pages for VMs = 1024 - free target (high 6% + hysteresis 1% of 1024 = 71.68, rounded up: 72) = 952.
-    ///   tau = 0:    rho = S / P for both, equal when P_idle = P_active = 952 / 2 = 476.
+    /// Pages for VMs = 1024 - free target (high 6% of 1024 = 61.44 and hysteresis 1% = 10.24, each rounded up: 62 + 11 = 73) = 951.
+    ///   tau = 0:    rho = S / P for both, equal when P_idle = P_active = 951 / 2 = 475.5.
     ///   tau = 0.75: k = 1 / (1 - 0.75) = 4; idle rho = S / (4 P_idle), active rho = S / P_active;
-    ///               equal when P_active = 4 P_idle: P_idle = 952 / 5 = 190.4, P_active = 761.6.
+    ///               equal when P_active = 4 P_idle: P_idle = 951 / 5 = 190.2, P_active = 760.8.
     /// The targets are these numbers. The allocations settle near them: reclamation stops once free
     /// memory is back in the high state, so a VM may stay above its target by up to the band between
     /// the soft threshold and the free target (7% - 4% of 1024 = 31 pages).
@@ -175,13 +175,13 @@ public class HostMemoryControllerTests
     }
 
     /// <summary>
-    /// Three VMs of 768 pages, equal shares, tau = 0 (activity plays no part): targets are 952 / 3 = 317
+    /// Three VMs of 768 pages, equal shares, tau = 0 (activity plays no part): targets are 951 / 3 = 317
     /// pages each. A uses 600 pages (the top ones, which its balloon driver takes first), B 300, C 100:
     /// free memory is 24 pages, below soft (4% = 41), and A's balloon inflates. Then B powers off: targets
-    /// become 952 / 2 = 476. A's guest re-touches every page it gets back, so without more it would settle
+    /// become 951 / 2 = 475.5. A's guest re-touches every page it gets back, so without more it would settle
     /// at its target with a balloon of 600 - 476 = 124 pages while C leaves 376 pages of its target unused
     /// and a third of memory is free. Memory is plentiful, so the balloon must go: the free memory beyond
-    /// the free target (72) and one more margin (11) is handed back, and free memory stays above that line.
+    /// the free target (73) and one more margin (11) is handed back, and free memory stays above that line.
     /// </summary>
     [Fact]
     public void In_the_high_state_free_memory_beyond_the_free_target_goes_back_to_ballooned_vms()
@@ -225,8 +225,8 @@ public class HostMemoryControllerTests
     /// <summary>
     /// A pinned balloon keeps its size and takes no share of the surplus. A uses its top 600 pages and is
     /// pinned at 50, B its top 300 with a balloon of 100, C 150: free = 1024 - 550 - 200 - 150 = 124 pages,
-    /// high state. Surplus = 124 - free target 72 - margin 11 = 41 pages, all for B (the only unpinned
-    /// balloon): 100 - 41 = 59. (Counting A's pinned 50 would have given B only floor(100 * 41 / 150) = 27.)
+    /// high state. Surplus = 124 - free target (62 + 11 = 73) - margin 11 = 40 pages, all for B (the only
+    /// unpinned balloon): 100 - 40 = 60. (Counting A's pinned 50 would have given B only floor(100 * 40 / 150) = 26.)
     /// </summary>
     [Fact]
     public void A_pinned_balloon_keeps_its_size_and_the_surplus_goes_to_the_others()
@@ -257,7 +257,7 @@ public class HostMemoryControllerTests
         controller.Rebalance();
 
         Assert.Equal(50, controller.Balloons.TargetOf(a.Id));
-        Assert.Equal(59, controller.Balloons.TargetOf(b.Id));
+        Assert.Equal(60, controller.Balloons.TargetOf(b.Id));
     }
 
     /// <summary>The guest writes pages [from, to), leaving alone those its balloon driver holds.</summary>

@@ -19,6 +19,14 @@ public sealed class OwningPolicyScenarioTests : PolicyScenarioSuite
     protected override IPolicyScenarioHost CreateHost(int machinePages, int swapPages, HostPolicyOptions options) =>
         new OwningPolicyScenarioHost(machinePages, swapPages, options);
 
+    /// <summary>A swap device that can write a fixed number of pages within any tick, whatever was written before.</summary>
+    private sealed class FixedSwapDevice(int pagesPerTick) : ISwapDeviceTiming
+    {
+        public int WritablePages(TimeSpan horizon) => pagesPerTick;
+
+        public void SubmitWrite(int pages) => Assert.InRange(pages, 1, pagesPerTick);
+    }
+
     private sealed class OwningPolicyScenarioHost(int machinePages, int swapPages, HostPolicyOptions options) : IPolicyScenarioHost
     {
         private readonly TestHost _host = new(machinePages, swapPages);
@@ -46,26 +54,33 @@ public sealed class OwningPolicyScenarioTests : PolicyScenarioSuite
             Touch(guest, usedPages);
         }
 
+        public void SetRunning(VmId vm, bool running) => _guests[vm].Running = running;
+
         public void Step()
         {
             foreach (var guest in _guests.Values)
             {
-                if (!Controller.IsBlocked(guest.Memory.Id))
+                if (guest.Running && !Controller.IsBlocked(guest.Memory.Id))
                 {
                     Touch(guest, guest.ActivePages);
+                    Controller.Memory.AddExecutionTime(guest.Memory.Id, Tick);
                 }
 
                 guest.Driver?.Poll();
             }
 
-            Controller.Advance(Tick);
+            Controller.Tick(Tick);
         }
 
         public int BalloonPages(VmId vm) => Controller.Balloons.SizeOf(vm);
 
+        public int BalloonTargetPages(VmId vm) => Controller.Balloons.TargetOf(vm);
+
         public int PagedOutPages(VmId vm) => _host.Manager.SwappedPagesOf(vm);
 
         public bool IsBlockedBySubstrate(VmId vm) => Controller.Memory.IsBlocked(vm);
+
+        public void ModelSwapDevice(int pagesPerTick) => Controller.Memory.SwapDevice = new FixedSwapDevice(pagesPerTick);
 
         public void Dispose()
         {
@@ -94,6 +109,8 @@ public sealed class OwningPolicyScenarioTests : PolicyScenarioSuite
             public TestBalloonDriver? Driver { get; } = driver;
 
             public int ActivePages { get; set; }
+
+            public bool Running { get; set; } = true;
         }
     }
 }

@@ -48,3 +48,51 @@ public sealed class TrueWorkingSetTests
         Assert.True(distinct.Count > 10, $"only {distinct.Count} distinct working-set sizes");
     }
 }
+
+/// <summary>The true working set is counted over VM execution time, the clock the sampler's periods run on.</summary>
+public sealed class TrueWorkingSetOverExecutionTimeTests
+{
+    [Fact]
+    public void A_guest_waiting_on_its_disk_counts_the_pages_touched_in_its_last_window_of_execution()
+    {
+        // Each operation computes 4 ms and reads a new block of a file (a page-cache miss: a 6 ms read from the
+        // guest's virtual disk), so the guest executes 40% of its clock. Over a 2 s window of execution it
+        // touches the blocks of about 500 operations; over 2 s of its clock only about 200.
+        using var host = new SimulatedTestHost(machinePages: 8192, swapPages: 4096);
+        var workload = new ReadNewBlocks();
+        var guest = Guest(host.PowerOn("vm", 4096), GuestFlavour.Linux, workload);
+        guest.RunUntil(12 * Second);
+
+        Assert.InRange(guest.ExecutionNanoseconds, (long)(0.39 * guest.NowNanoseconds), (long)(0.41 * guest.NowNanoseconds));
+        var window = 2 * Second;
+        var since = guest.ExecutionNanoseconds - window;
+        var expected = workload.ReadAtExecution.Count(t => t >= since);
+        Assert.InRange(expected, 450, 550);
+        Assert.InRange(guest.TouchedPages(window), expected, expected + 2);
+    }
+
+    private sealed class ReadNewBlocks : IWorkload
+    {
+        private GuestSegment _file;
+        private int _next;
+
+        public List<long> ReadAtExecution { get; } = [];
+
+        public string Name => "read-new-blocks";
+
+        public string WorkUnit => "reads";
+
+        public void Attach(GuestOs guest) => _file = guest.CreateFile(3000);
+
+        public void Run(GuestOs guest, long untilNanoseconds)
+        {
+            while (guest.NowNanoseconds < untilNanoseconds)
+            {
+                guest.Compute(4_000_000);
+                ReadAtExecution.Add(guest.ExecutionNanoseconds);
+                guest.Read(_file.First + _next++);
+                guest.CompleteWork(1);
+            }
+        }
+    }
+}

@@ -39,7 +39,7 @@ public class ScenarioInSimulatorTests
     }
 
     [Fact]
-    public void The_schemas_latency_defaults_are_the_simulators_all_nine_of_them()
+    public void The_schemas_latency_defaults_are_the_simulators_all_ten_of_them()
     {
         using var schema = JsonDocument.Parse(File.ReadAllText(RepositoryFiles.Path("docs/scenario.schema.json")));
         var latencies = schema.RootElement.GetProperty("properties").GetProperty("latencies").GetProperty("properties");
@@ -47,7 +47,7 @@ public class ScenarioInSimulatorTests
 
         var s = ScenarioReader.Parse($$"""{ "latencies": { {{defaults}} }, "vms": [ { "name": "a", "memoryMB": 64 } ] }""");
 
-        Assert.Equal(9, latencies.EnumerateObject().Count());
+        Assert.Equal(10, latencies.EnumerateObject().Count());
         Assert.Equal(LatencyModel.Default, LatencyModel.From(s.Latencies));
     }
 

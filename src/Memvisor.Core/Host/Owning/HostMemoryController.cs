@@ -125,8 +125,29 @@ public sealed class HostMemoryController
     /// <summary>The VM's active pages as the policy estimates them.</summary>
     public double ActivePagesOf(VmId id) => Policy.WorkingSetOf(id).ActivePages;
 
-    /// <summary>Advances the host by <paramref name="elapsed"/>: its clock, the sharing scanner, then the policy.</summary>
+    /// <summary>
+    /// Advances the host by <paramref name="elapsed"/> for a substrate whose VMs run whenever they are not
+    /// blocked: each unblocked VM is credited with <paramref name="elapsed"/> of execution time, then <see cref="Tick"/>.
+    /// </summary>
     public void Advance(TimeSpan elapsed)
+    {
+        for (var i = 0; i < Policy.VmCount; i++)
+        {
+            var id = Policy.VmAt(i);
+            if (!Policy.IsBlocked(id))
+            {
+                Memory.AddExecutionTime(id, elapsed);
+            }
+        }
+
+        Tick(elapsed);
+    }
+
+    /// <summary>
+    /// Advances the host by <paramref name="elapsed"/>: its clock, the sharing scanner, then the policy. The
+    /// substrate has reported how long each VM ran (<see cref="OwningHostMemory.AddExecutionTime"/>).
+    /// </summary>
+    public void Tick(TimeSpan elapsed)
     {
         _clock.Advance(elapsed);
         Memory.Scan(elapsed);

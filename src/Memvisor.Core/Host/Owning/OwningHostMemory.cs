@@ -10,7 +10,8 @@
  * (every tick) uses the cached saving with the live private and shared counters.
  *
  * Execution time: the substrate reports how long each VM ran (AddExecutionTime); nothing here reads
- * a clock. Per-VM arrays are indexed by VmId and grow only at power-on: no tick allocates.
+ * a clock. Swap device: a substrate that models its device's time (SwapDevice) has every page-out
+ * charged to it, and the policy pages only what it can write within a tick. Per-VM arrays are indexed by VmId and grow only at power-on: no tick allocates.
  */
 using Memvisor.Core.Balloon;
 using Memvisor.Core.Memory;
@@ -43,6 +44,9 @@ public sealed class OwningHostMemory : IHostMemoryMeter, IHostMemoryActuators
         _scanner = scanner;
     }
 
+    /// <summary>The substrate's model of its swap device's time; null: none (the policy paces paging by its own credit).</summary>
+    public ISwapDeviceTiming? SwapDevice { get; set; }
+
     /// <summary>The sharing scan rate the policy set.</summary>
     public ShareScanRate ShareScanRate { get; private set; }
 
@@ -54,6 +58,9 @@ public sealed class OwningHostMemory : IHostMemoryMeter, IHostMemoryActuators
 
     /// <inheritdoc/>
     public long SwapCapacityPages => _manager.Swap.CapacityPages;
+
+    /// <inheritdoc/>
+    public int? SwapWritablePages(TimeSpan horizon) => SwapDevice?.WritablePages(horizon);
 
     /// <summary>Starts the per-VM records of a VM just powered on (its balloon attached, its sampling tracked).</summary>
     public void Attach(VmId vm)
@@ -132,6 +139,11 @@ public sealed class OwningHostMemory : IHostMemoryMeter, IHostMemoryActuators
     public PageOutResult PageOut(VmId vm, int pages)
     {
         var result = _manager.SwapOut(vm, pages);
+        if (result.SwappedOut > 0)
+        {
+            SwapDevice?.SubmitWrite(result.SwappedOut);
+        }
+
         return new PageOutResult(result.SwappedOut, result.PagesFreed);
     }
 
