@@ -186,11 +186,7 @@ public sealed class DoublePagingExperiment() : PaperExperiment<DoublePagingMeasu
         {
             new("double-paging reads with ballooning, balloon at target", double.NaN, ballooned.WindowDoublePagingPages, "pages")
             {
-<<<<<<< HEAD
-                Note = $"{F(windowFrom, 0)}-{F(duration, 0)} s; paper: no number, its argument is that ballooning avoids double paging",
-=======
-                Note = $"{F(atTarget, 0)}-{F(duration, 0)} s (balloon at its target, no host swap-outs); paper: no number, its claim is that ballooning avoids double paging (0)",
->>>>>>> main
+                Note = $"{F(atTarget, 0)}-{F(duration, 0)} s (balloon at its target, no host swap-outs); paper: no number, its argument is that ballooning avoids double paging",
             },
             new("double-paging reads with ballooning, whole run", double.NaN, ballooned.DoublePagingPages, "pages")
             {
@@ -260,16 +256,12 @@ public sealed class DoublePagingExperiment() : PaperExperiment<DoublePagingMeasu
                 "With ballooning the host still swaps once: the toucher fills memory at zero-fill speed, while the balloon grows only as fast as the guest can page out to free pages for it, " +
                 $"so free memory falls past soft ({ballooned.Excursion(duration)}) and the policy swaps the part the balloon cannot deliver yet (paper §3.2: host paging is the fallback when ballooning is too slow). " +
                 "Those pages are never touched again before the guest's clock reaches them, so the ballooned guest, paging hard, double-pages a large share of them; after they have drained there is none. " +
-<<<<<<< HEAD
                 "Over the whole run those pages keep ballooning's double paging well above none: the paper's argument holds here once the balloon is at its target, not while it inflates. " +
-=======
-                "Over the whole run those pages keep ballooning's double paging well above the paper's 0. " +
                 "The at-target window is read from the ballooned run's own state (the balloon stays at its target and the host swaps out none of the VM from then on), not from the clock, and both runs are counted over the same seconds; " +
                 "pages the host swapped during the inflation and the guest's clock reaches only after that moment are counted too, so the at-target claim holds only where they have drained by then. " +
                 "Every double-paging read of the ballooned run is of a page the host chose (at most its host swap-outs), none of a page the balloon reclaimed: that is the paper's point, and it is what fails when a claim here fails. " +
                 "At reduced scale the host's band between soft and hard (1% of 52 MB) is small against the balloon driver's fixed inflation rate, so the host swaps about half of what the balloon ends up holding, " +
                 "and over the short run ballooning's host I/O is about a quarter of host swapping's: the host-I/O claim is judged at full scale. " +
->>>>>>> main
                 "Guest swap I/O is much higher with ballooning, as the paper intends: the balloon makes the guest page out its own least valuable pages. " +
                 "The throughput gap is modest and grows with time: host swapping keeps faulting pages in from host swap (6 ms each) because its random victims include pages in use, " +
                 "while the ballooned guest's paging settles on its cold pages; but with Zipf 0.8 over 320 MB page popularity is flat, so the guest's clock is not far better than random, " +
