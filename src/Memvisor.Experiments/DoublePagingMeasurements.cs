@@ -3,6 +3,8 @@
  * absent so the host swaps), paging I/O at both levels over the run and from when the balloon is at its target, mean
  * throughput, balloon and host-swapped memory over the window, and the series the charts show.
  */
+using Memvisor.Reporting;
+
 namespace Memvisor.Experiments;
 
 /// <summary>The double-paging experiment's setup at its scale.</summary>
@@ -29,6 +31,8 @@ public sealed record DoublePagingSetup(double HostMB, double VmMB, double? Overh
 /// <param name="SwappedMB">Mean host-swapped memory over the window.</param>
 /// <param name="ThroughputSeries">Accesses/s over time.</param>
 /// <param name="DoublePagingSeries">Double-paging reads per second over time.</param>
+/// <param name="HardSeconds">Seconds the host spent in the hard state over the run (the policy's log).</param>
+/// <param name="LowSeconds">Seconds in the low state over the run.</param>
 public sealed record DoublePagingRun(
     string Label,
     double Throughput,
@@ -42,7 +46,23 @@ public sealed record DoublePagingRun(
     double BalloonMB,
     double SwappedMB,
     TimeSeries ThroughputSeries,
-    TimeSeries DoublePagingSeries);
+    TimeSeries DoublePagingSeries,
+    double HardSeconds,
+    double LowSeconds)
+{
+    /// <summary>How far the host's free memory fell, in words from the measurement (e.g. "the host went briefly to hard for 0.6 s").</summary>
+    public string Excursion(double durationSeconds)
+    {
+        var tight = HardSeconds + LowSeconds;
+        if (tight <= 0)
+        {
+            return "the host stayed in high or soft (never hard)";
+        }
+
+        var low = LowSeconds > 0 ? $" and to low for {NumberText.Fixed(LowSeconds, 1)} s" : "";
+        return $"the host went {(tight < 0.05 * durationSeconds ? "briefly " : "")}to hard for {NumberText.Fixed(HardSeconds, 1)} s{low}";
+    }
+}
 
 /// <summary>Everything the double-paging experiment measured.</summary>
 /// <param name="Setup">The setup it ran.</param>

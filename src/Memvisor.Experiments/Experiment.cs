@@ -10,6 +10,9 @@
  *
  * Rules every experiment keeps:
  *   - never tune a model to hit the paper's number: a claim that does not hold is reported as such, with why;
+ *   - a "paper" value is one PAPER.md gives (NaN where the paper gives none, and the note says so); a claim
+ *     that hinges on a free parameter (one the paper does not give) is shown across that parameter's range,
+ *     and its evidence says for which values it holds (sampling's fast gain, io-remap's threshold);
  *   - results depend only on the scale and the seed (the simulator is deterministic); reports hold no wall
  *     time, so two runs can be compared byte for byte (the real-memory part of sharing-mixed excepted);
  *   - the Reduced scale is what the tests run: the same claims on smaller, shorter setups;

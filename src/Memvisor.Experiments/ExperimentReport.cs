@@ -111,7 +111,8 @@ public static class ExperimentReport
         text.Append(CultureInfo.InvariantCulture, $"**Setup.** {result.Setup}\n\n");
         Section(text, "| quantity | paper | Memvisor | ratio | note |\n|---|---:|---:|---:|---|\n", result.Comparisons,
             c => $"| {c.Quantity} | {Number(c.Paper)} {c.Unit} | {Number(c.Memvisor)} {c.Unit} | {Ratio(c.Ratio)} | {c.Note} |");
-        Section(text, "**Claims.**\n\n", result.Claims, c => $"- {(c.Holds ? "holds" : "*does not hold*")}: {c.Claim}. {c.Evidence}");
+        // Each claim with its id, so a reader can find the test that asserts it (tests find claims by ClaimId).
+        Section(text, "**Claims.**\n\n", result.Claims, c => $"- {(c.Holds ? "holds" : "*does not hold*")} (`{c.Id}`): {c.Claim}. {c.Evidence}");
 
         foreach (var f in result.Figures)
         {

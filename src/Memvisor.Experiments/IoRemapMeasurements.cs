@@ -25,6 +25,9 @@ public sealed record IoRemapFactor(double Value, bool LowerBound);
 /// <param name="Off">Without.</param>
 public sealed record IoRemapPool(double PoolMB, IoRemapRun On, IoRemapRun Off)
 {
+    /// <summary>Bounce copies before a page is remapped low, in the run with remapping on.</summary>
+    public int ThresholdCopies { get; init; } = IoRemapExperiment.DefaultThreshold;
+
     /// <summary>Off / on over the last half; with no copies at all when on, a lower bound.</summary>
     public IoRemapFactor SteadyFactor =>
         On.SteadyBouncesPerSecond > 0
@@ -84,6 +87,9 @@ public sealed record IoRemapDemotion
 /// <param name="Demotion">The demotion scenario.</param>
 public sealed record IoRemapMeasurements(double DurationSeconds, IReadOnlyList<IoRemapPool> Pools, IoRemapDemotion Demotion)
 {
+    /// <summary>The main pool at each remap threshold swept (the default's is <see cref="Main"/>), ascending.</summary>
+    public IReadOnlyList<IoRemapPool> ByThreshold { get; init; } = [];
+
     /// <summary>The 4 MB pool (the workload's default), on which the claims are judged.</summary>
     public IoRemapPool Main => Pools.Single(p => p.PoolMB == IoRemapExperiment.MainPoolMB);
 }

@@ -8,7 +8,7 @@ using Memvisor.Scenarios;
 
 namespace Memvisor.Experiments;
 
-/// <summary>How the host reclaimed memory over the run.</summary>
+/// <summary>How the host reclaimed memory over the measured window (the VMs booted before it).</summary>
 /// <param name="SwapBoundMB">The paper's 20 MB bound on host swap, scaled to the host.</param>
 /// <param name="PeakSwapMB">Peak host swap.</param>
 /// <param name="UnderBoundFraction">Share of the samples with host swap under the bound (0..1).</param>
@@ -16,7 +16,11 @@ namespace Memvisor.Experiments;
 /// <param name="BalloonShare">Mean of balloon / (balloon + swap) over the samples that reclaim anything (0..1).</param>
 /// <param name="PeakBalloonMB">Peak of all balloons.</param>
 /// <param name="PeakSharedSavedMB">Peak memory saved by sharing.</param>
-public sealed record PolicyReclamation(double SwapBoundMB, double PeakSwapMB, double UnderBoundFraction, double MedianSwapMB, double BalloonShare, double PeakBalloonMB, double PeakSharedSavedMB);
+public sealed record PolicyReclamation(double SwapBoundMB, double PeakSwapMB, double UnderBoundFraction, double MedianSwapMB, double BalloonShare, double PeakBalloonMB, double PeakSharedSavedMB)
+{
+    /// <summary>Peak host swap during the boot and warm-up, before the measured window.</summary>
+    public double BootPeakSwapMB { get; init; }
+}
 
 /// <summary>One VM over the last third of the run (means; peaks over the run).</summary>
 /// <param name="Name">The VM.</param>
@@ -42,20 +46,28 @@ public sealed record PolicyVm(
 /// <summary>Everything the policy experiment measured.</summary>
 /// <param name="Scenario">The scenario it ran.</param>
 /// <param name="StaggerSeconds">Time between the VMs' power-ons.</param>
-/// <param name="Reclamation">How the host reclaimed memory.</param>
-/// <param name="SecondsInState">Seconds in each free-memory state, from the policy's log.</param>
-/// <param name="StateTransitions">Transitions in that log.</param>
-/// <param name="Vms">The VMs, in the scenario's order.</param>
-/// <param name="Samples">The run's samples (for the time-series charts and table).</param>
+/// <param name="WindowFromSeconds">Start of the measured window: the VMs boot and warm up before it; it ends with the run.</param>
+/// <param name="Reclamation">How the host reclaimed memory over the window.</param>
+/// <param name="SecondsInState">Seconds in each free-memory state over the window, from the policy's log.</param>
+/// <param name="StateTransitions">Transitions in that log within the window.</param>
+/// <param name="Vms">The VMs, in the scenario's order (means over the last third of the window).</param>
+/// <param name="Samples">The run's samples, boot included (for the time-series charts and table).</param>
 public sealed record PolicyMeasurements(
     Scenario Scenario,
     double StaggerSeconds,
+    double WindowFromSeconds,
     PolicyReclamation Reclamation,
     IReadOnlyDictionary<string, double> SecondsInState,
     int StateTransitions,
     IReadOnlyList<PolicyVm> Vms,
     IReadOnlyList<HostSample> Samples)
 {
+    /// <summary>Seconds in each free-memory state during the boot and warm-up, before the window.</summary>
+    public IReadOnlyDictionary<string, double> BootSecondsInState { get; init; } = new Dictionary<string, double>();
+
+    /// <summary>Length of the measured window.</summary>
+    public double WindowSeconds => Scenario.DurationSeconds - WindowFromSeconds;
+
     /// <summary>Machine memory over the paper's 1024 MB.</summary>
     public double MemoryScale => Scenario.Host.MemoryMB / 1024;
 

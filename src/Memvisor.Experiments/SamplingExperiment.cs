@@ -21,6 +21,7 @@
  * covers most of its working set in one such period).
  */
 using Memvisor.Scenarios;
+using Memvisor.Core.Sampling;
 using Memvisor.Core.Statistics;
 using Memvisor.Reporting.Charts;
 using static Memvisor.Experiments.ExperimentReport;
@@ -37,6 +38,12 @@ public sealed class SamplingExperiment() : PaperExperiment<SamplingMeasurements>
 
     private const int RunPeriods = 120;
     private const int ControlPeriods = 30;
+
+    /// <summary>The estimator's defaults (its gains are Memvisor's choice; the paper gives none).</summary>
+    private static readonly SamplingOptions Defaults = new();
+
+    /// <summary>The claim's bound: 90% of a step up within this many sampling periods (our reading of "rises quickly").</summary>
+    public const double RiseWithinPeriods = 2;
 
     /// <inheritdoc/>
     protected override SamplingMeasurements Measure(ExperimentContext context, ExperimentRuns runs)
@@ -105,7 +112,8 @@ public sealed class SamplingExperiment() : PaperExperiment<SamplingMeasurements>
 
         var tracking = new SamplingTracking(count == 0 ? double.NaN : sumError / count, count);
         var configured = t.Select(x => ConfiguredAt(phaseStarts, x) * memoryMB).ToArray();
-        return new SamplingMeasurements(period, memoryMB, new SamplingTimeline(t, est, truth, configured), steps, boot, tracking);
+        var sensitivity = SamplingSweep.Run(context, runs, period, memoryMB);
+        return new SamplingMeasurements(period, memoryMB, new SamplingTimeline(t, est, truth, configured), steps, boot, tracking) { Sensitivity = sensitivity };
     }
 
     /// <inheritdoc/>
@@ -116,6 +124,7 @@ public sealed class SamplingExperiment() : PaperExperiment<SamplingMeasurements>
         var (bootWindows, firstPeriodTruthWindows, firstPeriodTruthLinux) = (measured.Boot.Windows.PeriodsTo90Down, measured.Boot.Windows.FirstPeriodTruthMB, measured.Boot.Linux.FirstPeriodTruthMB);
         var (measuredPeakWindows, measuredPeakLinux) = (measured.Boot.WindowsFromZero.PeakEstimateMB, measured.Boot.LinuxFromZero.PeakEstimateMB);
         var (meanError, meanErrorPercent, count) = (measured.Tracking.MeanErrorMB, measured.TrackingErrorPercent, measured.Tracking.Samples);
+        var (gain, slowGain, sweep) = (Defaults.FastGain, Defaults.SlowGain, measured.Sensitivity);
         return
         [
             new ClaimResult(
@@ -128,20 +137,29 @@ public sealed class SamplingExperiment() : PaperExperiment<SamplingMeasurements>
             },
             new ClaimResult(
                 ClaimId.SamplingRisesWithinTwoPeriods,
-                "it rises within about 1-2 sampling periods, as Figure 6 shows [recalled]: 90% of each step up within 2 periods",
-                slowestRise <= 2,
+                $"it rises quickly: 90% of each step up within {Number(RiseWithinPeriods, 0)} sampling periods (our reading of Figure 6's fast rise [recalled]; the paper gives no number), at the default fast gain {Number(gain, 2)}",
+                slowestRise <= RiseWithinPeriods,
                 string.Join("; ", rises.Select(s => $"step at {Number(s.AtSeconds, 0)} s from {Number(s.FromMB, 1)} to {Number(s.ToMB, 1)} MB: half-way after {Number(s.Periods50, 2)} periods, 90% after {Number(s.Periods90, 2)}"))
-                    + "; the fast average (gain 0.5, Memvisor's choice) halves the gap each period, so 90% takes log 0.1 / log 0.5 = 3.3 periods less up to one for the partial count, and the truth itself (pages touched in the last period) needs one period to show a step")
+                    + $"; the fast average (gain {Number(gain, 2)}, Memvisor's choice) closes {Number(100 * gain, 0)}% of the gap each period, so 90% takes log 0.1 / log {Number(1 - gain, 2)} = {Number(EwmaPeriods(gain, 0.9), 1)} periods less up to one for the partial count, and the truth itself (pages touched in the last period) needs one period to show a step. "
+                    + $"The claim hinges on that gain: across fast gains {Number(sweep.ByGain[0].FastGain, 1)}-{Number(sweep.ByGain[^1].FastGain, 1)} (one step of {Number(sweep.StepFromMB, 0)} -> {Number(sweep.StepToMB, 0)} MB each, see the table) it holds for fast gains: {sweep.GainsWhereClaimHolds}")
             {
                 Measured = slowestRise,
-                Paper = 1,
+            },
+            new ClaimResult(
+                ClaimId.SamplingRiseSetByFastGain,
+                "the rise is set by the fast gain (the free parameter the previous claim hinges on): at the highest gain tried the estimate covers 90% of a step up in at most half the periods it takes at the lowest",
+                sweep.LowestOverHighestGainPeriods >= 2,
+                $"periods to 90%: {string.Join(", ", sweep.ByGain.Select(p => $"gain {Number(p.FastGain, 2)}: {Number(p.Rise.Periods90, 2)}"))}; "
+                    + $"mean |estimate - truth| once settled: {Number(sweep.ByGain[0].SettledErrorPercent, 1)}% of memory at gain {Number(sweep.ByGain[0].FastGain, 2)}, {Number(sweep.ByGain[^1].SettledErrorPercent, 1)}% at {Number(sweep.ByGain[^1].FastGain, 2)} (a larger gain passes more sampling noise)")
+            {
+                Measured = sweep.LowestOverHighestGainPeriods,
             },
             new ClaimResult(
                 ClaimId.SamplingFallsSlowly,
                 "the estimate falls slowly: after a step down it takes at least 5 periods to come 90% of the way down",
                 fastestFall >= 5,
                 string.Join("; ", falls.Select(s => $"step at {Number(s.AtSeconds, 0)} s from {Number(s.FromMB, 1)} to {Number(s.ToMB, 1)} MB: half-way after {Number(s.Periods50, 1)} periods, 90% after {Number(s.Periods90, 1)}"))
-                    + $"; after boot (Windows) 90% down after {Number(bootWindows, 1)} periods; slow gain 0.1 predicts 6.6 periods to half-way and 21.9 to 90%")
+                    + $"; after boot (Windows) 90% down after {Number(bootWindows, 1)} periods; slow gain {Number(slowGain, 2)} predicts {Number(EwmaPeriods(slowGain, 0.5), 1)} periods to half-way and {Number(EwmaPeriods(slowGain, 0.9), 1)} to 90%")
             {
                 Measured = fastestFall,
             },
@@ -160,7 +178,6 @@ public sealed class SamplingExperiment() : PaperExperiment<SamplingMeasurements>
                 $"true working set in the first period: Windows {Number(firstPeriodTruthWindows, 1)} MB, Linux {Number(firstPeriodTruthLinux, 1)} MB of {Number(memoryMB, 0)} MB")
             {
                 Measured = 100 * firstPeriodTruthWindows / memoryMB,
-                Paper = 100,
             },
             new ClaimResult(
                 ClaimId.SamplingBootSpikeMeasured,
@@ -177,6 +194,7 @@ public sealed class SamplingExperiment() : PaperExperiment<SamplingMeasurements>
     protected override ExperimentResult Render(ExperimentContext context, ExperimentRuns runs, SamplingMeasurements measured)
     {
         ArgumentNullException.ThrowIfNull(measured);
+        var sweep = measured.Sensitivity;
         var (period, memoryMB, steps, boot, rises, slowestRise, fastestFall, fastestHalfFall) =
             (measured.PeriodSeconds, measured.MemoryMB, measured.Steps, measured.Boot, measured.Rises, measured.SlowestRise, measured.FastestFall, measured.FastestHalfFall);
         var (t, est, truth, configured) = (measured.Windows.Seconds.ToArray(), measured.Windows.EstimateMB.ToArray(), measured.Windows.TrueWorkingSetMB.ToArray(), measured.Windows.ConfiguredWorkingSetMB);
@@ -189,17 +207,17 @@ public sealed class SamplingExperiment() : PaperExperiment<SamplingMeasurements>
 
         var comparisons = new List<PaperComparison>
         {
-            new("periods for the estimate to reach 90% of a step up (slowest step)", 1, slowestRise, "periods")
+            new("periods for the estimate to reach 90% of a step up (slowest step)", double.NaN, slowestRise, "periods")
             {
-                Note = "[recalled] read off Figure 6: the estimate follows a step up within about one sampling period; the paper gives no number",
+                Note = "paper: no number; Figure 6 [recalled] shows the estimate rising quickly and falling slowly",
             },
-            new("true working set in the first period after boot (zero-page thread)", 100, 100 * firstPeriodTruthWindows / memoryMB, "% of VM memory")
+            new("true working set in the first period after boot (zero-page thread)", double.NaN, 100 * firstPeriodTruthWindows / memoryMB, "% of VM memory")
             {
-                Note = "[recalled] the paper explains the spike by the zero-page thread zeroing all free memory; its height is read off the figure",
+                Note = "paper: no number; it explains the spike after boot by the zero-page thread zeroing all free memory [recalled]",
             },
-            new("estimate right after boot (during period 2, one period measured)", 100, 100 * secondPeriodEstimateWindows / memoryMB, "% of VM memory")
+            new("estimate right after boot (during period 2, one period measured)", double.NaN, 100 * secondPeriodEstimateWindows / memoryMB, "% of VM memory")
             {
-                Note = "[recalled] the figure's estimate starts at the top; ours also starts at 100% before any period is measured (see below)",
+                Note = "paper: no number; ours starts at 100% before any period is measured (see below)",
             },
         };
 
@@ -238,15 +256,21 @@ public sealed class SamplingExperiment() : PaperExperiment<SamplingMeasurements>
                 + $"the toucher's working set is {string.Join(" -> ", Phases.Select(p => $"{Number(p.Fraction * memoryMB, 0)} MB at {Number(p.StartPeriods * period, 0)} s"))}, "
                 + $"run for {Number(RunPeriods * period, 0)} s; the truth is the pages touched in the last sampling period. "
                 + $"A second run of the same toucher in a Linux VM ({Number(ControlPeriods * period, 0)} s) has no zero-page thread; "
-                + "both boots run once more with estimates starting at 0% instead of 100% (host.samplingInitialActivePercent), so that only what sampling measures shows.",
+                + "both boots run once more with estimates starting at 0% instead of 100% (host.samplingInitialActivePercent), so that only what sampling measures shows. "
+                + $"Sensitivity: the estimator's fast gain is Memvisor's choice ({Number(Defaults.FastGain, 2)}; the paper gives no gains), so the rise is measured again for fast gains {string.Join(", ", measured.Sensitivity.ByGain.Select(p => Number(p.FastGain, 2)))} "
+                + $"and for {string.Join(", ", measured.Sensitivity.BySamplePages.Select(p => p.SamplePages))} pages per period, one {Number(measured.Sensitivity.RunSeconds, 0)} s Linux run each (estimates from 0%, one step up at {Number(measured.Sensitivity.StepAtSeconds, 0)} s).",
             shows: "That a sample of 100 pages per period is enough to estimate how much of a VM's memory is active, "
                 + "and that the estimate (the maximum of a slow and a fast moving average) rises quickly when the working set grows, "
                 + "so an active VM is not taxed as idle, and falls slowly when it shrinks, so a VM that pauses keeps its memory for a while.",
             discussion: $"The paper's figure has no numbers, so the comparison is with what it shows. Rises: the partial-count variant starts lifting the estimate within the period in which the "
-                + $"working set grows and it is half-way up within {Number(rises.Max(s => s.Periods50), 2)} periods, but 90% takes up to {Number(slowestRise, 2)}: the fast average (gain 0.5, Memvisor's choice) "
-                + "halves the gap each period, and the truth itself (pages touched in the last period) takes a period to show a step; a gain near 1 would follow within a period at the cost of more noise. "
-                + $"Falls: the slow average (gain 0.1, Memvisor's choice; the paper gives none) comes half-way down in {Number(fastestHalfFall, 1)} periods and 90% in {Number(fastestFall, 1)}, "
-                + "a little slower than 0.9^k alone (6.6 and 21.9) because the truth drops a period late and the zero-page thread touches the released pages once. "
+                + $"working set grows and it is half-way up within {Number(rises.Max(s => s.Periods50), 2)} periods, but 90% takes up to {Number(slowestRise, 2)}: the fast average (gain {Number(Defaults.FastGain, 2)}, Memvisor's choice) "
+                + $"closes {Number(100 * Defaults.FastGain, 0)}% of the gap each period, and the truth itself (pages touched in the last period) takes a period to show a step. "
+                + $"How fast it rises is the fast gain's doing, a free parameter: the sweep (one short Linux run per value, a step of {Number(sweep.StepFromMB, 0)} -> {Number(sweep.StepToMB, 0)} MB, larger than the main run's so that sampling noise of 100 pages does not decide the 90% line) "
+                + $"puts 90% of a step within {Number(RiseWithinPeriods, 0)} periods for fast gains: {sweep.GainsWhereClaimHolds}. It also shows the price of a larger gain, more sampling noise: the settled |estimate - truth| is {Number(sweep.ByGain[0].SettledErrorPercent, 1)}% of memory at gain {Number(sweep.ByGain[0].FastGain, 2)} and {Number(sweep.ByGain[^1].SettledErrorPercent, 1)}% at {Number(sweep.ByGain[^1].FastGain, 2)}. "
+                + $"The sample count sets the noise: from {sweep.BySamplePages[0].SamplePages} to {sweep.BySamplePages[^1].SamplePages} pages per period the settled error goes from {Number(sweep.BySamplePages[0].SettledErrorPercent, 1)}% to {Number(sweep.BySamplePages[^1].SettledErrorPercent, 1)}% of memory, "
+                + $"while the periods to 90% stay between {Number(sweep.BySamplePages.Min(p => p.Rise.Periods90), 2)} and {Number(sweep.BySamplePages.Max(p => p.Rise.Periods90), 2)} (noise, which the maximum of the averages turns upward, reaches the 90% line sooner with fewer pages). "
+                + $"Falls: the slow average (gain {Number(Defaults.SlowGain, 2)}, Memvisor's choice; the paper gives none) comes half-way down in {Number(fastestHalfFall, 1)} periods and 90% in {Number(fastestFall, 1)}, "
+                + $"a little slower than {Number(1 - Defaults.SlowGain, 2)}^k alone ({Number(EwmaPeriods(Defaults.SlowGain, 0.5), 1)} and {Number(EwmaPeriods(Defaults.SlowGain, 0.9), 1)}) because the truth drops a period late and the zero-page thread touches the released pages once. "
                 + $"Boot: the estimate starts at 100% because nothing has been measured yet (InitialActiveFraction = 1, so a new VM is not taxed on no evidence); in Windows the zero-page thread "
                 + $"then really touches all memory in the first period, which holds the estimate at 100% one period longer (during period 2: Windows {Number(secondPeriodEstimateWindows, 0)} MB, "
                 + $"Linux {Number(secondPeriodEstimateLinux, 0)} MB), and it falls slowly from there (90% down after {Number(bootWindows, 1)} periods in Windows, {Number(bootLinux, 1)} in Linux). "
@@ -262,11 +286,30 @@ public sealed class SamplingExperiment() : PaperExperiment<SamplingMeasurements>
             [
                 new ExperimentFigure("estimate-vs-truth", MemoryOverTime("Active-memory estimate vs true working set (Windows VM, toucher)", series), "The estimate (dotted) against the pages touched per sampling period (solid) and the toucher's configured working set (dashed)."),
                 new ExperimentFigure("boot", MemoryOverTime("After boot: Windows (zero-page thread) vs Linux", bootSeries), "The first periods: Windows touches all its memory while zeroing it; both estimates start at 100% (nothing measured yet) and fall at the slow gain; dashed: the same boots with estimates starting at 0%."),
+                new ExperimentFigure("rise-vs-gain", new LineChart
+                {
+                    Title = "Periods to 90% of a step up, by the estimator's fast gain",
+                    XLabel = "fast gain",
+                    YLabel = "sampling periods",
+                    Series =
+                    [
+                        new ChartSeries("periods to 90%", [.. sweep.ByGain.Select(p => p.FastGain)], [.. sweep.ByGain.Select(p => p.Rise.Periods90)]),
+                        new ChartSeries("periods to 50%", [.. sweep.ByGain.Select(p => p.FastGain)], [.. sweep.ByGain.Select(p => p.Rise.Periods50)]) { Line = SeriesLine.Dashed },
+                    ],
+                    ReferenceLines = [new ChartReferenceLine($"the claim: {Number(RiseWithinPeriods, 0)} periods", RiseWithinPeriods, "#D55E00")],
+                }, $"One Linux run per gain, {sweep.ByGain[0].SamplePages} pages per period, a step of {Number(sweep.StepFromMB, 0)} -> {Number(sweep.StepToMB, 0)} MB; the claim holds below the line."),
             ],
             Tables =
             [
                 new ExperimentTable("steps", "Response of the estimate to each step of the working set (settled truth levels; periods of " + Number(period, 0) + " s)",
                     ["step at (s)", "direction", "from (MB)", "to (MB)", "periods to 50%", "periods to 90%"], stepRows),
+                new ExperimentTable("sensitivity", $"The rise against the estimator's free parameters: fast gain (at {Defaults.SamplePages} pages) and pages per period (at gain {Number(Defaults.FastGain, 2)}); one step of {Number(sweep.StepFromMB, 0)} -> {Number(sweep.StepToMB, 0)} MB per run",
+                    ["fast gain", "pages per period", "periods to 50%", "periods to 90%", $"within {Number(RiseWithinPeriods, 0)} periods", "fast average alone: periods to 90%", "settled |estimate - truth| (% of memory)"],
+                    [.. sweep.ByGain.Concat(sweep.BySamplePages.Where(p => !sweep.ByGain.Contains(p))).Select(p => (IReadOnlyList<string>)
+                    [
+                        Number(p.FastGain, 2), p.SamplePages.ToString(System.Globalization.CultureInfo.InvariantCulture), Number(p.Rise.Periods50, 2), Number(p.Rise.Periods90, 2),
+                        p.RisesWithinClaim ? "yes" : "no", Number(EwmaPeriods(p.FastGain, 0.9), 1), Number(p.SettledErrorPercent, 1),
+                    ])]),
                 new ExperimentTable("boot", "After boot: the same toucher in Windows and in Linux",
                     ["guest", "true working set in period 1 (MB)", "estimate during period 2 (MB)", "settled level (MB)", "periods to 90% down from 100%"], bootRows),
                 new ExperimentTable("timeseries", "Windows VM over time",
@@ -309,7 +352,10 @@ public sealed class SamplingExperiment() : PaperExperiment<SamplingMeasurements>
         new() { Title = title, XLabel = "time (s)", YLabel = "memory (MB)", Series = series };
 
     /// <summary>Periods from <paramref name="from"/> until the first sample (before <paramref name="until"/>) whose value satisfies <paramref name="reached"/>; NaN if none.</summary>
-    private static double PeriodsUntil(double[] t, double[] y, double from, double until, double period, Func<double, bool> reached)
+    /// <summary>Periods an exponentially weighted average of gain <paramref name="gain"/> takes to cover <paramref name="fraction"/> of a step: log(1 - fraction) / log(1 - gain).</summary>
+    private static double EwmaPeriods(double gain, double fraction) => gain >= 1 ? 1 : Math.Log(1 - fraction) / Math.Log(1 - gain);
+
+    internal static double PeriodsUntil(double[] t, double[] y, double from, double until, double period, Func<double, bool> reached)
     {
         for (var i = 0; i < t.Length; i++)
         {
@@ -325,7 +371,7 @@ public sealed class SamplingExperiment() : PaperExperiment<SamplingMeasurements>
     private static double BootFall(double[] t, double[] est, double level, double memoryMB, double period, double until) =>
         PeriodsUntil(t, est, 0, until, period, e => e <= level + (0.1 * (memoryMB - level)));
 
-    private static double MeanOver(double[] t, double[] y, double from, double to)
+    internal static double MeanOver(double[] t, double[] y, double from, double to)
     {
         double sum = 0;
         var n = 0;

@@ -63,6 +63,9 @@ public sealed record SamplingTracking(double MeanErrorMB, int Samples);
 /// <param name="Tracking">Tracking between changes.</param>
 public sealed record SamplingMeasurements(double PeriodSeconds, double MemoryMB, SamplingTimeline Windows, IReadOnlyList<SamplingStep> Steps, SamplingBootRuns Boot, SamplingTracking Tracking)
 {
+    /// <summary>The rise's dependence on the estimator's fast gain and sample count (one short run per value).</summary>
+    public required SamplingSensitivity Sensitivity { get; init; }
+
     /// <summary>The steps up.</summary>
     public IReadOnlyList<SamplingStep> Rises => [.. Steps.Where(s => s.Up)];
 

@@ -57,6 +57,12 @@ public sealed record SimulationOptions
     /// <summary>Whether Core's consistency check runs at the end of the run (it throws on a broken invariant).</summary>
     public bool CheckConsistencyAtEnd { get; init; } = true;
 
+    /// <summary>
+    /// Adjusts the policy options the scenario's host stands for, for a free parameter the scenario format
+    /// does not carry (experiments sweep the estimator's gains with it); null runs the scenario's policy as it is.
+    /// </summary>
+    public Func<HostPolicyOptions, HostPolicyOptions>? Policy { get; init; }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the field when an option is invalid.</summary>
     public void Validate()
     {
@@ -127,7 +133,8 @@ public sealed class SimulatedHost : IDisposable
             ShareSaltMode = host.Salting,
             Seed = scenario.Seed,
         });
-        _controller = new HostMemoryController(_manager, PolicyOptions(host), scenario.Seed);
+        var policy = PolicyOptions(host);
+        _controller = new HostMemoryController(_manager, _options.Policy?.Invoke(policy) ?? policy, scenario.Seed);
         var latency = LatencyModel.From(scenario.Latencies);
         _swapDevice = new SwapDisk(latency.HostSwapInNanoseconds, latency.SwapDeviceMegabytesPerSecond);
         _controller.Memory.SwapDevice = new EngineSwapDevice(_swapDevice, _engine);

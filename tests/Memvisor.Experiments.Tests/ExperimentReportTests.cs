@@ -24,8 +24,8 @@ public sealed class ExperimentReportTests : IDisposable
 
         // 3.0 / 4.0 = 0.75.
         Assert.Contains("| loss at 128 MB | 4 % | 3 % | 0.75 |", md, StringComparison.Ordinal);
-        Assert.Contains("- holds: ballooned is close", md, StringComparison.Ordinal);
-        Assert.Contains("- *does not hold*: something else", md, StringComparison.Ordinal);
+        Assert.Contains("- holds (`BalloonCloseToConfigured`): ballooned is close", md, StringComparison.Ordinal);
+        Assert.Contains("- *does not hold* (`BalloonSlightlySlower`): something else", md, StringComparison.Ordinal);
         Assert.Contains("![Throughput](throughput.svg)", md, StringComparison.Ordinal);
         Assert.False(result.AllClaimsHold);
     }
