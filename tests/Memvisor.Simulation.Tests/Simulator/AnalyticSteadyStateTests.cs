@@ -5,6 +5,14 @@
  * period of its execution time, averaged over the last minute), its shares, min and max, and the pages
  * the host gives VMs (machine memory less the VMs' overhead and the free target).
  *
+ * Steady state. The idle guests read their installed files into free memory (16 pages/s each), so the
+ * host's free memory falls until, at about 275 s on this host, it starts reclaiming from "big" (the VM
+ * furthest over its target): the balloon takes some 20,000 pages in one interval and the guest swaps as
+ * many out, reading each page as it writes it, touches both the truth and the sampler see. For a period
+ * the true working set jumps to 22,000-30,000 pages while the estimate, a moving average, follows
+ * behind: a transient, not the steady state the model describes. The run ends at 240 s, before any
+ * reclamation, and the test checks that none happened in the minute it averages.
+ *
  * Tolerance. The policy sees W only through sampling: n = 1000 pages per 5 s period, so one period's
  * count has a standard error of at most sqrt(0.25 / 1000) = 1.6% of a VM's memory (averaged over periods,
  * less), and the estimate is the maximum of three moving averages (biased up). A VM's target is allowed 1%
@@ -31,7 +39,7 @@ public sealed class AnalyticSteadyStateTests
         {
             Name = "analytic",
             Seed = 7,
-            DurationSeconds = 300,
+            DurationSeconds = 240,
             SampleIntervalSeconds = 5,
             Host = new HostSpec { MemoryMB = 384, SwapMB = 1024, Sharing = false, IdleTax = tau, SamplingPeriodSeconds = 5, SamplingPages = 1000 },
             Vms =
@@ -45,6 +53,8 @@ public sealed class AnalyticSteadyStateTests
         var samples = host.Run(null, TestContext.Current.CancellationToken).Samples;
         var last = samples[^1];
         var window = samples.Where(s => s.TimeSeconds > scenario.DurationSeconds - 60).ToList();
+        Assert.All(window, s => Assert.All(s.Vms, v => Assert.True(v.BalloonMB == 0 && v.SwappedMB == 0 && v.GuestSwapPages == 0,
+            $"{v.Name} at {s.TimeSeconds} s: balloon {v.BalloonMB} MB, host swap {v.SwappedMB} MB, guest swap {v.GuestSwapPages} pages; the host reclaimed, not a steady state")));
         static double Pages(double mb) => mb * 256;
 
         var overhead = last.Vms.Sum(v => Pages(v.OverheadMB));
