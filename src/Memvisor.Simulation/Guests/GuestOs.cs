@@ -154,7 +154,7 @@ public abstract partial class GuestOs
     /// sampling periods run on it, and the true working set is counted over it. Time in the idle loop counts: an
     /// idle guest is waiting for nothing, so its periods end and its idle memory shows.
     /// </summary>
-    public long ExecutionNanoseconds => _now - _start - Counters.HostStallNanoseconds - Counters.GuestStallNanoseconds - Counters.DescheduledNanoseconds;
+    public long ExecutionNanoseconds => _now - _start - Counters.HostStallNanoseconds - Counters.GuestStallNanoseconds - Counters.DescheduledNanoseconds - Counters.ScannerNanoseconds;
 
     /// <summary>True once the guest has booted.</summary>
     public bool IsBooted { get; private set; }

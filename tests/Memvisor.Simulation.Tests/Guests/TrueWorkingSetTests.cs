@@ -75,6 +75,23 @@ public sealed class TrueWorkingSetOverExecutionTimeTests
         Assert.InRange(guest.TouchedPages(window), expected, expected + 2);
     }
 
+    [Fact]
+    public void Host_cpu_the_sharing_scanner_takes_from_a_guest_is_not_its_execution_time()
+    {
+        // The scanner's CPU is charged to the VMs: the guest's clock moves on while it does not run, so its
+        // sampling periods (on execution time) must not advance by it.
+        using var host = new SimulatedTestHost(machinePages: 8192, swapPages: 4096);
+        var guest = GuestOs.Create(host.PowerOn("vm", 4096), new GuestOsOptions { Flavour = GuestFlavour.Linux, Image = Tiny, Seed = 1, KernelTouchesPerSecond = 0, BackgroundFileReadPagesPerSecond = 0 }, new ReadNewBlocks());
+        guest.RunUntil(Second);
+        var executed = guest.ExecutionNanoseconds;
+        var clock = guest.NowNanoseconds;
+
+        guest.ChargeHostCpu(250_000_000);
+
+        Assert.Equal(clock + 250_000_000, guest.NowNanoseconds);
+        Assert.Equal(executed, guest.ExecutionNanoseconds);
+    }
+
     private sealed class ReadNewBlocks : IWorkload
     {
         private GuestSegment _file;
