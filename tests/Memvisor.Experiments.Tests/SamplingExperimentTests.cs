@@ -14,9 +14,13 @@ public sealed class SamplingExperimentTests
         Assert.Equal(2, ups.Count);
         Assert.Single(downs);
 
-        // The fast average (gain 0.5) halves the gap each period: 90% in about 3 periods; the slow one
-        // (gain 0.1) keeps 0.9^k: 90% down after about 22 periods.
-        Assert.All(ups, p => Assert.InRange(p, 0, 5));
+        // The fast average (gain 0.5) halves the gap each period: half-way within a period or two; the slow one
+        // (gain 0.1) keeps 0.9^k: 90% down after about 22 periods. At this size the 90% line of a step up is
+        // within sampling noise: since the guests have a page cache and write what they first touch (issue 13
+        // items 5-6), the first step's truth rises 11 -> 25.8 MB of a 64 MB VM, and 100 sampled pages have a
+        // standard error of up to 3 MB, so the estimate may hover under the line for several periods (10 seen).
+        // The half-way point is not noise-bound; 90% of a larger step is measured by the fast-gain sweep.
+        Assert.All(measured.Rises, s => Assert.InRange(s.Periods50, 0, 3));
         Assert.All(downs, p => Assert.True(p >= 10, $"a step down was 90% followed after {p} periods: the estimate fell fast"));
         Assert.True(downs.Min() >= 3 * ups.Max());
         Assert.True(Result.Value.Claim(ClaimId.SamplingRisesFastFallsSlowly).Holds);

@@ -10,11 +10,16 @@ public sealed class DoublePagingFullScaleTests
     private static DoublePagingRun Swapped => Result.Value.Measurements.Swapped;
 
     [Fact]
-    public void Once_the_balloon_is_at_its_target_there_is_no_double_paging_and_host_swapping_has_some()
+    public void Once_the_balloon_is_at_its_target_the_verdict_follows_the_figures_and_host_swapping_double_pages_more()
     {
+        // Does not hold at full scale since each page is reclaimed once (issue 13 item 1) and host paging goes
+        // through the queued swap device (item 4): pages the host swapped while the balloon inflated are read
+        // back after it has settled (docs/experiments.md). The verdict follows the figures; what stays true is
+        // that host swapping alone double-pages in the window, and more than ballooning does.
         Assert.True(Swapped.WindowDoublePagingPages > 0, "host swapping alone double-pages in the window");
-        Assert.True(Ballooned.WindowDoublePagingPages <= 0.05 * Swapped.WindowDoublePagingPages, $"ballooning {Ballooned.WindowDoublePagingPages}, host swapping {Swapped.WindowDoublePagingPages}");
-        FullScaleRun.Reports(Result.Value, ClaimId.DoublePagingAvoidedAtTarget, holds: true, Ballooned.WindowDoublePagingPages);
+        Assert.True(Ballooned.WindowDoublePagingPages < Swapped.WindowDoublePagingPages, $"ballooning {Ballooned.WindowDoublePagingPages}, host swapping {Swapped.WindowDoublePagingPages}");
+        var holds = Ballooned.WindowDoublePagingPages <= 0.05 * Swapped.WindowDoublePagingPages;
+        FullScaleRun.Reports(Result.Value, ClaimId.DoublePagingAvoidedAtTarget, holds, Ballooned.WindowDoublePagingPages);
     }
 
     [Fact]

@@ -9,11 +9,16 @@ public sealed class SharingMixedFullScaleTests
     private static SharingMixedMeasurements Measured => Result.Value.Measurements;
 
     [Fact]
-    public void Every_mixed_host_reclaims_more_than_1_percent_of_its_vm_memory()
+    public void The_windows_and_same_image_hosts_reclaim_more_than_1_percent_and_the_every_host_verdict_follows_the_figures()
     {
+        // Host C (five Linux VMs of different images) reclaimed 7.9% before Linux guests mapped the kernel's one
+        // zero page on reads of unwritten memory (issue 13 item 5): that was zero pages the guests never wrote.
+        // Now its VMs share almost nothing (different images, private data), so "every host reclaims" does not
+        // hold at full scale; A and B still do, and the verdict follows the figures.
         Assert.Equal([2048, 1846, 1658], Measured.Hosts.Select(h => h.ConfiguredMB));
-        Assert.All(Measured.Hosts, h => Assert.True(h.ReclaimedPercent > 1, $"host {h.Host.Name}: {h.ReclaimedPercent}%"));
-        FullScaleRun.Reports(Result.Value, ClaimId.MixedEveryHostReclaims, holds: true, Measured.Hosts.Min(h => h.ReclaimedPercent));
+        Assert.True(Measured.A.ReclaimedPercent > 1, $"host A: {Measured.A.ReclaimedPercent}%");
+        Assert.True(Measured.B.ReclaimedPercent > 1, $"host B: {Measured.B.ReclaimedPercent}%");
+        FullScaleRun.Reports(Result.Value, ClaimId.MixedEveryHostReclaims, holds: Measured.Hosts.All(h => h.ReclaimedPercent > 1), Measured.Hosts.Min(h => h.ReclaimedPercent));
     }
 
     [Fact]
