@@ -6,6 +6,7 @@
  */
 using Memvisor.Experiments.RealGuests;
 using Memvisor.Qemu.Launch;
+using Memvisor.Testing;
 
 namespace Memvisor.Experiments.Tests.RealGuests;
 
@@ -28,6 +29,7 @@ internal static class RealGuestRuns
             Assert.Skip(why);
         }
 
+        RealGuestHostLock.Acquire();
         var experiment = RealGuestCatalog.Find(name) ?? throw new InvalidOperationException($"no real-guest experiment {name}");
         var progress = new ToOutput(TestContext.Current.TestOutputHelper);
         var result = (ExperimentResult<TMeasurements>)experiment.Run(new ExperimentContext(ExperimentScale.Reduced, Progress: progress, CancellationToken: TestContext.Current.CancellationToken));

@@ -4,6 +4,7 @@
  * missing it is skipped with the reason and the install line; everywhere else it runs.
  */
 using Memvisor.Qemu.Images;
+using Memvisor.Testing;
 
 namespace Memvisor.Qemu.Tests.RealGuests;
 
@@ -23,6 +24,8 @@ internal static class RealGuestRequirements
         {
             Assert.Skip($"real guests need {string.Join(", ", missing.Select(HostPackages.NameOf))}: {HostPackages.InstallLine(missing)}");
         }
+
+        RealGuestHostLock.Acquire();
     }
 
     /// <summary>The image, built once per test run.</summary>
