@@ -98,12 +98,16 @@ public sealed class ScenarioRunTests
         // The working-set estimate against the agents' truth, in settled samples: after the first three
         // sampling periods, and with no major fault and no swap I/O in the guest for the last four seconds
         // (a guest ballooned below its working set thrashes on its swap disk, and its agent's pace is no
-        // truth then; QEMU's own reads of pages the guest swaps out set their accessed bits).
+        // truth then; QEMU's own reads of pages the guest swaps out set their accessed bits), and with the
+        // guest's balloon still (within 1 MiB) over those seconds: while its balloon inflates or deflates, the
+        // guest kernel hands over or takes back pages, real accesses the agent does not report (CI saw the idle
+        // guest's estimate at 8.6-16 MiB against its agent's 0 with those samples counted, 3.8 MiB without load).
         foreach (var name in new[] { "active", "idle" })
         {
             var series = result.Samples.Select(s => (s.TimeSeconds, Vm: s.Vms.Single(v => v.Name == name))).ToList();
             var settled = series.Where((p, i) => p.TimeSeconds >= 12 && i >= 4
-                && series.Skip(i - 4).Take(5).All(q => q.Vm.Real?.GuestMajorFaults == 0 && q.Vm.GuestSwapPages == 0)).Select(p => p.Vm).ToList();
+                && series.Skip(i - 4).Take(5).All(q => q.Vm.Real?.GuestMajorFaults == 0 && q.Vm.GuestSwapPages == 0
+                    && Math.Abs(q.Vm.BalloonMB - p.Vm.BalloonMB) <= 1)).Select(p => p.Vm).ToList();
             output.WriteLine($"{name}: {settled.Count} settled samples of {series.Count}");
             Assert.True(settled.Count >= 10, $"{name} settled in only {settled.Count} samples");
             var estimate = settled.Average(v => v.ActiveEstimateMB);
