@@ -92,7 +92,12 @@ public static class QemuAttach
                     Shares = targets[i].Shares ?? Shares.Normal,
                     OverheadPages = ScenarioGuests.QemuOverheadMiB * PagesPerMiB,
                 };
-                var decision = AdmissionControl.Evaluate(new HostReservations(options.BudgetPages, reservedPages, options.SwapCapacityPages, reservedSwapPages), config.ToMemoryConfig());
+                var decision = AdmissionControl.Evaluate(
+                    new HostReservations(options.BudgetPages, reservedPages, options.SwapCapacityPages, reservedSwapPages)
+                    {
+                        KeptFreePages = options.Policy.Allocation.ThresholdPages(FreeMemoryState.Low, options.BudgetPages),
+                    },
+                    config.ToMemoryConfig());
                 if (!decision.Admitted)
                 {
                     refusals.Add(new QemuRunRefusal(vm.Name, decision.Message));

@@ -55,8 +55,14 @@ public static class QemuHostRun
             ushort next = 1;
             foreach (var guest in guests)
             {
+                // The policy's own rule (HostMemoryPolicy.Admit): the low threshold's pages are not reservable;
+                // without it a guest admitted here was refused by the policy with an exception.
                 var decision = AdmissionControl.Evaluate(
-                    new HostReservations(options.BudgetPages, reservedPages, options.SwapCapacityPages, reservedSwapPages), guest.Config.ToMemoryConfig());
+                    new HostReservations(options.BudgetPages, reservedPages, options.SwapCapacityPages, reservedSwapPages)
+                    {
+                        KeptFreePages = options.Policy.Allocation.ThresholdPages(FreeMemoryState.Low, options.BudgetPages),
+                    },
+                    guest.Config.ToMemoryConfig());
                 if (!decision.Admitted)
                 {
                     refusals.Add(new QemuRunRefusal(guest.Options.Name, decision.Message));
