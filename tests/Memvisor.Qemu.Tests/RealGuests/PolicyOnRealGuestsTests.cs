@@ -86,6 +86,6 @@ public sealed class PolicyOnRealGuestsTests
             GuestSwapMiB = 256,
             Agent = agent.Select(a => a.Split('=')).ToDictionary(a => a[0], a => a[1]),
         },
-        new VmConfig { Name = name, MaxPages = 256 * PagesPerMiB, MinPages = minMiB * PagesPerMiB },
+        new VmConfig { Name = name, MaxPages = 256 * PagesPerMiB, MinPages = minMiB * PagesPerMiB, OverheadPages = ScenarioGuests.QemuOverheadMiB * PagesPerMiB },
         BalloonFloorMiB: 64);
 }
