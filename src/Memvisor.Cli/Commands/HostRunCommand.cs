@@ -118,19 +118,9 @@ internal static class HostRunCommand
         }
 
         var summary = RunSummary.FromSamples(scenario, result.Samples).WithStateLog(result.StateLog, result.EndSeconds).WithStops(result.Stops);
-        try
+        if (RunOutputFolder.Write(Me, output, scenario, result.Samples, summary, cancellationToken) is { } failed)
         {
-            WholeFolder.Write(output, staging => RunOutputs.Write(staging, scenario, result.Samples, summary), cancellationToken);
-        }
-        catch (OperationCanceledException)
-        {
-            Console.Error.WriteLine($"{Me}: interrupted while writing; '{output}' is as it was.");
-            return 130;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            Console.Error.WriteLine($"{Me}: writing the outputs to '{output}' failed ({e.Message}); '{output}' is as it was.");
-            return 1;
+            return failed;
         }
 
         foreach (var note in result.Notes)

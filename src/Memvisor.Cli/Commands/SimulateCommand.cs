@@ -113,20 +113,9 @@ internal static class SimulateCommand
 
         clock.Stop();
         var summary = RunSummary.From(result.Record);
-        try
+        if (RunOutputFolder.Write("memvisor simulate", output, scenario, result.Samples, summary, cancellationToken) is { } failed)
         {
-            // Written whole: the folder holds this run or, on a failure or Ctrl-C, what it held before.
-            WholeFolder.Write(output, staging => RunOutputs.Write(staging, scenario, result.Samples, summary), cancellationToken);
-        }
-        catch (OperationCanceledException)
-        {
-            Console.Error.WriteLine($"memvisor simulate: interrupted while writing; '{output}' is as it was.");
-            return 130;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            Console.Error.WriteLine($"memvisor simulate: writing the outputs to '{output}' failed ({e.Message}); '{output}' is as it was.");
-            return 1;
+            return failed;
         }
 
         foreach (var note in result.Notes)

@@ -1,0 +1,32 @@
+/*
+ * How `simulate` and `host run` write a run's output folder: whole (Reporting's WholeFolder: the
+ * folder holds this run or, on a failure or Ctrl-C, what it held before), each failure one line.
+ */
+using Memvisor.Reporting;
+using Memvisor.Scenarios;
+
+namespace Memvisor.Cli;
+
+/// <summary>Writes a run's outputs for a command.</summary>
+internal static class RunOutputFolder
+{
+    /// <summary>Writes the folder whole; null when written, otherwise the exit code after saying why in one line (130 on Ctrl-C, 1 on a failed write).</summary>
+    public static int? Write(string command, string output, Scenario scenario, IReadOnlyList<HostSample> samples, RunSummary summary, CancellationToken cancellationToken)
+    {
+        try
+        {
+            WholeFolder.Write(output, staging => RunOutputs.Write(staging, scenario, samples, summary), cancellationToken);
+            return null;
+        }
+        catch (OperationCanceledException)
+        {
+            Console.Error.WriteLine($"{command}: interrupted while writing; '{output}' is as it was.");
+            return 130;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"{command}: writing the outputs to '{output}' failed ({e.Message}); '{output}' is as it was.");
+            return 1;
+        }
+    }
+}
