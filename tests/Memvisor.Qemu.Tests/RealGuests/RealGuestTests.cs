@@ -53,15 +53,23 @@ public sealed class RealGuestTests
             // Core's estimator starting from 0% (so that what it reports is what was measured).
             var meter = new WorkingSetMeter(guest.RamMapping, new SamplingOptions { InitialActiveFraction = 0 });
             Assert.True(meter.StartPeriod());
+            // Every period sees at least the agent's 32 MiB (less a little for pages counted in the next
+            // period); the typical (median) period sees little more. A single period may see more: the guest
+            // kernel and QEMU touch guest RAM on their own (CI once saw 142 MiB in one period).
             WorkingSetReading? reading = null;
+            var referencedMiB = new List<double>();
             for (var period = 0; period < 6; period++)
             {
                 await Task.Delay(TimeSpan.FromSeconds(1), ct);
                 reading = meter.CompletePeriod();
                 Assert.NotNull(reading);
                 output.WriteLine($"period {period}: Referenced {reading.ReferencedPages * 4096 / (double)MiB:0.0} MiB, estimate {reading.EstimatePages * 4096 / MiB:0.0} MiB, cost {reading.Cost.TotalMilliseconds:0.0} ms");
-                Assert.InRange(reading.ReferencedPages * 4096, 28 * MiB, 40 * MiB);
+                Assert.True(reading.ReferencedPages * 4096 >= 28 * MiB, $"period {period} saw only {reading.ReferencedPages * 4096 / (double)MiB:0.0} MiB referenced; the agent touches 32 MiB each second");
+                referencedMiB.Add(reading.ReferencedPages * 4096 / (double)MiB);
             }
+
+            var medianMiB = referencedMiB.Order().ElementAt(referencedMiB.Count / 2);
+            Assert.InRange(medianMiB, 28, 40);
 
             var truthMiB = guest.LatestReport!.TouchedPages * 4096 / (double)MiB;
             var estimateMiB = reading!.EstimatePages * 4096 / MiB;
