@@ -17,8 +17,11 @@
  *      phases=SET:SECONDS,...   working-set phases: touch the first SET MiB for SECONDS, then the next;
  *                               a phase with SECONDS 0 (or the last one) lasts forever
  *      period_s=S               each period the whole set is touched once, evenly (default 1)
- *      touch=read|write         a read touch keeps content (and KSM merges); a write touch stores
- *                               the page's own byte back (dirties it, breaking KSM sharing)
+ *      touch=read|write|verify  a read touch keeps content (and KSM merges); a write touch stores
+ *                               the page's own byte back (dirties it, breaking KSM sharing); a
+ *                               verify touch reads the whole page and compares it with the content
+ *                               it was filled with (mode=toucher; a mismatch counts in bad_pages:
+ *                               the check that host paging lost or corrupted no guest data)
  *      order=cyclic|random      cyclic (default): pages in order, round and round; random: each touch
  *                               picks a page of the set uniformly at random (a cache of C pages over a
  *                               set of S then hits C/S of the touches, where a cyclic scan larger than
@@ -32,7 +35,8 @@
  *    appears:
  *      {"t": seconds since start, "state": "filling"|"running", "phase": i, "work": units done,
  *       "touched_pages": distinct pages touched in the last second (order=random: touches), "set_pages": pages in the set,
- *       "alloc_pages": pages allocated, "filled_pages": pages filled so far}
+ *       "alloc_pages": pages allocated, "filled_pages": pages filled so far,
+ *       "bad_pages": touch=verify touches that found a page not as filled, since start}
  *    A work unit is one page touched. touched_pages is the truth a host-side working-set estimate
  *    is judged against: the cursor's advance in that second, capped at the set.
  */
@@ -62,6 +66,7 @@ static struct {
     enum mode mode;
     enum fill fill;
     int write_touch;
+    int verify_touch;
     int random_order;
     unsigned long alloc_pages;
     unsigned long file_pages;
@@ -97,6 +102,7 @@ static void set_option(const char *key, const char *value)
         cfg.period_s = strtod(value, NULL);
     } else if (!strcmp(key, "touch")) {
         cfg.write_touch = !strcmp(value, "write");
+        cfg.verify_touch = !strcmp(value, "verify");
     } else if (!strcmp(key, "order")) {
         cfg.random_order = !strcmp(value, "random");
     } else if (!strcmp(key, "file")) {
@@ -253,6 +259,7 @@ static struct {
     unsigned long work;
     unsigned long touched_this_second;
     unsigned long filled_pages;
+    unsigned long bad_pages;
     int phase;
     int running;
 } st;
@@ -266,9 +273,9 @@ static void maybe_report(double now, unsigned long set_pages, unsigned long allo
     unsigned long touched = st.touched_this_second < set_pages ? st.touched_this_second : set_pages;
     snprintf(line, sizeof line,
              "{\"t\": %.3f, \"state\": \"%s\", \"phase\": %d, \"work\": %lu, \"touched_pages\": %lu, "
-             "\"set_pages\": %lu, \"alloc_pages\": %lu, \"filled_pages\": %lu}\n",
+             "\"set_pages\": %lu, \"alloc_pages\": %lu, \"filled_pages\": %lu, \"bad_pages\": %lu}\n",
              now - st.start, st.running ? "running" : "filling", st.phase, st.work, touched, set_pages,
-             alloc_pages, st.filled_pages);
+             alloc_pages, st.filled_pages, st.bad_pages);
     report(line, now);
     st.touched_this_second = 0;
     while (st.next_report <= now) {
@@ -356,7 +363,12 @@ int main(void)
                     rng ^= rng >> 27;
                     index = (unsigned long)((rng * 0x2545F4914F6CDD1DULL) % set);
                 }
-                if (memory) {
+                if (memory && cfg.verify_touch) {
+                    fill_page(page, index, seed);
+                    if (memcmp((const void *)(memory + index * PAGE_BYTES), page, PAGE_BYTES) != 0) {
+                        st.bad_pages++;
+                    }
+                } else if (memory) {
                     volatile uint8_t *p = memory + index * PAGE_BYTES + (index % 61) * 64;
                     if (cfg.write_touch) {
                         *p = *p;

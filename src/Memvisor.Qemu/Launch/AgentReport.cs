@@ -1,7 +1,7 @@
 /*
  * One line of the guest agent's once-a-second report (see Guest/agent.c), parsed:
  *   {"t": 12.0, "state": "running", "phase": 1, "work": 76179, "touched_pages": 8145,
- *    "set_pages": 8192, "alloc_pages": 16384, "filled_pages": 16384}
+ *    "set_pages": 8192, "alloc_pages": 16384, "filled_pages": 16384, "bad_pages": 0}
  * touched_pages is the truth a host-side working-set estimate is judged against.
  */
 using System.Text.Json;
@@ -30,6 +30,9 @@ public enum AgentState
 /// <param name="FilledPages">Pages filled so far.</param>
 public sealed record AgentReport(double Seconds, AgentState State, int Phase, long Work, long TouchedPages, long SetPages, long AllocPages, long FilledPages)
 {
+    /// <summary>Touches with touch=verify that found a page not as the agent filled it, since start (0 otherwise, and from older agents).</summary>
+    public long BadPages { get; init; }
+
     /// <summary>Parses one report line; null when it is not one (console noise, a torn line).</summary>
     public static AgentReport? TryParse(string line)
     {
@@ -38,7 +41,7 @@ public sealed record AgentReport(double Seconds, AgentState State, int Phase, lo
             var wire = JsonSerializer.Deserialize(line, AgentJsonContext.Default.AgentReportWire);
             return wire is null
                 ? null
-                : new AgentReport(wire.T, wire.State == "running" ? AgentState.Running : AgentState.Filling, wire.Phase, wire.Work, wire.TouchedPages, wire.SetPages, wire.AllocPages, wire.FilledPages);
+                : new AgentReport(wire.T, wire.State == "running" ? AgentState.Running : AgentState.Filling, wire.Phase, wire.Work, wire.TouchedPages, wire.SetPages, wire.AllocPages, wire.FilledPages) { BadPages = wire.BadPages };
         }
         catch (JsonException)
         {
@@ -56,7 +59,8 @@ internal sealed record AgentReportWire(
     [property: JsonPropertyName("touched_pages")] long TouchedPages,
     [property: JsonPropertyName("set_pages")] long SetPages,
     [property: JsonPropertyName("alloc_pages")] long AllocPages,
-    [property: JsonPropertyName("filled_pages")] long FilledPages);
+    [property: JsonPropertyName("filled_pages")] long FilledPages,
+    [property: JsonPropertyName("bad_pages")] long BadPages = 0);
 
 /// <summary>Source-generated serializer of agent reports.</summary>
 [JsonSerializable(typeof(AgentReportWire))]

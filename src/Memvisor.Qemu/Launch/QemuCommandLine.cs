@@ -18,6 +18,17 @@
  *                                          the disk is scratch, deleted with the run folder
  *   -drive file=data.img,... + -device virtio-blk-pci   with a data disk only (after the swap disk):
  *                                          sparse zeros the agent reads through the page cache
+ *   -object memory-backend-file,id=ram0,size=NM,mem-path=ram.img,share=on,discard-data=on,align=2M,merge=...
+ *   -machine memory-backend=ram0           with file-backed RAM only: guest RAM is a MAP_SHARED mapping
+ *                                          of ram.img (created sparse by QemuGuest); share=on so that
+ *                                          the guest's writes reach the file (the host can write them
+ *                                          back and drop them); discard-data=on: QEMU need not write
+ *                                          the data out at exit; align=2M: the page cache holds the
+ *                                          file in folios of up to 2 MiB, and MADV_PAGEOUT drops one
+ *                                          only when a single page table maps all of it (QEMU's own
+ *                                          placement, 4 KiB off 2 MiB, left every folio straddling
+ *                                          two and nothing was dropped, on 6.18); a balloon's freed
+ *                                          pages are punched out of the file
  */
 using System.Globalization;
 
@@ -29,11 +40,12 @@ namespace Memvisor.Qemu.Launch;
 /// <param name="ConsoleLog">The guest's serial console.</param>
 /// <param name="SwapDisk">The guest's swap disk image (used only when the guest has swap).</param>
 /// <param name="DataDisk">The guest's data disk image (used only when the guest has one).</param>
-public sealed record GuestFiles(string QmpSocket, string AgentSocket, string ConsoleLog, string SwapDisk, string DataDisk)
+/// <param name="RamFile">The file backing guest RAM (used only with QemuGuestOptions.RamBackingFile).</param>
+public sealed record GuestFiles(string QmpSocket, string AgentSocket, string ConsoleLog, string SwapDisk, string DataDisk, string RamFile)
 {
     /// <summary>The files inside <paramref name="folder"/>.</summary>
     public static GuestFiles In(string folder) =>
-        new(Path.Combine(folder, "qmp.sock"), Path.Combine(folder, "agent.sock"), Path.Combine(folder, "console.log"), Path.Combine(folder, "swap.img"), Path.Combine(folder, "data.img"));
+        new(Path.Combine(folder, "qmp.sock"), Path.Combine(folder, "agent.sock"), Path.Combine(folder, "console.log"), Path.Combine(folder, "swap.img"), Path.Combine(folder, "data.img"), Path.Combine(folder, "ram.img"));
 }
 
 /// <summary>Builds QEMU's argument list.</summary>
@@ -54,12 +66,17 @@ public static class QemuCommandLine
         string[] data = options.DataDiskMiB > 0
             ? ["-drive", $"file={files.DataDisk},if=none,id=data0,format=raw,cache=unsafe", "-device", "virtio-blk-pci,drive=data0"]
             : [];
+        var merge = options.MemMerge ? "on" : "off";
+        string[] ram = options.RamBackingFile
+            ? ["-object", $"memory-backend-file,id=ram0,size={options.MemoryMiB.ToString(CultureInfo.InvariantCulture)}M,mem-path={files.RamFile},share=on,discard-data=on,align=2M,merge={merge}", "-machine", "memory-backend=ram0"]
+            : [];
         return
         [
             "-name", options.Name,
             "-accel", accelerator == Accelerator.Kvm ? "kvm" : $"tcg,tb-size={options.TcgCacheMiB.ToString(CultureInfo.InvariantCulture)}",
-            "-M", $"pc,mem-merge={(options.MemMerge ? "on" : "off")}",
+            "-M", $"pc,mem-merge={merge}",
             "-m", options.MemoryMiB.ToString(CultureInfo.InvariantCulture),
+            .. ram,
             "-smp", "1",
             "-nodefaults", "-no-user-config", "-display", "none", "-monitor", "none", "-no-reboot",
             "-kernel", options.Image.KernelPath,

@@ -4,8 +4,8 @@
  *
  * Start: validate the options (one line per mistake, before anything runs); choose the accelerator
  * (KVM only when asked and usable, else TCG with the reason); start qemu-system-x86_64 with THP
- * disabled for its memory, in a fresh run folder holding the QMP socket, the agent's socket and the
- * console log; register the process so that no exit path of Memvisor leaves it running; connect QMP
+ * disabled for its memory, in a fresh run folder holding the QMP socket, the agent's socket, the
+ * console log and the sparse disk images (and the guest-RAM file, when RAM is file-backed); register the process so that no exit path of Memvisor leaves it running; connect QMP
  * and the agent's socket; find the guest-RAM mapping.
  *
  * Stop (DisposeAsync, and every failure during start): QMP quit, then, if QEMU has not exited within
@@ -125,8 +125,17 @@ public sealed class QemuGuest : IQemuVm, IAsyncDisposable
         var folder = Directory.CreateTempSubdirectory($"memvisor-{options.Name}-").FullName;
         var files = GuestFiles.In(folder);
         // Sparse: a disk takes host space only for what the guest writes to it.
-        CreateSparseDisk(files.SwapDisk, options.GuestSwapMiB);
-        CreateSparseDisk(files.DataDisk, options.DataDiskMiB);
+        try
+        {
+            CreateSparseDisk(files.SwapDisk, options.GuestSwapMiB);
+            CreateSparseDisk(files.DataDisk, options.DataDiskMiB);
+            CreateSparseDisk(files.RamFile, options.RamBackingFile ? options.MemoryMiB : 0);
+        }
+        catch
+        {
+            Directory.Delete(folder, recursive: true);
+            throw;
+        }
 
         var start = new ProcessStartInfo(qemu)
         {
@@ -345,7 +354,7 @@ public sealed class QemuGuest : IQemuVm, IAsyncDisposable
         await agent.ConnectAsync(new UnixDomainSocketEndPoint(Files.AgentSocket), cancellationToken).ConfigureAwait(false);
         _agentSocket = agent;
         _agentLoop = Task.Run(ReadAgentAsync, CancellationToken.None);
-        RamMapping = GuestRamMapping.Find(Pid, (long)Options.MemoryMiB << 20);
+        RamMapping = GuestRamMapping.Find(Pid, (long)Options.MemoryMiB << 20, Options.RamBackingFile ? Files.RamFile : null);
     }
 
     private async Task ReadAgentAsync()

@@ -1,6 +1,6 @@
 /*
- * What one guest is: its name, memory, image, accelerator, whether KSM may merge its memory, and the
- * settings its agent runs (passed on the kernel command line as memvisor.KEY=VALUE; see agent.c).
+ * What one guest is: its name, memory (anonymous, or backed by a file on disk), image, accelerator,
+ * whether KSM may merge its memory, and the settings its agent runs (passed on the kernel command line as memvisor.KEY=VALUE; see agent.c).
  * Validate() finds every mistake before anything starts and names it in one line.
  */
 using System.Text.RegularExpressions;
@@ -45,6 +45,14 @@ public sealed partial record QemuGuestOptions
     /// workloads that read a block device through the guest's page cache (the agent's mode=file).
     /// </summary>
     public int DataDiskMiB { get; init; }
+
+    /// <summary>
+    /// Guest RAM is a shared mapping of a file on disk (ram.img in the run folder, created sparse at the
+    /// guest's memory size and removed with the folder) instead of QEMU's anonymous memory: the host can
+    /// then page the guest out without host swap, by writing its pages to that file and dropping them
+    /// (in effect ESX's per-VM swap file). KSM never merges file pages, so MemMerge has no effect then.
+    /// </summary>
+    public bool RamBackingFile { get; init; }
 
     /// <summary>The guest's device name of the data disk.</summary>
     public string DataDiskDevice => GuestSwapMiB > 0 ? "/dev/vdb" : "/dev/vda";
