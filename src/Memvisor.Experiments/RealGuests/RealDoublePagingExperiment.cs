@@ -1,14 +1,17 @@
 /*
  * §3.1 on real guests: a guest that pages to its own swap disk (its agent touches random pages of more
  * memory than it has), squeezed to the same size two ways: by its balloon (the guest chooses what to
- * give up) and by the host paging random 64 KiB ranges of its RAM out with MADV_PAGEOUT (GuestPager,
- * once a second, back down to the size as the guest faults pages in). The paper's double paging is the
- * second arm's: the host swaps a page out, then the guest picks it for its own swap and the host must
- * read it back only for the guest to write it to its disk.
+ * give up) and by the host paging random ranges of its RAM out (GuestPager, once a second, back down
+ * to the size as the guest faults pages in). The paper's double paging is the second arm's: the host
+ * pages a page out, then the guest picks it for its own swap and the host must read it back only for
+ * the guest to write it to its disk.
  *
- * The host-paging arm needs host swap: MADV_PAGEOUT does nothing to anonymous memory without it, and
- * Memvisor never creates host swap on its own. Where /proc/swaps lists no device the arm does not run,
- * the report says why, and the claims that compare the arms are not judged.
+ * Host paging needs no host swap here: in both arms the guest's RAM is a shared mapping of a file on
+ * disk (QemuGuestOptions.RamBackingFile, in effect ESX's per-VM swap file), so the arms differ only in
+ * how the guest is squeezed. The pager writes random 2 MiB ranges back to that file and drops them
+ * (sync_file_range, then MADV_PAGEOUT); the guest's next touch reads them back. Memvisor never creates
+ * host swap on its own. Should the pager not open (an environment fault), the arm does not run, the
+ * report says why, and the claims that compare the arms are not judged.
  */
 using Memvisor.Qemu.GuestRam;
 using Memvisor.Qemu.Images;
@@ -34,22 +37,18 @@ public sealed class RealDoublePagingExperiment : RealGuestExperiment<RealDoubleP
     {
         var setup = new RealDoublePagingSetup(MemoryMiB: 256, GuestSwapMiB: 512, TouchedMiB: 320, SqueezedMiB: 192, SettleSeconds: context.Pick(20.0, 8.0), WindowSeconds: context.Pick(40.0, 12.0));
         var image = await ImageAsync(context).ConfigureAwait(false);
-        var ballooning = await ArmAsync(context, image, setup, byHost: false).ConfigureAwait(false);
-        var why = GuestPager.WhyUnavailable();
-        RealDoublePagingArm? host = null;
-        if (why is null)
-        {
-            host = await ArmAsync(context, image, setup, byHost: true).ConfigureAwait(false);
-        }
-        else
+        var (ballooning, _) = await ArmAsync(context, image, setup, byHost: false).ConfigureAwait(false);
+        var (host, why) = await ArmAsync(context, image, setup, byHost: true).ConfigureAwait(false);
+        if (why is not null)
         {
             context.Report($"host-paging arm not run: {why}");
         }
 
-        return new RealDoublePagingMeasurements(setup, ballooning, host, why is null ? null : $"{why}; Memvisor creates host swap only when the user asks", simulated);
+        return new RealDoublePagingMeasurements(setup, ballooning!, host, why, simulated);
     }
 
-    private static async Task<RealDoublePagingArm> ArmAsync(ExperimentContext context, GuestImage image, RealDoublePagingSetup setup, bool byHost)
+    /// <summary>Runs one arm; the host-paging arm is null, with the reason, when its pager cannot open.</summary>
+    private static async Task<(RealDoublePagingArm? Arm, string? WhyNot)> ArmAsync(ExperimentContext context, GuestImage image, RealDoublePagingSetup setup, bool byHost)
     {
         var ct = context.CancellationToken;
         var started = new List<QemuGuest>();
@@ -63,6 +62,7 @@ public sealed class RealDoublePagingExperiment : RealGuestExperiment<RealDoubleP
                     MemoryMiB = setup.MemoryMiB,
                     Image = image,
                     GuestSwapMiB = setup.GuestSwapMiB,
+                    RamBackingFile = true,
                     Agent = Agent("mode=toucher", $"alloc_mib={setup.TouchedMiB}", $"phases={setup.TouchedMiB}:0", "fill=unique", "order=random", "period_s=0.01"),
                 }],
                 started,
@@ -73,7 +73,11 @@ public sealed class RealDoublePagingExperiment : RealGuestExperiment<RealDoubleP
             var target = (long)setup.SqueezedMiB << 20;
             if (byHost)
             {
-                pager = GuestPager.Open(mapping, seed: 1);
+                pager = GuestPager.TryOpen(mapping, seed: 1, out var whyNot);
+                if (pager is null)
+                {
+                    return (null, whyNot);
+                }
             }
             else
             {
@@ -85,9 +89,9 @@ public sealed class RealDoublePagingExperiment : RealGuestExperiment<RealDoubleP
                 var clock = System.Diagnostics.Stopwatch.StartNew();
                 while (clock.Elapsed.TotalSeconds < seconds)
                 {
-                    if (pager is not null && mapping.ReadUsage() is { } usage && usage.RssBytes > target)
+                    if (pager is not null && mapping.ReadCachedBytes() is { } held && held > target)
                     {
-                        pager.PageOut(usage.RssBytes - target);
+                        pager.PageOut(held - target);
                     }
 
                     await WaitAsync(TimeSpan.FromSeconds(1), context).ConfigureAwait(false);
@@ -95,22 +99,28 @@ public sealed class RealDoublePagingExperiment : RealGuestExperiment<RealDoubleP
             }
 
             await Squeeze(setup.SettleSeconds).ConfigureAwait(false);
-            var (stats0, vm0, agent0) = (await guest.Qmp.GetGuestStatsAsync(cancellationToken: ct).ConfigureAwait(false), HostVmstat(), Latest(guest));
+            var gone = () => new ExperimentException($"guest {guest.Options.Name}: QEMU is gone: {guest.DiagnosticTail()}");
+            var (stats0, io0, agent0) = (await guest.Qmp.GetGuestStatsAsync(cancellationToken: ct).ConfigureAwait(false), QemuPageIns.Read(guest.Pid) ?? throw gone(), Latest(guest));
+            var (out0, written0) = (pager?.ReclaimedBytes ?? 0, pager?.WrittenBackBytes ?? 0);
             await Squeeze(setup.WindowSeconds).ConfigureAwait(false);
-            var (stats1, vm1, agent1) = (await guest.Qmp.GetGuestStatsAsync(cancellationToken: ct).ConfigureAwait(false), HostVmstat(), Latest(guest));
-            var ram = mapping.ReadUsage() ?? throw new ExperimentException($"guest {guest.Options.Name}: QEMU is gone: {guest.DiagnosticTail()}");
+            var (stats1, io1, agent1) = (await guest.Qmp.GetGuestStatsAsync(cancellationToken: ct).ConfigureAwait(false), QemuPageIns.Read(guest.Pid) ?? throw gone(), Latest(guest));
+            var ram = mapping.ReadUsage() ?? throw gone();
+            var held = mapping.ReadCachedBytes() ?? throw gone();
+            var pageIns = io1.Since(io0);
             static double Delta(long? from, long? to) => (to ?? 0) - (from ?? 0);
             var arm = new RealDoublePagingArm(
                 Delta(stats0.SwapOutBytes, stats1.SwapOutBytes) / MiB,
                 Delta(stats0.SwapInBytes, stats1.SwapInBytes) / MiB,
                 Delta(stats0.MajorFaults, stats1.MajorFaults),
-                (vm1.SwapOutPages - vm0.SwapOutPages) / (double)PagesPerMiB,
-                (vm1.SwapInPages - vm0.SwapInPages) / (double)PagesPerMiB,
-                ram.SwapBytes / MiB,
+                ((pager?.ReclaimedBytes ?? 0) - out0) / MiB,
+                ((pager?.WrittenBackBytes ?? 0) - written0) / MiB,
+                pageIns.ReadBytes / MiB,
+                pageIns.MajorFaults,
+                held / MiB,
                 ram.RssBytes / MiB,
                 WorkRate(guest, agent0, agent1));
-            context.Report($"{guest.Options.Name}: guest swap-out {arm.GuestSwapOutMiB:0.0} MiB, host swap-out {arm.HostSwapOutMiB:0.0} MiB, {arm.Throughput:0} touches/s");
-            return arm;
+            context.Report($"{guest.Options.Name}: guest swap-out {arm.GuestSwapOutMiB:0.0} MiB, host page-out {arm.HostPageOutMiB:0.0} MiB, page-in {arm.HostPageInMiB:0.0} MiB, holds {arm.HeldMiB:0.0} MiB, {arm.Throughput:0} touches/s");
+            return (arm, null);
         }
         catch (QmpException e)
         {
@@ -121,15 +131,6 @@ public sealed class RealDoublePagingExperiment : RealGuestExperiment<RealDoubleP
             pager?.Dispose();
             await StopAllAsync(started).ConfigureAwait(false);
         }
-    }
-
-    /// <summary>Host-wide swap traffic so far (pswpin, pswpout of /proc/vmstat), in pages.</summary>
-    private static (long SwapInPages, long SwapOutPages) HostVmstat()
-    {
-        long Field(string[] lines, string name) =>
-            lines.Select(l => l.Split(' ')).Where(f => f.Length == 2 && f[0] == name).Select(f => long.Parse(f[1], System.Globalization.CultureInfo.InvariantCulture)).FirstOrDefault();
-        var lines = File.ReadAllLines("/proc/vmstat");
-        return (Field(lines, "pswpin"), Field(lines, "pswpout"));
     }
 
     /// <inheritdoc/>
@@ -150,7 +151,7 @@ public sealed class RealDoublePagingExperiment : RealGuestExperiment<RealDoubleP
                 ClaimId.DoublePagingHostIoAvoided,
                 ClaimText(measured.Simulator, ClaimId.DoublePagingHostIoAvoided),
                 ioShare < 0.2,
-                $"host swap-outs + swap-ins over the window: {F(balloon.HostSwapOutMiB, 1)} + {F(balloon.HostSwapInMiB, 1)} MiB with ballooning, {F(host.HostSwapOutMiB, 1)} + {F(host.HostSwapInMiB, 1)} MiB with host paging (most avoided: under 20%; host-wide counters)")
+                $"host page-outs + page-ins of the guest's RAM over the window: {F(balloon.HostPageOutMiB, 1)} + {F(balloon.HostPageInMiB, 1)} MiB with ballooning, {F(host.HostPageOutMiB, 1)} + {F(host.HostPageInMiB, 1)} MiB with host paging (most avoided: under 20%; page-outs: what the pager reclaimed; page-ins: QEMU's reads from disk)")
             {
                 Measured = ioShare,
             },
@@ -180,10 +181,10 @@ public sealed class RealDoublePagingExperiment : RealGuestExperiment<RealDoubleP
         var table = new ExperimentTable(
             "arms",
             "The two ways of squeezing the guest, over the window",
-            ["reclamation", "guest swap-out (MiB)", "guest swap-in (MiB)", "guest major faults", "host swap-out (MiB)", "host swap-in (MiB)", "guest RAM in host swap (MiB)", "guest RAM resident (MiB)", "throughput (touches/s)"],
+            ["reclamation", "guest swap-out (MiB)", "guest swap-in (MiB)", "guest major faults", "host page-out (MiB)", "of it written back by the pager (MiB)", "host page-in: QEMU read (MiB)", "QEMU major faults", "guest RAM held by the host (MiB)", "guest RAM mapped (MiB)", "throughput (touches/s)"],
             [.. arms.Select(a => (IReadOnlyList<string>)[
-                a.Name, F(a.Arm.GuestSwapOutMiB, 1), F(a.Arm.GuestSwapInMiB, 1), F(a.Arm.GuestMajorFaults, 0), F(a.Arm.HostSwapOutMiB, 1), F(a.Arm.HostSwapInMiB, 1),
-                F(a.Arm.HostSwappedMiB, 1), F(a.Arm.ResidentMiB, 1), F(a.Arm.Throughput, 0)])]);
+                a.Name, F(a.Arm.GuestSwapOutMiB, 1), F(a.Arm.GuestSwapInMiB, 1), F(a.Arm.GuestMajorFaults, 0), F(a.Arm.HostPageOutMiB, 1), F(a.Arm.HostWrittenBackMiB, 1),
+                F(a.Arm.HostPageInMiB, 1), F(a.Arm.HostMajorFaults, 0), F(a.Arm.HeldMiB, 1), F(a.Arm.ResidentMiB, 1), F(a.Arm.Throughput, 0)])]);
         var claims = Judge(measured);
         var whyNot = measured.HostPagingWhyNot is { } why ? $"the host-paging arm could not run: {why}" : "";
         var notJudged = new Dictionary<ClaimId, string>
@@ -208,7 +209,7 @@ public sealed class RealDoublePagingExperiment : RealGuestExperiment<RealDoubleP
                 Series =
                 [
                     new ChartSeries("guest swap-out", [.. arms.Select((_, i) => i + 1.0)], [.. arms.Select(a => a.Arm.GuestSwapOutMiB)]),
-                    new ChartSeries("host swap-out + swap-in", [.. arms.Select((_, i) => i + 1.0)], [.. arms.Select(a => a.Arm.HostIoMiB)]) { Line = SeriesLine.Dashed },
+                    new ChartSeries("host page-out + page-in", [.. arms.Select((_, i) => i + 1.0)], [.. arms.Select(a => a.Arm.HostIoMiB)]) { Line = SeriesLine.Dashed },
                 ],
             }, "Pages moved by each level of paging over the window, same guest and workload."),
         };
@@ -219,20 +220,26 @@ public sealed class RealDoublePagingExperiment : RealGuestExperiment<RealDoubleP
             setup:
                 "Paper: no experiment; §3.1 argues that a host paging a guest needs a meta-level replacement policy that cannot rank guest pages, and causes double paging. " +
                 $"Real guest: one {setup.MemoryMiB} MiB Linux guest under QEMU TCG with a {setup.GuestSwapMiB} MiB swap disk whose agent touches uniformly random pages of {setup.TouchedMiB} MiB as fast as it can " +
-                $"(more than its memory, so it pages to its own swap in both arms); squeezed to {setup.SqueezedMiB} MiB either by its balloon (QMP) or by the host paging random 64 KiB ranges of its RAM out " +
-                $"(MADV_PAGEOUT through a pidfd, once a second back down to {setup.SqueezedMiB} MiB resident). After {F(setup.SettleSeconds, 0)} s the window counts {F(setup.WindowSeconds, 0)} s: " +
-                "guest swap traffic and major faults from the balloon driver's statistics, host swap traffic from /proc/vmstat (host-wide), the guest RAM's smaps Swap and Rss, the agent's touches. " +
+                "(more than its memory, so it pages to its own swap in both arms). In both arms its RAM is a shared mapping of a file on the host's disk (QEMU memory-backend-file, share=on), " +
+                "in effect ESX's per-VM swap file, so the arms differ only in how the guest is squeezed: " +
+                $"to {setup.SqueezedMiB} MiB either by its balloon (QMP) or by the host paging random 2 MiB ranges of its RAM out to that file without host swap " +
+                $"(written back with sync_file_range, then dropped with MADV_PAGEOUT through a pidfd; once a second back down to {setup.SqueezedMiB} MiB of the file in the host's page cache). " +
+                $"After {F(setup.SettleSeconds, 0)} s the window counts {F(setup.WindowSeconds, 0)} s: guest swap traffic and major faults from the balloon driver's statistics; " +
+                "host page-outs as what the pager reclaimed (the file's page cache before each call less after it) and wrote back first; host page-ins as QEMU's reads from disk (/proc/PID/io read_bytes, readahead included) and major faults; " +
+                "what the host holds of the guest (cachestat of the file) and maps (smaps Rss); the agent's touches. " +
                 (whyNot.Length > 0 ? $"Here {whyNot}. " : "") +
                 "The simulator column is `memvisor experiment double-paging` at the same scale and seed.",
             shows: "Ballooning relieves memory pressure through the guest's own replacement policy, so the host need not page the guest; host paging picks pages at random, and the guest later pages out pages the host already swapped (double paging).",
             discussion:
-                $"With ballooning the guest swapped {F(b.GuestSwapOutMiB, 1)} MiB out and {F(b.GuestSwapInMiB, 1)} MiB in over the window ({F(b.GuestMajorFaults, 0)} major faults) while the host swapped {F(b.HostSwapOutMiB, 1)} MiB out: " +
+                $"With ballooning the guest swapped {F(b.GuestSwapOutMiB, 1)} MiB out and {F(b.GuestSwapInMiB, 1)} MiB in over the window ({F(b.GuestMajorFaults, 0)} major faults) while the host paged {F(b.HostPageOutMiB, 1)} MiB out and QEMU read {F(b.HostPageInMiB, 1)} MiB from disk: " +
                 "the guest chooses its own victims (its LRU) and the host pages nothing. " +
                 (measured.HostPaging is { } h
-                    ? $"With host paging the host swapped {F(h.HostSwapOutMiB, 1)} MiB out and {F(h.HostSwapInMiB, 1)} MiB in, while the guest, paging on its own too, swapped {F(h.GuestSwapOutMiB, 1)} MiB out. "
-                    : "The host-paging arm needs host swap, which this machine does not have; Memvisor creates none on its own. With the operator's swap configured the arm runs and the comparison claims are judged. ") +
-                "Double paging itself (a guest page the host read back only to write it to guest swap) is not observable from outside a real guest: the host's swap-ins and the guest's swap-outs are counted, not matched page by page, as the simulator does. " +
-                "Host swap counters are host-wide, so other processes' paging during the window would count too.") with
+                    ? $"With host paging the host paged {F(h.HostPageOutMiB, 1)} MiB out ({F(h.HostWrittenBackMiB, 1)} MiB of it written back by the pager) and QEMU read {F(h.HostPageInMiB, 1)} MiB back in {F(h.HostMajorFaults, 0)} major faults, while the guest, paging on its own too, swapped {F(h.GuestSwapOutMiB, 1)} MiB out; " +
+                      $"throughput {F(b.Throughput, 0)} touches/s ballooned against {F(h.Throughput, 0)} host-paged. "
+                    : "The host-paging arm did not run, so the comparison claims are not judged. ") +
+                "Double paging itself (a guest page the host read back only to write it to guest swap) is not observable from outside a real guest: the host's page-ins and the guest's swap-outs are counted, not matched page by page, as the simulator does. " +
+                "The host's page-ins are QEMU's reads from disk: a fault on a dropped 2 MiB folio reads it back whole, readahead may read more, and QEMU's reads of the guest's disks would count too (they are served from the host's page cache here). " +
+                "File-backed RAM costs both arms the kernel's ordinary write-back of dirty guest pages to the file, which is not paging and is not counted; anonymous guest RAM would need host swap for the host to page it.") with
         {
             Figures = figures,
             Tables = [SideBySide.Table(measured.Simulator, claims, notJudged), table],

@@ -1,9 +1,10 @@
 /*
  * What the double-paging experiment measures on real guests (§3.1): one guest that pages to its own swap
- * disk, squeezed to the same size once by its balloon and once by the host paging its RAM out at random;
- * per arm, over the window after the squeeze: the guest's swap traffic and major faults (balloon driver
- * statistics), the host's paging of its RAM (smaps Swap, and the host-wide pswpin/pswpout of
- * /proc/vmstat), and the agent's throughput. An arm that could not run says why.
+ * disk, its RAM backed by a file on disk, squeezed to the same size once by its balloon and once by the
+ * host paging its RAM out at random to that file; per arm, over the window after the squeeze: the
+ * guest's swap traffic and major faults (balloon driver statistics), the host's paging of its RAM (what
+ * the pager reclaimed and wrote back, QEMU's major faults and reads from disk), what the host holds of
+ * the guest's RAM at the end, and the agent's throughput. An arm that could not run says why.
  */
 namespace Memvisor.Experiments.RealGuests;
 
@@ -20,15 +21,17 @@ public sealed record RealDoublePagingSetup(int MemoryMiB, int GuestSwapMiB, int 
 /// <param name="GuestSwapOutMiB">Guest swap-outs (stat-swap-out).</param>
 /// <param name="GuestSwapInMiB">Guest swap-ins (stat-swap-in).</param>
 /// <param name="GuestMajorFaults">Guest major faults.</param>
-/// <param name="HostSwapOutMiB">Host swap-outs (pswpout, host-wide).</param>
-/// <param name="HostSwapInMiB">Host swap-ins (pswpin, host-wide).</param>
-/// <param name="HostSwappedMiB">Guest RAM in host swap at the end (smaps Swap).</param>
-/// <param name="ResidentMiB">Guest RAM resident at the end (smaps Rss).</param>
+/// <param name="HostPageOutMiB">Guest RAM the host pager reclaimed (the drop of the RAM file's page cache across its calls; 0 when ballooned).</param>
+/// <param name="HostWrittenBackMiB">Dirty guest RAM the pager wrote to the file before dropping it (the rest was already written back by the kernel's flusher).</param>
+/// <param name="HostPageInMiB">What QEMU read from disk (/proc/PID/io read_bytes: its RAM file's page-ins, readahead included).</param>
+/// <param name="HostMajorFaults">QEMU's major faults (/proc/PID/stat majflt).</param>
+/// <param name="HeldMiB">Guest RAM the host holds at the end: the RAM file's pages in the page cache (cachestat).</param>
+/// <param name="ResidentMiB">Guest RAM mapped at the end (smaps Rss).</param>
 /// <param name="Throughput">The agent's touches per second.</param>
-public sealed record RealDoublePagingArm(double GuestSwapOutMiB, double GuestSwapInMiB, double GuestMajorFaults, double HostSwapOutMiB, double HostSwapInMiB, double HostSwappedMiB, double ResidentMiB, double Throughput)
+public sealed record RealDoublePagingArm(double GuestSwapOutMiB, double GuestSwapInMiB, double GuestMajorFaults, double HostPageOutMiB, double HostWrittenBackMiB, double HostPageInMiB, double HostMajorFaults, double HeldMiB, double ResidentMiB, double Throughput)
 {
-    /// <summary>The host's paging I/O, MiB.</summary>
-    public double HostIoMiB => HostSwapOutMiB + HostSwapInMiB;
+    /// <summary>The host's paging I/O, MiB: pages it took out plus pages read back.</summary>
+    public double HostIoMiB => HostPageOutMiB + HostPageInMiB;
 }
 
 /// <summary>Everything the real double-paging experiment measured, and the simulator's result beside it.</summary>

@@ -100,6 +100,29 @@ public sealed class GuestPager : IDisposable
     public long VictimBytes => _file is null ? RangeBytes : FileRangeBytes;
 
     /// <summary>
+    /// A pager for <paramref name="mapping"/>, or null with the reason when host paging of it is not
+    /// possible (anonymous RAM without host swap) or the pager cannot open (QEMU gone, the file unreadable).
+    /// </summary>
+    public static GuestPager? TryOpen(GuestRamMapping mapping, int seed, out string? whyNot)
+    {
+        whyNot = WhyUnavailable(mapping);
+        if (whyNot is not null)
+        {
+            return null;
+        }
+
+        try
+        {
+            return Open(mapping, seed);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ErrnoException)
+        {
+            whyNot = $"the pager of guest RAM in process {mapping.Pid} could not open: {e.Message}";
+            return null;
+        }
+    }
+
+    /// <summary>
     /// <paramref name="bytes"/> worth of distinct random ranges of the mapping (VictimBytes each), sorted by address.
     /// </summary>
     public IReadOnlyList<AddressRange> ChooseVictims(long bytes)
