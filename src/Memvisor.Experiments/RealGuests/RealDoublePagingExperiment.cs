@@ -27,6 +27,9 @@ public sealed class RealDoublePagingExperiment : RealGuestExperiment<RealDoubleP
 {
     private const double MiB = 1 << 20;
 
+    /// <summary>How often the host-paging arm pages the guest back down (and both arms sample what the host holds).</summary>
+    private static readonly TimeSpan SqueezeStep = TimeSpan.FromSeconds(0.25);
+
     internal RealDoublePagingExperiment()
         : base(new DoublePagingExperiment())
     {
@@ -84,25 +87,35 @@ public sealed class RealDoublePagingExperiment : RealGuestExperiment<RealDoubleP
                 await guest.Qmp.SetBalloonTargetAsync(target, ct).ConfigureAwait(false);
             }
 
-            async Task Squeeze(double seconds)
+            // Each step: what the host holds of the guest, paged back down to the target when host-paging;
+            // returns the mean hold over the steps (the midpoint of before and after each page-out).
+            async Task<double> Squeeze(double seconds)
             {
                 var clock = System.Diagnostics.Stopwatch.StartNew();
+                var holds = new List<double>();
                 while (clock.Elapsed.TotalSeconds < seconds)
                 {
-                    if (pager is not null && mapping.ReadCachedBytes() is { } held && held > target)
+                    if (mapping.ReadCachedBytes() is { } held)
                     {
-                        pager.PageOut(held - target);
+                        if (pager is not null && held > target)
+                        {
+                            pager.PageOut(held - target);
+                        }
+
+                        holds.Add((held + (mapping.ReadCachedBytes() ?? held)) / 2.0);
                     }
 
-                    await WaitAsync(TimeSpan.FromSeconds(1), context).ConfigureAwait(false);
+                    await WaitAsync(SqueezeStep, context).ConfigureAwait(false);
                 }
+
+                return holds.Count > 0 ? holds.Average() : double.NaN;
             }
 
             await Squeeze(setup.SettleSeconds).ConfigureAwait(false);
             var gone = () => new ExperimentException($"guest {guest.Options.Name}: QEMU is gone: {guest.DiagnosticTail()}");
             var (stats0, io0, agent0) = (await guest.Qmp.GetGuestStatsAsync(cancellationToken: ct).ConfigureAwait(false), QemuPageIns.Read(guest.Pid) ?? throw gone(), Latest(guest));
             var (out0, written0) = (pager?.ReclaimedBytes ?? 0, pager?.WrittenBackBytes ?? 0);
-            await Squeeze(setup.WindowSeconds).ConfigureAwait(false);
+            var meanHeld = await Squeeze(setup.WindowSeconds).ConfigureAwait(false);
             var (stats1, io1, agent1) = (await guest.Qmp.GetGuestStatsAsync(cancellationToken: ct).ConfigureAwait(false), QemuPageIns.Read(guest.Pid) ?? throw gone(), Latest(guest));
             var ram = mapping.ReadUsage() ?? throw gone();
             var held = mapping.ReadCachedBytes() ?? throw gone();
@@ -117,9 +130,10 @@ public sealed class RealDoublePagingExperiment : RealGuestExperiment<RealDoubleP
                 pageIns.ReadBytes / MiB,
                 pageIns.MajorFaults,
                 held / MiB,
+                meanHeld / MiB,
                 ram.RssBytes / MiB,
                 WorkRate(guest, agent0, agent1));
-            context.Report($"{guest.Options.Name}: guest swap-out {arm.GuestSwapOutMiB:0.0} MiB, host page-out {arm.HostPageOutMiB:0.0} MiB, page-in {arm.HostPageInMiB:0.0} MiB, holds {arm.HeldMiB:0.0} MiB, {arm.Throughput:0} touches/s");
+            context.Report($"{guest.Options.Name}: guest swap-out {arm.GuestSwapOutMiB:0.0} MiB, host page-out {arm.HostPageOutMiB:0.0} MiB, page-in {arm.HostPageInMiB:0.0} MiB, held {arm.MeanHeldMiB:0.0} MiB on average, {arm.HeldMiB:0.0} at the end, {arm.Throughput:0} touches/s");
             return (arm, null);
         }
         catch (QmpException e)
@@ -181,10 +195,10 @@ public sealed class RealDoublePagingExperiment : RealGuestExperiment<RealDoubleP
         var table = new ExperimentTable(
             "arms",
             "The two ways of squeezing the guest, over the window",
-            ["reclamation", "guest swap-out (MiB)", "guest swap-in (MiB)", "guest major faults", "host page-out (MiB)", "of it written back by the pager (MiB)", "host page-in: QEMU read (MiB)", "QEMU major faults", "guest RAM held by the host (MiB)", "guest RAM mapped (MiB)", "throughput (touches/s)"],
+            ["reclamation", "guest swap-out (MiB)", "guest swap-in (MiB)", "guest major faults", "host page-out (MiB)", "of it written back by the pager (MiB)", "host page-in: QEMU read (MiB)", "QEMU major faults", "guest RAM held by the host, mean (MiB)", "at the end (MiB)", "guest RAM mapped (MiB)", "throughput (touches/s)"],
             [.. arms.Select(a => (IReadOnlyList<string>)[
                 a.Name, F(a.Arm.GuestSwapOutMiB, 1), F(a.Arm.GuestSwapInMiB, 1), F(a.Arm.GuestMajorFaults, 0), F(a.Arm.HostPageOutMiB, 1), F(a.Arm.HostWrittenBackMiB, 1),
-                F(a.Arm.HostPageInMiB, 1), F(a.Arm.HostMajorFaults, 0), F(a.Arm.HeldMiB, 1), F(a.Arm.ResidentMiB, 1), F(a.Arm.Throughput, 0)])]);
+                F(a.Arm.HostPageInMiB, 1), F(a.Arm.HostMajorFaults, 0), F(a.Arm.MeanHeldMiB, 1), F(a.Arm.HeldMiB, 1), F(a.Arm.ResidentMiB, 1), F(a.Arm.Throughput, 0)])]);
         var claims = Judge(measured);
         var whyNot = measured.HostPagingWhyNot is { } why ? $"the host-paging arm could not run: {why}" : "";
         var notJudged = new Dictionary<ClaimId, string>
@@ -223,7 +237,7 @@ public sealed class RealDoublePagingExperiment : RealGuestExperiment<RealDoubleP
                 "(more than its memory, so it pages to its own swap in both arms). In both arms its RAM is a shared mapping of a file on the host's disk (QEMU memory-backend-file, share=on), " +
                 "in effect ESX's per-VM swap file, so the arms differ only in how the guest is squeezed: " +
                 $"to {setup.SqueezedMiB} MiB either by its balloon (QMP) or by the host paging random 2 MiB ranges of its RAM out to that file without host swap " +
-                $"(written back with sync_file_range, then dropped with MADV_PAGEOUT through a pidfd; once a second back down to {setup.SqueezedMiB} MiB of the file in the host's page cache). " +
+                $"(written back with sync_file_range, then dropped with MADV_PAGEOUT through a pidfd; every {F(SqueezeStep.TotalSeconds)} s back down to {setup.SqueezedMiB} MiB of the file in the host's page cache). " +
                 $"After {F(setup.SettleSeconds, 0)} s the window counts {F(setup.WindowSeconds, 0)} s: guest swap traffic and major faults from the balloon driver's statistics; " +
                 "host page-outs as what the pager reclaimed (the file's page cache before each call less after it) and wrote back first; host page-ins as QEMU's reads from disk (/proc/PID/io read_bytes, readahead included) and major faults; " +
                 "what the host holds of the guest (cachestat of the file) and maps (smaps Rss); the agent's touches. " +
@@ -233,9 +247,14 @@ public sealed class RealDoublePagingExperiment : RealGuestExperiment<RealDoubleP
             discussion:
                 $"With ballooning the guest swapped {F(b.GuestSwapOutMiB, 1)} MiB out and {F(b.GuestSwapInMiB, 1)} MiB in over the window ({F(b.GuestMajorFaults, 0)} major faults) while the host paged {F(b.HostPageOutMiB, 1)} MiB out and QEMU read {F(b.HostPageInMiB, 1)} MiB from disk: " +
                 "the guest chooses its own victims (its LRU) and the host pages nothing. " +
+                $"But on file-backed RAM the balloon gives the host no memory back: the host held {F(b.MeanHeldMiB, 1)} MiB of the ballooned guest on average. " +
+                "QEMU discards each ballooned 4 KiB page by punching it out of the RAM file, while the page cache holds that file in 2 MiB folios (QEMU advises its guest RAM MADV_HUGEPAGE), " +
+                "and punching 4 KiB out of a folio zeroes it without freeing it (by hand: a balloon 256 -> 132 MiB took the file's page cache from 146 to 256 MiB). " +
+                "So the ballooned guest is squeezed from inside (its balloon leaves it the same memory to use) while the host keeps its RAM: the arms compare the guest's paging, the host's paging I/O and throughput, not host memory freed. " +
                 (measured.HostPaging is { } h
                     ? $"With host paging the host paged {F(h.HostPageOutMiB, 1)} MiB out ({F(h.HostWrittenBackMiB, 1)} MiB of it written back by the pager) and QEMU read {F(h.HostPageInMiB, 1)} MiB back in {F(h.HostMajorFaults, 0)} major faults, while the guest, paging on its own too, swapped {F(h.GuestSwapOutMiB, 1)} MiB out; " +
-                      $"throughput {F(b.Throughput, 0)} touches/s ballooned against {F(h.Throughput, 0)} host-paged. "
+                      $"throughput {F(b.Throughput, 0)} touches/s ballooned against {F(h.Throughput, 0)} host-paged. " +
+                      $"The host paged the guest back to {setup.SqueezedMiB} MiB every {F(SqueezeStep.TotalSeconds)} s, and it held {F(h.MeanHeldMiB, 1)} MiB on average: between steps the guest faults whole 2 MiB folios back in. "
                     : "The host-paging arm did not run, so the comparison claims are not judged. ") +
                 "Double paging itself (a guest page the host read back only to write it to guest swap) is not observable from outside a real guest: the host's page-ins and the guest's swap-outs are counted, not matched page by page, as the simulator does. " +
                 "The host's page-ins are QEMU's reads from disk: a fault on a dropped 2 MiB folio reads it back whole, readahead may read more, and QEMU's reads of the guest's disks would count too (they are served from the host's page cache here). " +

@@ -26,9 +26,10 @@ public sealed record RealDoublePagingSetup(int MemoryMiB, int GuestSwapMiB, int 
 /// <param name="HostPageInMiB">What QEMU read from disk (/proc/PID/io read_bytes: its RAM file's page-ins, readahead included).</param>
 /// <param name="HostMajorFaults">QEMU's major faults (/proc/PID/stat majflt).</param>
 /// <param name="HeldMiB">Guest RAM the host holds at the end: the RAM file's pages in the page cache (cachestat).</param>
+/// <param name="MeanHeldMiB">The same, averaged over the window (sampled every squeeze step; host-paging: midway between before and after each page-out).</param>
 /// <param name="ResidentMiB">Guest RAM mapped at the end (smaps Rss).</param>
 /// <param name="Throughput">The agent's touches per second.</param>
-public sealed record RealDoublePagingArm(double GuestSwapOutMiB, double GuestSwapInMiB, double GuestMajorFaults, double HostPageOutMiB, double HostWrittenBackMiB, double HostPageInMiB, double HostMajorFaults, double HeldMiB, double ResidentMiB, double Throughput)
+public sealed record RealDoublePagingArm(double GuestSwapOutMiB, double GuestSwapInMiB, double GuestMajorFaults, double HostPageOutMiB, double HostWrittenBackMiB, double HostPageInMiB, double HostMajorFaults, double HeldMiB, double MeanHeldMiB, double ResidentMiB, double Throughput)
 {
     /// <summary>The host's paging I/O, MiB: pages it took out plus pages read back.</summary>
     public double HostIoMiB => HostPageOutMiB + HostPageInMiB;

@@ -13,9 +13,9 @@ public sealed class RealDoublePagingExperimentTests
         var measured = result.Measurements;
         var ballooning = measured.Ballooning;
 
-        // Ballooned, the guest pages out its own pages and keeps to its size; the host pages nothing.
+        // Ballooned, the guest pages out its own pages; the host pages nothing. (On file-backed RAM the
+        // balloon frees no host memory: QEMU punches 4 KiB holes into 2 MiB page-cache folios; see the report.)
         Assert.True(ballooning.GuestSwapOutMiB > 0, "the ballooned guest swapped nothing out");
-        Assert.InRange(ballooning.HeldMiB, 0, measured.Setup.SqueezedMiB + 16);
         Assert.Equal(0, ballooning.HostPageOutMiB);
 
         // Host-paged through its RAM file (no host swap needed): the host pages out and reads back.

@@ -1,5 +1,6 @@
 /*
- * Host paging: victims are distinct random ranges inside guest RAM; availability follows host swap;
+ * Host paging: victims are distinct random ranges inside guest RAM; availability follows host swap
+ * for anonymous guest RAM, and file-backed guest RAM needs none;
  * and MADV_PAGEOUT through a pidfd really reclaims (shown on clean file pages of a file on disk,
  * which need no swap: this test never creates host swap).
  */
@@ -33,19 +34,24 @@ public sealed class GuestPagerTests
     }
 
     [Fact]
-    public void Host_paging_is_unavailable_without_a_swap_device_and_says_why()
+    public void Host_paging_of_anonymous_RAM_is_unavailable_without_a_swap_device_and_says_why_while_file_backed_RAM_needs_none()
     {
         var swaps = Path.GetTempFileName();
         try
         {
             File.WriteAllText(swaps, "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n");
             var none = GuestPager.WhyUnavailable(swaps);
+            var anonymous = new GuestRamMapping(1, 0x1000_0000, 0x2000_0000);
+            var anonymousNone = GuestPager.WhyUnavailable(anonymous, swaps);
+            var fileBackedNone = GuestPager.WhyUnavailable(anonymous with { BackingFile = "/tmp/ram.img" }, swaps);
             File.AppendAllText(swaps, "/swapfile                               file\t\t1048572\t\t0\t\t-2\n");
             var one = GuestPager.WhyUnavailable(swaps);
 
             Assert.NotNull(none);
             Assert.Contains("no swap", none, StringComparison.Ordinal);
             Assert.Null(one);
+            Assert.Equal(none, anonymousNone);
+            Assert.Null(fileBackedNone);
         }
         finally
         {
@@ -93,6 +99,70 @@ public sealed class GuestPagerTests
                 Assert.Equal(8 * MiB, advised);
                 Assert.True(before >= 7 * MiB, $"the touched file pages are resident ({before / 1024} KiB)");
                 Assert.True(after <= MiB, $"paged out: {after / 1024} KiB still resident");
+            }
+            finally
+            {
+                view.SafeMemoryMappedViewHandle.ReleasePointer();
+            }
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public unsafe void File_backed_RAM_is_written_back_before_it_is_dropped_and_reads_back_intact()
+    {
+        const long size = 16 * MiB;
+        var folder = Directory.CreateDirectory(Path.Combine(AppContext.BaseDirectory, "pageout-test")).FullName;
+        var path = Path.Combine(folder, $"{Guid.NewGuid():N}.ram");
+        try
+        {
+            using (var create = new FileStream(path, FileMode.CreateNew, FileAccess.Write))
+            {
+                create.SetLength(size);
+            }
+
+            using var file = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.ReadWrite);
+            using var view = file.CreateViewAccessor(0, size, MemoryMappedFileAccess.ReadWrite);
+            byte* start = null;
+
+            // SAFETY: the pointer is only turned into an address for the kernel; the view stays mapped
+            // (and the pointer acquired) until the finally below.
+            view.SafeMemoryMappedViewHandle.AcquirePointer(ref start);
+            try
+            {
+                var address = (ulong)start + (ulong)view.PointerOffset;
+                for (long offset = 0; offset < size; offset += 4096)
+                {
+                    view.Write(offset, offset + 1); // every page dirty, and different
+                }
+
+                var mapping = new GuestRamMapping(Environment.ProcessId, address, address + (ulong)size) { BackingFile = path };
+                var dirty = mapping.ReadCachedBytes();
+                using (var self = RemoteProcess.Open(Environment.ProcessId))
+                {
+                    self.PageOut([new AddressRange(address, (ulong)size)]);
+                }
+
+                // MADV_PAGEOUT alone drops no dirty file page: they stay cached (only unmapped).
+                var afterAdviceAlone = mapping.ReadCachedBytes();
+                using var pager = GuestPager.Open(mapping, seed: 2);
+                pager.PageOut(size);
+                var afterPager = mapping.ReadCachedBytes();
+                var intact = true;
+                for (long offset = 0; offset < size; offset += 4096)
+                {
+                    intact &= view.ReadInt64(offset) == offset + 1;
+                }
+
+                Assert.Equal(size, dirty);
+                Assert.Equal(size, afterAdviceAlone);
+                Assert.Equal(size, pager.WrittenBackBytes);
+                Assert.Equal(size, pager.ReclaimedBytes);
+                Assert.Equal(0, afterPager);
+                Assert.True(intact, "a page read back from the file differs from what was written");
             }
             finally
             {

@@ -57,6 +57,28 @@ public sealed class GuestRamTests
         Assert.Null(GuestRamMapping.FindIn(7, mappings[3..], size));
     }
 
+    [Fact]
+    public void File_backed_guest_RAM_is_the_shared_mapping_of_its_file_from_offset_0()
+    {
+        const long size = 256L << 20;
+        const string file = "/tmp/memvisor-vm1-x/ram.img";
+        var shared = MappingAccess.Read | MappingAccess.Write | MappingAccess.Shared;
+        var mappings = new[]
+        {
+            Map(0x1000_0000, 0x1000_0000 + (ulong)size),
+            Map(0x3000_0000, 0x3000_0000 + (ulong)size, inode: 9, path: file),
+            new ProcMapping(0x5000_0000, 0x5000_0000 + (ulong)size, shared, 0x1000, "fe:00", 9, file),
+            new ProcMapping(0x7000_0000, 0x7000_0000 + (ulong)size, shared, 0, "fe:00", 8, "/tmp/other/ram.img"),
+            new ProcMapping(0x9000_0000, 0x9000_0000 + (ulong)size, shared, 0, "fe:00", 9, file),
+        };
+
+        var found = GuestRamMapping.FindFileIn(7, mappings, size, file);
+
+        Assert.Equal(new GuestRamMapping(7, 0x9000_0000, 0x9000_0000 + (ulong)size) { BackingFile = file }, found);
+        Assert.Null(GuestRamMapping.FindFileIn(7, mappings[..4], size, file));
+        Assert.Null(GuestRamMapping.FindFileIn(7, mappings, 2 * size, file));
+    }
+
     private static ProcMapping Map(ulong start, ulong end, ulong inode = 0, string path = "") =>
         new(start, end, MappingAccess.Read | MappingAccess.Write, 0, "00:00", inode, path);
 }

@@ -54,6 +54,23 @@ public sealed class LaunchTests
         Assert.DoesNotContain("memvisor.swap", After(without, "-append"), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void File_backed_RAM_is_a_shared_2_MiB_aligned_memory_backend_on_the_run_folders_RAM_file()
+    {
+        var options = new QemuGuestOptions { Name = "vm1", MemoryMiB = 256, Image = Image, RamBackingFile = true, MemMerge = false };
+        var files = GuestFiles.In("/run/x");
+
+        var args = QemuCommandLine.Build(options, Accelerator.Tcg, files);
+        var without = QemuCommandLine.Build(options with { RamBackingFile = false }, Accelerator.Tcg, files);
+
+        Assert.Equal("/run/x/ram.img", files.RamFile);
+        Assert.Equal("memory-backend-file,id=ram0,size=256M,mem-path=/run/x/ram.img,share=on,discard-data=on,align=2M,merge=off", After(args, "-object"));
+        Assert.Equal("memory-backend=ram0", After(args, "-machine"));
+        Assert.Equal("256", After(args, "-m"));
+        Assert.DoesNotContain("-object", without);
+        Assert.DoesNotContain("-machine", without);
+    }
+
     [Theory]
     [InlineData("bad name", 256, "mode", "idle", "guest name 'bad name'")]
     [InlineData("vm", 32, "mode", "idle", "memory 32 MiB is outside")]
@@ -100,6 +117,8 @@ public sealed class LaunchTests
         var report = AgentReport.TryParse("""{"t": 12.5, "state": "running", "phase": 1, "work": 76179, "touched_pages": 8145, "set_pages": 8192, "alloc_pages": 16384, "filled_pages": 16384}""");
 
         Assert.Equal(new AgentReport(12.5, AgentState.Running, 1, 76179, 8145, 8192, 16384, 16384), report);
+        Assert.Equal(0, report!.BadPages);
+        Assert.Equal(3, AgentReport.TryParse("""{"t": 2.0, "state": "running", "phase": 0, "work": 9, "touched_pages": 9, "set_pages": 9, "alloc_pages": 9, "filled_pages": 9, "bad_pages": 3}""")!.BadPages);
         Assert.Null(AgentReport.TryParse("memvisor-init: starting the agent"));
         Assert.Null(AgentReport.TryParse("""{"t": 1.0, "state": "run"""));
     }
