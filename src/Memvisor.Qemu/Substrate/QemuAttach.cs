@@ -80,7 +80,7 @@ public static class QemuAttach
                 throw new AttachException($"two VMs have the same name ({string.Join(", ", attached.Select(a => a.Name))}): give each QEMU its own -name");
             }
 
-            ksm = PolicyLoop.OpenKsm(options.DriveKsm);
+            ksm = PolicyLoop.OpenKsm(options.DriveKsm, out var ksmNotDriven);
             var host = new QemuHostMemory(options.BudgetPages, options.SwapCapacityPages, ksm, options.BalloonStallTime);
             var members = new List<PolicyLoop.Member>();
             var refusals = new List<QemuRunRefusal>();
@@ -126,7 +126,7 @@ public static class QemuAttach
             });
             var deaths = new List<QemuRunDeath>();
             var rows = await PolicyLoop.RunAsync(options, host, members, deaths, sampled, cancellationToken, stop).ConfigureAwait(false);
-            var run = new QemuRunResult(rows, [.. refusals.Select(r => $"{r.Name}: {r.Reason}")], host.Faults)
+            var run = new QemuRunResult(rows, [.. refusals.Select(r => $"{r.Name}: {r.Reason}")], ksmNotDriven is null ? host.Faults : [ksmNotDriven, .. host.Faults])
             {
                 Refusals = refusals,
                 Deaths = deaths,
@@ -135,7 +135,8 @@ public static class QemuAttach
             var end = rows.Count > 0 ? rows[^1].Time.TotalSeconds : 0;
             var stops = refusals.Select(r => new VmStop(r.Name, 0, VmStopCause.AdmissionRefused, r.Reason))
                 .Concat(deaths.Select(d => new VmStop(d.Name, d.Time.TotalSeconds, VmStopCause.GuestDied, d.Detail)));
-            var record = new QemuScenarioResult(sampler.Samples, sampler.StateLog, end, [.. host.Faults], [.. stops]);
+            string[] faults = ksmNotDriven is null ? [.. host.Faults] : [ksmNotDriven, .. host.Faults];
+            var record = new QemuScenarioResult(sampler.Samples, sampler.StateLog, end, faults, [.. stops]);
             return new QemuAttachResult(run, [.. attached.Select(a => (a.Name, a.Pid, a.MemoryMiB))], [.. attached.SelectMany(a => a.Notes)], scenario with { DurationSeconds = end }, record);
         }
         finally
