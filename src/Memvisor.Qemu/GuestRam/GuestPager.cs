@@ -152,9 +152,10 @@ public sealed class GuestPager : IDisposable
             return _process.PageOut([.. victims]);
         }
 
-        var ranges = victims.Select(v => ((long)(v.Start - _mapping.Start), (long)v.LengthBytes)).ToArray();
+        // Guest RAM starts at the file's offset 0 (GuestRamMapping.FindFileIn).
+        var ranges = victims.Select(v => (OffsetBytes: (long)(v.Start - _mapping.Start), LengthBytes: (long)v.LengthBytes)).ToArray();
         var cachedBefore = _file.Cache().CachedPages;
-        var dirtyPages = ranges.Sum(r => _file.Cache(r.Item1, r.Item2).DirtyPages);
+        var dirtyPages = ranges.Sum(r => _file.Cache(r.OffsetBytes, r.LengthBytes).DirtyPages);
         _file.WriteBack(ranges);
         var advised = _process.PageOut([.. victims]);
         WrittenBackBytes += dirtyPages * PageBytes;
