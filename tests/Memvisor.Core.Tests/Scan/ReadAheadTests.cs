@@ -29,9 +29,9 @@ public sealed class ReadAheadTests
         Assert.Equal(serial.HintPages, ahead.HintPages);
         Assert.True(serial.Total.SharingPages > 0);
 
-        // Each source: 5 single pages (i % 997 == 5), and the ranges 1200-1209 and 1270-1289, whole.
-        Assert.All(ahead.Sources, s => Assert.Equal(5 + 10 + 20, s.UnreadablePages));
-        Assert.All(ahead.Sources, s => Assert.Equal(7, s.UnreadableRanges));
+        // Each source: 6 single pages (i % 997 == 5: 5, 1002, ..., 4990), and the ranges 1200-1209 and 1270-1289, whole.
+        Assert.All(ahead.Sources, s => Assert.Equal(6 + 10 + 20, s.UnreadablePages));
+        Assert.All(ahead.Sources, s => Assert.Equal(8, s.UnreadableRanges));
     }
 
     [Fact]
