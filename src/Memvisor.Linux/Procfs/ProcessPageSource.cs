@@ -18,7 +18,7 @@
  *    mapping of such a page is offered, and the estimate counts those pages as savings.
  * The present pages are numbered 0..PageCount-1 in address order and kept as runs of consecutive
  * addresses (start address, first index), so that page i is found by a binary search. A read of many
- * pages is one process_vm_readv call (ProcessMemoryReader) with one remote range per run of consecutive
+ * pages is one process_vm_readv call (RemoteProcess) with one remote range per run of consecutive
  * addresses it covers, pinned to the process by a pidfd. Where the kernel refuses process_vm_readv
  * (EPERM, ENOSYS: ptrace rules, a seccomp filter) the source reads /proc/PID/mem from then on, a run
  * per pread; a range process_vm_readv cannot copy (EFAULT: device memory, a range unmapped meanwhile)
@@ -55,7 +55,7 @@ public sealed class ProcessPageSource : IScanPageSource, IDisposable
     private const int MaxRangesPerRead = 256;
 
     private readonly SafeFileHandle? _mem;
-    private readonly ProcessMemoryReader? _reader;
+    private readonly RemoteProcess? _reader;
     private readonly ulong[] _runAddress;
     private readonly long[] _runFirstIndex;
     private readonly long _notResidentPages;
@@ -65,7 +65,7 @@ public sealed class ProcessPageSource : IScanPageSource, IDisposable
     private bool _vanished;
     private bool _vectorReadsRefused;
 
-    private ProcessPageSource(int pid, string command, SafeFileHandle? mem, ProcessMemoryReader? reader, Snapshot snapshot)
+    private ProcessPageSource(int pid, string command, SafeFileHandle? mem, RemoteProcess? reader, Snapshot snapshot)
     {
         Pid = pid;
         Command = command;
@@ -115,7 +115,7 @@ public sealed class ProcessPageSource : IScanPageSource, IDisposable
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(pid);
         var dir = string.Create(CultureInfo.InvariantCulture, $"/proc/{pid}");
         SafeFileHandle? mem = null;
-        ProcessMemoryReader? reader = null;
+        RemoteProcess? reader = null;
         try
         {
             var maps = ProcMaps.Parse(File.ReadAllText(Path.Combine(dir, "maps")));
@@ -180,13 +180,13 @@ public sealed class ProcessPageSource : IScanPageSource, IDisposable
                 return PageRun.Read((int)(result.Bytes / PageSize));
             }
 
-            if (result.Errno == ProcessMemoryReader.Esrch)
+            if (result.Errno == RemoteProcess.Esrch)
             {
                 _vanished = true;
                 return PageRun.Gone;
             }
 
-            _vectorReadsRefused = ProcessMemoryReader.IsRefusal(result.Errno);
+            _vectorReadsRefused = RemoteProcess.IsRefusal(result.Errno);
 
             // Refused, or the first range cannot be copied: /proc/PID/mem tells which page fails.
         }
@@ -279,13 +279,13 @@ public sealed class ProcessPageSource : IScanPageSource, IDisposable
     }
 
     /// <summary>A pidfd reader of <paramref name="pid"/>, or null where pidfds are not available (the source then reads /proc/PID/mem).</summary>
-    private static ProcessMemoryReader? OpenReader(int pid)
+    private static RemoteProcess? OpenReader(int pid)
     {
         try
         {
-            return ProcessMemoryReader.Open(pid);
+            return RemoteProcess.Open(pid);
         }
-        catch (ErrnoException e) when (e.Errno != ProcessMemoryReader.Esrch)
+        catch (ErrnoException e) when (e.Errno != RemoteProcess.Esrch)
         {
             return null;
         }

@@ -7,10 +7,9 @@
  * a call per run. process_vm_readv takes up to 1024 remote ranges (UIO_MAXIOV) and one local buffer.
  *
  * Identity. process_vm_readv names the process by PID, which the kernel may hand to a new process
- * once the old one has exited and been reaped. The reader holds a pidfd (pidfd_open(2)) opened with
- * the PID, and a read counts only if the pidfd's process is still alive (pidfd_send_signal with
- * signal 0) after the copy: a live process keeps its PID, so the copy came from it. A process that
- * has exited reads as gone.
+ * once the old one has exited and been reaped. A read counts only if the RemoteProcess's pidfd still
+ * names a live process (pidfd_send_signal with signal 0) after the copy: a live process keeps its
+ * PID, so the copy came from it. A process that has exited reads as gone.
  *
  * Errors. The reads return the errno instead of throwing (an unreadable page must not cost an
  * exception per page): ESRCH the process is gone; EPERM, EACCES or ENOSYS the kernel refuses this
@@ -23,39 +22,19 @@ using Microsoft.Win32.SafeHandles;
 
 namespace Memvisor.Native;
 
-/// <summary>What a <see cref="ProcessMemoryReader.Read"/> did.</summary>
+/// <summary>What a <see cref="RemoteProcess.Read"/> did.</summary>
 /// <param name="Bytes">Bytes copied from the start of the ranges (a prefix: the copy stops at the first range that failed).</param>
 /// <param name="Errno">0 when every range was copied; otherwise the errno of the call that stopped (ESRCH when the process is gone).</param>
 public readonly record struct ProcessReadResult(long Bytes, int Errno);
 
-/// <summary>Reads another process's memory with process_vm_readv, pinned to the process by a pidfd.</summary>
-public sealed partial class ProcessMemoryReader : IDisposable
+/// <summary>Reading another process's memory with process_vm_readv (see the file header).</summary>
+public sealed partial class RemoteProcess
 {
-    /// <summary>Most remote ranges one call takes (UIO_MAXIOV).</summary>
-    public const int MaxRanges = ProcessMadviseNative.MaxRanges;
+    /// <summary>Most remote ranges one read takes (UIO_MAXIOV).</summary>
+    public const int MaxReadRanges = ProcessMadviseNative.MaxRanges;
 
     /// <summary>No such process.</summary>
     public const int Esrch = 3;
-
-    private readonly SafeFileHandle _pidfd;
-
-    private ProcessMemoryReader(int pid, SafeFileHandle pidfd)
-    {
-        Pid = pid;
-        _pidfd = pidfd;
-    }
-
-    /// <summary>The process's PID.</summary>
-    public int Pid { get; }
-
-    /// <summary>Opens a pidfd of <paramref name="pid"/>.</summary>
-    /// <exception cref="ErrnoException">No such process (ESRCH), or pidfd_open is not available (ENOSYS) or refused (EPERM).</exception>
-    public static ProcessMemoryReader Open(int pid)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(pid);
-        var fd = PidfdOpen(pid, 0);
-        return fd < 0 ? throw ErrnoException.FromLastError($"pidfd_open({pid})") : new ProcessMemoryReader(pid, new SafeFileHandle(fd, ownsHandle: true));
-    }
 
     /// <summary>
     /// True when errno <paramref name="errno"/> from <see cref="Read"/> means the kernel refuses
@@ -65,15 +44,15 @@ public sealed partial class ProcessMemoryReader : IDisposable
     public static bool IsRefusal(int errno) => errno is 1 or 13 or 38;
 
     /// <summary>
-    /// Copies the remote <paramref name="ranges"/> (at most <see cref="MaxRanges"/>, in order) into
+    /// Copies the remote <paramref name="ranges"/> (at most <see cref="MaxReadRanges"/>, in order) into
     /// <paramref name="buffer"/>, back to back, in one call. Allocates nothing.
     /// </summary>
     /// <exception cref="ArgumentException">More ranges than one call takes, or the buffer is smaller than the ranges.</exception>
     public unsafe ProcessReadResult Read(ReadOnlySpan<AddressRange> ranges, Span<byte> buffer)
     {
-        if (ranges.Length > MaxRanges)
+        if (ranges.Length > MaxReadRanges)
         {
-            throw new ArgumentException($"At most {MaxRanges} ranges per read; {ranges.Length} were given.", nameof(ranges));
+            throw new ArgumentException($"At most {MaxReadRanges} ranges per read; {ranges.Length} were given.", nameof(ranges));
         }
 
         ulong total = 0;
@@ -118,12 +97,6 @@ public sealed partial class ProcessMemoryReader : IDisposable
 
     /// <summary>The pidfd's process has not exited (a zombie not yet reaped still counts as alive: its PID is taken).</summary>
     public bool IsAlive() => PidfdSendSignal(_pidfd, 0, 0, 0) == 0 || Marshal.GetLastPInvokeError() != Esrch;
-
-    /// <inheritdoc/>
-    public void Dispose() => _pidfd.Dispose();
-
-    [LibraryImport("libc", EntryPoint = "pidfd_open", SetLastError = true)]
-    private static partial int PidfdOpen(int pid, uint flags);
 
     [LibraryImport("libc", EntryPoint = "process_vm_readv", SetLastError = true)]
     private static unsafe partial nint ProcessVmReadv(int pid, ProcessMadviseNative.IoVector* local, nuint localCount, ProcessMadviseNative.IoVector* remote, nuint remoteCount, nuint flags);
