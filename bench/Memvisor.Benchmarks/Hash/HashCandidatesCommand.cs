@@ -145,7 +145,13 @@ internal static class HashCandidatesCommand
                 try
                 {
                     var info = new FileInfo(file);
-                    if (info.LinkTarget is not null || all.Length + info.Length > limit)
+                    if (all.Length + info.Length > limit)
+                    {
+                        // Full enough: stop walking (all of /usr/lib takes minutes to walk on a busy machine).
+                        return all.ToArray();
+                    }
+
+                    if (info.LinkTarget is not null)
                     {
                         continue;
                     }

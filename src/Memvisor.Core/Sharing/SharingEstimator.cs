@@ -32,9 +32,9 @@
  * page counts. Shared pages live in chunks of a page store addressed by MPN; per MPN the estimator
  * keeps the salt group and the last source that counted the frame. The hot loop reads pages in
  * batches into one reused buffer and allocates nothing per page. A large source whose reads may run
- * on two threads (IScanPageSource.ConcurrentReads) is read, zero-checked and hashed ahead by a second
- * thread (ScanReadAhead) while this one walks the table: the same reads in the same order, so the
- * same counts.
+ * on several threads (IScanPageSource.ConcurrentReads) is read, zero-checked and hashed ahead by one
+ * worker thread per core (ScanReadAhead) while this one walks the table in page order: the batches
+ * are the same with or without workers, so the counts are the same.
  */
 using System.Diagnostics;
 using Memvisor.Core.Memory;
@@ -179,7 +179,10 @@ public static class SharingEstimator
         private const int PageSize = PageGeometry.PageSizeBytes;
         private const int StoreChunkPages = 256;
         private const long ProgressStepPages = 4096;
-        private const int ReadAheadBatches = 4;
+        private const int ReadAheadBatchesPerWorker = 4;
+
+        // Worker threads reading ahead: one per core, up to this many.
+        private const int MaxReadAheadWorkers = 4;
 
         // A source read ahead on a second thread has at least this many pages (a thread per small process costs more than it saves).
         private const long MinReadAheadPages = 16 * BatchPages;
@@ -259,52 +262,59 @@ public static class SharingEstimator
             var lastReported = 0L;
             var previousUnreadable = false;
             progress?.Report(new ScanProgress(s, 0, pagesBefore, _totalPages));
-            using var readAhead = source.ConcurrentReads && pageCount >= MinReadAheadPages && Environment.ProcessorCount > 1
-                ? new ScanReadAhead(_ring ??= [.. Enumerable.Range(0, ReadAheadBatches).Select(_ => new ReadAheadBatch(BatchPages))], source, _keyer, salt)
+            var workers = Math.Min(Environment.ProcessorCount, MaxReadAheadWorkers);
+            using var readAhead = source.ConcurrentReads && pageCount >= MinReadAheadPages && workers > 1
+                ? new ScanReadAhead(_ring ??= [.. Enumerable.Range(0, ReadAheadBatchesPerWorker * workers).Select(_ => new ReadAheadBatch(BatchPages))], workers, source, _keyer, salt)
                 : null;
-            for (var index = 0L; index < pageCount;)
+            var index = 0L;
+            for (var number = 0L; number * BatchPages < pageCount; number++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 ReadAheadBatch batch;
                 if (readAhead is null)
                 {
                     batch = _batch;
-                    batch.Fill(source, index, _keyer, salt);
+                    batch.Fill(source, number * BatchPages, _keyer, salt);
                 }
                 else
                 {
-                    batch = readAhead.Take(cancellationToken);
+                    batch = readAhead.Take(number, cancellationToken);
                 }
 
-                var (want, run) = (batch.Want, batch.Run);
-                if (run.Kind == PageRunKind.SourceGone)
+                var done = 0;
+                foreach (var run in batch.Runs)
                 {
-                    counters.VanishedPages += pageCount - index;
-                    progress?.Report(new ScanProgress(s, pageCount, pagesBefore + pageCount, _totalPages));
-                    return;
+                    if (run.Kind == PageRunKind.SourceGone)
+                    {
+                        counters.VanishedPages += pageCount - index;
+                        progress?.Report(new ScanProgress(s, pageCount, pagesBefore + pageCount, _totalPages));
+                        return;
+                    }
+
+                    if (run.Readable)
+                    {
+                        for (var i = done; i < done + run.Count; i++)
+                        {
+                            ScanPage(s, index + i - done, batch.Bytes.AsSpan(i * PageSize, PageSize), batch.Zero[i], batch.Salts[i], batch.Keys[i]);
+                        }
+                    }
+                    else
+                    {
+                        counters.UnreadablePages += run.Count;
+                        counters.UnreadableRanges += previousUnreadable ? 0 : 1;
+                    }
+
+                    previousUnreadable = !run.Readable;
+                    index += run.Count;
+                    done += run.Count;
                 }
 
                 if (batch.Malformed)
                 {
-                    throw new InvalidOperationException($"Source '{source.Name}' answered a read of {want} pages at page {index} with a run of {run.Count} pages.");
+                    throw new InvalidOperationException($"Source '{source.Name}' answered a read of {batch.MalformedWant} pages at page {batch.MalformedAt} with a run of {batch.MalformedRun.Count} pages.");
                 }
 
-                if (run.Readable)
-                {
-                    for (var i = 0; i < run.Count; i++)
-                    {
-                        ScanPage(s, index + i, batch.Bytes.AsSpan(i * PageSize, PageSize), batch.Zero[i], batch.Salts[i], batch.Keys[i]);
-                    }
-                }
-                else
-                {
-                    counters.UnreadablePages += run.Count;
-                    counters.UnreadableRanges += previousUnreadable ? 0 : 1;
-                }
-
-                previousUnreadable = !run.Readable;
-                index += run.Count;
-                readAhead?.Release();
+                readAhead?.Release(number);
                 if (index - lastReported >= ProgressStepPages || index == pageCount)
                 {
                     lastReported = index;

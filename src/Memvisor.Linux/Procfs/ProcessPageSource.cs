@@ -17,11 +17,17 @@
  *    page, KSM), so content-based sharing could not save it again. Without PFNs (not root), every
  *    mapping of such a page is offered, and the estimate counts those pages as savings.
  * The present pages are numbered 0..PageCount-1 in address order and kept as runs of consecutive
- * addresses (start address, first index), so that page i is found by a binary search and a run is read
- * by one pread of /proc/PID/mem. The numbering is a snapshot: a page freed since reads as whatever the
- * kernel returns then (the zero page) or fails (counted unreadable).
- * Reads may come from two threads at once (the estimator reads ahead): a read keeps no state but a
- * hint of the last run used and whether the process is gone, both single words written whole.
+ * addresses (start address, first index), so that page i is found by a binary search. A read of many
+ * pages is one process_vm_readv call (RemoteProcess) with one remote range per run of consecutive
+ * addresses it covers, pinned to the process by a pidfd. Where the kernel refuses process_vm_readv
+ * (EPERM, ENOSYS: ptrace rules, a seccomp filter) the source reads /proc/PID/mem from then on, a run
+ * per pread; a range process_vm_readv cannot copy (EFAULT: device memory, a range unmapped meanwhile)
+ * is read again through /proc/PID/mem, whose short reads tell which page failed. The numbering is a
+ * snapshot: a page freed since reads as whatever the kernel returns then (the zero page) or fails
+ * (counted unreadable).
+ * Reads may come from several threads at once (the estimator reads ahead): a read keeps no state but a
+ * hint of the last run used, whether the process is gone and whether process_vm_readv was refused,
+ * single words written whole.
  * A page that cannot be read (EIO: device memory and the like) is reported as an unreadable run of one
  * page; once the process has exited, reads return nothing and the source reports itself gone.
  */
@@ -31,6 +37,7 @@ using System.Runtime.InteropServices;
 using Memvisor.Core.Memory;
 using Memvisor.Core.Sharing;
 using Memvisor.Linux.Scanning;
+using Memvisor.Native;
 using Microsoft.Win32.SafeHandles;
 
 namespace Memvisor.Linux.Procfs;
@@ -44,7 +51,11 @@ public sealed class ProcessPageSource : IScanPageSource, IDisposable
     private const ulong PagemapFrameMask = (1UL << 55) - 1;
     private const int PagemapChunkEntries = 8192;
 
+    // Ranges one read gathers on the stack; a read of more runs than this stops at the last.
+    private const int MaxRangesPerRead = 256;
+
     private readonly SafeFileHandle? _mem;
+    private readonly RemoteProcess? _reader;
     private readonly ulong[] _runAddress;
     private readonly long[] _runFirstIndex;
     private readonly long _notResidentPages;
@@ -52,12 +63,14 @@ public sealed class ProcessPageSource : IScanPageSource, IDisposable
     private readonly long _alreadySharedPages;
     private int _lastRun;
     private bool _vanished;
+    private bool _vectorReadsRefused;
 
-    private ProcessPageSource(int pid, string command, SafeFileHandle? mem, Snapshot snapshot)
+    private ProcessPageSource(int pid, string command, SafeFileHandle? mem, RemoteProcess? reader, Snapshot snapshot)
     {
         Pid = pid;
         Command = command;
         _mem = mem;
+        _reader = reader;
         _runAddress = [.. snapshot.RunAddress];
         _runFirstIndex = [.. snapshot.RunFirstIndex];
         PageCount = snapshot.PageCount;
@@ -88,6 +101,9 @@ public sealed class ProcessPageSource : IScanPageSource, IDisposable
     /// <summary>Pagemap showed physical frame numbers (it does to root only), so pages already shared by the kernel were recognised.</summary>
     public bool FramesVisible { get; }
 
+    /// <summary>process_vm_readv is in use for this process (false: refused, or pidfds are not available).</summary>
+    public bool ReadsByVector => _reader is not null && !_vectorReadsRefused;
+
     /// <summary>
     /// Opens process <paramref name="pid"/> and takes the snapshot of its resident pages. Pages whose
     /// physical frame is in <paramref name="framesOffered"/> are left out as already shared; the frames of
@@ -99,6 +115,7 @@ public sealed class ProcessPageSource : IScanPageSource, IDisposable
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(pid);
         var dir = string.Create(CultureInfo.InvariantCulture, $"/proc/{pid}");
         SafeFileHandle? mem = null;
+        RemoteProcess? reader = null;
         try
         {
             var maps = ProcMaps.Parse(File.ReadAllText(Path.Combine(dir, "maps")));
@@ -106,13 +123,16 @@ public sealed class ProcessPageSource : IScanPageSource, IDisposable
             if (maps.Count == 0)
             {
                 // A kernel thread or a zombie: no user memory, and /proc/PID/mem cannot be opened.
-                return new ProcessPageSource(pid, command, null, new Snapshot());
+                return new ProcessPageSource(pid, command, null, null, new Snapshot());
             }
 
             mem = File.OpenHandle(Path.Combine(dir, "mem"), FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
             using var pagemap = File.OpenHandle(Path.Combine(dir, "pagemap"), FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-            var source = new ProcessPageSource(pid, command, mem, TakeSnapshot(pid, pagemap, maps, framesOffered ?? new HashSet<ulong>()));
+            var snapshot = TakeSnapshot(pid, pagemap, maps, framesOffered ?? new HashSet<ulong>());
+            reader = OpenReader(pid);
+            var source = new ProcessPageSource(pid, command, mem, reader, snapshot);
             mem = null;
+            reader = null;
             return source;
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
@@ -133,6 +153,7 @@ public sealed class ProcessPageSource : IScanPageSource, IDisposable
         finally
         {
             mem?.Dispose();
+            reader?.Dispose();
         }
     }
 
@@ -150,33 +171,39 @@ public sealed class ProcessPageSource : IScanPageSource, IDisposable
         }
 
         var run = FindRun(firstIndex);
-        var runEnd = run + 1 < _runFirstIndex.Length ? _runFirstIndex[run + 1] : PageCount;
-        var pages = (int)Math.Min(buffer.Length / PageSize, runEnd - firstIndex);
-        var address = _runAddress[run] + ((ulong)(firstIndex - _runFirstIndex[run]) << PageGeometry.PageShift);
-        int read;
-        try
+        if (_reader is not null && !_vectorReadsRefused)
         {
-            read = RandomAccess.Read(_mem, buffer[..(pages * PageSize)], (long)address);
-        }
-        catch (IOException)
-        {
-            // EIO and the like: this page cannot be read (device memory, a range unmapped meanwhile).
-            return PageRun.Unreadable(1);
+            var result = ReadVector(run, firstIndex, buffer);
+            if (result.Bytes >= PageSize)
+            {
+                // A partial copy stops at the first range that failed; that page comes first in the next call.
+                return PageRun.Read((int)(result.Bytes / PageSize));
+            }
+
+            if (result.Errno == RemoteProcess.Esrch)
+            {
+                _vanished = true;
+                return PageRun.Gone;
+            }
+
+            _vectorReadsRefused = RemoteProcess.IsRefusal(result.Errno);
+
+            // Refused, or the first range cannot be copied: /proc/PID/mem tells which page fails.
         }
 
-        if (read == 0)
-        {
-            // /proc/PID/mem reads nothing once the process's address space is gone: it exited.
-            _vanished = true;
-            return PageRun.Gone;
-        }
-
-        // A short read stops at the first page that failed; that page comes first in the next call.
-        return read >= PageSize ? PageRun.Read(read / PageSize) : PageRun.Unreadable(1);
+        return ReadMem(run, firstIndex, buffer);
     }
 
     /// <inheritdoc/>
-    public void Dispose() => _mem?.Dispose();
+    public void Dispose()
+    {
+        _mem?.Dispose();
+        _reader?.Dispose();
+    }
+
+    /// <summary>Reads pages the way <see cref="ReadPages"/> does, but only through /proc/PID/mem (for tests of the fallback).</summary>
+    internal PageRun ReadPagesThroughMem(long firstIndex, Span<byte> buffer) =>
+        _vanished || _mem is null ? PageRun.Gone : ReadMem(FindRun(firstIndex), firstIndex, buffer);
 
     private static Snapshot TakeSnapshot(int pid, SafeFileHandle pagemap, IReadOnlyList<ProcMapping> maps, ISet<ulong> framesOffered)
     {
@@ -251,6 +278,23 @@ public sealed class ProcessPageSource : IScanPageSource, IDisposable
         return snapshot;
     }
 
+    /// <summary>A pidfd reader of <paramref name="pid"/>, or null where pidfds are not available (the source then reads /proc/PID/mem).</summary>
+    private static RemoteProcess? OpenReader(int pid)
+    {
+        try
+        {
+            return RemoteProcess.Open(pid);
+        }
+        catch (ErrnoException e) when (e.Errno != RemoteProcess.Esrch)
+        {
+            return null;
+        }
+        catch (ErrnoException e)
+        {
+            throw new IOException($"Process {pid} exited: {e.Message}", e);
+        }
+    }
+
     private static ScanSourceException Exited(int pid, Exception inner) =>
         new(ScanSourceProblem.Vanished, $"Process {pid} exited while it was being opened.", inner);
 
@@ -271,6 +315,53 @@ public sealed class ProcessPageSource : IScanPageSource, IDisposable
         {
             return false;
         }
+    }
+
+    /// <summary>Reads from <paramref name="firstIndex"/> (in run <paramref name="run"/>) on, across runs, in one process_vm_readv call.</summary>
+    private ProcessReadResult ReadVector(int run, long firstIndex, Span<byte> buffer)
+    {
+        Span<AddressRange> ranges = stackalloc AddressRange[MaxRangesPerRead];
+        var wanted = Math.Min(buffer.Length / PageSize, PageCount - firstIndex);
+        var count = 0;
+        var index = firstIndex;
+        for (; count < ranges.Length && index < firstIndex + wanted; run++, count++)
+        {
+            var runEnd = run + 1 < _runFirstIndex.Length ? _runFirstIndex[run + 1] : PageCount;
+            var pages = Math.Min(runEnd, firstIndex + wanted) - index;
+            var address = _runAddress[run] + ((ulong)(index - _runFirstIndex[run]) << PageGeometry.PageShift);
+            ranges[count] = new AddressRange(address, (ulong)pages << PageGeometry.PageShift);
+            index += pages;
+        }
+
+        return _reader!.Read(ranges[..count], buffer);
+    }
+
+    /// <summary>Reads from <paramref name="firstIndex"/> to the end of its run at most, with one pread of /proc/PID/mem.</summary>
+    private PageRun ReadMem(int run, long firstIndex, Span<byte> buffer)
+    {
+        var runEnd = run + 1 < _runFirstIndex.Length ? _runFirstIndex[run + 1] : PageCount;
+        var pages = (int)Math.Min(buffer.Length / PageSize, runEnd - firstIndex);
+        var address = _runAddress[run] + ((ulong)(firstIndex - _runFirstIndex[run]) << PageGeometry.PageShift);
+        int read;
+        try
+        {
+            read = RandomAccess.Read(_mem!, buffer[..(pages * PageSize)], (long)address);
+        }
+        catch (IOException)
+        {
+            // EIO and the like: this page cannot be read (device memory, a range unmapped meanwhile).
+            return PageRun.Unreadable(1);
+        }
+
+        if (read == 0)
+        {
+            // /proc/PID/mem reads nothing once the process's address space is gone: it exited.
+            _vanished = true;
+            return PageRun.Gone;
+        }
+
+        // A short read stops at the first page that failed; that page comes first in the next call.
+        return read >= PageSize ? PageRun.Read(read / PageSize) : PageRun.Unreadable(1);
     }
 
     private int FindRun(long index)

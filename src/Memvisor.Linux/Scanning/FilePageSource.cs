@@ -5,10 +5,20 @@
  * them tells what a host running those guests or processes could save. Any file is taken as a sequence
  * of pages: page i is bytes [4096 i, 4096 (i + 1)). A short last page is padded with zero bytes (the
  * report says how many). Reads use positional I/O (pread) on one handle, so that a hint's page can be
- * read again at any time, from any thread: the estimator reads a file ahead on a second core.
+ * read again at any time, from any thread: the estimator reads a file ahead on the other cores. The
+ * kernel is told the file will be read sequentially (a larger readahead for a file not yet cached).
+ *
+ * Why pread and not a mapping. Hashing pages straight from a shared mapping of the file would save the
+ * kernel's copy into the batch buffer, but a file that is truncated while it is scanned (by its writer,
+ * a log rotation, a VM's disk image shrunk) turns every access to a mapped page beyond the new end into
+ * SIGBUS. The .NET runtime turns SIGBUS in managed code into an access violation, which ends the process:
+ * it cannot be reported and carried on from, and no check before the access closes the race (the file
+ * can shrink between an fstat or MADV_POPULATE_READ and the read of the page). pread answers a short
+ * read or EIO instead, which the scan reports as unreadable pages.
  */
 using Memvisor.Core.Memory;
 using Memvisor.Core.Sharing;
+using Memvisor.Native;
 using Microsoft.Win32.SafeHandles;
 
 namespace Memvisor.Linux.Scanning;
@@ -62,6 +72,7 @@ public sealed class FilePageSource : IScanPageSource, IDisposable
         try
         {
             handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            _ = FileReadAdvice.AdviseSequential(handle); // a hint: a file that refuses it is read all the same
             var source = new FilePageSource(path, handle, RandomAccess.GetLength(handle));
             handle = null;
             return source;

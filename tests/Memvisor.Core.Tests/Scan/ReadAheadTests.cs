@@ -27,7 +27,11 @@ public sealed class ReadAheadTests
         Assert.Equal(serial.Sources, ahead.Sources);
         Assert.Equal(serial.FullCompares, ahead.FullCompares);
         Assert.Equal(serial.HintPages, ahead.HintPages);
-        Assert.True(serial.Total.SharingPages > 0 && serial.Total.UnreadablePages > 0);
+        Assert.True(serial.Total.SharingPages > 0);
+
+        // Each source: 6 single pages (i % 997 == 5: 5, 1002, ..., 4990), and the ranges 1200-1209 and 1270-1289, whole.
+        Assert.All(ahead.Sources, s => Assert.Equal(6 + 10 + 20, s.UnreadablePages));
+        Assert.All(ahead.Sources, s => Assert.Equal(8, s.UnreadableRanges));
     }
 
     [Fact]
@@ -65,7 +69,8 @@ public sealed class ReadAheadTests
             };
         }
 
-        var unreadable = Enumerable.Range(0, 5000).Where(i => i % 997 == 5 || (i >= 1200 && i < 1210)).Select(i => (long)i).ToHashSet();
+        // 1270-1289 crosses the boundary of the batches [1216, 1280) and [1280, 1344).
+        var unreadable = Enumerable.Range(0, 5000).Where(i => i % 997 == 5 || (i >= 1200 && i < 1210) || (i >= 1270 && i < 1290)).Select(i => (long)i).ToHashSet();
         return new ConcurrentArraySource(name, pages, unreadable, concurrent, goneFrom, throwFrom);
     }
 
@@ -94,7 +99,14 @@ public sealed class ReadAheadTests
 
             if (unreadable.Contains(firstIndex))
             {
-                return PageRun.Unreadable(1);
+                // The whole unreadable range, even past the buffer (a source may say so).
+                var end = firstIndex;
+                while (unreadable.Contains(end))
+                {
+                    end++;
+                }
+
+                return PageRun.Unreadable((int)(end - firstIndex));
             }
 
             var count = 0;

@@ -70,6 +70,83 @@ public sealed class ProcessPageSourceTests
     }
 
     [Fact]
+    public void Reads_by_process_vm_readv_across_runs_give_the_bytes_proc_mem_gives()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), NeedsLinux);
+        // 64 pages of distinct contents this test made up, in memory the process has written (resident).
+        const int pages = 64;
+        var seed = Random.Shared.Next(1 << 20);
+        var patterns = Enumerable.Range(0, pages).Select(p => TestPages.Filled(seed + p)).ToArray();
+        var byHash = patterns.Select((page, p) => (Hash: System.IO.Hashing.XxHash3.HashToUInt64(page), p)).ToDictionary(x => x.Hash, x => x.p);
+        var block = GC.AllocateArray<byte>((pages + 1) * PageSize, pinned: true);
+        var handle = GCHandle.Alloc(block, GCHandleType.Pinned);
+        try
+        {
+            var skip = (int)((PageSize - (handle.AddrOfPinnedObject() % PageSize)) % PageSize);
+            for (var p = 0; p < pages; p++)
+            {
+                patterns[p].CopyTo(block.AsSpan(skip + (p * PageSize), PageSize));
+            }
+
+            using var self = ProcessPageSource.Open(Environment.ProcessId);
+            Assert.True(self.ReadsByVector, "process_vm_readv on this process");
+            Assert.True(self.RunCount > 1);
+            var batch = new byte[SharingEstimator.BatchPages * PageSize];
+            var mem = new byte[PageSize];
+            var found = new HashSet<int>();
+            for (var index = 0L; index < self.PageCount;)
+            {
+                var run = self.ReadPages(index, batch);
+                for (var i = 0; run.Readable && i < run.Count; i++)
+                {
+                    var page = batch.AsSpan(i * PageSize, PageSize);
+                    if (byHash.TryGetValue(System.IO.Hashing.XxHash3.HashToUInt64(page), out var p) && page.SequenceEqual(patterns[p]))
+                    {
+                        Assert.True(self.ReadPagesThroughMem(index + i, mem).Readable);
+                        Assert.True(mem.AsSpan().SequenceEqual(page), $"page {index + i}: /proc/PID/mem reads other bytes");
+                        found.Add(p);
+                    }
+                }
+
+                index += Math.Max(run.Count, 1);
+            }
+
+            Assert.Equal(pages, found.Count);
+        }
+        finally
+        {
+            handle.Free();
+            GC.KeepAlive(block);
+        }
+    }
+
+    [Fact]
+    public void A_process_that_exits_after_it_was_opened_reads_as_gone()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), NeedsLinux);
+        using var child = System.Diagnostics.Process.Start("sleep", "60");
+        try
+        {
+            using var source = ProcessPageSource.Open(child.Id);
+            Assert.True(source.PageCount > 0);
+            child.Kill();
+            child.WaitForExit();
+
+            var estimate = Estimator.Run([source]);
+
+            Assert.Equal(PageRun.Gone, source.ReadPages(0, new byte[PageSize]));
+            Assert.Equal(source.PageCount, estimate.Total.VanishedPages);
+        }
+        finally
+        {
+            if (!child.HasExited)
+            {
+                child.Kill();
+            }
+        }
+    }
+
+    [Fact]
     public void A_physical_page_is_offered_once_across_sources()
     {
         Assert.SkipUnless(OperatingSystem.IsLinux(), NeedsLinux);
