@@ -10,6 +10,7 @@
  */
 using System.Numerics;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using Memvisor.Core.Memory;
 
 namespace Memvisor.Simulation.Images;
@@ -43,6 +44,12 @@ public static class PageContent
         if (token == Zero)
         {
             page.Clear();
+            return;
+        }
+
+        if (Vector512.IsHardwareAccelerated)
+        {
+            Fill512(page, token);
             return;
         }
 
@@ -81,6 +88,11 @@ public static class PageContent
             return true;
         }
 
+        if (Vector512.IsHardwareAccelerated)
+        {
+            return Matches512(page, token);
+        }
+
         var words = MemoryMarshal.Cast<byte, Vector<ulong>>(page);
         var v0 = Vector.CreateSequence(Spread(token), Stride);
         var step = new Vector<ulong>((ulong)Vector<ulong>.Count * Stride);
@@ -99,6 +111,42 @@ public static class PageContent
         }
 
         return difference == Vector<ulong>.Zero;
+    }
+
+    /// <summary><see cref="Fill"/> with 512-bit vectors (the same words: word i is Spread(token) + i * Stride at any width).</summary>
+    private static void Fill512(Span<byte> page, ulong token)
+    {
+        var words = MemoryMarshal.Cast<byte, Vector512<ulong>>(page);
+        var v0 = Vector512.CreateSequence(Spread(token), Stride);
+        var step = Vector512.Create((ulong)Vector512<ulong>.Count * Stride);
+        var v1 = v0 + step;
+        var step2 = step + step;
+        for (var i = 0; i + 1 < words.Length; i += 2)
+        {
+            words[i] = v0;
+            words[i + 1] = v1;
+            v0 += step2;
+            v1 += step2;
+        }
+    }
+
+    /// <summary><see cref="Matches"/> with 512-bit vectors, for a token other than Zero and Unknown.</summary>
+    private static bool Matches512(ReadOnlySpan<byte> page, ulong token)
+    {
+        var words = MemoryMarshal.Cast<byte, Vector512<ulong>>(page);
+        var v0 = Vector512.CreateSequence(Spread(token), Stride);
+        var step = Vector512.Create((ulong)Vector512<ulong>.Count * Stride);
+        var v1 = v0 + step;
+        var step2 = step + step;
+        var difference = Vector512<ulong>.Zero;
+        for (var i = 0; i + 1 < words.Length; i += 2)
+        {
+            difference |= (words[i] ^ v0) | (words[i + 1] ^ v1);
+            v0 += step2;
+            v1 += step2;
+        }
+
+        return difference == Vector512<ulong>.Zero;
     }
 
     /// <summary>
