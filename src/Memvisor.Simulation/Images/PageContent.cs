@@ -175,6 +175,13 @@ public static class PageContent
         }
 
         var start = Spread(token);
+        if (Vector512.IsHardwareAccelerated)
+        {
+            // The first 64 bytes are one vector: word i is start + i * Stride (zero for the zero page).
+            var expected = token == Zero ? Vector512<ulong>.Zero : Vector512.CreateSequence(start, Stride);
+            return MemoryMarshal.Read<Vector512<ulong>>(page) == expected;
+        }
+
         var words = MemoryMarshal.Cast<byte, ulong>(page[..StartBytes]);
         for (var i = 0; i < words.Length; i++)
         {
