@@ -113,14 +113,19 @@ public static class PageContent
         return difference == Vector<ulong>.Zero;
     }
 
+    /// <summary>The first two 512-bit vectors of <paramref name="token"/>'s page and the step from a pair to the next.</summary>
+    private static (Vector512<ulong> First, Vector512<ulong> Second, Vector512<ulong> Step) Start512(ulong token)
+    {
+        var first = Vector512.CreateSequence(Spread(token), Stride);
+        var step = Vector512.Create((ulong)Vector512<ulong>.Count * Stride);
+        return (first, first + step, step + step);
+    }
+
     /// <summary><see cref="Fill"/> with 512-bit vectors (the same words: word i is Spread(token) + i * Stride at any width).</summary>
     private static void Fill512(Span<byte> page, ulong token)
     {
         var words = MemoryMarshal.Cast<byte, Vector512<ulong>>(page);
-        var v0 = Vector512.CreateSequence(Spread(token), Stride);
-        var step = Vector512.Create((ulong)Vector512<ulong>.Count * Stride);
-        var v1 = v0 + step;
-        var step2 = step + step;
+        var (v0, v1, step2) = Start512(token);
         for (var i = 0; i + 1 < words.Length; i += 2)
         {
             words[i] = v0;
@@ -134,10 +139,7 @@ public static class PageContent
     private static bool Matches512(ReadOnlySpan<byte> page, ulong token)
     {
         var words = MemoryMarshal.Cast<byte, Vector512<ulong>>(page);
-        var v0 = Vector512.CreateSequence(Spread(token), Stride);
-        var step = Vector512.Create((ulong)Vector512<ulong>.Count * Stride);
-        var v1 = v0 + step;
-        var step2 = step + step;
+        var (v0, v1, step2) = Start512(token);
         var difference = Vector512<ulong>.Zero;
         for (var i = 0; i + 1 < words.Length; i += 2)
         {
