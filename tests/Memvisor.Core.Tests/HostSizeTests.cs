@@ -113,6 +113,76 @@ public class HostSizeTests
         Assert.Equal(5000, table.AddShared(3, new Mpn(3), 1));
     }
 
+    [Fact]
+    public void Freed_pages_are_reused_lowest_first_so_the_tracked_range_follows_the_pages_in_use_at_once()
+    {
+        // 200 rounds of a VM taking 10,000 pages and giving them back, in a shuffled order: a next-fit
+        // allocator would walk the whole terabyte; lowest-first stays within the 10,000 pages.
+        var pool = new MachinePagePool(new OnePageMemory(TerabytePages));
+        var random = new Random(15);
+        var held = new List<Mpn>();
+        for (var round = 0; round < 200; round++)
+        {
+            for (var i = 0; i < 10_000; i++)
+            {
+                Assert.True(pool.TryAllocate(new VmId(1), new Ppn((uint)i), MpnUse.Private, out var mpn));
+                held.Add(mpn);
+            }
+
+            Assert.Equal(9_999u, held.Max(m => m.Value));
+            foreach (var mpn in held.OrderBy(_ => random.Next()))
+            {
+                pool.Free(mpn);
+            }
+
+            held.Clear();
+        }
+
+        Assert.True(pool.TrackedPages <= 16_384, $"{pool.TrackedPages} pages tracked");
+        Assert.Equal(TerabytePages, pool.FreePages);
+    }
+
+    [Fact]
+    public void The_lowest_free_page_of_each_zone_is_taken_whatever_the_order_pages_were_freed_in()
+    {
+        var pool = new MachinePagePool(new OnePageMemory(1 << 20));
+        pool.SetZones(1 << 16, ZonePreference.HighFirst);
+        var high = Enumerable.Range(0, 5000).Select(i => Allocate(pool, 0, 1 << 20)).ToList();
+        var low = Enumerable.Range(0, 5000).Select(i => Allocate(pool, 0, 1 << 16)).ToList();
+        Assert.Equal(Enumerable.Range(1 << 16, 5000).Select(i => (uint)i), high.Select(m => m.Value));
+        Assert.Equal(Enumerable.Range(0, 5000).Select(i => (uint)i), low.Select(m => m.Value));
+
+        foreach (var i in new[] { 4321, 17, 2500, 64, 4095 })
+        {
+            pool.Free(high[i]);
+            pool.Free(low[i]);
+        }
+
+        foreach (var i in new[] { 17, 64, 2500, 4095, 4321 })
+        {
+            Assert.Equal(high[i], Allocate(pool, 0, 1 << 20));
+        }
+
+        Assert.Equal((uint)(1 << 16) + 5000, Allocate(pool, 0, 1 << 20).Value);
+        foreach (var i in new[] { 17, 64, 2500, 4095, 4321 })
+        {
+            Assert.Equal(low[i], Allocate(pool, 0, 1 << 16));
+        }
+
+        Assert.Equal(5000u, Allocate(pool, 0, 1 << 16).Value);
+
+        // A range above the zone's lowest free page is searched from its own start.
+        pool.Free(low[10]);
+        Assert.Equal(5001u, Allocate(pool, 20, 1 << 16).Value);
+        Assert.Equal(low[10], Allocate(pool, 0, 1 << 16));
+    }
+
+    private static Mpn Allocate(MachinePagePool pool, int firstMpn, int endMpn)
+    {
+        Assert.True(pool.TryAllocate(new VmId(2), new Ppn(0), MpnUse.Private, out var mpn, firstMpn, endMpn));
+        return mpn;
+    }
+
     /// <summary>Machine memory of any size whose every page is one scratch page (for bookkeeping tests only).</summary>
     private sealed class OnePageMemory(int pageCount) : IMachineMemory
     {

@@ -7,16 +7,19 @@
  * substrate choose where a page lives, and knows each page's owner so that policies that move pages
  * (hot I/O remapping) and the consistency checker can go from an MPN back to its user.
  *
- * Data structures. A bitmap of pages in use (one bit per MPN, 0 = free) searched from a roving cursor,
- * and an owner word per MPN: kind (2 bits) | VM (16 bits) | PPN or frame index (32 bits). Both cover
- * only MPNs below a high-water mark, the end of the highest page ever allocated rounded up, and grow
- * (doubling) as it rises: every page above it is free and unowned. So a host with a terabyte of
- * machine memory and one small VM pays for what the allocator has reached, not for the terabyte
- * (the allocator is next-fit, so the mark follows the pages handed out, not the pages in use).
+ * Data structures. A bitmap of pages in use (one bit per MPN, 0 = free), a summary bitmap with one bit
+ * per full word of it (so a search skips 4,096 pages in use per summary word), and an owner word per
+ * MPN: kind (2 bits) | VM (16 bits) | PPN or frame index (32 bits). All cover only MPNs below a
+ * high-water mark, the end of the highest page ever allocated rounded up, and grow (doubling) as it
+ * rises: every page above it is free and unowned. The allocator is lowest-first: a request takes the
+ * lowest free page of its range (a lower bound per zone below which every page is in use starts the
+ * search), so freed pages are reused before any page above them, and the mark and the machine memory
+ * ever touched follow the most pages in use at once, not the pages handed out over the run. So a host
+ * with a terabyte of machine memory and one small VM pays for what its VMs use, not for the terabyte.
  *
  * Zones (paper §7). Machine memory may be split at a DMA boundary into a low zone [0, LowZonePages),
  * which every device can address, and a high zone above it. The pool counts free low pages and keeps
- * one roving cursor per zone; with HighFirst, a request that spans both zones is served from high
+ * one lower bound per zone; with HighFirst, a request that spans both zones is served from high
  * memory first, so that low memory stays free for I/O (bounce buffers, hot pages remapped low).
  */
 using System.Numerics;
@@ -43,7 +46,7 @@ public enum MpnUse : byte
 /// <summary>Which zone a request that may use any machine page is served from first.</summary>
 public enum ZonePreference : byte
 {
-    /// <summary>No preference: one roving cursor over all of memory (low pages are as good as high ones).</summary>
+    /// <summary>No preference: the lowest free page of the range (low pages are as good as high ones).</summary>
     Anywhere = 0,
 
     /// <summary>High memory first, low (DMA-able) memory only when high memory is full.</summary>
@@ -65,10 +68,14 @@ public sealed class MachinePagePool
 {
     private const int MinTrackedWords = 64;
     private readonly IMachineMemory _memory;
-    private readonly int[] _rovers = new int[2];
+    // Per zone (0 low, 1 high), an MPN below which every page of the zone is in use.
+    private readonly int[] _lowestFree = new int[2];
 
     // Bit i of word i/64 is set when MPN i is in use; MPNs at or above _usedBits.Length * 64 are free.
     private ulong[] _usedBits;
+
+    // Bit w of word w/64 is set when word w of _usedBits is full (64 pages in use).
+    private ulong[] _fullWords;
 
     // The owner word of each MPN below _owners.Length (always _usedBits.Length * 64); 0 (free) above.
     private ulong[] _owners;
@@ -81,10 +88,12 @@ public sealed class MachinePagePool
         TotalPages = memory.PageCount;
         var words = Math.Min(MinTrackedWords, (TotalPages + 63) / 64);
         _usedBits = new ulong[words];
+        _fullWords = new ulong[(words + 63) / 64];
         _owners = new ulong[words * 64];
         FreePages = TotalPages;
         LowZonePages = TotalPages;
         FreeLowPages = TotalPages;
+        _lowestFree[1] = TotalPages;
     }
 
     /// <summary>All machine pages.</summary>
@@ -134,6 +143,8 @@ public sealed class MachinePagePool
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(lowZonePages);
         LowZonePages = Math.Min(lowZonePages, TotalPages);
         FreeLowPages = CountFree(0, LowZonePages);
+        _lowestFree[0] = 0;
+        _lowestFree[1] = LowZonePages;
         Preference = preference;
     }
 
@@ -170,25 +181,35 @@ public sealed class MachinePagePool
         }
         else
         {
-            ref var rover = ref _rovers[firstMpn < LowZonePages ? 0 : 1];
-            var start = rover >= firstMpn && rover < endMpn ? rover : firstMpn;
-            index = FindFree(start, endMpn);
-            if (index < 0)
-            {
-                index = FindFree(firstMpn, start);
-            }
-
+            // Every page of the zone below its bound is in use: a search from the bound finds the lowest free page.
+            var zone = firstMpn < LowZonePages ? 0 : 1;
+            var fromBound = firstMpn <= _lowestFree[zone];
+            index = FindFree(fromBound ? _lowestFree[zone] : firstMpn, endMpn);
             if (index < 0)
             {
                 mpn = Mpn.None;
                 return false;
             }
 
-            rover = index + 1;
+            if (fromBound)
+            {
+                // The search passed only pages in use, up to index (which is now in use too).
+                _lowestFree[zone] = zone == 0 ? Math.Min(index + 1, LowZonePages) : index + 1;
+                if (zone == 0 && index >= LowZonePages)
+                {
+                    _lowestFree[1] = Math.Max(_lowestFree[1], index + 1);
+                }
+            }
         }
 
         Track(index);
-        _usedBits[index >> 6] |= 1UL << (index & 63);
+        ref var used = ref _usedBits[index >> 6];
+        used |= 1UL << (index & 63);
+        if (used == ulong.MaxValue)
+        {
+            _fullWords[index >> 12] |= 1UL << ((index >> 6) & 63);
+        }
+
         FreePages--;
         if (index < LowZonePages)
         {
@@ -197,7 +218,7 @@ public sealed class MachinePagePool
 
         mpn = new Mpn((uint)index);
         SetOwner(mpn, use, vm, ppn.Value);
-        _memory.GetPage(mpn).Clear();
+        _memory.Zero(mpn);
         return true;
     }
 
@@ -209,13 +230,19 @@ public sealed class MachinePagePool
             throw new InvalidOperationException($"{mpn} is freed twice.");
         }
 
-        _usedBits[mpn.Value >> 6] &= ~(1UL << (int)(mpn.Value & 63));
-        _owners[mpn.Value] = 0;
+        var index = (int)mpn.Value;
+        _usedBits[index >> 6] &= ~(1UL << (index & 63));
+        _fullWords[index >> 12] &= ~(1UL << ((index >> 6) & 63));
+        _owners[index] = 0;
         FreePages++;
+        var zone = 1;
         if (IsLow(mpn))
         {
             FreeLowPages++;
+            zone = 0;
         }
+
+        _lowestFree[zone] = Math.Min(_lowestFree[zone], index);
         _memory.Discard(mpn);
     }
 
@@ -260,6 +287,7 @@ public sealed class MachinePagePool
         return endMpn - firstMpn - used;
     }
 
+    /// <summary>The lowest free page in [<paramref name="from"/>, <paramref name="to"/>), or -1.</summary>
     private int FindFree(int from, int to)
     {
         var i = from;
@@ -273,11 +301,29 @@ public sealed class MachinePagePool
                 return found < to ? found : -1;
             }
 
-            i = (i | 63) + 1;
+            i = NextWordNotFull((i >> 6) + 1) << 6;
         }
 
         // Every page above the high-water mark is free.
         return i < to ? i : -1;
+    }
+
+    /// <summary>The first word of the bitmap at or after <paramref name="word"/> that has a free page (at most _usedBits.Length).</summary>
+    private int NextWordNotFull(int word)
+    {
+        var words = _usedBits.Length;
+        while (word < words)
+        {
+            var notFull = ~_fullWords[word >> 6] >> (word & 63);
+            if (notFull != 0)
+            {
+                return Math.Min(word + BitOperations.TrailingZeroCount(notFull), words);
+            }
+
+            word = (word | 63) + 1;
+        }
+
+        return words;
     }
 
     /// <summary>Grows the bitmap and the owner words (doubling) so that they cover MPN <paramref name="index"/>.</summary>
@@ -297,6 +343,7 @@ public sealed class MachinePagePool
         }
 
         Array.Resize(ref _usedBits, words);
+        Array.Resize(ref _fullWords, (words + 63) / 64);
         Array.Resize(ref _owners, words * 64);
     }
 }

@@ -21,6 +21,13 @@ public interface IMachineMemory
     /// </summary>
     Mpn PreferredPlacement(VmId vm, Ppn ppn);
 
+    /// <summary>
+    /// Makes the page read as zeros: the pool hands out only zeroed pages. A substrate that knows the page
+    /// reads as zeros already (its backing is fresh and nothing wrote it since) may skip the work and leave
+    /// the page unbacked until it is used.
+    /// </summary>
+    void Zero(Mpn mpn) => GetPage(mpn).Clear();
+
     /// <summary>The page was freed; a substrate may give its backing back to the host (e.g. punch a hole).</summary>
     void Discard(Mpn mpn);
 

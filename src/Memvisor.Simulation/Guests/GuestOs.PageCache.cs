@@ -14,7 +14,7 @@ public abstract partial class GuestOs
     /// <summary>The frame a logical page is in (NoPage when none); a page on the standby list is taken back first (a soft fault: no I/O).</summary>
     private int ResidentFrame(int page)
     {
-        var p = _logical[page].Frame;
+        var p = Logical(page).Frame;
         if (p >= 0 && _ppn[p].Standby != 0)
         {
             UnlinkStandby(p);
@@ -31,15 +31,15 @@ public abstract partial class GuestOs
         var end = Math.Min(page + Options.ReadaheadPages, FileEnd(page));
         for (var q = page + 1; q < end && FreePages > 0; q++)
         {
-            if (_logical[q].Frame >= 0)
+            if (Logical(q).Frame >= 0)
             {
                 continue;
             }
 
             var p = AllocatePage(preferZeroed: false, out _);
             Assign(p, q, GuestPageUse.PageCache);
-            PageContent.Fill(WritePhysical(p), _logical[q].Disk);
-            _ppn[p].Expected = _logical[q].Disk;
+            PageContent.Fill(WritePhysical(p), Logical(q).Disk);
+            _ppn[p].Expected = Logical(q).Disk;
             // Read but not yet used: the clock may take it first.
             _ppn[p].Referenced = 0;
             Counters.ReadaheadPages++;
@@ -67,7 +67,7 @@ public abstract partial class GuestOs
     {
         if (Image.SystemPages > 0 && Options.BackgroundFileReadPagesPerSecond > 0)
         {
-            _systemFiles = AddFiles(Image.SystemPages, Options.ReadaheadPages, i => Image.Token(GuestImage.File.System, i));
+            _systemFiles = AddSystemFiles(Image.SystemPages, Options.ReadaheadPages);
         }
     }
 

@@ -30,9 +30,13 @@ public abstract partial class GuestOs
     private int _freeCount;
     private int _zeroedCount;
 
-    // Per logical page.
+    // Per logical page, but for the image's system files: logical page n is at n below them, at n - their size above.
     private LogicalPage[] _logical = [];
     private int _logicalCount;
+
+    // The image's system files (_systemFiles), materialised from the front as the idle system reaches them:
+    // their entries hold their initial contents until a page is first used, so they need not exist before.
+    private LogicalPage[] _systemLogical = [];
 
     private readonly byte[] _dmaBuffer = new byte[PageGeometry.PageSizeBytes];
     private int _clockHand;
@@ -118,7 +122,7 @@ public abstract partial class GuestOs
         var p = ResidentFrame(page);
         if (p >= 0)
         {
-            if ((_logical[page].Flags & FileFlag) != 0)
+            if ((Logical(page).Flags & FileFlag) != 0)
             {
                 Counters.PageCacheHits++;
             }
@@ -147,7 +151,7 @@ public abstract partial class GuestOs
 
         Counters.Accesses++;
         var p = ResidentFrame(page);
-        var file = (_logical[page].Flags & FileFlag) != 0;
+        var file = (Logical(page).Flags & FileFlag) != 0;
         Span<byte> bytes;
         if (p >= 0 && p != _zeroPage)
         {
@@ -172,10 +176,10 @@ public abstract partial class GuestOs
 
         PageContent.Fill(bytes, token);
         _ppn[p].Expected = token;
-        _logical[page].Token = token;
+        Logical(page).Token = token;
         if (file)
         {
-            _logical[page].Flags |= DirtyFlag;
+            Logical(page).Flags |= DirtyFlag;
         }
     }
 
@@ -212,10 +216,10 @@ public abstract partial class GuestOs
         PageContent.Fill(_dmaBuffer, token);
         Dma(p, IoDirection.Receive);
         _ppn[p].Expected = token;
-        _logical[page].Token = token;
-        if ((_logical[page].Flags & FileFlag) != 0)
+        Logical(page).Token = token;
+        if ((Logical(page).Flags & FileFlag) != 0)
         {
-            _logical[page].Flags |= DirtyFlag;
+            Logical(page).Flags |= DirtyFlag;
         }
     }
 
@@ -237,7 +241,7 @@ public abstract partial class GuestOs
     {
         CheckLogical(page);
         UnmapZeroPage(page);
-        var p = _logical[page].Frame;
+        var p = Logical(page).Frame;
         if (p >= 0)
         {
             if (_ppn[p].Standby != 0)
@@ -249,14 +253,14 @@ public abstract partial class GuestOs
             FreePage(p);
         }
 
-        if ((_logical[page].Flags & InSwapFlag) != 0)
+        if ((Logical(page).Flags & InSwapFlag) != 0)
         {
             _swapUsed--;
         }
 
-        _logical[page].Flags &= FileFlag;
-        _logical[page].Token = PageContent.Zero;
-        _logical[page].Disk = PageContent.Zero;
+        Logical(page).Flags &= FileFlag;
+        Logical(page).Token = PageContent.Zero;
+        Logical(page).Disk = PageContent.Zero;
     }
 
     /// <summary>Takes a page for the balloon (free pages first, else reclaiming the least valuable): its PPN, or -1 when the guest has none to give.</summary>
@@ -306,14 +310,14 @@ public abstract partial class GuestOs
     /// </summary>
     private int FaultIn(int page, bool forWrite)
     {
-        var flags = _logical[page].Flags;
+        var flags = Logical(page).Flags;
         int p;
         if ((flags & FileFlag) != 0)
         {
             p = AllocatePage(preferZeroed: false, out _);
             Assign(p, page, GuestPageUse.PageCache);
-            PageContent.Fill(WritePhysical(p), _logical[page].Disk);
-            _ppn[p].Expected = _logical[page].Disk;
+            PageContent.Fill(WritePhysical(p), Logical(page).Disk);
+            _ppn[p].Expected = Logical(page).Disk;
             Counters.PageCacheMisses++;
             GuestStall(_latency.GuestDiskReadNanoseconds);
             ReadAhead(page);
@@ -322,9 +326,9 @@ public abstract partial class GuestOs
         {
             p = AllocatePage(preferZeroed: false, out _);
             Assign(p, page, GuestPageUse.Anonymous);
-            PageContent.Fill(WritePhysical(p), _logical[page].Disk);
-            _ppn[p].Expected = _logical[page].Disk;
-            _logical[page].Flags &= unchecked((byte)~InSwapFlag);
+            PageContent.Fill(WritePhysical(p), Logical(page).Disk);
+            _ppn[p].Expected = Logical(page).Disk;
+            Logical(page).Flags &= unchecked((byte)~InSwapFlag);
             _swapUsed--;
             Counters.GuestSwapIns++;
             GuestStall(_latency.GuestDiskReadNanoseconds);
@@ -332,7 +336,7 @@ public abstract partial class GuestOs
         else if (!forWrite && _zeroPage != NoPage)
         {
             p = _zeroPage;
-            _logical[page].Frame = p;
+            Logical(page).Frame = p;
             Counters.ZeroPageMaps++;
             Counters.GuestPageFaults++;
             GuestStall(_latency.GuestMinorFaultNanoseconds);
@@ -357,9 +361,9 @@ public abstract partial class GuestOs
     /// <summary>A logical page that maps the zero page stops mapping it (before a write or a release): it owns no frame.</summary>
     private void UnmapZeroPage(int page)
     {
-        if (_logical[page].Frame == _zeroPage && _zeroPage != NoPage)
+        if (Logical(page).Frame == _zeroPage && _zeroPage != NoPage)
         {
-            _logical[page].Frame = NoPage;
+            Logical(page).Frame = NoPage;
         }
     }
 
@@ -367,7 +371,7 @@ public abstract partial class GuestOs
     {
         _ppn[p].Use = use;
         _ppn[p].Owner = page;
-        _logical[page].Frame = p;
+        Logical(page).Frame = p;
         if (use == GuestPageUse.PageCache)
         {
             _cacheResident++;
@@ -390,7 +394,7 @@ public abstract partial class GuestOs
         }
 
         _ppn[p].Owner = NoPage;
-        _logical[page].Frame = NoPage;
+        Logical(page).Frame = NoPage;
     }
 
     /// <summary>A free page, reclaiming (and as a last resort deflating the balloon) when both free lists are empty.</summary>
@@ -463,7 +467,7 @@ public abstract partial class GuestOs
     private void Evict(int p)
     {
         var page = _ppn[p].Owner;
-        var flags = _logical[page].Flags;
+        var flags = Logical(page).Flags;
         var mustWrite = (flags & FileFlag) == 0 || (flags & DirtyFlag) != 0;
         if (mustWrite)
         {
@@ -478,17 +482,17 @@ public abstract partial class GuestOs
                 _evicting = false;
             }
 
-            _logical[page].Disk = _ppn[p].Expected;
+            Logical(page).Disk = _ppn[p].Expected;
             GuestStall(_latency.GuestDiskWriteNanoseconds);
             if ((flags & FileFlag) != 0)
             {
                 Counters.FileWriteBacks++;
-                _logical[page].Flags &= unchecked((byte)~DirtyFlag);
+                Logical(page).Flags &= unchecked((byte)~DirtyFlag);
             }
             else
             {
                 Counters.GuestSwapOuts++;
-                _logical[page].Flags |= InSwapFlag;
+                Logical(page).Flags |= InSwapFlag;
                 _swapUsed++;
             }
         }
@@ -546,7 +550,7 @@ public abstract partial class GuestOs
     /// <summary>Checks a page's bytes against the guest's record of the PPN, and that record against the logical page's.</summary>
     private void Verify(ReadOnlySpan<byte> bytes, int p, int page)
     {
-        if (!PageContent.Matches(bytes, _ppn[p].Expected) || (page != NoPage && _ppn[p].Expected != _logical[page].Token))
+        if (!PageContent.Matches(bytes, _ppn[p].Expected) || (page != NoPage && _ppn[p].Expected != Logical(page).Token))
         {
             Mismatch(bytes, p, page);
         }
@@ -555,7 +559,7 @@ public abstract partial class GuestOs
     /// <summary>As <see cref="Verify"/>, for the first cache line only (before the page is overwritten).</summary>
     private void VerifyStart(ReadOnlySpan<byte> bytes, int p, int page)
     {
-        if (!PageContent.StartMatches(bytes, _ppn[p].Expected) || (page != NoPage && _ppn[p].Expected != _logical[page].Token))
+        if (!PageContent.StartMatches(bytes, _ppn[p].Expected) || (page != NoPage && _ppn[p].Expected != Logical(page).Token))
         {
             Mismatch(bytes, p, page);
         }
@@ -567,7 +571,7 @@ public abstract partial class GuestOs
         Counters.DataMismatches++;
         FirstMismatch ??= $"{Id} PPN {p:x} ({_ppn[p].Use}, logical page {page}) at {_now} ns: " +
             (PageContent.StartMatches(bytes, expected) && PageContent.Matches(bytes, expected) && page != NoPage
-                ? $"the guest's record {expected:x16} differs from the workload's {_logical[page].Token:x16}."
+                ? $"the guest's record {expected:x16} differs from the workload's {Logical(page).Token:x16}."
                 : $"the bytes differ from the guest's record {expected:x16}.");
     }
 
@@ -632,7 +636,8 @@ public abstract partial class GuestOs
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(pages);
         var first = _logicalCount;
-        var needed = first + pages;
+        var at = StorageIndex(first);
+        var needed = at + pages;
         if (needed > _logical.Length)
         {
             Array.Resize(ref _logical, Math.Max(needed, _logical.Length * 2));
@@ -641,14 +646,67 @@ public abstract partial class GuestOs
         for (var i = 0; i < pages; i++)
         {
             var contents = initialContents(i);
-            _logical[first + i].Frame = NoPage;
-            _logical[first + i].Token = contents;
-            _logical[first + i].Disk = contents;
-            _logical[first + i].Flags = file ? FileFlag : (byte)0;
+            _logical[at + i].Frame = NoPage;
+            _logical[at + i].Token = contents;
+            _logical[at + i].Disk = contents;
+            _logical[at + i].Flags = file ? FileFlag : (byte)0;
         }
 
-        _logicalCount = needed;
+        _logicalCount = first + pages;
         return new GuestSegment(first, pages);
+    }
+
+    /// <summary>
+    /// The image's system files as one segment of files of <paramref name="pagesPerFile"/> blocks: its
+    /// logical pages are numbered as any segment's, but their entries are made only when first reached (<see cref="Logical"/>).
+    /// </summary>
+    private GuestSegment AddSystemFiles(int pages, int pagesPerFile)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(pages);
+        if (_systemFiles.Pages != 0)
+        {
+            throw new InvalidOperationException($"{Id}: the image's system files are opened once.");
+        }
+
+        var segment = new GuestSegment(_logicalCount, pages);
+        _logicalCount += pages;
+        _files.Add(new FileExtent(segment.First, pages, pagesPerFile));
+        return segment;
+    }
+
+    /// <summary>Where logical page <paramref name="page"/> (not a system-file page) is kept in _logical.</summary>
+    private int StorageIndex(int page) => page < _systemFiles.First + _systemFiles.Pages ? page : page - _systemFiles.Pages;
+
+    /// <summary>The entry of logical page <paramref name="page"/>.</summary>
+    private ref LogicalPage Logical(int page)
+    {
+        var system = (uint)(page - _systemFiles.First);
+        if (system < (uint)_systemFiles.Pages)
+        {
+            return ref SystemLogical((int)system);
+        }
+
+        return ref _logical[StorageIndex(page)];
+    }
+
+    /// <summary>The entry of block <paramref name="block"/> of the system files, made (with those before it) when first reached.</summary>
+    private ref LogicalPage SystemLogical(int block)
+    {
+        if (block >= _systemLogical.Length)
+        {
+            var made = _systemLogical.Length;
+            Array.Resize(ref _systemLogical, Math.Min(_systemFiles.Pages, Math.Max(block + 1, Math.Max(2 * made, 256))));
+            for (var i = made; i < _systemLogical.Length; i++)
+            {
+                var contents = Image.Token(GuestImage.File.System, i);
+                _systemLogical[i].Frame = NoPage;
+                _systemLogical[i].Token = contents;
+                _systemLogical[i].Disk = contents;
+                _systemLogical[i].Flags = FileFlag;
+            }
+        }
+
+        return ref _systemLogical[block];
     }
 
     private void CheckLogical(int page)

@@ -10,6 +10,7 @@
  */
 using System.Numerics;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using Memvisor.Core.Memory;
 
 namespace Memvisor.Simulation.Images;
@@ -43,6 +44,12 @@ public static class PageContent
         if (token == Zero)
         {
             page.Clear();
+            return;
+        }
+
+        if (Vector512.IsHardwareAccelerated)
+        {
+            Fill512(page, token);
             return;
         }
 
@@ -81,6 +88,11 @@ public static class PageContent
             return true;
         }
 
+        if (Vector512.IsHardwareAccelerated)
+        {
+            return Matches512(page, token);
+        }
+
         var words = MemoryMarshal.Cast<byte, Vector<ulong>>(page);
         var v0 = Vector.CreateSequence(Spread(token), Stride);
         var step = new Vector<ulong>((ulong)Vector<ulong>.Count * Stride);
@@ -99,6 +111,44 @@ public static class PageContent
         }
 
         return difference == Vector<ulong>.Zero;
+    }
+
+    /// <summary>The first two 512-bit vectors of <paramref name="token"/>'s page and the step from a pair to the next.</summary>
+    private static (Vector512<ulong> First, Vector512<ulong> Second, Vector512<ulong> Step) Start512(ulong token)
+    {
+        var first = Vector512.CreateSequence(Spread(token), Stride);
+        var step = Vector512.Create((ulong)Vector512<ulong>.Count * Stride);
+        return (first, first + step, step + step);
+    }
+
+    /// <summary><see cref="Fill"/> with 512-bit vectors (the same words: word i is Spread(token) + i * Stride at any width).</summary>
+    private static void Fill512(Span<byte> page, ulong token)
+    {
+        var words = MemoryMarshal.Cast<byte, Vector512<ulong>>(page);
+        var (v0, v1, step2) = Start512(token);
+        for (var i = 0; i + 1 < words.Length; i += 2)
+        {
+            words[i] = v0;
+            words[i + 1] = v1;
+            v0 += step2;
+            v1 += step2;
+        }
+    }
+
+    /// <summary><see cref="Matches"/> with 512-bit vectors, for a token other than Zero and Unknown.</summary>
+    private static bool Matches512(ReadOnlySpan<byte> page, ulong token)
+    {
+        var words = MemoryMarshal.Cast<byte, Vector512<ulong>>(page);
+        var (v0, v1, step2) = Start512(token);
+        var difference = Vector512<ulong>.Zero;
+        for (var i = 0; i + 1 < words.Length; i += 2)
+        {
+            difference |= (words[i] ^ v0) | (words[i + 1] ^ v1);
+            v0 += step2;
+            v1 += step2;
+        }
+
+        return difference == Vector512<ulong>.Zero;
     }
 
     /// <summary>
@@ -127,6 +177,13 @@ public static class PageContent
         }
 
         var start = Spread(token);
+        if (Vector512.IsHardwareAccelerated)
+        {
+            // The first 64 bytes are one vector: word i is start + i * Stride (zero for the zero page).
+            var expected = token == Zero ? Vector512<ulong>.Zero : Vector512.CreateSequence(start, Stride);
+            return MemoryMarshal.Read<Vector512<ulong>>(page) == expected;
+        }
+
         var words = MemoryMarshal.Cast<byte, ulong>(page[..StartBytes]);
         for (var i = 0; i < words.Length; i++)
         {

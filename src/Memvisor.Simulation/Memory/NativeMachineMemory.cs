@@ -9,10 +9,14 @@
  * pages one fault backs 512 machine pages. Where the advice is refused (THP "never") the mapping
  * simply stays 4 KiB-backed. The mapping is Memvisor.Native's AnonymousMapping (all native calls live
  * there). Elsewhere, or when the mapping fails, the block comes from NativeMemory.AllocZeroed.
- * Discarded pages keep their backing (the pool zeroes pages when it hands them out again).
- * The bitmap of touched pages (for ResidentPages) is zero-filled native memory too (calloc, which the
- * C runtime serves from fresh zero pages for large blocks), so it is also backed only where touched:
- * nothing here costs in proportion to machine memory that is never used.
+ * Discarded pages keep their backing (the pool zeroes pages when it hands them out again, and hands out
+ * the lowest free pages first, so the backing follows the most pages in use at once). A page nothing
+ * has written since the mapping was made still reads as zeros, so zeroing it is skipped (Zero) and it
+ * stays unbacked until a guest uses it: overhead memory, which nothing writes, costs nothing.
+ * The bitmaps of touched pages (for ResidentPages) and of pages that may hold non-zero bytes are
+ * zero-filled native memory too (calloc, which the C runtime serves from fresh zero pages for large
+ * blocks), so they are also backed only where touched: nothing here costs in proportion to machine
+ * memory that is never used.
  */
 using System.Runtime.InteropServices;
 using Memvisor.Core.Memory;
@@ -30,6 +34,8 @@ public sealed unsafe class NativeMachineMemory : IMachineMemory, IDisposable
     private AnonymousMapping? _mapping;
     // One bit per machine page, set while the page is touched (zero-filled native memory).
     private ulong* _touched;
+    // One bit per machine page, set once a span of it was handed out (it may hold non-zero bytes since).
+    private ulong* _written;
     private long _resident;
 
     /// <summary>Allocates <paramref name="pageCount"/> machine pages.</summary>
@@ -46,6 +52,7 @@ public sealed unsafe class NativeMachineMemory : IMachineMemory, IDisposable
         }
 
         _touched = (ulong*)NativeMemory.AllocZeroed(((nuint)pageCount + 63) / 64, sizeof(ulong));
+        _written = (ulong*)NativeMemory.AllocZeroed(((nuint)pageCount + 63) / 64, sizeof(ulong));
     }
 
     /// <inheritdoc/>
@@ -67,8 +74,21 @@ public sealed unsafe class NativeMachineMemory : IMachineMemory, IDisposable
             _resident++;
         }
 
+        _written[mpn.Value >> 6] |= bit;
+
         // SAFETY: mpn < PageCount was checked above, so the page lies inside the allocation, which lives until Dispose.
         return new Span<byte>(_base + ((nint)mpn.Value * PageGeometry.PageSizeBytes), PageGeometry.PageSizeBytes);
+    }
+
+    /// <inheritdoc/>
+    public void Zero(Mpn mpn)
+    {
+        ObjectDisposedException.ThrowIf(_base is null, this);
+        CheckMpn(mpn);
+        if ((_written[mpn.Value >> 6] & (1UL << (int)(mpn.Value & 63))) != 0)
+        {
+            GetPage(mpn).Clear();
+        }
     }
 
     /// <inheritdoc/>
@@ -119,6 +139,9 @@ public sealed unsafe class NativeMachineMemory : IMachineMemory, IDisposable
         // SAFETY: _touched came from NativeMemory.AllocZeroed in the constructor and is freed exactly once (_base is null after).
         NativeMemory.Free(_touched);
         _touched = null;
+        // SAFETY: _written came from NativeMemory.AllocZeroed in the constructor and is freed exactly once.
+        NativeMemory.Free(_written);
+        _written = null;
     }
 
     /// <summary>

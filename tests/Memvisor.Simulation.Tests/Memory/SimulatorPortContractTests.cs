@@ -12,6 +12,27 @@ public sealed class NativeMachineMemoryContractTests : MachineMemoryContract
     protected override IMachineMemory Create(int pageCount) => new NativeMachineMemory(pageCount);
 }
 
+/// <summary>What the simulator's machine memory adds to the contract: pages nothing wrote cost nothing to zero.</summary>
+public sealed class NativeMachineMemoryTests
+{
+    [Fact]
+    public void Zeroing_a_page_nothing_wrote_leaves_it_unbacked_and_a_written_one_is_cleared()
+    {
+        using var memory = new NativeMachineMemory(1024);
+        for (var p = 0u; p < 1024; p++)
+        {
+            memory.Zero(new Mpn(p));
+        }
+
+        Assert.Equal(0, memory.ResidentPages);
+        memory.GetPage(new Mpn(7)).Fill(0xA5);
+        memory.Discard(new Mpn(7));
+        memory.Zero(new Mpn(7));
+        Assert.False(memory.GetPage(new Mpn(7)).ContainsAnyExcept((byte)0));
+        Assert.False(memory.GetPage(new Mpn(8)).ContainsAnyExcept((byte)0));
+    }
+}
+
 /// <summary>The swap file keeps the swap device contract; /dev/full is a full disk.</summary>
 public sealed class SwapFileContractTests : SwapDeviceContract
 {

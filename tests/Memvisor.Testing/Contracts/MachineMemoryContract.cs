@@ -16,6 +16,9 @@
  *      discarding it changes no other page.
  *   6. ResidentPages stays within 0 .. PageCount, counts each touched page at least once (touching a
  *      page again adds nothing), and returns to its starting value when every touched page is discarded.
+ *   7. Zero makes a page read as zeros, whatever was written to it before and whether or not it was
+ *      discarded since (the pool hands out only zeroed pages: nothing leaks from one VM to another), and
+ *      changes no other page.
  */
 using Memvisor.Core.Memory;
 using Memvisor.Core.Ports;
@@ -136,6 +139,28 @@ public abstract class MachineMemoryContract
             }
 
             Assert.Equal(fresh, memory.ResidentPages);
+        });
+    }
+
+    [Fact]
+    public void Zero_makes_a_page_read_as_zeros_whatever_it_held_and_changes_no_other_page()
+    {
+        Use(16, memory =>
+        {
+            for (var p = 0u; p < 16; p++)
+            {
+                TestHost.Pattern((int)p).CopyTo(memory.GetPage(new Mpn(p)));
+            }
+
+            memory.Discard(new Mpn(3));
+            memory.Zero(new Mpn(3));
+            memory.Zero(new Mpn(4));
+            memory.Zero(new Mpn(9));
+            memory.Zero(new Mpn(9));
+            for (var p = 0u; p < 16; p++)
+            {
+                Assert.Equal(p is 3 or 4 or 9 ? new byte[PageGeometry.PageSizeBytes] : TestHost.Pattern((int)p), memory.GetPage(new Mpn(p)).ToArray());
+            }
         });
     }
 
