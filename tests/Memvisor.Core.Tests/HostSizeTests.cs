@@ -124,6 +124,8 @@ public class HostSizeTests
 
         public Span<byte> GetPage(Mpn mpn) => _page;
 
+        public void Zero(Mpn mpn) => _page.AsSpan().Clear();
+
         public Mpn PreferredPlacement(VmId vm, Ppn ppn) => Mpn.None;
 
         public void Discard(Mpn mpn)

@@ -66,6 +66,9 @@ internal sealed class MappingMachineMemory : IMachineMemory
     public long ReleasedPages => _releasedCount;
 
     /// <inheritdoc/>
+    public void Zero(Mpn mpn) => GetPage(mpn).Clear();
+
+    /// <inheritdoc/>
     public Span<byte> GetPage(Mpn mpn)
     {
         switch ((PageBacking)_pageState[mpn.Value])

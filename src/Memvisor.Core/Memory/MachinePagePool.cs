@@ -197,7 +197,7 @@ public sealed class MachinePagePool
 
         mpn = new Mpn((uint)index);
         SetOwner(mpn, use, vm, ppn.Value);
-        _memory.GetPage(mpn).Clear();
+        _memory.Zero(mpn);
         return true;
     }
 

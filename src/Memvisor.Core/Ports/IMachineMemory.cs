@@ -16,6 +16,13 @@ public interface IMachineMemory
     Span<byte> GetPage(Mpn mpn);
 
     /// <summary>
+    /// Makes the page read as zeros and counts it as touched, as <see cref="GetPage"/> does (the pool zeroes
+    /// every page it hands out). A substrate that knows the page still holds its initial zeros may skip the
+    /// write, and so not back the page before it is really used.
+    /// </summary>
+    void Zero(Mpn mpn);
+
+    /// <summary>
     /// Where the substrate would like the page for (<paramref name="vm"/>, <paramref name="ppn"/>) to
     /// live, or <see cref="Mpn.None"/> for no preference. The pool honours it when that page is free.
     /// </summary>

@@ -16,6 +16,8 @@
  *      discarding it changes no other page.
  *   6. ResidentPages stays within 0 .. PageCount, counts each touched page at least once (touching a
  *      page again adds nothing), and returns to its starting value when every touched page is discarded.
+ *   7. Zero makes a page read as zeros, whatever it held (written, discarded, never touched), changes no
+ *      other page, and counts the page as touched as GetPage does; it refuses an MPN outside the pages.
  */
 using Memvisor.Core.Memory;
 using Memvisor.Core.Ports;
@@ -136,6 +138,54 @@ public abstract class MachineMemoryContract
             }
 
             Assert.Equal(fresh, memory.ResidentPages);
+        });
+    }
+
+    [Fact]
+    public void Zero_makes_a_page_read_as_zeros_whatever_it_held_and_counts_it_touched()
+    {
+        Use(16, memory =>
+        {
+            var zeros = new byte[PageGeometry.PageSizeBytes];
+            var fresh = memory.ResidentPages;
+            for (var p = 0u; p < 8; p++)
+            {
+                TestHost.Pattern((int)p).CopyTo(memory.GetPage(new Mpn(p)));
+            }
+
+            memory.Discard(new Mpn(2));
+            memory.Discard(new Mpn(3));
+            TestHost.Pattern(300).CopyTo(memory.GetPage(new Mpn(3)));
+            memory.Discard(new Mpn(3));
+            var written = memory.ResidentPages;
+
+            memory.Zero(new Mpn(1));
+            memory.Zero(new Mpn(2));
+            memory.Zero(new Mpn(3));
+            memory.Zero(new Mpn(12));
+            Assert.Equal(written + 3, memory.ResidentPages);
+            memory.Zero(new Mpn(12));
+            Assert.Equal(written + 3, memory.ResidentPages);
+
+            foreach (var p in new uint[] { 1, 2, 3, 12 })
+            {
+                Assert.Equal(zeros, memory.GetPage(new Mpn(p)).ToArray());
+            }
+
+            foreach (var p in new uint[] { 0, 4, 5, 6, 7 })
+            {
+                Assert.Equal(TestHost.Pattern((int)p), memory.GetPage(new Mpn(p)).ToArray());
+            }
+
+            // A page zeroed before it was ever handed out, then written, discarded and zeroed again.
+            memory.Zero(new Mpn(13));
+            TestHost.Pattern(13).CopyTo(memory.GetPage(new Mpn(13)));
+            memory.Discard(new Mpn(13));
+            memory.Zero(new Mpn(13));
+            Assert.Equal(zeros, memory.GetPage(new Mpn(13)).ToArray());
+            Assert.InRange(fresh, 0, memory.ResidentPages);
+            Assert.Throws<ArgumentOutOfRangeException>(() => memory.Zero(new Mpn(16)));
+            Assert.Throws<ArgumentOutOfRangeException>(() => memory.Zero(Mpn.None));
         });
     }
 

@@ -63,6 +63,9 @@ public sealed class ArrayMachineMemory : IMachineMemory
     }
 
     /// <inheritdoc/>
+    public void Zero(Mpn mpn) => GetPage(mpn).Clear();
+
+    /// <inheritdoc/>
     public Mpn PreferredPlacement(VmId vm, Ppn ppn) => _placement?.Invoke(vm, ppn) ?? Mpn.None;
 
     /// <inheritdoc/>
