@@ -42,6 +42,21 @@ public sealed class HostCommandTests : IDisposable
         Assert.Single(o.Stderr.Trim().Split('\n'));
     }
 
+    [Fact]
+    public void Host_attach_with_an_output_folder_it_cannot_replace_is_one_line_before_any_VM_is_touched()
+    {
+        var file = Path.Combine(_dir.Path, "a-file");
+        File.WriteAllText(file, "not a folder");
+
+        var o = MemvisorProcess.Run(_dir.Path, "host", "attach", "--qmp", Path.Combine(_dir.Path, "nobody.sock"), "--budget", "512", "--out", file);
+
+        Assert.Equal(1, o.ExitCode);
+        Assert.Contains("--out", o.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("QMP", o.Stderr, StringComparison.Ordinal);
+        Assert.Single(o.Stderr.Trim().Split('\n'));
+        Assert.Equal("not a folder", File.ReadAllText(file));
+    }
+
     [Theory]
     [InlineData("/run/vm1.qmp", "/run/vm1.qmp", null, null)]
     [InlineData("/run/vm1.qmp,min=128", "/run/vm1.qmp", 128, null)]

@@ -3,7 +3,8 @@
  * Memvisor did not start (a user's own QEMU or libvirt guests with a QMP socket and a balloon device).
  * Runs until Ctrl-C (its normal end, exit 0) or --duration; prints a line every 5 s. On every way out
  * every balloon goes back to the size it had at attach and KSM's knobs are restored; no VM is ever
- * stopped. Wiring and printing only: the run is Memvisor.Qemu's QemuAttach.
+ * stopped. With --out DIR, at the end it writes what `host run` writes (time series, summary, charts,
+ * report) for what it managed, whole. Wiring and printing only: the run is Memvisor.Qemu's QemuAttach.
  */
 using System.CommandLine;
 using System.Globalization;
@@ -12,6 +13,7 @@ using Memvisor.Core.Host;
 using Memvisor.Core.Sampling;
 using Memvisor.Qemu.Launch;
 using Memvisor.Qemu.Substrate;
+using Memvisor.Reporting;
 
 namespace Memvisor.Cli.Commands;
 
@@ -36,12 +38,17 @@ internal static class HostAttachCommand
         var tau = new Option<double>("--tau") { Description = "Idle memory tax rate in [0, 1) (default 0.75).", DefaultValueFactory = _ => 0.75 };
         var period = Arguments.PositiveNumber("--period", "Seconds between working-set measurements and rebalances (default 5).", "SECONDS", 3600);
         var duration = Arguments.PositiveNumber("--duration", "Seconds to manage the VMs (default: until Ctrl-C).", "SECONDS", 31_536_000);
+        var output = new Option<string?>("--out")
+        {
+            Description = "Write the run's outputs (time series, summary, charts, HTML report: those of `host run`) to this folder when it ends (default: none).",
+            HelpName = "DIR",
+        };
         var noKsm = new Option<bool>("--no-ksm") { Description = "Leave KSM as it is (by default the policy sets its scan rate; every knob is restored)." };
         var command = new Command("attach", "Manage running QEMU VMs Memvisor did not start, through their QMP sockets: balloon targets by the policy (shares, idle tax, working sets from accessed bits), KSM's scan rate. On exit (Ctrl-C) every balloon goes back to where it was found and KSM is restored; the VMs run on. Exit code 1: bad arguments or a VM that cannot be managed (nothing changed).")
         {
-            qmp, budget, tau, period, duration, noKsm,
+            qmp, budget, tau, period, duration, output, noKsm,
         };
-        command.SetAction((parse, ct) => RunAsync(parse.GetValue(qmp) ?? [], parse.GetValue(budget) ?? 0, parse.GetValue(tau), parse.GetValue(period) ?? 5, parse.GetValue(duration), !parse.GetValue(noKsm), ct));
+        command.SetAction((parse, ct) => RunAsync(parse.GetValue(qmp) ?? [], parse.GetValue(budget) ?? 0, parse.GetValue(tau), parse.GetValue(period) ?? 5, parse.GetValue(duration), parse.GetValue(output), !parse.GetValue(noKsm), ct));
         return command;
     }
 
@@ -80,7 +87,7 @@ internal static class HostAttachCommand
         return new QemuAttachTarget(parts[0], min, shares);
     }
 
-    private static async Task<int> RunAsync(string[] sockets, double budgetMiB, double tau, double periodSeconds, double? duration, bool driveKsm, CancellationToken interrupted)
+    private static async Task<int> RunAsync(string[] sockets, double budgetMiB, double tau, double periodSeconds, double? duration, string? output, bool driveKsm, CancellationToken interrupted)
     {
         var targets = new List<QemuAttachTarget>();
         foreach (var text in sockets)
@@ -92,6 +99,12 @@ internal static class HostAttachCommand
             }
 
             targets.Add(target);
+        }
+
+        if (output is not null && WholeFolder.CheckReplaceable(output) is { } why)
+        {
+            Console.Error.WriteLine($"{Me}: cannot write outputs to --out '{output}': {why}; nothing changed.");
+            return 1;
         }
 
         var options = new QemuRunOptions
@@ -116,6 +129,20 @@ internal static class HostAttachCommand
             }
 
             Console.Error.WriteLine($"{Me}: detached from {string.Join(", ", result.Vms.Select(v => $"{v.Name} (PID {v.Pid})"))}: balloons back where they were found, KSM restored; the VMs run on.");
+            if (output is null)
+            {
+                return 0;
+            }
+
+            // Ctrl-C is how an attached run ends, so the interrupt has fired by now: the folder is written regardless.
+            var record = result.Record;
+            var summary = RunSummary.FromSamples(result.Scenario, record.Samples).WithStateLog(record.StateLog, record.EndSeconds).WithStops(record.Stops);
+            if (RunOutputFolder.Write(Me, output, result.Scenario, record.Samples, summary, CancellationToken.None) is { } failed)
+            {
+                return failed;
+            }
+
+            Console.WriteLine($"outputs: {Path.GetFullPath(Path.Combine(output, RunOutputs.ReportFile))}");
             return 0;
         }
         catch (Exception e) when (e is AttachException or ArgumentException)

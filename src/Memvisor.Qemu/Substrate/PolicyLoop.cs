@@ -24,16 +24,29 @@ internal static class PolicyLoop
     /// <summary>A guest handed to the policy.</summary>
     public sealed record Member(VmId Id, VmConfig Config, IQemuVm Vm);
 
-    /// <summary>KSM's scan rate under the policy, through a controller that saved every knob; null when not asked or not writable.</summary>
-    public static KsmScanRate? OpenKsm(bool drive, bool mergeZeroPages = false)
+    /// <summary>
+    /// KSM's scan rate under the policy, through a controller that saved every knob; null when not asked
+    /// (<paramref name="drive"/> false) or not writable, and then <paramref name="notDriven"/> says why in one line.
+    /// </summary>
+    public static KsmScanRate? OpenKsm(bool drive, out string? notDriven, bool mergeZeroPages = false) => OpenKsm(drive, out notDriven, mergeZeroPages, KsmSysfs.DefaultDirectory);
+
+    /// <summary>As <see cref="OpenKsm(bool, out string?, bool)"/>, with KSM's sysfs folder given.</summary>
+    internal static KsmScanRate? OpenKsm(bool drive, out string? notDriven, bool mergeZeroPages, string ksmDirectory)
     {
-        if (!drive || KsmSysfs.WhyNotWritable() is not null)
+        notDriven = null;
+        if (!drive)
         {
             return null;
         }
 
+        if (KsmSysfs.WhyNotWritable(ksmDirectory) is { } why)
+        {
+            notDriven = $"KSM not driven (pages are shared only as KSM already runs, and are still counted): {why.TrimEnd('.')}";
+            return null;
+        }
+
         var journal = Path.Combine(Path.GetTempPath(), $"memvisor-ksm-{Environment.ProcessId}.journal");
-        var controller = new KsmController(new KsmSysfs(), journal);
+        var controller = new KsmController(new KsmSysfs(ksmDirectory), journal);
         try
         {
             if (mergeZeroPages)

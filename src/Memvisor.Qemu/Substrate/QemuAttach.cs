@@ -13,11 +13,15 @@
  *      the normal end (Ctrl-C for a manager that runs as long as its VMs).
  *   4. On every way out every balloon is set back to the size it had at attach, every KSM knob is
  *      restored, and no VM is stopped, paused or signalled.
+ *   5. What was managed is also described as a scenario (the budget, tau and periods as the host; each
+ *      attached VM with its memory, min, shares and QEMU's overhead) with the run's samples
+ *      (QemuRunSampler, one a second), so that `host attach --out` writes what `host run` writes.
  */
 using Memvisor.Core.Allocation;
 using Memvisor.Core.Host;
 using Memvisor.Core.Memory;
 using Memvisor.Qemu.Launch;
+using Memvisor.Scenarios;
 
 namespace Memvisor.Qemu.Substrate;
 
@@ -31,7 +35,9 @@ public sealed record QemuAttachTarget(string QmpSocket, int? MinMiB = null, Shar
 /// <param name="Run">The rows, refusals and faults, as for a run of started guests.</param>
 /// <param name="Vms">The VMs attached (detached again by now), in the order given.</param>
 /// <param name="Notes">What limited their management (THP, mem-merge off), one line each.</param>
-public sealed record QemuAttachResult(QemuRunResult Run, IReadOnlyList<(string Name, int Pid, int MemoryMiB)> Vms, IReadOnlyList<string> Notes);
+/// <param name="Scenario">What was managed, as a scenario: the host's budget and policy, the VMs attached (refused ones too).</param>
+/// <param name="Record">The run as samples, state log and stops (refusals, deaths), as a scenario run on started guests gives.</param>
+public sealed record QemuAttachResult(QemuRunResult Run, IReadOnlyList<(string Name, int Pid, int MemoryMiB)> Vms, IReadOnlyList<string> Notes, Scenario Scenario, QemuScenarioResult Record);
 
 /// <summary>Runs the policy over attached VMs.</summary>
 public static class QemuAttach
@@ -74,7 +80,7 @@ public static class QemuAttach
                 throw new AttachException($"two VMs have the same name ({string.Join(", ", attached.Select(a => a.Name))}): give each QEMU its own -name");
             }
 
-            ksm = PolicyLoop.OpenKsm(options.DriveKsm);
+            ksm = PolicyLoop.OpenKsm(options.DriveKsm, out var ksmNotDriven);
             var host = new QemuHostMemory(options.BudgetPages, options.SwapCapacityPages, ksm, options.BalloonStallTime);
             var members = new List<PolicyLoop.Member>();
             var refusals = new List<QemuRunRefusal>();
@@ -111,15 +117,27 @@ public static class QemuAttach
                 members.Add(new PolicyLoop.Member(id, config, vm));
             }
 
+            var scenario = Describe(options, attached, targets);
+            var sampler = new QemuRunSampler(scenario, options.BudgetPages, agents: false);
+            var sampled = new SampledRows(row =>
+            {
+                progress?.Report(row);
+                sampler.Take(row);
+            });
             var deaths = new List<QemuRunDeath>();
-            var rows = await PolicyLoop.RunAsync(options, host, members, deaths, progress, cancellationToken, stop).ConfigureAwait(false);
-            var run = new QemuRunResult(rows, [.. refusals.Select(r => $"{r.Name}: {r.Reason}")], host.Faults)
+            var rows = await PolicyLoop.RunAsync(options, host, members, deaths, sampled, cancellationToken, stop).ConfigureAwait(false);
+            var run = new QemuRunResult(rows, [.. refusals.Select(r => $"{r.Name}: {r.Reason}")], ksmNotDriven is null ? host.Faults : [ksmNotDriven, .. host.Faults])
             {
                 Refusals = refusals,
                 Deaths = deaths,
                 PagingUnavailableReason = host.PagingUnavailableReason,
             };
-            return new QemuAttachResult(run, [.. attached.Select(a => (a.Name, a.Pid, a.MemoryMiB))], [.. attached.SelectMany(a => a.Notes)]);
+            var end = rows.Count > 0 ? rows[^1].Time.TotalSeconds : 0;
+            var stops = refusals.Select(r => new VmStop(r.Name, 0, VmStopCause.AdmissionRefused, r.Reason))
+                .Concat(deaths.Select(d => new VmStop(d.Name, d.Time.TotalSeconds, VmStopCause.GuestDied, d.Detail)));
+            string[] faults = ksmNotDriven is null ? [.. host.Faults] : [ksmNotDriven, .. host.Faults];
+            var record = new QemuScenarioResult(sampler.Samples, sampler.StateLog, end, faults, [.. stops]);
+            return new QemuAttachResult(run, [.. attached.Select(a => (a.Name, a.Pid, a.MemoryMiB))], [.. attached.SelectMany(a => a.Notes)], scenario with { DurationSeconds = end }, record);
         }
         finally
         {
@@ -130,5 +148,35 @@ public static class QemuAttach
 
             ksm?.Dispose();
         }
+    }
+
+    /// <summary>The attached VMs and the host's policy as a scenario (what `host attach --out` writes beside the samples).</summary>
+    private static Scenario Describe(QemuRunOptions options, List<AttachedQemu> attached, IReadOnlyList<QemuAttachTarget> targets) => new()
+    {
+        Name = "host-attach",
+        Description = $"The policy over {attached.Count} QEMU VM(s) Memvisor did not start ({string.Join(", ", attached.Select(a => $"{a.Name}, PID {a.Pid}"))}), attached through their QMP sockets.",
+        DurationSeconds = options.Duration.TotalSeconds,
+        Host = new HostSpec
+        {
+            MemoryMB = options.BudgetPages / (double)PagesPerMiB,
+            SwapMB = options.SwapCapacityPages / (double)PagesPerMiB,
+            IdleTax = options.Policy.Allocation.Tau,
+            BalancePeriodSeconds = options.Policy.Allocation.BalancePeriodSeconds,
+            SamplingPeriodSeconds = options.Policy.Sampling.PeriodSeconds,
+        },
+        Vms = [.. attached.Select((vm, i) => new VmSpec
+        {
+            Name = vm.Name,
+            MemoryMB = vm.MemoryMiB,
+            MinMB = Math.Min(targets[i].MinMiB ?? 0, vm.MemoryMiB),
+            Shares = targets[i].Shares ?? Shares.Normal,
+            OverheadMB = ScenarioGuests.QemuOverheadMiB,
+        })],
+    };
+
+    /// <summary>Hears rows on the run's own thread.</summary>
+    private sealed class SampledRows(Action<QemuRunRow> report) : IProgress<QemuRunRow>
+    {
+        public void Report(QemuRunRow value) => report(value);
     }
 }

@@ -40,11 +40,11 @@ public static class QemuHostRun
             throw new ArgumentException(problem, nameof(guests));
         }
 
-        var ksm = PolicyLoop.OpenKsm(options.DriveKsm, options.KsmMergeZeroPages);
+        var ksm = PolicyLoop.OpenKsm(options.DriveKsm, out var ksmNotDriven, options.KsmMergeZeroPages);
         var started = new List<(VmId Id, QemuRunGuest Guest, QemuGuest Qemu)>();
         var refusals = new List<QemuRunRefusal>();
         var host = new QemuHostMemory(options.BudgetPages, options.SwapCapacityPages, ksm, options.BalloonStallTime);
-        var startFaults = new List<string>();
+        var startFaults = ksmNotDriven is null ? new List<string>() : [ksmNotDriven];
         var deaths = new List<QemuRunDeath>();
         try
         {

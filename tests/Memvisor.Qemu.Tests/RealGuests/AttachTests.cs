@@ -65,6 +65,16 @@ public sealed class AttachTests
             var peak = result.Run.Rows.Max(r => r.Vms.Single().Figures.BalloonPages) / 256;
             Assert.True(peak >= 32, $"the balloon took only {peak} MiB of a guest over its budget");
 
+            // What was managed, as `host attach --out` writes it: the VM with its min, and a sample a second
+            // in which it is on and its balloon inflated (no agent: no true working set).
+            var spec = Assert.Single(result.Scenario.Vms);
+            Assert.Equal(("user-guest", 256.0, 64.0), (spec.Name, spec.MemoryMB, spec.MinMB));
+            Assert.InRange(result.Record.Samples.Count, 18, 21);
+            Assert.All(result.Record.Samples, s => Assert.True(s.Vms.Single().PoweredOn));
+            Assert.InRange(result.Record.Samples.Max(s => s.Vms.Single().BalloonMB), 32, peak + 1);
+            Assert.All(result.Record.Samples, s => Assert.True(double.IsNaN(s.Vms.Single().TrueWorkingSetMB)));
+            Assert.Empty(result.Record.Stops);
+
             // Given back: the guest deflates to the size it had at attach, and QEMU runs on.
             await using var watcher = await ConnectWhenReadyAsync(socket, ct);
             var back = 0L;
