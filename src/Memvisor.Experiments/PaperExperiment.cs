@@ -1,6 +1,6 @@
 /*
  * What every experiment has in common, written once. An experiment derives from PaperExperiment<TMeasurements>
- * with a public parameterless constructor (so ExperimentCatalog finds it) that gives its name, title and
+ * with a parameterless constructor (listed in ExperimentCatalog) that gives its name, title and
  * place in the paper, and implements the three steps Run chains:
  *   Measure  builds its scenarios (setup), runs them through ExperimentRuns and reduces the runs to its typed
  *            measurement record (the figures a reader and the claims need, per run and aggregated);

@@ -1,8 +1,7 @@
 /*
  * The experiments `memvisor experiment NAME --substrate qemu` knows: the paper's experiments a TCG guest
  * can show, each re-run on real guests beside the simulator's (RealGuestExperiment). Listed here, in the
- * paper's order, rather than discovered: their constructors are internal so that the simulator's
- * ExperimentCatalog never lists them.
+ * paper's order, and never in the simulator's ExperimentCatalog (ExperimentCatalogTests checks both lists).
  */
 namespace Memvisor.Experiments.RealGuests;
 

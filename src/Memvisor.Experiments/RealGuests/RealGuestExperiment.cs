@@ -5,8 +5,8 @@
  * report sets the paper, the simulator and the real guests side by side (SideBySide) and judges the
  * claims on the real runs, with the simulator's claim ids where the claim is the same.
  *
- * These experiments have internal constructors: ExperimentCatalog finds only public parameterless ones,
- * so the simulator's catalog never lists them; RealGuestCatalog does.
+ * These experiments have internal constructors and are listed in RealGuestCatalog, never in the
+ * simulator's ExperimentCatalog.
  *
  * Real guests are not deterministic: TCG timing, the host's load and the guests' kernels vary between
  * runs, so a real report is not byte-identical from run to run (the simulator's stay so). Where a figure
