@@ -122,7 +122,7 @@ internal static class HostAttachCommand
         try
         {
             Console.WriteLine("time  state  free | per VM: target / consumed / balloon MiB, f (estimated active fraction)");
-            var result = await QemuAttach.RunAsync(options, targets, new SynchronousProgress(Print), stop: interrupted, cancellationToken: CancellationToken.None).ConfigureAwait(false);
+            var result = await QemuAttach.RunAsync(options, targets, new SynchronousProgress<QemuRunRow>(Print), stop: interrupted, cancellationToken: CancellationToken.None).ConfigureAwait(false);
             foreach (var line in result.Notes.Concat(result.Run.Refused.Select(r => $"left alone (admission control): {r}")).Concat(result.Run.Faults))
             {
                 Console.Error.WriteLine($"{Me}: note: {line}");
@@ -163,10 +163,5 @@ internal static class HostAttachCommand
             + string.Join(" | ", row.Vms.Select(v => string.Create(
                 CultureInfo.InvariantCulture,
                 $"{v.Name} {v.Policy.TargetPages / PagesPerMiB}/{v.Policy.ConsumedPages / PagesPerMiB:0}/{v.Figures.BalloonPages / PagesPerMiB} f {v.Policy.ActiveFraction:0.00}"))));
-    }
-
-    private sealed class SynchronousProgress(Action<QemuRunRow> report) : IProgress<QemuRunRow>
-    {
-        public void Report(QemuRunRow value) => report(value);
     }
 }

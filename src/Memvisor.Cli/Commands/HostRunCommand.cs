@@ -154,7 +154,7 @@ internal static class HostRunCommand
             .AutoClear(false)
             .StartAsync(async context =>
             {
-                var progress = new SynchronousProgress(sample =>
+                var progress = new SynchronousProgress<HostSample>(sample =>
                 {
                     context.UpdateTarget(LiveView.Render(scenario.Name, scenario.Seed, scenario.DurationSeconds, sample));
                     context.Refresh();
@@ -181,11 +181,5 @@ internal static class HostRunCommand
         }
 
         Console.WriteLine($"outputs: {Path.GetFullPath(Path.Combine(output, RunOutputs.ReportFile))}");
-    }
-
-    /// <summary>Reports on the run's own thread, so that frames come out in order.</summary>
-    private sealed class SynchronousProgress(Action<HostSample> report) : IProgress<HostSample>
-    {
-        public void Report(HostSample value) => report(value);
     }
 }

@@ -164,7 +164,7 @@ internal static class SimulateCommand
             .Start(context =>
             {
                 var throttle = FrameThrottle.TenPerSecond();
-                var progress = new SynchronousProgress(p =>
+                var progress = new SynchronousProgress<SimulationProgress>(p =>
                 {
                     if (throttle.ShouldDraw(final: p.SimulatedSeconds >= p.DurationSeconds))
                     {
@@ -201,11 +201,5 @@ internal static class SimulateCommand
         }
 
         Console.WriteLine($"outputs: {Path.GetFullPath(Path.Combine(output, RunOutputs.ReportFile))}");
-    }
-
-    /// <summary>Reports synchronously on the simulating thread (Progress&lt;T&gt; would post to the thread pool).</summary>
-    private sealed class SynchronousProgress(Action<SimulationProgress> report) : IProgress<SimulationProgress>
-    {
-        public void Report(SimulationProgress value) => report(value);
     }
 }

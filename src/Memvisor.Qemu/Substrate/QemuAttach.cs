@@ -119,24 +119,22 @@ public static class QemuAttach
 
             var scenario = Describe(options, attached, targets);
             var sampler = new QemuRunSampler(scenario, options.BudgetPages, agents: false);
-            var sampled = new SampledRows(row =>
+            var sampled = new RowReporter(row =>
             {
                 progress?.Report(row);
                 sampler.Take(row);
             });
             var deaths = new List<QemuRunDeath>();
             var rows = await PolicyLoop.RunAsync(options, host, members, deaths, sampled, cancellationToken, stop).ConfigureAwait(false);
-            var run = new QemuRunResult(rows, [.. refusals.Select(r => $"{r.Name}: {r.Reason}")], ksmNotDriven is null ? host.Faults : [ksmNotDriven, .. host.Faults])
+            IReadOnlyList<string> faults = ksmNotDriven is null ? host.Faults : [ksmNotDriven, .. host.Faults];
+            var run = new QemuRunResult(rows, [.. refusals.Select(r => $"{r.Name}: {r.Reason}")], faults)
             {
                 Refusals = refusals,
                 Deaths = deaths,
                 PagingUnavailableReason = host.PagingUnavailableReason,
             };
             var end = rows.Count > 0 ? rows[^1].Time.TotalSeconds : 0;
-            var stops = refusals.Select(r => new VmStop(r.Name, 0, VmStopCause.AdmissionRefused, r.Reason))
-                .Concat(deaths.Select(d => new VmStop(d.Name, d.Time.TotalSeconds, VmStopCause.GuestDied, d.Detail)));
-            string[] faults = ksmNotDriven is null ? [.. host.Faults] : [ksmNotDriven, .. host.Faults];
-            var record = new QemuScenarioResult(sampler.Samples, sampler.StateLog, end, faults, [.. stops]);
+            var record = new QemuScenarioResult(sampler.Samples, sampler.StateLog, end, faults, QemuScenarioRun.Stops(run));
             return new QemuAttachResult(run, [.. attached.Select(a => (a.Name, a.Pid, a.MemoryMiB))], [.. attached.SelectMany(a => a.Notes)], scenario with { DurationSeconds = end }, record);
         }
         finally
@@ -173,10 +171,4 @@ public static class QemuAttach
             OverheadMB = ScenarioGuests.QemuOverheadMiB,
         })],
     };
-
-    /// <summary>Hears rows on the run's own thread.</summary>
-    private sealed class SampledRows(Action<QemuRunRow> report) : IProgress<QemuRunRow>
-    {
-        public void Report(QemuRunRow value) => report(value);
-    }
 }

@@ -41,26 +41,20 @@ public static class QemuScenarioRun
         });
         var result = await QemuHostRun.RunAsync(guests.Options, guests.Guests, rows, cancellationToken).ConfigureAwait(false);
         var notes = new List<string>();
-        var stops = new List<VmStop>();
         foreach (var refusal in result.Refusals)
         {
             notes.Add($"VM '{refusal.Name}' was refused at power-on and never started: {refusal.Reason}");
-            stops.Add(new VmStop(refusal.Name, 0, VmStopCause.AdmissionRefused, refusal.Reason));
-        }
-
-        foreach (var death in result.Deaths)
-        {
-            stops.Add(new VmStop(death.Name, death.Time.TotalSeconds, VmStopCause.GuestDied, death.Detail));
         }
 
         notes.AddRange(result.Faults);
         notes.AddRange(recorder.Notes);
-        return new QemuScenarioResult(recorder.Samples, recorder.StateLog, result.Rows.Count > 0 ? result.Rows[^1].Time.TotalSeconds : 0, notes, stops);
+        return new QemuScenarioResult(recorder.Samples, recorder.StateLog, result.Rows.Count > 0 ? result.Rows[^1].Time.TotalSeconds : 0, notes, Stops(result));
     }
 
-    /// <summary>Hears rows on the run's own thread.</summary>
-    private sealed class RowReporter(Action<QemuRunRow> report) : IProgress<QemuRunRow>
-    {
-        public void Report(QemuRunRow value) => report(value);
-    }
+    /// <summary>The VMs a run stopped: refused by admission control (at 0 s), and dead during it.</summary>
+    internal static IReadOnlyList<VmStop> Stops(QemuRunResult result) =>
+    [
+        .. result.Refusals.Select(r => new VmStop(r.Name, 0, VmStopCause.AdmissionRefused, r.Reason)),
+        .. result.Deaths.Select(d => new VmStop(d.Name, d.Time.TotalSeconds, VmStopCause.GuestDied, d.Detail)),
+    ];
 }
