@@ -10,7 +10,10 @@ import json
 import os
 import sys
 
-count = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+arg = sys.argv[1] if len(sys.argv) > 1 else "1000"
+if len(sys.argv) > 2 or not arg.isdigit() or not 1 <= int(arg) <= 100000:
+    sys.exit(f"make-many-vms.py: VMS must be a whole number from 1 to 100000, not {' '.join(sys.argv[1:])!r}; nothing written.")
+count = int(arg)
 vms = []
 for i in range(count):
     kind = i % 20
@@ -32,6 +35,9 @@ scenario = {
     "vms": vms,
 }
 name = "thousand-vms.json" if count == 1000 else f"many-vms-{count}.json"
-with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), name), "w", encoding="utf-8") as f:
+path = os.path.join(os.path.dirname(os.path.abspath(__file__)), name)
+staging = path + ".partial"
+with open(staging, "w", encoding="utf-8") as f:
     json.dump(scenario, f, indent=1)
     f.write("\n")
+os.replace(staging, path)  # whole or not at all
