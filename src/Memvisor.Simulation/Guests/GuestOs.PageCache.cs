@@ -38,7 +38,7 @@ public abstract partial class GuestOs
 
             var p = AllocatePage(preferZeroed: false, out _);
             Assign(p, q, GuestPageUse.PageCache);
-            PageContent.Fill(WritePhysical(p), Logical(q).Disk);
+            FillPhysical(p, Logical(q).Disk);
             _ppn[p].Expected = Logical(q).Disk;
             // Read but not yet used: the clock may take it first.
             _ppn[p].Referenced = 0;
@@ -105,7 +105,7 @@ public abstract partial class GuestOs
             }
 
             var referenced = _ppn[p].Referenced;
-            Verify(ReadPhysical(p), p, page);
+            ReadAndVerify(p, page);
             _ppn[p].Referenced = referenced;
             _fileReadCredit--;
             _systemNext = _systemNext + 1 == _systemFiles.Pages ? 0 : _systemNext + 1;

@@ -194,7 +194,7 @@ public abstract partial class GuestOs
             var token = p < Image.KernelPages
                 ? Image.Token(GuestImage.File.Kernel, p)
                 : PageContent.Mix(_contentSalt, 0x4B52_5356_0000_0000UL | (uint)p);
-            PageContent.Fill(WritePhysical(p), token);
+            FillPhysical(p, token);
             _ppn[p].Expected = token;
             _ppn[p].Use = GuestPageUse.Kernel;
         }
@@ -326,7 +326,7 @@ public abstract partial class GuestOs
             {
                 _kernelTouchCredit--;
                 var p = _random.NextInt32(kernelPages);
-                Verify(ReadPhysical(p), p, NoPage);
+                ReadAndVerify(p, NoPage);
             }
 
             RunFlavourBackground(seconds);

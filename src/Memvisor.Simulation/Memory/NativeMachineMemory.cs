@@ -22,6 +22,7 @@ using System.Runtime.InteropServices;
 using Memvisor.Core.Memory;
 using Memvisor.Native;
 using Memvisor.Core.Ports;
+using Memvisor.Simulation.Images;
 
 namespace Memvisor.Simulation.Memory;
 
@@ -36,10 +37,20 @@ public sealed unsafe class NativeMachineMemory : IMachineMemory, IDisposable
     private ulong* _touched;
     // One bit per machine page, set once a span of it was handed out (it may hold non-zero bytes since).
     private ulong* _written;
+    // Per machine page, the token (PageContent) of what it holds for certain, or PageContent.Unknown
+    // (zero-filled: a page nothing wrote holds the zero page, token 0).
+    private ulong* _contents;
     private long _resident;
+    // Backs pages ahead of use on another thread (null: the simulation's own writes back them), and the
+    // page from which the next one handed out tells it how far the pages in use have grown.
+    private BackingAhead? _backingAhead;
+    private uint _nextBackingAheadAt = uint.MaxValue;
 
-    /// <summary>Allocates <paramref name="pageCount"/> machine pages.</summary>
-    public NativeMachineMemory(int pageCount)
+    /// <summary>
+    /// Allocates <paramref name="pageCount"/> machine pages; with <paramref name="backAhead"/> (a run's
+    /// host, not a test's small one), a thread backs them ahead of their first use (<see cref="BackingAhead"/>).
+    /// </summary>
+    public NativeMachineMemory(int pageCount, bool backAhead = false)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(pageCount);
         PageCount = pageCount;
@@ -50,9 +61,15 @@ public sealed unsafe class NativeMachineMemory : IMachineMemory, IDisposable
         {
             _base = (byte*)NativeMemory.AllocZeroed(bytes);
         }
+        else if (backAhead)
+        {
+            _backingAhead = new BackingAhead(_mapping!, (_base - (byte*)_mapping!.DangerousGetHandle()) / PageGeometry.PageSizeBytes, pageCount);
+            _nextBackingAheadAt = 0;
+        }
 
         _touched = (ulong*)NativeMemory.AllocZeroed(((nuint)pageCount + 63) / 64, sizeof(ulong));
         _written = (ulong*)NativeMemory.AllocZeroed(((nuint)pageCount + 63) / 64, sizeof(ulong));
+        _contents = (ulong*)NativeMemory.AllocZeroed((nuint)pageCount, sizeof(ulong));
     }
 
     /// <inheritdoc/>
@@ -66,22 +83,60 @@ public sealed unsafe class NativeMachineMemory : IMachineMemory, IDisposable
     {
         ObjectDisposedException.ThrowIf(_base is null, this);
         CheckMpn(mpn);
-        ref var word = ref _touched[mpn.Value >> 6];
-        var bit = 1UL << (int)(mpn.Value & 63);
-        if ((word & bit) == 0)
-        {
-            word |= bit;
-            _resident++;
-        }
-
-        _written[mpn.Value >> 6] |= bit;
+        MarkTouched(mpn);
+        _written[mpn.Value >> 6] |= 1UL << (int)(mpn.Value & 63);
+        // Whoever has the span may write anything into it.
+        _contents[mpn.Value] = PageContent.Unknown;
+        TellBackingAhead(mpn);
 
         // SAFETY: mpn < PageCount was checked above, so the page lies inside the allocation, which lives until Dispose.
         return new Span<byte>(_base + ((nint)mpn.Value * PageGeometry.PageSizeBytes), PageGeometry.PageSizeBytes);
     }
 
-    /// <inheritdoc/>
-    public void Zero(Mpn mpn)
+    /// <summary>
+    /// A guest's load from the page: its bytes, read-only. Unlike <see cref="GetPage"/> this hands out no
+    /// writable span, so what <see cref="KnownContents"/> says of the page stays true.
+    /// </summary>
+    public ReadOnlySpan<byte> ReadPage(Mpn mpn)
+    {
+        ObjectDisposedException.ThrowIf(_base is null, this);
+        CheckMpn(mpn);
+        MarkTouched(mpn);
+
+        // SAFETY: as in GetPage: mpn < PageCount, inside the allocation, which lives until Dispose.
+        return new ReadOnlySpan<byte>(_base + ((nint)mpn.Value * PageGeometry.PageSizeBytes), PageGeometry.PageSizeBytes);
+    }
+
+    /// <summary>
+    /// The token (<see cref="PageContent"/>) whose page the machine page holds for certain, or
+    /// <see cref="PageContent.Unknown"/>: what <see cref="RecordContents"/> last said, as long as no
+    /// writable span of the page was handed out since (every byte written to machine memory is written
+    /// through one, or by <see cref="Zero"/>, which records the zero page). A page nothing wrote holds the zero page.
+    /// </summary>
+    public ulong KnownContents(Mpn mpn)
+    {
+        ObjectDisposedException.ThrowIf(_base is null, this);
+        CheckMpn(mpn);
+        return _contents[mpn.Value];
+    }
+
+    /// <summary>
+    /// Records that the page holds <paramref name="token"/>'s page: the caller has just written it (through
+    /// a span of <see cref="GetPage"/>, nothing else in between) or compared every byte of it with it.
+    /// </summary>
+    public void RecordContents(Mpn mpn, ulong token)
+    {
+        ObjectDisposedException.ThrowIf(_base is null, this);
+        CheckMpn(mpn);
+        _contents[mpn.Value] = token;
+    }
+
+    /// <summary>
+    /// A user of the page writes zeros over it (a guest zeroing its free memory): the page counts as touched
+    /// as after <see cref="GetPage"/>, but one nothing has written still reads as zeros and is left unwritten
+    /// (and unbacked: the kernel would otherwise zero a whole huge page to back it).
+    /// </summary>
+    public void ZeroTouched(Mpn mpn)
     {
         ObjectDisposedException.ThrowIf(_base is null, this);
         CheckMpn(mpn);
@@ -89,6 +144,27 @@ public sealed unsafe class NativeMachineMemory : IMachineMemory, IDisposable
         {
             GetPage(mpn).Clear();
         }
+        else
+        {
+            MarkTouched(mpn);
+        }
+
+        _contents[mpn.Value] = PageContent.Zero;
+    }
+
+    /// <inheritdoc/>
+    public void Zero(Mpn mpn)
+    {
+        ObjectDisposedException.ThrowIf(_base is null, this);
+        CheckMpn(mpn);
+        // The pool zeroes every page it hands out: the highest of them tells how far the pages in use reach.
+        TellBackingAhead(mpn);
+        if ((_written[mpn.Value >> 6] & (1UL << (int)(mpn.Value & 63))) != 0)
+        {
+            GetPage(mpn).Clear();
+        }
+
+        _contents[mpn.Value] = PageContent.Zero;
     }
 
     /// <inheritdoc/>
@@ -108,6 +184,26 @@ public sealed unsafe class NativeMachineMemory : IMachineMemory, IDisposable
         }
     }
 
+    private void TellBackingAhead(Mpn mpn)
+    {
+        if (mpn.Value >= _nextBackingAheadAt)
+        {
+            _backingAhead!.HandedOut((int)mpn.Value);
+            _nextBackingAheadAt = mpn.Value + BackingAhead.StepPages;
+        }
+    }
+
+    private void MarkTouched(Mpn mpn)
+    {
+        ref var word = ref _touched[mpn.Value >> 6];
+        var bit = 1UL << (int)(mpn.Value & 63);
+        if ((word & bit) == 0)
+        {
+            word |= bit;
+            _resident++;
+        }
+    }
+
     private void CheckMpn(Mpn mpn)
     {
         if (mpn.Value >= (uint)PageCount)
@@ -124,6 +220,10 @@ public sealed unsafe class NativeMachineMemory : IMachineMemory, IDisposable
             return;
         }
 
+        // The thread stops before the mapping it backs goes.
+        _backingAhead?.Dispose();
+        _backingAhead = null;
+        _nextBackingAheadAt = uint.MaxValue;
         if (_mapping is not null)
         {
             _mapping.Dispose();
@@ -142,6 +242,9 @@ public sealed unsafe class NativeMachineMemory : IMachineMemory, IDisposable
         // SAFETY: _written came from NativeMemory.AllocZeroed in the constructor and is freed exactly once.
         NativeMemory.Free(_written);
         _written = null;
+        // SAFETY: _contents came from NativeMemory.AllocZeroed in the constructor and is freed exactly once.
+        NativeMemory.Free(_contents);
+        _contents = null;
     }
 
     /// <summary>
