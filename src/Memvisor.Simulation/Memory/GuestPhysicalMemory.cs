@@ -16,6 +16,7 @@
 using Memvisor.Core.IoRemap;
 using Memvisor.Core.Memory;
 using Memvisor.Core.Ports;
+using Memvisor.Simulation.Images;
 
 namespace Memvisor.Simulation.Memory;
 
@@ -138,13 +139,13 @@ public sealed class GuestPhysicalMemory : IGuestMapping
 
     /// <summary>
     /// Whether the machine page <paramref name="ppn"/> is mapped to holds <paramref name="token"/>'s page for
-    /// certain (<see cref="NativeMachineMemory.KnownContents"/>): always false on other machine memory or for an unmapped page.
+    /// certain (<see cref="NativeMachineMemory.KnownContents"/>): always false on other machine memory, for an unmapped page or for <see cref="PageContent.Unknown"/>.
     /// </summary>
     public bool HoldsForCertain(Ppn ppn, ulong token)
     {
         CheckPpn(ppn);
         var entry = _entries[ppn.Value];
-        return _native is not null && AccessOf(entry) != GuestPageAccess.None && _native.KnownContents(new Mpn(entry & MpnMask)) == token;
+        return _native is not null && token != PageContent.Unknown && AccessOf(entry) != GuestPageAccess.None && _native.KnownContents(new Mpn(entry & MpnMask)) == token;
     }
 
     /// <summary>
