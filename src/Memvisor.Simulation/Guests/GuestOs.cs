@@ -14,7 +14,9 @@
  *     or file block), and flags (file, dirty, in swap).
  * Every access goes through GuestPhysicalMemory, so it faults into Core on a miss exactly as the fault
  * contract says; the guest charges what the fault cost (LatencyModel) to its simulated clock, and checks
- * the bytes it reads against its record: DataMismatches counts every difference.
+ * the bytes it reads against its record: DataMismatches counts every difference. A read compares all
+ * 4 KiB unless the machine page holds the recorded contents for certain (the guest wrote or fully
+ * compared them and no writable span of the page was handed out since: NativeMachineMemory).
  *
  * Time: the guest has its own simulated clock. RunUntil runs background work (kernel activity, the
  * zero-page thread, balloon polls) once per slice and the workload in between; workload computation,

@@ -16,7 +16,16 @@
  * The bitmaps of touched pages (for ResidentPages) and of pages that may hold non-zero bytes are
  * zero-filled native memory too (calloc, which the C runtime serves from fresh zero pages for large
  * blocks), so they are also backed only where touched: nothing here costs in proportion to machine
- * memory that is never used.
+ * memory that is never used. A run's host has a thread back its pages just ahead of use (BackingAhead),
+ * so that the kernel's first-touch zeroing happens off the simulation's thread.
+ *
+ * What a page holds for certain: per page, the token (PageContent) of its contents as last recorded by
+ * a guest that wrote the page through a span or compared every byte of it, or Unknown. Every byte
+ * written to this memory is written through a span GetPage hands out (or by Zero, which records the zero
+ * page), and GetPage forgets the page's record, since whoever holds the span may write anything; a
+ * guest's load takes ReadPage's read-only span, which keeps it. So a record equal to the token a guest
+ * expects proves every byte, and the guest's check of a read skips the 4 KiB comparison (GuestOs). A
+ * span is for its taker's immediate use: none is kept across a guest's access (a Span cannot be stored).
  */
 using System.Runtime.InteropServices;
 using Memvisor.Core.Memory;
