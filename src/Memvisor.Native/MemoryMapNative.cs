@@ -20,9 +20,6 @@ public enum MemoryAdvice
 
     /// <summary>Back the range with transparent huge pages where the kernel can (refused where THP is off).</summary>
     HugePage = 14,
-
-    /// <summary>Fault the range in writable now, as writes would, without writing (Linux 5.14 and later; EINVAL before).</summary>
-    PopulateWrite = 23,
 }
 
 internal static partial class MemoryMapNative

@@ -125,7 +125,7 @@ public sealed class SimulatedHost : IDisposable
         var host = scenario.Host;
         var machinePages = MachinePages(host);
         var swapPages = checked((int)PageGeometry.PagesFromMegabytes(host.SwapMB));
-        _memory = new NativeMachineMemory(machinePages, backAhead: true);
+        _memory = new NativeMachineMemory(machinePages);
         ISwapDevice swapFile = SwapFile.CreateTemporary(host.SwapDirectory);
         _manager = new MemoryManager(_memory, _options.SwapDevice?.Invoke(swapFile) ?? swapFile, new HostMemoryOptions
         {

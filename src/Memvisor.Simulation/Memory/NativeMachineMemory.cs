@@ -16,8 +16,7 @@
  * The bitmaps of touched pages (for ResidentPages) and of pages that may hold non-zero bytes are
  * zero-filled native memory too (calloc, which the C runtime serves from fresh zero pages for large
  * blocks), so they are also backed only where touched: nothing here costs in proportion to machine
- * memory that is never used. A run's host has a thread back its pages just ahead of use (BackingAhead),
- * so that the kernel's first-touch zeroing happens off the simulation's thread.
+ * memory that is never used.
  *
  * What a page holds for certain: per page, the token (PageContent) of its contents as last recorded by
  * a guest that wrote the page through a span or compared every byte of it, or Unknown. Every byte
@@ -50,16 +49,9 @@ public sealed unsafe class NativeMachineMemory : IMachineMemory, IDisposable
     // (zero-filled: a page nothing wrote holds the zero page, token 0).
     private ulong* _contents;
     private long _resident;
-    // Backs pages ahead of use on another thread (null: the simulation's own writes back them), and the
-    // page from which the next one handed out tells it how far the pages in use have grown.
-    private BackingAhead? _backingAhead;
-    private uint _nextBackingAheadAt = uint.MaxValue;
 
-    /// <summary>
-    /// Allocates <paramref name="pageCount"/> machine pages; with <paramref name="backAhead"/> (a run's
-    /// host, not a test's small one), a thread backs them ahead of their first use (<see cref="BackingAhead"/>).
-    /// </summary>
-    public NativeMachineMemory(int pageCount, bool backAhead = false)
+    /// <summary>Allocates <paramref name="pageCount"/> machine pages.</summary>
+    public NativeMachineMemory(int pageCount)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(pageCount);
         PageCount = pageCount;
@@ -69,11 +61,6 @@ public sealed unsafe class NativeMachineMemory : IMachineMemory, IDisposable
         if (_base is null)
         {
             _base = (byte*)NativeMemory.AllocZeroed(bytes);
-        }
-        else if (backAhead)
-        {
-            _backingAhead = new BackingAhead(_mapping!, (_base - (byte*)_mapping!.DangerousGetHandle()) / PageGeometry.PageSizeBytes, pageCount);
-            _nextBackingAheadAt = 0;
         }
 
         _touched = (ulong*)NativeMemory.AllocZeroed(((nuint)pageCount + 63) / 64, sizeof(ulong));
@@ -96,7 +83,6 @@ public sealed unsafe class NativeMachineMemory : IMachineMemory, IDisposable
         _written[mpn.Value >> 6] |= 1UL << (int)(mpn.Value & 63);
         // Whoever has the span may write anything into it.
         _contents[mpn.Value] = PageContent.Unknown;
-        TellBackingAhead(mpn);
 
         // SAFETY: mpn < PageCount was checked above, so the page lies inside the allocation, which lives until Dispose.
         return new Span<byte>(_base + ((nint)mpn.Value * PageGeometry.PageSizeBytes), PageGeometry.PageSizeBytes);
@@ -166,8 +152,6 @@ public sealed unsafe class NativeMachineMemory : IMachineMemory, IDisposable
     {
         ObjectDisposedException.ThrowIf(_base is null, this);
         CheckMpn(mpn);
-        // The pool zeroes every page it hands out: the highest of them tells how far the pages in use reach.
-        TellBackingAhead(mpn);
         if ((_written[mpn.Value >> 6] & (1UL << (int)(mpn.Value & 63))) != 0)
         {
             GetPage(mpn).Clear();
@@ -190,15 +174,6 @@ public sealed unsafe class NativeMachineMemory : IMachineMemory, IDisposable
         {
             word &= ~bit;
             _resident--;
-        }
-    }
-
-    private void TellBackingAhead(Mpn mpn)
-    {
-        if (mpn.Value >= _nextBackingAheadAt)
-        {
-            _backingAhead!.HandedOut((int)mpn.Value);
-            _nextBackingAheadAt = mpn.Value + BackingAhead.StepPages;
         }
     }
 
@@ -229,10 +204,6 @@ public sealed unsafe class NativeMachineMemory : IMachineMemory, IDisposable
             return;
         }
 
-        // The thread stops before the mapping it backs goes.
-        _backingAhead?.Dispose();
-        _backingAhead = null;
-        _nextBackingAheadAt = uint.MaxValue;
         if (_mapping is not null)
         {
             _mapping.Dispose();
