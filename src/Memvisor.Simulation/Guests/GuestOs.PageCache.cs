@@ -11,11 +11,15 @@ namespace Memvisor.Simulation.Guests;
 
 public abstract partial class GuestOs
 {
-    /// <summary>The frame a logical page is in (NoPage when none); a page on the standby list is taken back first (a soft fault: no I/O).</summary>
+    /// <summary>
+    /// The frame a logical page is in (NoPage when none); a page on the standby list is taken back first (a
+    /// soft fault: no I/O). Only Windows keeps one: elsewhere the PPN's entry is not loaded here, so that its
+    /// cache miss overlaps the machine page's rather than coming before it.
+    /// </summary>
     private int ResidentFrame(int page)
     {
         var p = Logical(page).Frame;
-        if (p >= 0 && _ppn[p].Standby != 0)
+        if (_usesStandby && p >= 0 && _ppn[p].Standby != 0)
         {
             UnlinkStandby(p);
             Counters.StandbySoftFaults++;
