@@ -22,8 +22,8 @@
  *    removed (F_GETLEASE answered F_UNLCK), the truncate returned after 46.5 s, and its next read of
  *    the mapping raised SIGBUS. Leases also need the caller to own the file (or CAP_LEASE).
  *  - It is not cheaper here. Reading a 1 GiB file from the page cache (4 KiB folios) cost the same
- *    CPU mapped as copied: pread of 64 pages into one buffer and a pass over it 0.156-0.163 s, a
- *    mapping and a pass over it 0.157-0.161 s (a minimal C program, three runs each). A mapping pays
+ *    CPU mapped as copied, within 5%: pread of 64 pages into one buffer and a pass over it 0.156-0.172 s, a
+ *    mapping and a pass over it 0.153-0.161 s (a minimal C program, eight runs each). A mapping pays
  *    one fault per 16 pages (fault-around), per-page reverse-map and memory-cgroup accounting, the
  *    unmapping, and reads that miss the cache where the copy's buffer is still in it.
  * pread answers a short read or EIO instead, which the scan reports as unreadable pages and goes on.
