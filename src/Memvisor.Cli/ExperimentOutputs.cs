@@ -98,6 +98,17 @@ internal static class ExperimentOutputs
         }
     }
 
+    /// <summary>Puts back or removes what a killed run left under <paramref name="output"/> (WholeFolder.RecoverAbandoned for each folder and file written whole); one line per thing done.</summary>
+    public static IReadOnlyList<string> RecoverAbandoned(string output, IEnumerable<string> experiments)
+    {
+        var folder = Path.Combine(output, ExperimentReport.Folder);
+        return [
+            .. WholeFolder.RecoverAbandoned(folder),
+            .. WholeFolder.RecoverAbandoned(Path.Combine(output, ExperimentReport.CollectedFile)),
+            .. experiments.SelectMany(name => WholeFolder.RecoverAbandoned(Path.Combine(folder, name))),
+        ];
+    }
+
     /// <summary>Where an experiment's report.md is (or will be) under <paramref name="output"/>.</summary>
     public static string ReportPath(string output, ExperimentResult result) =>
         Path.GetFullPath(Path.Combine(output, ExperimentReport.Folder, result.Name, "report.md"));

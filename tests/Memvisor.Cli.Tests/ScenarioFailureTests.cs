@@ -33,6 +33,8 @@ public sealed class ScenarioFailureTests : IDisposable
         "vms[0] ('tiny').memoryMB: 4 MiB (1024 pages) is smaller than its guest's kernel (linux image 'default' takes 2064 pages at boot); expected at least 8.13 MiB.")]
     [InlineData("working-set", $$"""{ "durationSeconds": 2, {{Host}}, "vms": [ { "name": "v", "memoryMB": 64, "workload": { "kind": "toucher", "workingSetMB": 1048576 } } ] }""",
         "vms[0] ('v').workload.workingSetMB: 1048576 MiB for a toucher workload is more than what guest 'v' can hold")]
+    [InlineData("fileset-zero", $$"""{ "durationSeconds": 2, {{Host}}, "vms": [ { "name": "f", "memoryMB": 32, "workload": { "kind": "fileserver", "fileSetMB": 0 } } ] }""",
+        "vms[0] ('f').workload.fileSetMB: 0 MiB is less than one file of the file server (16 pages); expected at least 0.0625 MiB.")]
     [InlineData("scan-rate", """{ "durationSeconds": 2, "host": { "shareScanHostPagesPerSecond": 1e9 }, "vms": [ { "name": "a", "memoryMB": 32 } ] }""",
         "host.shareScanHostPagesPerSecond: 1e9; expected a number from 0.001 to 1000000")]
     [InlineData("too-many-samples", """{ "durationSeconds": 10000000, "sampleIntervalSeconds": 0.001, "vms": [ { "name": "a", "memoryMB": 32 } ] }""",

@@ -81,10 +81,17 @@ internal static class ExperimentCommand
 
         output = real ? Path.Combine(output, "qemu") : output;
 
-        if (ExperimentOutputs.Problem(output, name == "all" ? null : name) is { } why)
+        var why = ExperimentOutputs.Problem(output, name == "all" ? null : name);
+        using var claim = why is null ? OutputClaim.TryTake(output, () => ExperimentOutputs.RecoverAbandoned(output, catalog.Select(e => e.Name)), out why) : null;
+        if (claim is null)
         {
             Console.Error.WriteLine($"memvisor experiment: cannot write reports to --out '{output}': {why}; nothing run.");
             return 1;
+        }
+
+        foreach (var line in claim.Recovered)
+        {
+            Console.Error.WriteLine($"memvisor experiment: note: {line}.");
         }
 
         var results = new List<ExperimentResult>();

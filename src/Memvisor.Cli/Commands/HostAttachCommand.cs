@@ -101,9 +101,9 @@ internal static class HostAttachCommand
             targets.Add(target);
         }
 
-        if (output is not null && WholeFolder.CheckReplaceable(output) is { } why)
+        using var claim = output is null ? null : RunOutputFolder.Claim(Me, output, "nothing changed");
+        if (output is not null && claim is null)
         {
-            Console.Error.WriteLine($"{Me}: cannot write outputs to --out '{output}': {why}; nothing changed.");
             return 1;
         }
 

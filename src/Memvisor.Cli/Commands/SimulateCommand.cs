@@ -73,9 +73,9 @@ internal static class SimulateCommand
         }
 
         scenario = scenario with { Seed = seed ?? scenario.Seed, DurationSeconds = duration ?? scenario.DurationSeconds };
-        if (WholeFolder.CheckReplaceable(output) is { } why)
+        using var claim = RunOutputFolder.Claim("memvisor simulate", output);
+        if (claim is null)
         {
-            Console.Error.WriteLine($"memvisor simulate: cannot write outputs to --out '{output}': {why}; nothing run.");
             return 1;
         }
 
