@@ -102,7 +102,7 @@ internal sealed class OutputClaim : IDisposable
             catch (IOException e) when (e.HResult == WouldBlock)
             {
                 RemoveFolders(made);
-                problem = $"another memvisor run is writing to it at this moment (it holds '{lockPath}'); wait for that run to end or choose another folder";
+                problem = $"another memvisor run is writing to it at this moment (its lock '{lockPath}' is held); wait for that run to end or choose another folder";
                 return null;
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or ErrnoException)

@@ -404,6 +404,28 @@ public static partial class ScenarioReader
         return w;
     }
 
+    /// <summary>Longest value or field name quoted in an error, in characters: a 15 MB string is not repeated on the terminal.</summary>
+    private const int MaxShownLength = 60;
+
+    /// <summary>
+    /// <paramref name="text"/> as an error quotes it: control characters escaped as in JSON (a line break or an
+    /// escape sequence would otherwise break the one line or drive the terminal), at most MaxShownLength characters.
+    /// </summary>
+    private static string Shown(string text)
+    {
+        var shown = new StringBuilder();
+        var cut = text.Length > MaxShownLength && char.IsHighSurrogate(text[MaxShownLength - 1]) ? MaxShownLength - 1 : MaxShownLength;
+        foreach (var c in text.Length > MaxShownLength ? text[..cut] : text)
+        {
+            // Control characters and invisible format characters (such as U+202E, which reverses the text after it).
+            _ = char.IsControl(c) || CharUnicodeInfo.GetUnicodeCategory(c) == UnicodeCategory.Format
+                ? shown.Append(CultureInfo.InvariantCulture, $"\\u{(int)c:x4}")
+                : shown.Append(c);
+        }
+
+        return text.Length > MaxShownLength ? shown.Append(CultureInfo.InvariantCulture, $"... ({text.Length} characters)").ToString() : shown.ToString();
+    }
+
     /// <summary>A JSON object being read, with its path, collecting errors.</summary>
     private sealed class Obj(JsonElement element, string path, List<string> errors)
     {
@@ -547,7 +569,7 @@ public static partial class ScenarioReader
 
             if (text.Any(c => char.IsControl(c) && !(allowEmpty && c is '\n' or '\r' or '\t')))
             {
-                Error(name, v.GetRawText(), "text without control characters");
+                Error(name, $"\"{Shown(text)}\"", "text without control characters");
                 return fallback;
             }
 
@@ -615,12 +637,12 @@ public static partial class ScenarioReader
             {
                 if (!seen.Add(p.Name))
                 {
-                    errors.Add($"{Path(p.Name)}: given more than once; expected each field once (which one counts would be a guess)");
+                    errors.Add($"{Path(Shown(p.Name))}: given more than once; expected each field once (which one counts would be a guess)");
                 }
                 else if (!known.Contains(p.Name, StringComparer.Ordinal))
                 {
                     var near = known.FirstOrDefault(k => string.Equals(k, p.Name, StringComparison.OrdinalIgnoreCase));
-                    errors.Add($"{Path(p.Name)}: unknown field{(near is null ? "" : $" (did you mean \"{near}\"?)")}; expected one of {string.Join(", ", known)}");
+                    errors.Add($"{Path(Shown(p.Name))}: unknown field{(near is null ? "" : $" (did you mean \"{near}\"?)")}; expected one of {string.Join(", ", known)}");
                 }
             }
         }
@@ -642,8 +664,8 @@ public static partial class ScenarioReader
 
         private static string Describe(JsonElement v) => v.ValueKind switch
         {
-            JsonValueKind.String => $"\"{v.GetString()}\"",
-            JsonValueKind.Number => v.GetRawText(),
+            JsonValueKind.String => $"\"{Shown(v.GetString()!)}\"",
+            JsonValueKind.Number => Shown(v.GetRawText()),
             JsonValueKind.True or JsonValueKind.False => v.GetRawText(),
             JsonValueKind.Null => "null",
             JsonValueKind.Array => "an array",

@@ -42,4 +42,18 @@ public sealed class HostileArgumentTests : IDisposable
         Assert.Equal(1, o.ExitCode);
         Assert.Equal($"memvisor scan: '{fifo}' is a named pipe, not a regular file; nothing scanned.", o.Stderr.Trim());
     }
+
+    [Theory]
+    [InlineData("/proc/self/mem", "memvisor scan: '/proc/self/mem' is a process's memory as procfs shows it, not a file of pages; scan the process with --pid N; nothing scanned.")]
+    [InlineData("/proc/meminfo", "memvisor scan: '/proc/meminfo' is a file of the kernel's proc file system, whose size says nothing of its contents; scan files of pages (memory dumps, core files) or processes (--pid N); nothing scanned.")]
+    [InlineData("/sys/kernel/mm/transparent_hugepage/enabled", "memvisor scan: '/sys/kernel/mm/transparent_hugepage/enabled' is a file of the kernel's sysfs file system, whose size says nothing of its contents; scan files of pages (memory dumps, core files) or processes (--pid N); nothing scanned.")]
+    public void Scan_refuses_files_of_kernel_file_systems_in_one_line(string path, string expected)
+    {
+        // procfs and sysfs call these regular files of size 0 (or 4096): they were scanned as 0 pages, exit 0.
+        Assert.SkipUnless(File.Exists(path), $"{path} does not exist here");
+        var o = MemvisorProcess.Run(_dir.Path, "scan", path, "--json");
+        Assert.Equal(1, o.ExitCode);
+        Assert.Equal(expected, o.Stderr.Trim());
+        Assert.Equal("", o.Stdout);
+    }
 }

@@ -121,7 +121,7 @@ internal static class ScanCommand
     {
         // Regular files only: opening a named pipe blocks until a writer comes (no signal ends it), and a
         // device or folder has no pages to read.
-        if (settings.Files.Select(InputFile.Problem).FirstOrDefault(p => p is not null) is { } problem)
+        if (settings.Files.Select(f => InputFile.Problem(f) ?? InputFile.PagesProblem(f)).FirstOrDefault(p => p is not null) is { } problem)
         {
             Console.Error.WriteLine($"memvisor scan: {problem}; nothing scanned.");
             return 1;
