@@ -19,9 +19,12 @@
  * side) would each save the other's changed values as originals and leave ksmd running. So a controller
  * of the real /sys/kernel/mm/ksm holds an exclusive lock file from construction until it has restored
  * (.NET's FileShare.None is an flock on Linux, released when the process dies); a second one waits for
- * it, up to LockTimeout.
+ * it, up to LockTimeout. The holder deletes the lock file as it releases it (nothing is left in the temp
+ * folder), so a waiter that opened the file before the deletion checks, once it holds the lock, that the
+ * path still names the file it locked (Native's FileIdentity), and starts again if not.
  */
 using System.Globalization;
+using Memvisor.Native;
 
 namespace Memvisor.Linux.Ksm;
 
@@ -68,7 +71,7 @@ public sealed class KsmController : IDisposable
         }
         catch
         {
-            _hostLock?.Dispose();
+            ReleaseHost();
             throw;
         }
 
@@ -175,7 +178,27 @@ public sealed class KsmController : IDisposable
             File.Delete(_journalPath);
         }
 
-        _hostLock?.Dispose();
+        ReleaseHost();
+    }
+
+    /// <summary>Deletes the lock file, then releases the lock (see the file header).</summary>
+    private void ReleaseHost()
+    {
+        if (_hostLock is null)
+        {
+            return;
+        }
+
+        try
+        {
+            File.Delete(_hostLock.Name);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Left behind it is an empty file; the next controller takes it over.
+        }
+
+        _hostLock.Dispose();
         _hostLock = null;
     }
 
@@ -194,7 +217,15 @@ public sealed class KsmController : IDisposable
         {
             try
             {
-                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+                var stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+                if (FileIdentity.Same(stream.SafeFileHandle, path))
+                {
+                    return stream;
+                }
+
+                // The holder deleted the file we locked as it released it: lock the current one.
+                stream.Dispose();
+                continue;
             }
             catch (IOException) when (DateTime.UtcNow < deadline)
             {
