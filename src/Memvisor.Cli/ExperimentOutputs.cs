@@ -52,7 +52,8 @@ internal static class ExperimentOutputs
                 }
             }
 
-            return null;
+            // A read-only or kernel file system (/proc, /sys): refused now, not after the experiments ran.
+            return NearestExisting(Directory.Exists(folder) ? folder : full) is { } writable ? WholeFolder.CannotWriteIn(writable) : null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {

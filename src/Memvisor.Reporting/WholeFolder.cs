@@ -171,10 +171,13 @@ public static class WholeFolder
     }
 
     /// <summary>Null when a staging folder can be made beside <paramref name="dir"/> (a read-only or full file system cannot), otherwise why not.</summary>
-    private static string? Writable(string dir)
+    private static string? Writable(string dir) =>
+        CannotWriteIn(Path.GetDirectoryName(Path.GetFullPath(dir).TrimEnd(Path.DirectorySeparatorChar)) ?? dir);
+
+    /// <summary>Null when a folder holding a file can be made in the existing folder <paramref name="folder"/>, otherwise why not ("its folder cannot be written (...)").</summary>
+    public static string? CannotWriteIn(string folder)
     {
-        var full = Path.GetFullPath(dir).TrimEnd(Path.DirectorySeparatorChar);
-        var probe = Path.Combine(Path.GetDirectoryName(full) ?? full, $".{Path.GetFileName(full)}.probe-{Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+        var probe = Path.Combine(folder, $".memvisor.probe-{Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
         try
         {
             Directory.CreateDirectory(probe);

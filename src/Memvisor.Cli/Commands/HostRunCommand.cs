@@ -30,6 +30,7 @@ internal static class HostRunCommand
             Description = "A scenario file (the format of `simulate`); without one the built-in real-guest scenario runs (three 256 MiB guests on a 704 MiB budget, idle tax 0.75).",
             Arity = ArgumentArity.ZeroOrOne,
         };
+        Arguments.RejectUnknownOptions(file);
         var output = new Option<string>("--out")
         {
             Description = "Folder for the run's outputs.",

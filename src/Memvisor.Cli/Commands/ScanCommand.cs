@@ -64,18 +64,7 @@ internal static class ScanCommand
         };
         var zeroOnly = new Option<bool>("--zero-only") { Description = "Share only pages that are all zero." };
         var top = Arguments.WholeNumber("--top", "Show the K sources that save most (the total covers all).", "K", 1, 1_000_000, 20);
-        files.Validators.Add(result =>
-        {
-            // An unknown option would otherwise be taken for a file name ("No such file: '--bogus'").
-            foreach (var token in result.Tokens)
-            {
-                if (token.Value.StartsWith('-') && !File.Exists(token.Value))
-                {
-                    result.AddError($"memvisor scan: unknown option '{token.Value}' (see memvisor scan --help; a file whose name starts with '-' can be given as ./{token.Value}).");
-                    return;
-                }
-            }
-        });
+        Arguments.RejectUnknownOptions(files);
 
         var command = new Command(
             "scan",

@@ -28,6 +28,7 @@ internal static class SimulateCommand
             Description = "A scenario file (JSON, see docs); without one the built-in default scenario runs.",
             Arity = ArgumentArity.ZeroOrOne,
         };
+        Arguments.RejectUnknownOptions(file);
         var output = new Option<string>("--out")
         {
             Description = "Folder for the run's outputs.",
