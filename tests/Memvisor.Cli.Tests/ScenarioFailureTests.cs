@@ -45,6 +45,8 @@ public sealed class ScenarioFailureTests : IDisposable
         "not valid JSON: The maximum configured depth of 64 has been exceeded")]
     [InlineData("swap-directory-missing", """{ "durationSeconds": 2, "host": { "swapDirectory": "/no/such/folder" }, "vms": [ { "name": "a", "memoryMB": 32 } ] }""", "/no/such/folder")]
     [InlineData("swap-directory-proc", """{ "durationSeconds": 2, "host": { "swapDirectory": "/proc" }, "vms": [ { "name": "a", "memoryMB": 32 } ] }""", "/proc")]
+    [InlineData("swap-directory-sys", """{ "durationSeconds": 2, "host": { "swapDirectory": "/sys" }, "vms": [ { "name": "a", "memoryMB": 32 } ] }""",
+        "memvisor simulate: host.swapDirectory '/sys': its folder cannot be written (Access to the path '/sys/.memvisor.probe-")]
     public void A_bad_scenario_is_refused_in_one_line_before_anything_runs_and_leaves_nothing_behind(string name, string json, string expected)
     {
         var scenario = Path.Combine(_dir.Path, $"{name}.json");
