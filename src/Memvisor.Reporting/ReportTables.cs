@@ -51,21 +51,7 @@ public static class ReportTables
                 ("samples", NumberText.Integer(summary.SampleCount)),
                 ("events", NumberText.Integer(summary.Events)),
             ]),
-            KeyValue("host-config", "Host configuration",
-            [
-                ("machine memory (MiB)", F(h.MemoryMB, 1)),
-                ("swap area (MiB)", F(h.SwapMB, 1)),
-                ("idle memory tax", F(h.IdleTax, 2)),
-                ("balance period (s)", F(h.BalancePeriodSeconds, 1)),
-                ("free-memory thresholds high/soft/hard/low (%)", $"{F(h.HighPercent, 1)} / {F(h.SoftPercent, 1)} / {F(h.HardPercent, 1)} / {F(h.LowPercent, 1)}"),
-                ("page sharing", h.Sharing ? "on" : "off"),
-                ("sharing salts", ScenarioNames.Of(h.Salting)),
-                ("share scan rate per VM / host (pages/s)", $"{F(h.ShareScanPerVmPagesPerSecond, 0)} / {F(h.ShareScanHostPagesPerSecond, 0)}"),
-                ("working-set sampling", $"{NumberText.Integer(h.SamplingPages)} pages per {F(h.SamplingPeriodSeconds, 1)} s, estimates start at {F(h.SamplingInitialActivePercent, 0)}%"),
-                ("balloon limit (% of configured)", F(h.BalloonMaxPercent, 1)),
-                ("I/O page remapping", h.IoRemap ? $"on, after {NumberText.Integer(h.IoRemapThresholdCopies)} copies" : "off"),
-                ("DMA boundary (MiB)", F(h.DmaBoundaryMB, 1)),
-            ]),
+            KeyValue("host-config", "Host configuration", HostConfiguration(h, realGuests: summary.Vms.Any(v => v.Real is not null))),
             new ReportTable("vm-config", "VM configuration",
                 ["VM", "memory (MiB)", "min (MiB)", "shares", "overhead (MiB)", "guest", "image", "balloon driver", "on at (s)", "off at (s)", "workload"],
                 [.. scenario.Vms.Select(v => (IReadOnlyList<string>)
@@ -75,6 +61,40 @@ public static class ReportTables
                     F(v.PowerOnSeconds, 1), v.PowerOffSeconds is { } off ? F(off, 1) : "", WorkloadText(v.Workload),
                 ])]),
         ];
+    }
+
+    /// <summary>
+    /// The host configuration's rows. On real guests (QEMU) the rows that only the simulator uses are left out
+    /// (salts, the per-VM scan rate, the sample size: every page's accessed bit is read, I/O remapping and its
+    /// DMA boundary) and one row names them; the scan rate is KSM's pages per second there.
+    /// </summary>
+    private static List<(string Key, string Value)> HostConfiguration(HostSpec h, bool realGuests)
+    {
+        List<(string Key, string Value)> rows =
+        [
+            ("machine memory (MiB)", F(h.MemoryMB, 1)),
+            ("swap area (MiB)", F(h.SwapMB, 1)),
+            ("idle memory tax", F(h.IdleTax, 2)),
+            ("balance period (s)", F(h.BalancePeriodSeconds, 1)),
+            ("free-memory thresholds high/soft/hard/low (%)", $"{F(h.HighPercent, 1)} / {F(h.SoftPercent, 1)} / {F(h.HardPercent, 1)} / {F(h.LowPercent, 1)}"),
+            ("page sharing", h.Sharing ? "on" : "off"),
+        ];
+        if (realGuests)
+        {
+            rows.Add(("KSM scan rate (pages/s)", F(h.ShareScanHostPagesPerSecond, 0)));
+            rows.Add(("working-set sampling", $"every page's accessed bit per {F(h.SamplingPeriodSeconds, 1)} s, estimates start at {F(h.SamplingInitialActivePercent, 0)}%"));
+            rows.Add(("balloon limit (% of configured)", F(h.BalloonMaxPercent, 1)));
+            rows.Add(("simulator only, not used here", "sharing salts, per-VM scan rate, sample size, I/O page remapping, DMA boundary"));
+            return rows;
+        }
+
+        rows.Add(("sharing salts", ScenarioNames.Of(h.Salting)));
+        rows.Add(("share scan rate per VM / host (pages/s)", $"{F(h.ShareScanPerVmPagesPerSecond, 0)} / {F(h.ShareScanHostPagesPerSecond, 0)}"));
+        rows.Add(("working-set sampling", $"{NumberText.Integer(h.SamplingPages)} pages per {F(h.SamplingPeriodSeconds, 1)} s, estimates start at {F(h.SamplingInitialActivePercent, 0)}%"));
+        rows.Add(("balloon limit (% of configured)", F(h.BalloonMaxPercent, 1)));
+        rows.Add(("I/O page remapping", h.IoRemap ? $"on, after {NumberText.Integer(h.IoRemapThresholdCopies)} copies" : "off"));
+        rows.Add(("DMA boundary (MiB)", F(h.DmaBoundaryMB, 1)));
+        return rows;
     }
 
     /// <summary>The summary's tables: host, time in state, transitions, VMs, and Core's counters when attached.</summary>

@@ -171,6 +171,27 @@ public class RunSummaryTests
         Assert.Contains("DATA MISMATCHES", SummaryText.Write(TwoVms, broken), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Host_configuration_of_a_real_guest_run_leaves_out_what_only_the_simulator_uses()
+    {
+        static Dictionary<string, string> Rows(RunSummary summary) =>
+            ReportTables.Scenario(TwoVms, summary).Single(t => t.Id == "host-config").Rows.ToDictionary(r => r[0], r => r[1]);
+        var simulated = Rows(RunSummary.FromSamples(TwoVms, FourSamples()));
+        var real = Rows(RunSummary.FromSamples(TwoVms, [.. FourSamples().Select(h => h with { Vms = [.. h.Vms.Select(v => v with { Real = new RealGuestSample { KsmMergingMB = 1 } })] })]));
+
+        Assert.Contains("DMA boundary (MiB)", simulated.Keys);
+        Assert.Contains("sharing salts", simulated.Keys);
+        Assert.Contains("100 pages per 30.0 s", simulated["working-set sampling"], StringComparison.Ordinal);
+        foreach (var simulatorOnly in new[] { "DMA boundary (MiB)", "sharing salts", "I/O page remapping", "share scan rate per VM / host (pages/s)" })
+        {
+            Assert.DoesNotContain(simulatorOnly, real.Keys);
+        }
+
+        Assert.Equal(simulated["idle memory tax"], real["idle memory tax"]);
+        Assert.Contains("every page's accessed bit", real["working-set sampling"], StringComparison.Ordinal);
+        Assert.Contains("I/O page remapping", real["simulator only, not used here"], StringComparison.Ordinal);
+    }
+
     private static HostSample Host(double t, string state, double free, double swap, params VmSample[] vms) =>
         new() { TimeSeconds = t, MemoryMB = 100, FreeMB = free, State = state, SwapUsedMB = swap, Vms = vms };
 

@@ -5,7 +5,7 @@ namespace Memvisor.Core.Sharing;
 /// <summary>The 64-bit content hash that keys the page-sharing table (paper §4.1).</summary>
 public interface IPageHasher
 {
-    /// <summary>Hashes one page's bytes.</summary>
+    /// <summary>Hashes one page's bytes: a function of the bytes alone (the table re-hashes a hinted page to see whether it changed).</summary>
     ulong Hash(ReadOnlySpan<byte> page);
 }
 

@@ -25,9 +25,15 @@ using Memvisor.Core.Memory;
 
 namespace Memvisor.Core.Sharing;
 
-/// <summary>What the estimator needs to know of a page before the table walk: zero or not, its salt and its salted key.</summary>
+/// <summary>
+/// What the estimator needs to know of a page before the table walk: zero or not, its salt and its
+/// salted key. A zero page's hash is the hash of the zero page, computed once (the hasher is a function
+/// of the bytes alone), so zero pages are checked but not hashed.
+/// </summary>
 internal readonly struct PageKeyer(IPageHasher hasher, ShareSaltMode saltMode, bool zeroPagesOnly)
 {
+    private readonly ulong _zeroPageHash = hasher.Hash(new byte[PageGeometry.PageSizeBytes]);
+
     /// <summary>
     /// Prepares <paramref name="page"/> of a source whose own salt is <paramref name="ownSalt"/> (in
     /// zero-only mode a page that is not zero is not hashed: salt and key are 0).
@@ -43,7 +49,7 @@ internal readonly struct PageKeyer(IPageHasher hasher, ShareSaltMode saltMode, b
         }
 
         salt = ShareSalting.SaltOf(saltMode, ownSalt, page);
-        key = ShareMatcher.SaltedKey(hasher.Hash(page), salt);
+        key = ShareMatcher.SaltedKey(zero ? _zeroPageHash : hasher.Hash(page), salt);
     }
 }
 

@@ -172,6 +172,9 @@ public static class SharingEstimator
     {
         public ulong Salt;
         public int LastSourceCounted;
+
+        // The copy is all zero bytes (the page it was copied from passed the zero check).
+        public bool Zero;
     }
 
     private sealed class Engine : IShareContentSource
@@ -201,6 +204,11 @@ public static class SharingEstimator
         private StoredFrame[] _stored = new StoredFrame[StoreChunkPages];
         private uint _storedCount;
         private ulong _currentSalt;
+
+        // The page being matched: its batch's bytes, its offset there, and whether it is all zero.
+        private byte[] _currentBytes = [];
+        private int _currentOffset;
+        private bool _currentZero;
 
         public Engine(IReadOnlyList<IScanPageSource> sources, SharingEstimatorOptions options)
         {
@@ -295,7 +303,7 @@ public static class SharingEstimator
                     {
                         for (var i = done; i < done + run.Count; i++)
                         {
-                            ScanPage(s, index + i - done, batch.Bytes.AsSpan(i * PageSize, PageSize), batch.Zero[i], batch.Salts[i], batch.Keys[i]);
+                            ScanPage(s, index + i - done, batch.Bytes, i * PageSize, batch.Zero[i], batch.Salts[i], batch.Keys[i]);
                         }
                     }
                     else
@@ -323,8 +331,9 @@ public static class SharingEstimator
             }
         }
 
-        private void ScanPage(int s, long index, ReadOnlySpan<byte> page, bool zero, ulong salt, ulong key)
+        private void ScanPage(int s, long index, byte[] bytes, int offset, bool zero, ulong salt, ulong key)
         {
+            var page = bytes.AsSpan(offset, PageSize);
             var counters = _counters[s];
             counters.PagesScanned++;
             if (zero)
@@ -336,7 +345,7 @@ public static class SharingEstimator
                 return;
             }
 
-            _currentSalt = salt;
+            (_currentSalt, _currentBytes, _currentOffset, _currentZero) = (salt, bytes, offset, zero);
             var match = ShareMatcher.Find(_table, key, page, this, ref counters.Match);
             switch (match.Kind)
             {
@@ -396,7 +405,7 @@ public static class SharingEstimator
             }
 
             page.CopyTo(StoredPage(mpn));
-            _stored[mpn] = new StoredFrame { Salt = salt, LastSourceCounted = s };
+            _stored[mpn] = new StoredFrame { Salt = salt, LastSourceCounted = s, Zero = _currentZero };
             return new Mpn(mpn);
         }
 
@@ -406,10 +415,20 @@ public static class SharingEstimator
         /// <summary>The own salt of source <paramref name="s"/> (ShareSalting may give a page the common salt instead).</summary>
         private ulong SaltOf(int s) => _options.SaltMode == ShareSaltMode.SingleSalt ? ShareSalting.CommonSalt : (ulong)s + 1;
 
-        ReadOnlySpan<byte> IShareContentSource.SharedPage(Mpn mpn) =>
-            // A frame of another salt is not this page's to share, even if 48 hash bits agree: an empty
-            // span never compares equal, so the walk counts it as a collision and goes on.
-            _stored[mpn.Value].Salt == _currentSalt ? StoredPage(mpn.Value) : [];
+        ReadOnlySpan<byte> IShareContentSource.SharedPage(Mpn mpn)
+        {
+            ref readonly var stored = ref _stored[mpn.Value];
+            if (stored.Salt != _currentSalt)
+            {
+                // A frame of another salt is not this page's to share, even if 48 hash bits agree: an empty
+                // span never compares equal, so the walk counts it as a collision and goes on.
+                return [];
+            }
+
+            // A zero page and a zero frame's copy are both all zero bytes, so they are equal: the walk's
+            // full compare is handed the page itself, which it answers without reading 8 KiB again.
+            return _currentZero && stored.Zero ? _currentBytes.AsSpan(_currentOffset, PageSize) : StoredPage(mpn.Value);
+        }
 
         bool IShareContentSource.TryBeginHintCompare(VmId vm, Ppn ppn, out ReadOnlySpan<byte> content, out ulong key)
         {

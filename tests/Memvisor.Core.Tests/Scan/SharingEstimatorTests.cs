@@ -145,6 +145,21 @@ public sealed class SharingEstimatorTests
     }
 
     [Fact]
+    public void A_page_zero_but_for_its_last_byte_never_shares_with_the_zero_frame_under_a_constant_hash()
+    {
+        // Zero pages are keyed without hashing and matched against a zero frame without reading it
+        // again; a page that is zero in all but one byte must still be compared in full, both ways.
+        var almostZero = TestPages.LastByteFlipped(TestPages.Zero());
+        var a = new ArrayPageSource("a", [TestPages.Zero(), TestPages.Zero(), almostZero, TestPages.Zero(), almostZero]);
+        var b = new ArrayPageSource("b", [almostZero, almostZero, TestPages.Zero()]);
+
+        var estimate = Estimator.Run([b, a], new SharingEstimatorOptions { Hasher = new ConstantHasher() });
+
+        AssertCounts(estimate.Total, scanned: 8, zero: 4, sharing: 8, frames: 2, saved: 6);
+        Assert.True(estimate.Total.Collisions > 0);
+    }
+
+    [Fact]
     public void Sources_larger_than_a_batch_are_read_in_runs_and_matched_across_runs()
     {
         var pages = Enumerable.Range(0, 5 * SharingEstimator.BatchPages).Select(i => TestPages.Filled(i % 50)).ToList();

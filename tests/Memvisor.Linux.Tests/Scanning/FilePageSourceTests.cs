@@ -66,6 +66,33 @@ public sealed class FilePageSourceTests : IDisposable
     }
 
     [Fact]
+    public void A_file_truncated_after_it_was_opened_reads_its_lost_pages_as_unreadable_never_as_zeros()
+    {
+        var pages = Enumerable.Range(1, 4 * SharingEstimator.BatchPages).Select(TestPages.Filled).ToArray();
+        var path = Write("shrinking.bin", [.. pages.SelectMany(p => p)]);
+        using var file = FilePageSource.Open(path);
+        var buffer = new byte[SharingEstimator.BatchPages * PageSize];
+        Assert.Equal(PageRun.Read(SharingEstimator.BatchPages), file.ReadPages(0, buffer));
+
+        using (var writer = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite))
+        {
+            writer.SetLength((SharingEstimator.BatchPages + 10) * PageSize);
+        }
+
+        Assert.Equal(PageRun.Read(10), file.ReadPages(SharingEstimator.BatchPages, buffer));
+        Assert.Equal(pages[SharingEstimator.BatchPages + 9], buffer[(9 * PageSize)..(10 * PageSize)]);
+        var lost = file.ReadPages(SharingEstimator.BatchPages + 10, buffer);
+        Assert.False(lost.Readable);
+        Assert.Equal(file.PageCount - SharingEstimator.BatchPages - 10, lost.Count);
+
+        var estimate = Estimator.Run([file]);
+
+        Assert.Equal(file.PageCount, estimate.Total.PagesScanned + estimate.Total.UnreadablePages);
+        Assert.Equal(SharingEstimator.BatchPages + 10, estimate.Total.PagesScanned);
+        Assert.Equal(0, estimate.Total.ZeroPages);
+    }
+
+    [Fact]
     public void An_empty_file_has_no_pages()
     {
         using var file = FilePageSource.Open(Write("empty.bin", []));
