@@ -124,7 +124,7 @@ public static partial class ScenarioReader
     /// <summary>"line L, column C: not valid JSON: ...", both counted from 1 (System.Text.Json counts lines from 0 and columns in bytes).</summary>
     private static string NotJson(string json, JsonException e)
     {
-        var what = JsonPosition().Replace(e.Message, "");
+        var what = Quoted(JsonPosition().Replace(e.Message, ""));
         if (e.LineNumber is not { } line || e.BytePositionInLine is not { } bytes)
         {
             return $"not valid JSON: {what}";
@@ -135,6 +135,19 @@ public static partial class ScenarioReader
         var utf8 = Encoding.UTF8.GetBytes(text);
         var column = Encoding.UTF8.GetCharCount(utf8, 0, (int)Math.Min(bytes, utf8.Length)) + 1;
         return $"line {line + 1}, column {column}: not valid JSON: {what}";
+    }
+
+    /// <summary>
+    /// A parser message as one short line: System.Text.Json quotes an invalid literal with the whole rest of the
+    /// document ("'t 512,\n    \"swapMB\": ...' is an invalid JSON literal"), lines and all.
+    /// </summary>
+    private static string Quoted(string message)
+    {
+        const string Literal = "' is an invalid JSON literal";
+        var end = message.IndexOf(Literal, StringComparison.Ordinal);
+        return message.StartsWith('\'') && end > 0
+            ? $"'{Shown(message[1..end])}{Shown(message[end..], 300)}"
+            : Shown(message, 300);
     }
 
     [GeneratedRegex(@"\s*(Path: \S* \| )?LineNumber: \d+ \| BytePositionInLine: \d+\.?\s*$")]
@@ -158,7 +171,7 @@ public static partial class ScenarioReader
                         continue;
                     }
 
-                    CheckText(p.Value, path.Length == 0 ? p.Name : $"{path}.{p.Name}", errors);
+                    CheckText(p.Value, path.Length == 0 ? Shown(p.Name) : $"{path}.{Shown(p.Name)}", errors);
                 }
 
                 break;
@@ -411,11 +424,11 @@ public static partial class ScenarioReader
     /// <paramref name="text"/> as an error quotes it: control characters escaped as in JSON (a line break or an
     /// escape sequence would otherwise break the one line or drive the terminal), at most MaxShownLength characters.
     /// </summary>
-    private static string Shown(string text)
+    private static string Shown(string text, int maxLength = MaxShownLength)
     {
         var shown = new StringBuilder();
-        var cut = text.Length > MaxShownLength && char.IsHighSurrogate(text[MaxShownLength - 1]) ? MaxShownLength - 1 : MaxShownLength;
-        foreach (var c in text.Length > MaxShownLength ? text[..cut] : text)
+        var cut = text.Length > maxLength && char.IsHighSurrogate(text[maxLength - 1]) ? maxLength - 1 : maxLength;
+        foreach (var c in text.Length > maxLength ? text[..cut] : text)
         {
             // Control characters and invisible format characters (such as U+202E, which reverses the text after it).
             _ = char.IsControl(c) || CharUnicodeInfo.GetUnicodeCategory(c) == UnicodeCategory.Format
@@ -423,7 +436,7 @@ public static partial class ScenarioReader
                 : shown.Append(c);
         }
 
-        return text.Length > MaxShownLength ? shown.Append(CultureInfo.InvariantCulture, $"... ({text.Length} characters)").ToString() : shown.ToString();
+        return text.Length > maxLength ? shown.Append(CultureInfo.InvariantCulture, $"... ({text.Length} characters)").ToString() : shown.ToString();
     }
 
     /// <summary>A JSON object being read, with its path, collecting errors.</summary>

@@ -71,6 +71,7 @@ public sealed class ScenarioFailureTests : IDisposable
     [InlineData("huge-value", "host.salting: \"yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy... (1000000 characters)\"; expected one of \"single\", \"per-vm\", \"zero-only\"")]
     [InlineData("huge-number", "seed: 999999999999999999999999999999999999999999999999999999999999... (100000 characters); expected a whole number from 0 to 18446744073709551615")]
     [InlineData("escapes", "vms[0].guest: \"linux\\u001b[2J\\u000a\\u202e\"; expected one of \"linux\", \"windows\"")]
+    [InlineData("invalid-literal", "line 1, column 25: not valid JSON: 'tru 2,\\u000a ")]
     [InlineData("escaped-field", "host.\\u001b]0;owned\\u0007: unknown field; expected one of")]
     public void Bytes_that_are_not_a_scenario_are_named_in_one_short_line(string name, string expected)
     {
@@ -87,6 +88,7 @@ public sealed class ScenarioFailureTests : IDisposable
             "huge-value" => utf8.GetBytes($"{{ \"host\": {{ \"salting\": \"{new string('y', 1_000_000)}\" }}, {Vm} }}"),
             "huge-number" => utf8.GetBytes($"{{ \"seed\": {new string('9', 100_000)}, {Vm} }}"),
             "escapes" => utf8.GetBytes($"{{ \"vms\": [ {{ \"name\": \"a\", \"memoryMB\": 32, \"guest\": \"linux\\u001b[2J\\n\\u202e\" }} ] }}"),
+            "invalid-literal" => utf8.GetBytes($"{{ \"durationSeconds\": tru 2,\n  {Vm}, \"description\": \"{new string('x', 5000)}\" }}"),
             _ => utf8.GetBytes($"{{ \"host\": {{ \"\\u001b]0;owned\\u0007\": 1 }}, {Vm} }}"),
         };
         var scenario = Path.Combine(_dir.Path, $"{name}.json");
