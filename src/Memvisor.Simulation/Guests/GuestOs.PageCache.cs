@@ -11,11 +11,15 @@ namespace Memvisor.Simulation.Guests;
 
 public abstract partial class GuestOs
 {
-    /// <summary>The frame a logical page is in (NoPage when none); a page on the standby list is taken back first (a soft fault: no I/O).</summary>
+    /// <summary>
+    /// The frame a logical page is in (NoPage when none); a page on the standby list is taken back first (a
+    /// soft fault: no I/O). Only Windows keeps one: elsewhere the PPN's entry is not loaded here, so that its
+    /// cache miss overlaps the machine page's rather than coming before it.
+    /// </summary>
     private int ResidentFrame(int page)
     {
         var p = Logical(page).Frame;
-        if (p >= 0 && _ppn[p].Standby != 0)
+        if (_usesStandby && p >= 0 && _ppn[p].Standby != 0)
         {
             UnlinkStandby(p);
             Counters.StandbySoftFaults++;
@@ -38,7 +42,7 @@ public abstract partial class GuestOs
 
             var p = AllocatePage(preferZeroed: false, out _);
             Assign(p, q, GuestPageUse.PageCache);
-            PageContent.Fill(WritePhysical(p), Logical(q).Disk);
+            FillPhysical(p, Logical(q).Disk);
             _ppn[p].Expected = Logical(q).Disk;
             // Read but not yet used: the clock may take it first.
             _ppn[p].Referenced = 0;
@@ -105,7 +109,7 @@ public abstract partial class GuestOs
             }
 
             var referenced = _ppn[p].Referenced;
-            Verify(ReadPhysical(p), p, page);
+            ReadAndVerify(p, page);
             _ppn[p].Referenced = referenced;
             _fileReadCredit--;
             _systemNext = _systemNext + 1 == _systemFiles.Pages ? 0 : _systemNext + 1;

@@ -127,12 +127,12 @@ public abstract partial class GuestOs
                 Counters.PageCacheHits++;
             }
 
-            Verify(ReadPhysical(p), p, page);
+            ReadAndVerify(p, page);
             return;
         }
 
         p = FaultIn(page, forWrite: false);
-        Verify(ReadPhysical(p), p, page);
+        ReadAndVerify(p, page);
     }
 
     /// <summary>
@@ -155,8 +155,10 @@ public abstract partial class GuestOs
         Span<byte> bytes;
         if (p >= 0 && p != _zeroPage)
         {
+            // Known before the store's span is taken (taking it forgets what the page holds); true only while it hits the same machine page.
+            var known = _memory.HoldsForCertain(new Ppn((uint)p), _ppn[p].Expected);
             bytes = WritePhysical(p);
-            VerifyStart(bytes, p, page);
+            VerifyStart(bytes, p, page, known && _memory.LastFault == GuestFaultKind.None);
         }
         else
         {
@@ -175,6 +177,7 @@ public abstract partial class GuestOs
         }
 
         PageContent.Fill(bytes, token);
+        _memory.RecordContents(new Ppn((uint)p), token);
         _ppn[p].Expected = token;
         Logical(page).Token = token;
         if (file)
@@ -294,7 +297,7 @@ public abstract partial class GuestOs
         while (done < max && _freeCount > 0)
         {
             var p = _free[--_freeCount];
-            WritePhysical(p).Clear();
+            ZeroPhysical(p);
             _ppn[p].Expected = PageContent.Zero;
             _zeroed[_zeroedCount++] = p;
             done++;
@@ -316,7 +319,7 @@ public abstract partial class GuestOs
         {
             p = AllocatePage(preferZeroed: false, out _);
             Assign(p, page, GuestPageUse.PageCache);
-            PageContent.Fill(WritePhysical(p), Logical(page).Disk);
+            FillPhysical(p, Logical(page).Disk);
             _ppn[p].Expected = Logical(page).Disk;
             Counters.PageCacheMisses++;
             GuestStall(_latency.GuestDiskReadNanoseconds);
@@ -326,7 +329,7 @@ public abstract partial class GuestOs
         {
             p = AllocatePage(preferZeroed: false, out _);
             Assign(p, page, GuestPageUse.Anonymous);
-            PageContent.Fill(WritePhysical(p), Logical(page).Disk);
+            FillPhysical(p, Logical(page).Disk);
             _ppn[p].Expected = Logical(page).Disk;
             Logical(page).Flags &= unchecked((byte)~InSwapFlag);
             _swapUsed--;
@@ -347,7 +350,7 @@ public abstract partial class GuestOs
             Assign(p, page, GuestPageUse.Anonymous);
             if (!isZero)
             {
-                WritePhysical(p).Clear();
+                ZeroPhysical(p);
                 _ppn[p].Expected = PageContent.Zero;
             }
 
@@ -475,7 +478,7 @@ public abstract partial class GuestOs
             _evicting = true;
             try
             {
-                Verify(ReadPhysical(p), p, page);
+                ReadAndVerify(p, page);
             }
             finally
             {
@@ -537,6 +540,14 @@ public abstract partial class GuestOs
         return page;
     }
 
+    /// <summary>The guest writes zeros over page <paramref name="p"/> (as WritePhysical(p).Clear(), with no work where the machine page reads as zeros already).</summary>
+    private void ZeroPhysical(int p)
+    {
+        _memory.ZeroPage(new Ppn((uint)p));
+        ChargeHostFault();
+        Touched(p);
+    }
+
     private void Touched(int p)
     {
         _ppn[p].Referenced = 1;
@@ -544,6 +555,43 @@ public abstract partial class GuestOs
         if (_inBackground)
         {
             Counters.BackgroundAccesses++;
+        }
+    }
+
+    /// <summary>The guest writes <paramref name="token"/>'s page over page <paramref name="p"/>; the machine page records that it holds it.</summary>
+    private void FillPhysical(int p, ulong token)
+    {
+        PageContent.Fill(WritePhysical(p), token);
+        _memory.RecordContents(new Ppn((uint)p), token);
+    }
+
+    /// <summary>
+    /// The guest reads page <paramref name="p"/> (for logical page <paramref name="page"/>, or NoPage) and checks
+    /// what it read against its record of the PPN, and that record against the logical page's. Every byte
+    /// is compared unless the machine page holds the recorded contents for certain: the guest (or an
+    /// earlier read's full comparison) put them there and no writable span of the page was handed out
+    /// since, so nothing could have changed a byte (<see cref="NativeMachineMemory.KnownContents"/>). A full
+    /// comparison that matches is recorded so.
+    /// </summary>
+    private void ReadAndVerify(int p, int page)
+    {
+        var bytes = ReadPhysical(p);
+        var expected = _ppn[p].Expected;
+        var ppn = new Ppn((uint)p);
+        if (page != NoPage && expected != Logical(page).Token)
+        {
+            Mismatch(bytes, p, page);
+        }
+        else if (expected != PageContent.Unknown && !_memory.HoldsForCertain(ppn, expected))
+        {
+            if (PageContent.Matches(bytes, expected))
+            {
+                _memory.RecordContents(ppn, expected);
+            }
+            else
+            {
+                Mismatch(bytes, p, page);
+            }
         }
     }
 
@@ -556,10 +604,13 @@ public abstract partial class GuestOs
         }
     }
 
-    /// <summary>As <see cref="Verify"/>, for the first cache line only (before the page is overwritten).</summary>
-    private void VerifyStart(ReadOnlySpan<byte> bytes, int p, int page)
+    /// <summary>
+    /// As <see cref="Verify"/>, for the first cache line only (before the page is overwritten); not even
+    /// that when the machine page held the recorded contents for certain (<paramref name="known"/>).
+    /// </summary>
+    private void VerifyStart(ReadOnlySpan<byte> bytes, int p, int page, bool known)
     {
-        if (!PageContent.StartMatches(bytes, _ppn[p].Expected) || (page != NoPage && _ppn[p].Expected != Logical(page).Token))
+        if ((!known && !PageContent.StartMatches(bytes, _ppn[p].Expected)) || (page != NoPage && _ppn[p].Expected != Logical(page).Token))
         {
             Mismatch(bytes, p, page);
         }

@@ -14,7 +14,9 @@
  *     or file block), and flags (file, dirty, in swap).
  * Every access goes through GuestPhysicalMemory, so it faults into Core on a miss exactly as the fault
  * contract says; the guest charges what the fault cost (LatencyModel) to its simulated clock, and checks
- * the bytes it reads against its record: DataMismatches counts every difference.
+ * the bytes it reads against its record: DataMismatches counts every difference. A read compares all
+ * 4 KiB unless the machine page holds the recorded contents for certain (the guest wrote or fully
+ * compared them and no writable span of the page was handed out since: NativeMachineMemory).
  *
  * Time: the guest has its own simulated clock. RunUntil runs background work (kernel activity, the
  * zero-page thread, balloon polls) once per slice and the workload in between; workload computation,
@@ -194,7 +196,7 @@ public abstract partial class GuestOs
             var token = p < Image.KernelPages
                 ? Image.Token(GuestImage.File.Kernel, p)
                 : PageContent.Mix(_contentSalt, 0x4B52_5356_0000_0000UL | (uint)p);
-            PageContent.Fill(WritePhysical(p), token);
+            FillPhysical(p, token);
             _ppn[p].Expected = token;
             _ppn[p].Use = GuestPageUse.Kernel;
         }
@@ -326,7 +328,7 @@ public abstract partial class GuestOs
             {
                 _kernelTouchCredit--;
                 var p = _random.NextInt32(kernelPages);
-                Verify(ReadPhysical(p), p, NoPage);
+                ReadAndVerify(p, NoPage);
             }
 
             RunFlavourBackground(seconds);

@@ -16,6 +16,7 @@
 using Memvisor.Core.IoRemap;
 using Memvisor.Core.Memory;
 using Memvisor.Core.Ports;
+using Memvisor.Simulation.Images;
 
 namespace Memvisor.Simulation.Memory;
 
@@ -46,6 +47,8 @@ public sealed class GuestPhysicalMemory : IGuestMapping
 {
     private readonly MemoryManager _manager;
     private readonly IMachineMemory _memory;
+    // The same memory when it is the simulator's own, which records what its pages hold (null otherwise).
+    private readonly NativeMachineMemory? _native;
     // One word per PPN (one cache line fetch per access): the MPN in the low 30 bits, the access above.
     private const int AccessShift = 30;
     private const uint MpnMask = (1u << AccessShift) - 1;
@@ -57,6 +60,7 @@ public sealed class GuestPhysicalMemory : IGuestMapping
     {
         _manager = manager;
         _memory = memory;
+        _native = memory as NativeMachineMemory;
         _entries = new uint[pages];
     }
 
@@ -129,24 +133,54 @@ public sealed class GuestPhysicalMemory : IGuestMapping
             LastFault = GuestFaultKind.None;
         }
 
-        return _memory.GetPage(new Mpn(_entries[ppn.Value] & MpnMask));
+        var mpn = new Mpn(_entries[ppn.Value] & MpnMask);
+        return _native is null ? _memory.GetPage(mpn) : _native.ReadPage(mpn);
+    }
+
+    /// <summary>
+    /// Whether the machine page <paramref name="ppn"/> is mapped to holds <paramref name="token"/>'s page for
+    /// certain (<see cref="NativeMachineMemory.KnownContents"/>): always false on other machine memory, for an unmapped page or for <see cref="PageContent.Unknown"/>.
+    /// </summary>
+    public bool HoldsForCertain(Ppn ppn, ulong token)
+    {
+        CheckPpn(ppn);
+        var entry = _entries[ppn.Value];
+        return _native is not null && token != PageContent.Unknown && AccessOf(entry) != GuestPageAccess.None && _native.KnownContents(new Mpn(entry & MpnMask)) == token;
+    }
+
+    /// <summary>
+    /// The guest has just written <paramref name="token"/>'s page over <paramref name="ppn"/>, or compared every byte
+    /// it read there with it: the machine page it is mapped to records so (nothing on other machine memory).
+    /// </summary>
+    public void RecordContents(Ppn ppn, ulong token)
+    {
+        CheckPpn(ppn);
+        var entry = _entries[ppn.Value];
+        if (_native is not null && AccessOf(entry) != GuestPageAccess.None)
+        {
+            _native.RecordContents(new Mpn(entry & MpnMask), token);
+        }
     }
 
     /// <summary>The whole page for a guest store (faulting or breaking copy-on-write if needed).</summary>
-    public Span<byte> PageForWrite(Ppn ppn)
+    public Span<byte> PageForWrite(Ppn ppn) => _memory.GetPage(WritableMpn(ppn));
+
+    /// <summary>
+    /// A guest store of zeros over the whole page (faulting or breaking copy-on-write as
+    /// <see cref="PageForWrite"/> does). Machine memory that knows the page still reads as zeros (nothing
+    /// wrote it since it was mapped) leaves it as it is, unbacked: the bytes are the same either way.
+    /// </summary>
+    public void ZeroPage(Ppn ppn)
     {
-        CheckPpn(ppn);
-        if (AccessOf(_entries[ppn.Value]) != GuestPageAccess.Writable)
+        var mpn = WritableMpn(ppn);
+        if (_memory is NativeMachineMemory native)
         {
-            Fault(ppn, PageAccess.Write);
+            native.ZeroTouched(mpn);
         }
         else
         {
-            Hits++;
-            LastFault = GuestFaultKind.None;
+            _memory.GetPage(mpn).Clear();
         }
-
-        return _memory.GetPage(new Mpn(_entries[ppn.Value] & MpnMask));
     }
 
     /// <summary>
@@ -178,6 +212,23 @@ public sealed class GuestPhysicalMemory : IGuestMapping
 
     /// <inheritdoc/>
     public void Invalidate(Ppn ppn) => _entries[ppn.Value] &= MpnMask;
+
+    /// <summary>The machine page <paramref name="ppn"/> is mapped writable to, after a write fault if it was not.</summary>
+    private Mpn WritableMpn(Ppn ppn)
+    {
+        CheckPpn(ppn);
+        if (AccessOf(_entries[ppn.Value]) != GuestPageAccess.Writable)
+        {
+            Fault(ppn, PageAccess.Write);
+        }
+        else
+        {
+            Hits++;
+            LastFault = GuestFaultKind.None;
+        }
+
+        return new Mpn(_entries[ppn.Value] & MpnMask);
+    }
 
     private void Fault(Ppn ppn, PageAccess access)
     {

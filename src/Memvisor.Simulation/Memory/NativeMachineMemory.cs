@@ -17,11 +17,20 @@
  * zero-filled native memory too (calloc, which the C runtime serves from fresh zero pages for large
  * blocks), so they are also backed only where touched: nothing here costs in proportion to machine
  * memory that is never used.
+ *
+ * What a page holds for certain: per page, the token (PageContent) of its contents as last recorded by
+ * a guest that wrote the page through a span or compared every byte of it, or Unknown. Every byte
+ * written to this memory is written through a span GetPage hands out (or by Zero, which records the zero
+ * page), and GetPage forgets the page's record, since whoever holds the span may write anything; a
+ * guest's load takes ReadPage's read-only span, which keeps it. So a record equal to the token a guest
+ * expects proves every byte, and the guest's check of a read skips the 4 KiB comparison (GuestOs). A
+ * span is for its taker's immediate use: none is kept across a guest's access (a Span cannot be stored).
  */
 using System.Runtime.InteropServices;
 using Memvisor.Core.Memory;
 using Memvisor.Native;
 using Memvisor.Core.Ports;
+using Memvisor.Simulation.Images;
 
 namespace Memvisor.Simulation.Memory;
 
@@ -36,6 +45,9 @@ public sealed unsafe class NativeMachineMemory : IMachineMemory, IDisposable
     private ulong* _touched;
     // One bit per machine page, set once a span of it was handed out (it may hold non-zero bytes since).
     private ulong* _written;
+    // Per machine page, the token (PageContent) of what it holds for certain, or PageContent.Unknown
+    // (zero-filled: a page nothing wrote holds the zero page, token 0).
+    private ulong* _contents;
     private long _resident;
 
     /// <summary>Allocates <paramref name="pageCount"/> machine pages.</summary>
@@ -53,6 +65,7 @@ public sealed unsafe class NativeMachineMemory : IMachineMemory, IDisposable
 
         _touched = (ulong*)NativeMemory.AllocZeroed(((nuint)pageCount + 63) / 64, sizeof(ulong));
         _written = (ulong*)NativeMemory.AllocZeroed(((nuint)pageCount + 63) / 64, sizeof(ulong));
+        _contents = (ulong*)NativeMemory.AllocZeroed((nuint)pageCount, sizeof(ulong));
     }
 
     /// <inheritdoc/>
@@ -66,18 +79,72 @@ public sealed unsafe class NativeMachineMemory : IMachineMemory, IDisposable
     {
         ObjectDisposedException.ThrowIf(_base is null, this);
         CheckMpn(mpn);
-        ref var word = ref _touched[mpn.Value >> 6];
-        var bit = 1UL << (int)(mpn.Value & 63);
-        if ((word & bit) == 0)
-        {
-            word |= bit;
-            _resident++;
-        }
-
-        _written[mpn.Value >> 6] |= bit;
+        MarkTouched(mpn);
+        _written[mpn.Value >> 6] |= 1UL << (int)(mpn.Value & 63);
+        // Whoever has the span may write anything into it.
+        _contents[mpn.Value] = PageContent.Unknown;
 
         // SAFETY: mpn < PageCount was checked above, so the page lies inside the allocation, which lives until Dispose.
         return new Span<byte>(_base + ((nint)mpn.Value * PageGeometry.PageSizeBytes), PageGeometry.PageSizeBytes);
+    }
+
+    /// <summary>
+    /// A guest's load from the page: its bytes, read-only. Unlike <see cref="GetPage"/> this hands out no
+    /// writable span, so what <see cref="KnownContents"/> says of the page stays true.
+    /// </summary>
+    public ReadOnlySpan<byte> ReadPage(Mpn mpn)
+    {
+        ObjectDisposedException.ThrowIf(_base is null, this);
+        CheckMpn(mpn);
+        MarkTouched(mpn);
+
+        // SAFETY: as in GetPage: mpn < PageCount, inside the allocation, which lives until Dispose.
+        return new ReadOnlySpan<byte>(_base + ((nint)mpn.Value * PageGeometry.PageSizeBytes), PageGeometry.PageSizeBytes);
+    }
+
+    /// <summary>
+    /// The token (<see cref="PageContent"/>) whose page the machine page holds for certain, or
+    /// <see cref="PageContent.Unknown"/>: what <see cref="RecordContents"/> last said, as long as no
+    /// writable span of the page was handed out since (every byte written to machine memory is written
+    /// through one, or by <see cref="Zero"/>, which records the zero page). A page nothing wrote holds the zero page.
+    /// </summary>
+    public ulong KnownContents(Mpn mpn)
+    {
+        ObjectDisposedException.ThrowIf(_base is null, this);
+        CheckMpn(mpn);
+        return _contents[mpn.Value];
+    }
+
+    /// <summary>
+    /// Records that the page holds <paramref name="token"/>'s page: the caller has just written it (through
+    /// a span of <see cref="GetPage"/>, nothing else in between) or compared every byte of it with it.
+    /// </summary>
+    public void RecordContents(Mpn mpn, ulong token)
+    {
+        ObjectDisposedException.ThrowIf(_base is null, this);
+        CheckMpn(mpn);
+        _contents[mpn.Value] = token;
+    }
+
+    /// <summary>
+    /// A user of the page writes zeros over it (a guest zeroing its free memory): the page counts as touched
+    /// as after <see cref="GetPage"/>, but one nothing has written still reads as zeros and is left unwritten
+    /// (and unbacked: the kernel would otherwise zero a whole huge page to back it).
+    /// </summary>
+    public void ZeroTouched(Mpn mpn)
+    {
+        ObjectDisposedException.ThrowIf(_base is null, this);
+        CheckMpn(mpn);
+        if ((_written[mpn.Value >> 6] & (1UL << (int)(mpn.Value & 63))) != 0)
+        {
+            GetPage(mpn).Clear();
+        }
+        else
+        {
+            MarkTouched(mpn);
+        }
+
+        _contents[mpn.Value] = PageContent.Zero;
     }
 
     /// <inheritdoc/>
@@ -89,6 +156,8 @@ public sealed unsafe class NativeMachineMemory : IMachineMemory, IDisposable
         {
             GetPage(mpn).Clear();
         }
+
+        _contents[mpn.Value] = PageContent.Zero;
     }
 
     /// <inheritdoc/>
@@ -105,6 +174,17 @@ public sealed unsafe class NativeMachineMemory : IMachineMemory, IDisposable
         {
             word &= ~bit;
             _resident--;
+        }
+    }
+
+    private void MarkTouched(Mpn mpn)
+    {
+        ref var word = ref _touched[mpn.Value >> 6];
+        var bit = 1UL << (int)(mpn.Value & 63);
+        if ((word & bit) == 0)
+        {
+            word |= bit;
+            _resident++;
         }
     }
 
@@ -142,6 +222,9 @@ public sealed unsafe class NativeMachineMemory : IMachineMemory, IDisposable
         // SAFETY: _written came from NativeMemory.AllocZeroed in the constructor and is freed exactly once.
         NativeMemory.Free(_written);
         _written = null;
+        // SAFETY: _contents came from NativeMemory.AllocZeroed in the constructor and is freed exactly once.
+        NativeMemory.Free(_contents);
+        _contents = null;
     }
 
     /// <summary>

@@ -36,6 +36,27 @@ public sealed class GuestImageTests
     }
 
     [Fact]
+    public void A_page_filled_on_a_cache_line_boundary_holds_the_same_bytes_as_one_filled_anywhere_else()
+    {
+        // Machine pages (4 KiB-aligned) are filled with streaming stores; other buffers word by word: at
+        // 64 successive offsets of one buffer, at most one lies on a cache line boundary.
+        using var memory = new Simulation.Memory.NativeMachineMemory(4);
+        var aligned = memory.GetPage(new Core.Memory.Mpn(1));
+        var buffer = new byte[4096 + 64];
+        foreach (var token in new[] { 1UL, 12345UL, PageContent.Mix(7), ulong.MaxValue - 1 })
+        {
+            PageContent.Fill(aligned, token);
+            Assert.True(PageContent.Matches(aligned, token));
+            for (var offset = 0; offset < 64; offset++)
+            {
+                var page = buffer.AsSpan(offset, 4096);
+                PageContent.Fill(page, token);
+                Assert.True(aligned.SequenceEqual(page));
+            }
+        }
+    }
+
+    [Fact]
     public void Vms_booted_from_the_same_image_hold_identical_kernel_pages_and_the_host_shares_them_by_content()
     {
         using var host = new SimulatedTestHost(machinePages: 4096, swapPages: 4096);

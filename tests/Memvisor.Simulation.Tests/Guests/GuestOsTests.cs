@@ -2,6 +2,7 @@ using Memvisor.Core.Memory;
 using Memvisor.Scenarios;
 using Memvisor.Simulation.Guests;
 using Memvisor.Simulation.Images;
+using Memvisor.Simulation.Memory;
 using Memvisor.Simulation.Workloads;
 using static Memvisor.Simulation.Tests.Guests.GuestTestSupport;
 using Memvisor.Testing;
@@ -81,6 +82,33 @@ public sealed class GuestOsTests
         guest.Read(segment.Page(2));
         Assert.Equal(1, guest.Counters.DataMismatches);
         Assert.Contains($"PPN {ppn.Value:x}", guest.FirstMismatch, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_page_whose_contents_were_checked_is_checked_in_full_again_once_a_writable_span_of_it_was_handed_out()
+    {
+        using var host = new SimulatedTestHost(machinePages: 2048, swapPages: 2048);
+        var segment = default(GuestSegment);
+        var workload = new ScriptedWorkload(g => segment = g.CreateAnonymous(4));
+        var guest = Guest(host.PowerOn("vm", 512), GuestFlavour.Linux, workload);
+        guest.Boot();
+        guest.Write(segment.Page(1), guest.NewToken());
+        var ppn = PagesUsedFor(guest, GuestPageUse.Anonymous).Single();
+        var mpn = host.Manager.PageInfoOf(guest.Id, ppn).Mpn;
+        var memory = (NativeMachineMemory)host.Memory;
+        Assert.Equal(guest.RecordedContentOf(ppn), memory.KnownContents(mpn));
+
+        // Read through a writable span without changing a byte: the next read compares every byte and records them.
+        _ = host.Memory.GetPage(mpn);
+        guest.Read(segment.Page(1));
+        Assert.Equal(0, guest.Counters.DataMismatches);
+        Assert.Equal(guest.RecordedContentOf(ppn), memory.KnownContents(mpn));
+
+        // A change through a span handed out after that read is found by the next read.
+        host.Memory.GetPage(mpn)[4095] ^= 0x01;
+        guest.Read(segment.Page(1));
+        Assert.Equal(1, guest.Counters.DataMismatches);
+        Assert.Equal(PageContent.Unknown, memory.KnownContents(mpn));
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using Memvisor.Core.Memory;
 using Memvisor.Core.Ports;
+using Memvisor.Simulation.Images;
 using Memvisor.Simulation.Memory;
 using Memvisor.Testing.Contracts;
 using Memvisor.Testing.Fakes;
@@ -30,6 +31,45 @@ public sealed class NativeMachineMemoryTests
         memory.Zero(new Mpn(7));
         Assert.False(memory.GetPage(new Mpn(7)).ContainsAnyExcept((byte)0));
         Assert.False(memory.GetPage(new Mpn(8)).ContainsAnyExcept((byte)0));
+    }
+
+    [Fact]
+    public void What_a_page_holds_for_certain_is_forgotten_when_a_writable_span_of_it_is_handed_out()
+    {
+        using var memory = new NativeMachineMemory(1024);
+        var mpn = new Mpn(5);
+        Assert.Equal(PageContent.Zero, memory.KnownContents(mpn));
+
+        var token = PageContent.Mix(42);
+        PageContent.Fill(memory.GetPage(mpn), token);
+        Assert.Equal(PageContent.Unknown, memory.KnownContents(mpn));
+        memory.RecordContents(mpn, token);
+        Assert.True(PageContent.Matches(memory.ReadPage(mpn), token));
+        Assert.Equal(token, memory.KnownContents(mpn));
+
+        // Anyone with a writable span may change any byte; so may the pool's zeroing, which records the zero page.
+        _ = memory.GetPage(mpn);
+        Assert.Equal(PageContent.Unknown, memory.KnownContents(mpn));
+        memory.RecordContents(mpn, token);
+        memory.Zero(mpn);
+        Assert.Equal(PageContent.Zero, memory.KnownContents(mpn));
+        Assert.False(memory.ReadPage(mpn).ContainsAnyExcept((byte)0));
+        Assert.Equal(PageContent.Zero, memory.KnownContents(new Mpn(6)));
+    }
+
+    [Fact]
+    public void A_guest_zeroing_a_page_nothing_wrote_leaves_it_unwritten_but_touched()
+    {
+        using var memory = new NativeMachineMemory(1024);
+        memory.ZeroTouched(new Mpn(3));
+        Assert.Equal(1, memory.ResidentPages);
+        Assert.Equal(PageContent.Zero, memory.KnownContents(new Mpn(3)));
+
+        memory.GetPage(new Mpn(4)).Fill(0x5A);
+        memory.ZeroTouched(new Mpn(4));
+        Assert.Equal(2, memory.ResidentPages);
+        Assert.False(memory.ReadPage(new Mpn(4)).ContainsAnyExcept((byte)0));
+        Assert.Equal(PageContent.Zero, memory.KnownContents(new Mpn(4)));
     }
 }
 
