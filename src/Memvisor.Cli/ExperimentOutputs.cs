@@ -52,7 +52,8 @@ internal static class ExperimentOutputs
                 }
             }
 
-            return null;
+            // A read-only or kernel file system (/proc, /sys): refused now, not after the experiments ran.
+            return NearestExisting(Directory.Exists(folder) ? folder : full) is { } writable ? WholeFolder.CannotWriteIn(writable) : null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
@@ -96,6 +97,17 @@ internal static class ExperimentOutputs
         {
             File.Delete(stagedCollected);
         }
+    }
+
+    /// <summary>Puts back or removes what a killed run left under <paramref name="output"/> (WholeFolder.RecoverAbandoned for each folder and file written whole); one line per thing done.</summary>
+    public static IReadOnlyList<string> RecoverAbandoned(string output, IEnumerable<string> experiments)
+    {
+        var folder = Path.Combine(output, ExperimentReport.Folder);
+        return [
+            .. WholeFolder.RecoverAbandoned(folder),
+            .. WholeFolder.RecoverAbandoned(Path.Combine(output, ExperimentReport.CollectedFile)),
+            .. experiments.SelectMany(name => WholeFolder.RecoverAbandoned(Path.Combine(folder, name))),
+        ];
     }
 
     /// <summary>Where an experiment's report.md is (or will be) under <paramref name="output"/>.</summary>

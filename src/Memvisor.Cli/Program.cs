@@ -6,6 +6,7 @@
 using System.CommandLine;
 using System.CommandLine.Invocation;
 using System.Runtime.InteropServices;
+using Memvisor.Cli;
 using Memvisor.Cli.Commands;
 
 var root = new RootCommand("Memvisor: the memory resource management of VMware ESX Server (Waldspurger, OSDI 2002).")
@@ -28,10 +29,13 @@ if (parse.Action is ParseErrorAction && parse.CommandResult.Command.Subcommands.
     parse = root.Parse([.. args, "--help"]);
 }
 
-if (parse.Action is ParseErrorAction parseError)
+if (parse.Action is ParseErrorAction && parse.Errors.Count > 0)
 {
-    // The error names the problem; a full help text after it would bury it (`--help` shows it).
-    parseError.ShowHelp = false;
+    // One line naming the command and the first problem (System.CommandLine would print every error on a line
+    // of its own, "Required command was not provided." first, and no command name); a full help text after it
+    // would bury it (`--help` shows it).
+    Console.Error.WriteLine(ParseErrors.OneLine(parse));
+    return 1;
 }
 
 // Ctrl-C (SIGINT) and SIGTERM cancel the command's token: the command stops at its next check, restores

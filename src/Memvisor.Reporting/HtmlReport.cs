@@ -115,13 +115,14 @@ public static class HtmlReport
                 sb.Append("<th>").Append(E(h)).Append("</th>");
             sb.Append("</tr>\n");
         }
+        var numeric = table.NumericColumns();
         foreach (var row in table.Rows)
         {
             sb.Append("<tr>");
             for (var c = 0; c < row.Count; c++)
             {
                 var tag = keyValue && c == 0 ? "th" : "td";
-                sb.Append('<').Append(tag).Append(table.IsNumeric(c) ? " class=\"num\">" : ">").Append(E(row[c])).Append("</").Append(tag).Append('>');
+                sb.Append('<').Append(tag).Append(numeric[c] ? " class=\"num\">" : ">").Append(E(row[c])).Append("</").Append(tag).Append('>');
             }
             sb.Append("</tr>\n");
         }

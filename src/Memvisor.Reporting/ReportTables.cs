@@ -21,6 +21,10 @@ public sealed record ReportTable(string Id, string Title, IReadOnlyList<string> 
     public bool IsNumeric(int column) =>
         column > 0 && Rows.All(r => r[column].Length == 0 || r[column] == "n/a" ||
             double.TryParse(r[column], NumberStyles.Float, CultureInfo.InvariantCulture, out _));
+
+    /// <summary><see cref="IsNumeric"/> of every column, computed once (a table of 10,000 VMs asked it per cell: quadratic).</summary>
+    public bool[] NumericColumns() =>
+        [.. Enumerable.Range(0, Rows.Select(r => r.Count).Append(Headers.Count).Max()).Select(IsNumeric)];
 }
 
 /// <summary>Builds the tables of a run report.</summary>

@@ -48,8 +48,13 @@ public sealed record RunSummary
         ArgumentNullException.ThrowIfNull(samples);
         var names = VmOrder.Of(scenario, samples);
         var vms = new List<VmSummary>(names.Count);
+        // Each VM's sample found by name once per sample, not by a scan of the sample per VM (quadratic in VMs).
+        var specs = new Dictionary<string, VmSpec>(StringComparer.Ordinal);
+        foreach (var spec in scenario.Vms)
+            specs.TryAdd(spec.Name, spec);
+        var bySample = samples.Select(ByName).ToArray();
         foreach (var name in names)
-            vms.Add(SummarizeVm(name, scenario, samples));
+            vms.Add(SummarizeVm(name, specs.GetValueOrDefault(name), samples, bySample));
         return new RunSummary
         {
             ScenarioName = scenario.Name,
@@ -76,9 +81,12 @@ public sealed record RunSummary
     public RunSummary WithStops(IReadOnlyList<VmStop> stops)
     {
         ArgumentNullException.ThrowIfNull(stops);
+        var first = new Dictionary<string, VmStop>(StringComparer.Ordinal);
+        foreach (var stop in stops)
+            first.TryAdd(stop.Vm, stop);
         return stops.Count == 0
             ? this
-            : this with { Vms = [.. Vms.Select(v => stops.FirstOrDefault(s => string.Equals(s.Vm, v.Name, StringComparison.Ordinal)) is { } s ? v with { Stopped = s } : v)] };
+            : this with { Vms = [.. Vms.Select(v => first.TryGetValue(v.Name, out var s) ? v with { Stopped = s } : v)] };
     }
 
     /// <summary>Attaches Core's counters: the host's, and each VM's matched by name (VMs without stats keep null).</summary>
@@ -169,18 +177,26 @@ public sealed record RunSummary
         };
     }
 
-    private static VmSummary SummarizeVm(string name, Scenario scenario, IReadOnlyList<HostSample> samples)
+    private static Dictionary<string, VmSample> ByName(HostSample host)
     {
-        var spec = scenario.Vms.FirstOrDefault(v => string.Equals(v.Name, name, StringComparison.Ordinal));
+        var byName = new Dictionary<string, VmSample>(host.Vms.Count, StringComparer.Ordinal);
+        foreach (var vm in host.Vms)
+            byName.TryAdd(vm.Name, vm);
+        return byName;
+    }
+
+    private static VmSummary SummarizeVm(string name, VmSpec? spec, IReadOnlyList<HostSample> samples, Dictionary<string, VmSample>[] bySample)
+    {
         int on = 0;
         double sumThroughput = 0, sumActive = 0, sumGranted = 0, peakSwap = 0, peakBalloon = 0;
         double guestSwap = 0, hostSwapIn = 0, bounces = 0, doublePaging = 0, remaps = 0, secondsOn = 0, previousTime = 0;
         long mismatches = 0;
         VmSample? last = null;
         var real = new RealGuestTotals();
-        foreach (var host in samples)
+        for (var i = 0; i < samples.Count; i++)
         {
-            var vm = Find(host, name);
+            var host = samples[i];
+            var vm = bySample[i].GetValueOrDefault(name);
             if (vm is not null && vm.PoweredOn)
             {
                 on++;

@@ -42,22 +42,23 @@ public static class SummaryText
             foreach (var row in table.Rows)
                 widths[c] = Math.Max(widths[c], row[c].Length);
         }
+        var numeric = table.NumericColumns();
         if (!keyValue)
-            AppendRow(sb, table, table.Headers, widths, header: true);
+            AppendRow(sb, numeric, table.Headers, widths, header: true);
         foreach (var row in table.Rows)
-            AppendRow(sb, table, row, widths, header: false);
+            AppendRow(sb, numeric, row, widths, header: false);
         if (table.Note.Length > 0)
             sb.Append(table.Note).Append('\n');
     }
 
-    private static void AppendRow(StringBuilder sb, ReportTable table, IReadOnlyList<string> cells, int[] widths, bool header)
+    private static void AppendRow(StringBuilder sb, bool[] numeric, IReadOnlyList<string> cells, int[] widths, bool header)
     {
         var line = new StringBuilder();
         for (var c = 0; c < cells.Count; c++)
         {
             if (c > 0)
                 line.Append("  ");
-            var right = !header && table.IsNumeric(c);
+            var right = !header && numeric[c];
             var last = c == cells.Count - 1;
             if (right)
                 line.Append(' ', widths[c] - cells[c].Length).Append(cells[c]);

@@ -8,6 +8,10 @@
  * The destination is replaced whole, so it must be new, empty, or an earlier run's output folder (one
  * that holds summary.json and nothing but run outputs): a folder holding anything else is refused before
  * anything runs (CheckReplaceable), since replacing it would delete the user's files.
+ * A run killed outright (SIGKILL, a power cut) can leave its staging folder, or, between its two renames,
+ * the earlier run's folder renamed aside with no folder in its place. RecoverAbandoned, called by the next
+ * writer of the same destination while it alone may write there (the CLI's claim on the folder), removes
+ * the first and puts the second back.
  */
 namespace Memvisor.Reporting;
 
@@ -113,11 +117,67 @@ public static class WholeFolder
         }
     }
 
-    /// <summary>Null when a staging folder can be made beside <paramref name="dir"/> (a read-only or full file system cannot), otherwise why not.</summary>
-    private static string? Writable(string dir)
+    /// <summary>
+    /// Removes the staging folders of <paramref name="dir"/> that killed runs left beside it, and puts back
+    /// an earlier run's folder a killed run had renamed aside (when nothing took its place; otherwise it is
+    /// removed). Only for a caller that alone writes <paramref name="dir"/> now. Returns one line per thing
+    /// done.
+    /// </summary>
+    public static IReadOnlyList<string> RecoverAbandoned(string dir)
     {
+        ArgumentException.ThrowIfNullOrEmpty(dir);
         var full = Path.GetFullPath(dir).TrimEnd(Path.DirectorySeparatorChar);
-        var probe = Path.Combine(Path.GetDirectoryName(full) ?? full, $".{Path.GetFileName(full)}.probe-{Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+        var parent = Path.GetDirectoryName(full);
+        var done = new List<string>();
+        if (parent is null || !Directory.Exists(parent))
+        {
+            return done;
+        }
+
+        var name = Path.GetFileName(full);
+        foreach (var kind in new[] { "partial", "old" })
+        {
+            foreach (var left in Directory.EnumerateFileSystemEntries(parent, $".{name}.{kind}-*").Where(d => IsPidSuffixed(d, $".{name}.{kind}-")).Order(StringComparer.Ordinal))
+            {
+                if (kind == "old" && Directory.Exists(left) && !Path.Exists(full))
+                {
+                    try
+                    {
+                        Directory.Move(left, full);
+                        done.Add($"put back '{full}', which a killed run had renamed to '{left}'");
+                        continue;
+                    }
+                    catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                    {
+                        // Removed below, as any other leftover.
+                    }
+                }
+
+                DeleteQuietly(left);
+                if (!Path.Exists(left))
+                {
+                    done.Add($"removed '{left}', left by a killed run");
+                }
+            }
+        }
+
+        return done;
+    }
+
+    private static bool IsPidSuffixed(string path, string prefix)
+    {
+        var suffix = Path.GetFileName(path)[prefix.Length..];
+        return suffix.Length > 0 && suffix.All(char.IsAsciiDigit);
+    }
+
+    /// <summary>Null when a staging folder can be made beside <paramref name="dir"/> (a read-only or full file system cannot), otherwise why not.</summary>
+    private static string? Writable(string dir) =>
+        CannotWriteIn(Path.GetDirectoryName(Path.GetFullPath(dir).TrimEnd(Path.DirectorySeparatorChar)) ?? dir);
+
+    /// <summary>Null when a folder holding a file can be made in the existing folder <paramref name="folder"/>, otherwise why not ("its folder cannot be written (...)").</summary>
+    public static string? CannotWriteIn(string folder)
+    {
+        var probe = Path.Combine(folder, $".memvisor.probe-{Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
         try
         {
             Directory.CreateDirectory(probe);
@@ -141,6 +201,10 @@ public static class WholeFolder
             if (Directory.Exists(path))
             {
                 Directory.Delete(path, recursive: true);
+            }
+            else if (File.Exists(path))
+            {
+                File.Delete(path);
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

@@ -1,7 +1,7 @@
 /*
  * Collects the statistics stream of a run in memory: one HostSample per sample interval, appended in time
  * order. Recording is an append to a pre-sized list (samples are immutable records, so nothing is copied);
- * the checks are a time comparison and a scan of the sample's few VM names.
+ * the checks are a time comparison and a scan of the sample's VM names (pairwise for a few, through a set for many).
  */
 using Memvisor.Scenarios;
 using Memvisor.Core.Statistics;
@@ -48,6 +48,9 @@ public sealed class RunRecorder
         _samples.Add(sample);
     }
 
+    /// <summary>Up to this many VMs a sample's names are compared pairwise (no allocation); beyond it through a set.</summary>
+    private const int PairwiseCheckLimit = 64;
+
     /// <summary>Throws unless <paramref name="next"/> may follow <paramref name="previous"/> in a stream.</summary>
     public static void CheckNext(HostSample? previous, HostSample next)
     {
@@ -56,6 +59,19 @@ public sealed class RunRecorder
         if (previous is not null && !(next.TimeSeconds > previous.TimeSeconds))
             throw new ArgumentException($"{nameof(HostSample.TimeSeconds)} = {next.TimeSeconds}: must be after the previous sample's {previous.TimeSeconds}.", nameof(next));
         var vms = next.Vms;
+        if (vms.Count > PairwiseCheckLimit)
+        {
+            // Many VMs (thousands): a set, not the pairwise scan (quadratic: a minute per run at 10,000 VMs).
+            var seen = new HashSet<string>(vms.Count, StringComparer.Ordinal);
+            foreach (var vm in vms)
+            {
+                if (!seen.Add(vm.Name))
+                    throw new ArgumentException($"{nameof(HostSample.Vms)}: the VM name '{vm.Name}' appears twice at {next.TimeSeconds} s; names must be unique.", nameof(next));
+            }
+
+            return;
+        }
+
         for (var i = 0; i < vms.Count; i++)
         {
             for (var j = i + 1; j < vms.Count; j++)

@@ -29,7 +29,7 @@ public static class ScenarioLimits
     public const long MaxFileBytes = 16 * 1024 * 1024;
 
     /// <summary>Reads a UTF-8 text file of at most <see cref="MaxFileBytes"/> bytes, without reading further than that.</summary>
-    /// <exception cref="InvalidDataException">The file is larger.</exception>
+    /// <exception cref="InvalidDataException">The file is larger, or is not UTF-8 (bytes that are no UTF-8 character were silently replaced before).</exception>
     internal static string ReadBounded(string path)
     {
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1);
@@ -45,6 +45,24 @@ public static class ScenarioLimits
             }
         }
 
-        return new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false).GetString(bytes.GetBuffer(), 0, (int)bytes.Length).TrimStart('\uFEFF');
+        var content = bytes.GetBuffer().AsSpan(0, (int)bytes.Length);
+        if (content is [0xFF, 0xFE, ..] or [0xFE, 0xFF, ..])
+        {
+            throw new InvalidDataException("the file is UTF-16 text (it starts with a UTF-16 byte-order mark); expected UTF-8: save it as UTF-8");
+        }
+
+        if (content.IndexOf((byte)0) is var nul and >= 0)
+        {
+            throw new InvalidDataException($"the file holds a NUL byte at offset {nul} (line {content[..nul].Count((byte)'\n') + 1}); expected UTF-8 text (a UTF-16 file without a byte-order mark looks like this)");
+        }
+
+        var text = new char[content.Length];
+        if (System.Text.Unicode.Utf8.ToUtf16(content, text, out var valid, out var written, replaceInvalidSequences: false) != System.Buffers.OperationStatus.Done)
+        {
+            var line = content[..valid].Count((byte)'\n') + 1;
+            throw new InvalidDataException($"the file is not UTF-8 text: byte 0x{content[valid]:X2} at offset {valid} (line {line}) starts no UTF-8 character; expected a UTF-8 file");
+        }
+
+        return new string(text, 0, written).TrimStart('\uFEFF');
     }
 }

@@ -124,7 +124,7 @@ public static partial class ScenarioReader
     /// <summary>"line L, column C: not valid JSON: ...", both counted from 1 (System.Text.Json counts lines from 0 and columns in bytes).</summary>
     private static string NotJson(string json, JsonException e)
     {
-        var what = JsonPosition().Replace(e.Message, "");
+        var what = Quoted(JsonPosition().Replace(e.Message, ""));
         if (e.LineNumber is not { } line || e.BytePositionInLine is not { } bytes)
         {
             return $"not valid JSON: {what}";
@@ -135,6 +135,19 @@ public static partial class ScenarioReader
         var utf8 = Encoding.UTF8.GetBytes(text);
         var column = Encoding.UTF8.GetCharCount(utf8, 0, (int)Math.Min(bytes, utf8.Length)) + 1;
         return $"line {line + 1}, column {column}: not valid JSON: {what}";
+    }
+
+    /// <summary>
+    /// A parser message as one short line: System.Text.Json quotes an invalid literal with the whole rest of the
+    /// document ("'t 512,\n    \"swapMB\": ...' is an invalid JSON literal"), lines and all.
+    /// </summary>
+    private static string Quoted(string message)
+    {
+        const string Literal = "' is an invalid JSON literal";
+        var end = message.IndexOf(Literal, StringComparison.Ordinal);
+        return message.StartsWith('\'') && end > 0
+            ? $"'{Shown(message[1..end])}{Shown(message[end..], 300)}"
+            : Shown(message, 300);
     }
 
     [GeneratedRegex(@"\s*(Path: \S* \| )?LineNumber: \d+ \| BytePositionInLine: \d+\.?\s*$")]
@@ -158,7 +171,7 @@ public static partial class ScenarioReader
                         continue;
                     }
 
-                    CheckText(p.Value, path.Length == 0 ? p.Name : $"{path}.{p.Name}", errors);
+                    CheckText(p.Value, path.Length == 0 ? Shown(p.Name) : $"{path}.{Shown(p.Name)}", errors);
                 }
 
                 break;
@@ -404,6 +417,28 @@ public static partial class ScenarioReader
         return w;
     }
 
+    /// <summary>Longest value or field name quoted in an error, in characters: a 15 MB string is not repeated on the terminal.</summary>
+    private const int MaxShownLength = 60;
+
+    /// <summary>
+    /// <paramref name="text"/> as an error quotes it: control characters escaped as in JSON (a line break or an
+    /// escape sequence would otherwise break the one line or drive the terminal), at most MaxShownLength characters.
+    /// </summary>
+    private static string Shown(string text, int maxLength = MaxShownLength)
+    {
+        var shown = new StringBuilder();
+        var cut = text.Length > maxLength && char.IsHighSurrogate(text[maxLength - 1]) ? maxLength - 1 : maxLength;
+        foreach (var c in text.Length > maxLength ? text[..cut] : text)
+        {
+            // Control characters and invisible format characters (such as U+202E, which reverses the text after it).
+            _ = char.IsControl(c) || CharUnicodeInfo.GetUnicodeCategory(c) == UnicodeCategory.Format
+                ? shown.Append(CultureInfo.InvariantCulture, $"\\u{(int)c:x4}")
+                : shown.Append(c);
+        }
+
+        return text.Length > maxLength ? shown.Append(CultureInfo.InvariantCulture, $"... ({text.Length} characters)").ToString() : shown.ToString();
+    }
+
     /// <summary>A JSON object being read, with its path, collecting errors.</summary>
     private sealed class Obj(JsonElement element, string path, List<string> errors)
     {
@@ -547,7 +582,7 @@ public static partial class ScenarioReader
 
             if (text.Any(c => char.IsControl(c) && !(allowEmpty && c is '\n' or '\r' or '\t')))
             {
-                Error(name, v.GetRawText(), "text without control characters");
+                Error(name, $"\"{Shown(text)}\"", "text without control characters");
                 return fallback;
             }
 
@@ -615,12 +650,12 @@ public static partial class ScenarioReader
             {
                 if (!seen.Add(p.Name))
                 {
-                    errors.Add($"{Path(p.Name)}: given more than once; expected each field once (which one counts would be a guess)");
+                    errors.Add($"{Path(Shown(p.Name))}: given more than once; expected each field once (which one counts would be a guess)");
                 }
                 else if (!known.Contains(p.Name, StringComparer.Ordinal))
                 {
                     var near = known.FirstOrDefault(k => string.Equals(k, p.Name, StringComparison.OrdinalIgnoreCase));
-                    errors.Add($"{Path(p.Name)}: unknown field{(near is null ? "" : $" (did you mean \"{near}\"?)")}; expected one of {string.Join(", ", known)}");
+                    errors.Add($"{Path(Shown(p.Name))}: unknown field{(near is null ? "" : $" (did you mean \"{near}\"?)")}; expected one of {string.Join(", ", known)}");
                 }
             }
         }
@@ -642,8 +677,8 @@ public static partial class ScenarioReader
 
         private static string Describe(JsonElement v) => v.ValueKind switch
         {
-            JsonValueKind.String => $"\"{v.GetString()}\"",
-            JsonValueKind.Number => v.GetRawText(),
+            JsonValueKind.String => $"\"{Shown(v.GetString()!)}\"",
+            JsonValueKind.Number => Shown(v.GetRawText()),
             JsonValueKind.True or JsonValueKind.False => v.GetRawText(),
             JsonValueKind.Null => "null",
             JsonValueKind.Array => "an array",

@@ -12,6 +12,10 @@
  *   3. A file server's file set is at most MaxFileSetPerMemory times the VM's memory: the file set
  *      lives on the guest's disk and may well exceed its memory (the page cache holds what it can),
  *      but the simulator keeps state per block, and beyond that almost every read is a disk read.
+ *      It is at least one file (FileServerOptions.PagesPerFile): a server with no file to serve has
+ *      nothing to do.
+ *   4. The workload the VM will build at power-on accepts its options (anything the checks above
+ *      miss is still refused here, naming the VM, rather than at power-on in the middle of the run).
  */
 using System.Globalization;
 using Memvisor.Core.Memory;
@@ -74,6 +78,24 @@ internal static class GuestFit
         {
             errors.Add(Text(
                 $"{at}.workload.fileSetMB: {w.FileSetMB} MiB is more than {MaxFileSetPerMemory} times the VM's memory ({MB(guestPages)} MiB); expected at most {MB(MaxFileSetPerMemory * guestPages)}."));
+            return;
+        }
+
+        var pagesPerFile = new FileServerOptions().PagesPerFile;
+        if (w.Kind == WorkloadKind.FileServer && PageGeometry.PagesFromMegabytes(w.FileSetMB) < pagesPerFile)
+        {
+            errors.Add(Text(
+                $"{at}.workload.fileSetMB: {w.FileSetMB} MiB is less than one file of the file server ({pagesPerFile} pages); expected at least {PageGeometry.MegabytesFromPages(pagesPerFile)} MiB."));
+            return;
+        }
+
+        try
+        {
+            _ = GuestCatalog.Workload(w);
+        }
+        catch (ArgumentException e)
+        {
+            errors.Add($"{at}.workload: {e.Message}");
         }
     }
 

@@ -42,4 +42,42 @@ public sealed class HostileArgumentTests : IDisposable
         Assert.Equal(1, o.ExitCode);
         Assert.Equal($"memvisor scan: '{fifo}' is a named pipe, not a regular file; nothing scanned.", o.Stderr.Trim());
     }
+
+    [Theory]
+    [InlineData("/proc/self/mem", "memvisor scan: '/proc/self/mem' is a process's memory as procfs shows it, not a file of pages; scan the process with --pid N; nothing scanned.")]
+    [InlineData("/proc/meminfo", "memvisor scan: '/proc/meminfo' is a file of the kernel's proc file system, whose size says nothing of its contents; scan files of pages (memory dumps, core files) or processes (--pid N); nothing scanned.")]
+    [InlineData("/sys/kernel/mm/transparent_hugepage/enabled", "memvisor scan: '/sys/kernel/mm/transparent_hugepage/enabled' is a file of the kernel's sysfs file system, whose size says nothing of its contents; scan files of pages (memory dumps, core files) or processes (--pid N); nothing scanned.")]
+    public void Scan_refuses_files_of_kernel_file_systems_in_one_line(string path, string expected)
+    {
+        // procfs and sysfs call these regular files of size 0 (or 4096): they were scanned as 0 pages, exit 0.
+        Assert.SkipUnless(File.Exists(path), $"{path} does not exist here");
+        var o = MemvisorProcess.Run(_dir.Path, "scan", path, "--json");
+        Assert.Equal(1, o.ExitCode);
+        Assert.Equal(expected, o.Stderr.Trim());
+        Assert.Equal("", o.Stdout);
+    }
+
+    [Theory]
+    [InlineData("bench", "memvisor: unknown command 'bench'; expected one of scan, simulate, experiment, host (memvisor --help says what each does).")]
+    [InlineData("host frob", "memvisor host: unknown command 'frob'; expected one of doctor, image, run, attach (memvisor host --help says what each does).")]
+    [InlineData("simulate --bogus", "memvisor simulate: unknown option '--bogus' (--help lists the options; a file whose name starts with '-' can be given as ./--bogus).")]
+    [InlineData("host run --bogus", "memvisor host run: unknown option '--bogus' (--help lists the options; a file whose name starts with '-' can be given as ./--bogus).")]
+    [InlineData("experiment balloon --substrate kvm", "memvisor experiment: --substrate 'kvm': expected one of simulator, qemu.")]
+    [InlineData("host attach --qmp x --budget 10 --tau abc", "memvisor host attach: --tau 'abc': expected a number from 0 up to (not including) 1.")]
+    [InlineData("scan --top abc --pid x", "memvisor scan: --pid expects a process id (a positive whole number), not 'x' (and 1 more problem(s)).")]
+    [InlineData("host image --cache", "memvisor host image: --cache '': the folder name is empty; nothing built.")]
+    [InlineData("experiment io-remap --reduced --out /proc", "memvisor experiment: cannot write reports to --out '/proc': its folder cannot be written")]
+    public void A_command_line_that_does_not_parse_is_one_line_naming_the_command(string line, string expected)
+    {
+        // Before: "Required command was not provided." and "Unrecognized command or argument 'bench'." on two lines;
+        // "'--bogus' does not exist"; .NET type names ("...ExperimentCommand+ExperimentSubstrate", "System.Double");
+        // host image --cache '' built the image into the current folder; experiment --out /proc ran, then failed to write.
+        string[] args = [.. line.Split(' '), .. line.EndsWith("--cache", StringComparison.Ordinal) ? new[] { "" } : []];
+        var o = MemvisorProcess.Run(_dir.Path, args);
+        Assert.Equal(1, o.ExitCode);
+        Assert.Single(o.Stderr.Trim().Split('\n'));
+        Assert.StartsWith(expected, o.Stderr.Trim(), StringComparison.Ordinal);
+        Assert.Equal("", o.Stdout);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_dir.Path));
+    }
 }

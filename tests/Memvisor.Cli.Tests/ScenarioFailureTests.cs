@@ -33,6 +33,8 @@ public sealed class ScenarioFailureTests : IDisposable
         "vms[0] ('tiny').memoryMB: 4 MiB (1024 pages) is smaller than its guest's kernel (linux image 'default' takes 2064 pages at boot); expected at least 8.13 MiB.")]
     [InlineData("working-set", $$"""{ "durationSeconds": 2, {{Host}}, "vms": [ { "name": "v", "memoryMB": 64, "workload": { "kind": "toucher", "workingSetMB": 1048576 } } ] }""",
         "vms[0] ('v').workload.workingSetMB: 1048576 MiB for a toucher workload is more than what guest 'v' can hold")]
+    [InlineData("fileset-zero", $$"""{ "durationSeconds": 2, {{Host}}, "vms": [ { "name": "f", "memoryMB": 32, "workload": { "kind": "fileserver", "fileSetMB": 0 } } ] }""",
+        "vms[0] ('f').workload.fileSetMB: 0 MiB is less than one file of the file server (16 pages); expected at least 0.0625 MiB.")]
     [InlineData("scan-rate", """{ "durationSeconds": 2, "host": { "shareScanHostPagesPerSecond": 1e9 }, "vms": [ { "name": "a", "memoryMB": 32 } ] }""",
         "host.shareScanHostPagesPerSecond: 1e9; expected a number from 0.001 to 1000000")]
     [InlineData("too-many-samples", """{ "durationSeconds": 10000000, "sampleIntervalSeconds": 0.001, "vms": [ { "name": "a", "memoryMB": 32 } ] }""",
@@ -43,6 +45,8 @@ public sealed class ScenarioFailureTests : IDisposable
         "not valid JSON: The maximum configured depth of 64 has been exceeded")]
     [InlineData("swap-directory-missing", """{ "durationSeconds": 2, "host": { "swapDirectory": "/no/such/folder" }, "vms": [ { "name": "a", "memoryMB": 32 } ] }""", "/no/such/folder")]
     [InlineData("swap-directory-proc", """{ "durationSeconds": 2, "host": { "swapDirectory": "/proc" }, "vms": [ { "name": "a", "memoryMB": 32 } ] }""", "/proc")]
+    [InlineData("swap-directory-sys", """{ "durationSeconds": 2, "host": { "swapDirectory": "/sys" }, "vms": [ { "name": "a", "memoryMB": 32 } ] }""",
+        "memvisor simulate: host.swapDirectory '/sys': its folder cannot be written (Access to the path '/sys/.memvisor.probe-")]
     public void A_bad_scenario_is_refused_in_one_line_before_anything_runs_and_leaves_nothing_behind(string name, string json, string expected)
     {
         var scenario = Path.Combine(_dir.Path, $"{name}.json");
@@ -58,6 +62,47 @@ public sealed class ScenarioFailureTests : IDisposable
         Assert.DoesNotContain("bug", o.Stderr, StringComparison.Ordinal);
         Assert.False(Directory.Exists(Path.Combine(_dir.Path, "out")));
         Assert.Empty(Directory.EnumerateFileSystemEntries(temp));
+    }
+
+    [Theory]
+    [InlineData("invalid-utf8", "the file is not UTF-8 text: byte 0xFF at offset 36 (line 2) starts no UTF-8 character; expected a UTF-8 file")]
+    [InlineData("utf16-bom", "the file is UTF-16 text (it starts with a UTF-16 byte-order mark); expected UTF-8: save it as UTF-8")]
+    [InlineData("utf16-no-bom", "the file holds a NUL byte at offset 1 (line 1); expected UTF-8 text (a UTF-16 file without a byte-order mark looks like this)")]
+    [InlineData("huge-value", "host.salting: \"yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy... (1000000 characters)\"; expected one of \"single\", \"per-vm\", \"zero-only\"")]
+    [InlineData("huge-number", "seed: 999999999999999999999999999999999999999999999999999999999999... (100000 characters); expected a whole number from 0 to 18446744073709551615")]
+    [InlineData("escapes", "vms[0].guest: \"linux\\u001b[2J\\u000a\\u202e\"; expected one of \"linux\", \"windows\"")]
+    [InlineData("invalid-literal", "line 1, column 25: not valid JSON: 'tru 2,\\u000a ")]
+    [InlineData("escaped-field", "host.\\u001b]0;owned\\u0007: unknown field; expected one of")]
+    public void Bytes_that_are_not_a_scenario_are_named_in_one_short_line(string name, string expected)
+    {
+        // Invalid UTF-8 was silently replaced (a name read as "w\uFFFD\uFFFD"), UTF-16 gave "'0xEF' is an invalid start
+        // of a value", a 1 MB value was repeated whole on the terminal, and a value's line breaks and escape sequences
+        // reached it raw (breaking the one line, or clearing the screen).
+        const string Vm = """ "vms": [ { "name": "a", "memoryMB": 32 } ] """;
+        var utf8 = System.Text.Encoding.UTF8;
+        byte[] bytes = name switch
+        {
+            "invalid-utf8" => [.. utf8.GetBytes("{ \"durationSeconds\": 2,\n  \"name\": \"w"), 0xFF, 0xFE, .. utf8.GetBytes($"\", {Vm} }}")],
+            "utf16-bom" => System.Text.Encoding.Unicode.GetPreamble().Concat(System.Text.Encoding.Unicode.GetBytes($"{{ {Vm} }}")).ToArray(),
+            "utf16-no-bom" => System.Text.Encoding.Unicode.GetBytes($"{{ {Vm} }}"),
+            "huge-value" => utf8.GetBytes($"{{ \"host\": {{ \"salting\": \"{new string('y', 1_000_000)}\" }}, {Vm} }}"),
+            "huge-number" => utf8.GetBytes($"{{ \"seed\": {new string('9', 100_000)}, {Vm} }}"),
+            "escapes" => utf8.GetBytes($"{{ \"vms\": [ {{ \"name\": \"a\", \"memoryMB\": 32, \"guest\": \"linux\\u001b[2J\\n\\u202e\" }} ] }}"),
+            "invalid-literal" => utf8.GetBytes($"{{ \"durationSeconds\": tru 2,\n  {Vm}, \"description\": \"{new string('x', 5000)}\" }}"),
+            _ => utf8.GetBytes($"{{ \"host\": {{ \"\\u001b]0;owned\\u0007\": 1 }}, {Vm} }}"),
+        };
+        var scenario = Path.Combine(_dir.Path, $"{name}.json");
+        File.WriteAllBytes(scenario, bytes);
+
+        var o = MemvisorProcess.Run(_dir.Path, "simulate", scenario, "--quiet", "--out", "out");
+
+        Assert.Equal(1, o.ExitCode);
+        var lines = o.Stderr.TrimEnd().Split('\n');
+        Assert.Equal(2, lines.Length);
+        Assert.Equal($"memvisor simulate: {scenario}: 1 problem(s):", lines[0]);
+        Assert.StartsWith($"  {expected}", lines[1], StringComparison.Ordinal);
+        Assert.DoesNotContain('\u001b', o.Stderr);
+        Assert.False(Directory.Exists(Path.Combine(_dir.Path, "out")));
     }
 
     [Fact]

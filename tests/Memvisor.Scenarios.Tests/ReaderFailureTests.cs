@@ -122,7 +122,7 @@ public class ReaderFailureTests
     {
         var valid = ScenarioWriter.Write(ScenarioWriterTests.Everything);
         const string Alphabet = "{}[]\",:\\u0123456789abcdefd8e-+.Ee trufalsn\n";
-        var mutation = Gen.Select(Gen.Int[0, 3], Gen.Int[0, valid.Length - 1], Gen.Char[Alphabet], Gen.Int[1, 40]);
+        var mutation = Gen.Select(Gen.Int[0, 5], Gen.Int[0, valid.Length - 1], Gen.Char[Alphabet], Gen.Int[1, 40]);
         mutation.Array[1, 6].Sample(mutations =>
         {
             var text = valid;
@@ -134,7 +134,10 @@ public class ReaderFailureTests
                     0 => text.Remove(i, Math.Min(length, text.Length - i)),
                     1 => text.Insert(i, c.ToString()),
                     2 => text.Insert(i, "\\ud800"),
-                    _ => text.Insert(i, text.Substring(i, Math.Min(length, text.Length - i))),
+                    3 => text.Insert(i, text.Substring(i, Math.Min(length, text.Length - i))),
+                    // Found by the hostile runs: escapes that reach a terminal, and values too long to repeat in an error.
+                    4 => text.Insert(i, length % 2 == 0 ? "\\u001b[2J\\n" : "\\u202e"),
+                    _ => text.Insert(i, new string(c, length * 25)),
                 };
                 if (text.Length == 0)
                 {
@@ -149,8 +152,66 @@ public class ReaderFailureTests
             catch (ScenarioException e)
             {
                 Assert.NotEmpty(e.Errors);
+
+                // Each error is one short line of text a terminal shows as written.
+                Assert.All(e.Errors, error => Assert.True(
+                    error.Length < 800 && !error.Any(ch => char.IsControl(ch) || ch == '\u202e'),
+                    $"an error line of {error.Length} characters, or with a control character: {error[..Math.Min(error.Length, 200)]}"));
             }
         }, iter: 3000);
+    }
+
+    [Fact]
+    public void Mutated_bytes_of_a_valid_file_give_a_scenario_only_when_they_are_utf8()
+    {
+        // Invalid UTF-8 was replaced by U+FFFD without a word, so a name could read as "w\uFFFD\uFFFD".
+        var valid = System.Text.Encoding.UTF8.GetBytes(ScenarioWriter.Write(ScenarioWriterTests.Everything));
+        var path = Path.GetTempFileName();
+        try
+        {
+            Gen.Select(Gen.Int[0, valid.Length - 1], Gen.Byte, Gen.Int[0, 2]).Array[1, 4].Sample(mutations =>
+            {
+                var bytes = valid.ToList();
+                foreach (var (at, b, kind) in mutations)
+                {
+                    _ = kind switch
+                    {
+                        0 => Set(bytes, at, b),
+                        1 => Insert(bytes, at, b),
+                        _ => Insert(bytes, at, 0xEF, 0xBB, 0xBF),
+                    };
+                }
+
+                File.WriteAllBytes(path, [.. bytes]);
+                var utf8 = System.Text.Unicode.Utf8.IsValid([.. bytes]) && !bytes.Contains(0);
+                try
+                {
+                    ScenarioReader.ReadFile(path);
+                    Assert.True(utf8, "a file that is not UTF-8 text was read as a scenario");
+                }
+                catch (ScenarioException e)
+                {
+                    Assert.NotEmpty(e.Errors);
+                    Assert.DoesNotContain(e.Errors, error => error.Contains('\uFFFD', StringComparison.Ordinal));
+                }
+            }, iter: 400);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+
+        static bool Set(List<byte> bytes, int at, byte b)
+        {
+            bytes[Math.Min(at, bytes.Count - 1)] = b;
+            return true;
+        }
+
+        static bool Insert(List<byte> bytes, int at, params byte[] inserted)
+        {
+            bytes.InsertRange(Math.Min(at, bytes.Count), inserted);
+            return true;
+        }
     }
 }
 

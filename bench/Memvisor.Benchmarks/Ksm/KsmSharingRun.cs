@@ -36,9 +36,6 @@ internal static class KsmSharingRun
 {
     private const int CowBreakSamplePages = 4096;
 
-    /// <summary>The journal that survives a killed run.</summary>
-    public static string JournalPath => Path.Combine(Path.GetTempPath(), "memvisor-ksm-journal.txt");
-
     /// <summary>Merges <paramref name="buffer"/> with KSM; null with <paramref name="reason"/> when KSM cannot be driven here.</summary>
     public static KsmFigures? Measure(MixedContentMapping buffer, SideBySideOptions options, TextWriter log, CancellationToken cancellation, out string? reason)
     {
@@ -58,8 +55,7 @@ internal static class KsmSharingRun
         }
 
         var sysfs = Sysfs(options, log);
-        RepairAfterKilledRun(options, log);
-        var before = ReadWritableKnobs(sysfs);
+        IReadOnlyDictionary<string, string> before;
         var ksmdPid = KernelThreadCpu.FindKernelThread("ksmd");
         var ksmd = ksmdPid is { } pid ? new KernelThreadCpu(pid, CpuClock.ClockTicksPerSecond()) : null;
         var maxPageSharing = sysfs.ReadNumberIfPresent(KsmKnob.MaxPageSharing) ?? long.MaxValue;
@@ -67,8 +63,16 @@ internal static class KsmSharingRun
 
         KsmWaitResult result;
         double? cowBreak = null;
-        using (var controller = new KsmController(sysfs, JournalPath))
+        // A journal in the temp folder survives a killed run; the next controller restores it (and says so).
+        using (var controller = new KsmController(sysfs, Path.GetTempPath()))
         {
+            foreach (var line in controller.Recovered)
+            {
+                log.WriteLine(line);
+            }
+
+            // Read once a killed run's changes are undone: what the controller will restore.
+            before = ReadWritableKnobs(sysfs);
             try
             {
                 controller.Set(KsmKnob.PagesToScan, options.PagesToScan);
@@ -112,16 +116,6 @@ internal static class KsmSharingRun
             before,
             after,
             before.Count == after.Count && before.All(kv => after.TryGetValue(kv.Key, out var v) && v == kv.Value));
-    }
-
-    /// <summary>Restores the knobs a killed run left changed (its journal says which), if KSM can be driven here.</summary>
-    public static void RepairAfterKilledRun(SideBySideOptions options, TextWriter log)
-    {
-        if (File.Exists(JournalPath) && KsmSysfs.WhyNotWritable(options.KsmDirectory) is null)
-        {
-            var restored = KsmController.RestoreFromJournal(Sysfs(options, log), JournalPath);
-            log.WriteLine($"a killed run had left KSM changed; restored from {JournalPath}: {string.Join(", ", restored)}");
-        }
     }
 
     /// <summary>Every knob of the directory that its owner may write, with its value.</summary>

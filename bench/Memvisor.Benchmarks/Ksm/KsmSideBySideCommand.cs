@@ -33,7 +33,6 @@ internal static class KsmSideBySideCommand
         var loadAtStart = MachineLoad.LoadAverage();
         try
         {
-            KsmSharingRun.RepairAfterKilledRun(options, log);
             log.WriteLine($"filling {options.Megabytes} MiB of mixed content ...");
             using var buffer = MixedContentMapping.Create(options.Megabytes);
             log.WriteLine("measuring plain read and XxHash3 ...");

@@ -31,11 +31,10 @@ internal static class ExperimentCommand
         };
         var seed = Arguments.Seed("Seed of every scenario the experiments run (default 1).");
         var reduced = new Option<bool>("--reduced") { Description = "Smaller, shorter setups (what the tests run): the same claims in seconds." };
-        var substrate = new Option<ExperimentSubstrate>("--substrate")
-        {
-            Description = "simulator (default), or qemu: real Linux guests under QEMU beside the simulator (" + string.Join(", ", RealGuestCatalog.All.Select(e => e.Name)) + "; reports under DIR/qemu).",
-            DefaultValueFactory = _ => ExperimentSubstrate.Simulator,
-        };
+        var substrate = Arguments.Choice(
+            "--substrate",
+            "simulator (default), or qemu: real Linux guests under QEMU beside the simulator (" + string.Join(", ", RealGuestCatalog.All.Select(e => e.Name)) + "; reports under DIR/qemu).",
+            ExperimentSubstrate.Simulator);
         var command = new Command("experiment", "Re-run the paper's experiments in the simulator: each writes a report with the paper's numbers beside Memvisor's and whether the paper's claims hold. Exit code 1: unknown experiment; 2: an experiment failed (e.g. a guest read back data it did not write); 3: a bug in Memvisor.")
         {
             name, output, seed, reduced, substrate,
@@ -81,10 +80,17 @@ internal static class ExperimentCommand
 
         output = real ? Path.Combine(output, "qemu") : output;
 
-        if (ExperimentOutputs.Problem(output, name == "all" ? null : name) is { } why)
+        var why = ExperimentOutputs.Problem(output, name == "all" ? null : name);
+        using var claim = why is null ? OutputClaim.TryTake(output, () => ExperimentOutputs.RecoverAbandoned(output, catalog.Select(e => e.Name)), out why) : null;
+        if (claim is null)
         {
             Console.Error.WriteLine($"memvisor experiment: cannot write reports to --out '{output}': {why}; nothing run.");
             return 1;
+        }
+
+        foreach (var line in claim.Recovered)
+        {
+            Console.Error.WriteLine($"memvisor experiment: note: {line}.");
         }
 
         var results = new List<ExperimentResult>();

@@ -35,7 +35,7 @@ internal static class HostAttachCommand
         };
         var budget = Arguments.PositiveNumber("--budget", "Host memory the VMs may hold together, QEMU's own memory included, MiB.", "MiB", 16_777_216);
         budget.Required = true;
-        var tau = new Option<double>("--tau") { Description = "Idle memory tax rate in [0, 1) (default 0.75).", DefaultValueFactory = _ => 0.75 };
+        var tau = Arguments.Fraction("--tau", "Idle memory tax rate in [0, 1) (default 0.75).", 0, 1, 0.75);
         var period = Arguments.PositiveNumber("--period", "Seconds between working-set measurements and rebalances (default 5).", "SECONDS", 3600);
         var duration = Arguments.PositiveNumber("--duration", "Seconds to manage the VMs (default: until Ctrl-C).", "SECONDS", 31_536_000);
         var output = new Option<string?>("--out")
@@ -101,9 +101,9 @@ internal static class HostAttachCommand
             targets.Add(target);
         }
 
-        if (output is not null && WholeFolder.CheckReplaceable(output) is { } why)
+        using var claim = output is null ? null : RunOutputFolder.Claim(Me, output, "nothing changed");
+        if (output is not null && claim is null)
         {
-            Console.Error.WriteLine($"{Me}: cannot write outputs to --out '{output}': {why}; nothing changed.");
             return 1;
         }
 

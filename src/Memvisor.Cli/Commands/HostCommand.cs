@@ -64,6 +64,13 @@ internal static class HostCommand
 
     private static async Task<int> ImageAsync(string? cacheRoot, CancellationToken cancellationToken)
     {
+        if (cacheRoot is not null && string.IsNullOrWhiteSpace(cacheRoot))
+        {
+            // An empty name is no folder: the image was built into the current folder.
+            Console.Error.WriteLine("memvisor host image: --cache '': the folder name is empty; nothing built.");
+            return 1;
+        }
+
         try
         {
             var built = await GuestImageBuilder.BuildAsync(cacheRoot, cancellationToken).ConfigureAwait(false);

@@ -30,6 +30,7 @@ internal static class HostRunCommand
             Description = "A scenario file (the format of `simulate`); without one the built-in real-guest scenario runs (three 256 MiB guests on a 704 MiB budget, idle tax 0.75).",
             Arity = ArgumentArity.ZeroOrOne,
         };
+        Arguments.RejectUnknownOptions(file);
         var output = new Option<string>("--out")
         {
             Description = "Folder for the run's outputs.",
@@ -49,6 +50,20 @@ internal static class HostRunCommand
 
     private static async Task<int> RunAsync(string? path, string output, double? duration, bool quiet, bool json, CancellationToken cancellationToken)
     {
+        // The output folder is claimed once the scenario is read, and released on every way out.
+        OutputClaim? claim = null;
+        try
+        {
+            return await RunClaimedAsync(path, output, duration, quiet, json, taken => claim = taken, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            claim?.Dispose();
+        }
+    }
+
+    private static async Task<int> RunClaimedAsync(string? path, string output, double? duration, bool quiet, bool json, Action<OutputClaim> claimed, CancellationToken cancellationToken)
+    {
         if (path is not null && InputFile.Problem(path) is { } problem)
         {
             Console.Error.WriteLine($"{Me}: {problem}; nothing run.");
@@ -61,11 +76,12 @@ internal static class HostRunCommand
         {
             scenario = path is null ? BuiltInRun.Scenario : ScenarioReader.ReadFile(path);
             scenario = scenario with { DurationSeconds = duration ?? scenario.DurationSeconds };
-            if (WholeFolder.CheckReplaceable(output) is { } why)
+            if (RunOutputFolder.Claim(Me, output) is not { } claim)
             {
-                Console.Error.WriteLine($"{Me}: cannot write outputs to --out '{output}': {why}; nothing run.");
                 return 1;
             }
+
+            claimed(claim);
 
             HostTools.RequireQemu();
             var image = await GuestImageBuilder.BuildAsync(null, cancellationToken).ConfigureAwait(false);

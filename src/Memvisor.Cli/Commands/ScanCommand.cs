@@ -64,18 +64,7 @@ internal static class ScanCommand
         };
         var zeroOnly = new Option<bool>("--zero-only") { Description = "Share only pages that are all zero." };
         var top = Arguments.WholeNumber("--top", "Show the K sources that save most (the total covers all).", "K", 1, 1_000_000, 20);
-        files.Validators.Add(result =>
-        {
-            // An unknown option would otherwise be taken for a file name ("No such file: '--bogus'").
-            foreach (var token in result.Tokens)
-            {
-                if (token.Value.StartsWith('-') && !File.Exists(token.Value))
-                {
-                    result.AddError($"memvisor scan: unknown option '{token.Value}' (see memvisor scan --help; a file whose name starts with '-' can be given as ./{token.Value}).");
-                    return;
-                }
-            }
-        });
+        Arguments.RejectUnknownOptions(files);
 
         var command = new Command(
             "scan",
@@ -121,7 +110,7 @@ internal static class ScanCommand
     {
         // Regular files only: opening a named pipe blocks until a writer comes (no signal ends it), and a
         // device or folder has no pages to read.
-        if (settings.Files.Select(InputFile.Problem).FirstOrDefault(p => p is not null) is { } problem)
+        if (settings.Files.Select(f => InputFile.Problem(f) ?? InputFile.PagesProblem(f)).FirstOrDefault(p => p is not null) is { } problem)
         {
             Console.Error.WriteLine($"memvisor scan: {problem}; nothing scanned.");
             return 1;

@@ -28,6 +28,7 @@ internal static class SimulateCommand
             Description = "A scenario file (JSON, see docs); without one the built-in default scenario runs.",
             Arity = ArgumentArity.ZeroOrOne,
         };
+        Arguments.RejectUnknownOptions(file);
         var output = new Option<string>("--out")
         {
             Description = "Folder for the run's outputs.",
@@ -73,9 +74,16 @@ internal static class SimulateCommand
         }
 
         scenario = scenario with { Seed = seed ?? scenario.Seed, DurationSeconds = duration ?? scenario.DurationSeconds };
-        if (WholeFolder.CheckReplaceable(output) is { } why)
+        if (scenario.Host.SwapDirectory is { } swap && SwapFolderProblem(swap) is { } swapProblem)
         {
-            Console.Error.WriteLine($"memvisor simulate: cannot write outputs to --out '{output}': {why}; nothing run.");
+            // The machine's, found before the run: the swap file is made there when the host starts.
+            Console.Error.WriteLine($"memvisor simulate: host.swapDirectory '{swap}': {swapProblem}; nothing run.");
+            return 1;
+        }
+
+        using var claim = RunOutputFolder.Claim("memvisor simulate", output);
+        if (claim is null)
+        {
             return 1;
         }
 
@@ -102,7 +110,7 @@ internal static class SimulateCommand
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // The machine's, not the scenario's: the swap file or machine memory could not be set up.
-            Console.Error.WriteLine($"memvisor simulate: {e.Message}; nothing written.");
+            Console.Error.WriteLine($"memvisor simulate: {e.Message.TrimEnd('.')}; nothing written.");
             return 1;
         }
         catch (Exception e)
@@ -152,6 +160,21 @@ internal static class SimulateCommand
         }
 
         return 0;
+    }
+
+    /// <summary>Null when the host's swap file can be made in <paramref name="folder"/>, otherwise why not in a few words.</summary>
+    private static string? SwapFolderProblem(string folder)
+    {
+        try
+        {
+            return File.Exists(folder) ? "it is a file, not a folder"
+                : !Directory.Exists(folder) ? "it does not exist"
+                : WholeFolder.CannotWriteIn(folder);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            return e.Message.TrimEnd('.');
+        }
     }
 
     /// <summary>Runs <paramref name="host"/> with the live table on <paramref name="console"/>.</summary>

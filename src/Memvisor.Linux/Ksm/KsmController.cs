@@ -11,15 +11,20 @@
  *    ksmd (run=0) and the caller unmerges its own range (MADV_UNMERGEABLE or munmap);
  *  - run is written last, so ksmd never runs with a mix of old and new settings;
  *  - every restored knob is read back; a mismatch or a failed write is reported after all were tried.
- * Optionally the originals are kept in a journal file until they are restored, so that a run killed
- * by SIGKILL can be repaired later (RestoreFromJournal).
+ * Optionally the originals are kept in a journal file until they are restored (KsmJournal), so that a
+ * run killed by SIGKILL is repaired by the next one: a controller given a journal folder, once it holds
+ * the lock, restores what the journals of dead processes in that folder recorded and deletes them
+ * (Recovered says what it did, one line each), before it reads a knob.
  * Two controllers of the host's KSM at once (two Memvisor processes, e.g. two test projects run side by
  * side) would each save the other's changed values as originals and leave ksmd running. So a controller
  * of the real /sys/kernel/mm/ksm holds an exclusive lock file from construction until it has restored
  * (.NET's FileShare.None is an flock on Linux, released when the process dies); a second one waits for
- * it, up to LockTimeout.
+ * it, up to LockTimeout. The holder deletes the lock file as it releases it (nothing is left in the temp
+ * folder), so a waiter that opened the file before the deletion checks, once it holds the lock, that the
+ * path still names the file it locked (Native's FileIdentity), and starts again if not.
  */
 using System.Globalization;
+using Memvisor.Native;
 
 namespace Memvisor.Linux.Ksm;
 
@@ -33,25 +38,43 @@ public readonly record struct KnobSnapshot(string Knob, string Value)
 /// <summary>Changes KSM knobs and restores them all on <see cref="Dispose"/>.</summary>
 public sealed class KsmController : IDisposable
 {
-    private const string NothingMergedKey = "#nothing-merged-at-start";
-
     /// <summary>How long a controller of the host's KSM waits for another one to restore.</summary>
     public static readonly TimeSpan LockTimeout = TimeSpan.FromMinutes(10);
 
     private readonly KsmSysfs _sysfs;
     private FileStream? _hostLock;
     private readonly string? _journalPath;
+    private readonly long? _startTicks;
     private readonly List<KnobSnapshot> _originals = [];
     private bool _restored;
 
-    /// <summary>Controls KSM through <paramref name="sysfs"/>; <paramref name="journalPath"/>, if given, keeps the originals on disk until restored.</summary>
-    public KsmController(KsmSysfs sysfs, string? journalPath = null)
+    /// <summary>
+    /// Controls KSM through <paramref name="sysfs"/>. With <paramref name="journalFolder"/>, the originals are kept on
+    /// disk there until restored, and journals that dead processes left there are restored first (see the file header).
+    /// </summary>
+    /// <exception cref="IOException">A dead process's journal could not be restored (its journal is kept), or the lock was held too long.</exception>
+    public KsmController(KsmSysfs sysfs, string? journalFolder = null, string procRoot = "/proc")
     {
         ArgumentNullException.ThrowIfNull(sysfs);
         _sysfs = sysfs;
-        _journalPath = journalPath;
         _hostLock = LockHost(sysfs);
-        CountersAtStart = KsmCounters.Read(sysfs);
+        try
+        {
+            if (journalFolder is not null)
+            {
+                _journalPath = KsmJournal.PathFor(journalFolder, Environment.ProcessId);
+                _startTicks = KsmJournal.StartTicksOf(Environment.ProcessId, procRoot);
+                Recovered = RecoverAbandoned(sysfs, journalFolder, procRoot);
+            }
+
+            CountersAtStart = KsmCounters.Read(sysfs);
+        }
+        catch
+        {
+            ReleaseHost();
+            throw;
+        }
+
         NothingMergedAtStart = CountersAtStart.PagesShared == 0 && CountersAtStart.PagesSharing == 0 && (CountersAtStart.KsmZeroPages ?? 0) == 0;
     }
 
@@ -62,6 +85,9 @@ public sealed class KsmController : IDisposable
         NothingMergedAtStart = nothingMergedAtStart;
         _originals.AddRange(originals);
     }
+
+    /// <summary>Journals of dead processes this controller restored and deleted when it was created, one line each.</summary>
+    public IReadOnlyList<string> Recovered { get; } = [];
 
     /// <summary>The counters when the controller was created.</summary>
     public KsmCounters CountersAtStart { get; }
@@ -152,7 +178,27 @@ public sealed class KsmController : IDisposable
             File.Delete(_journalPath);
         }
 
-        _hostLock?.Dispose();
+        ReleaseHost();
+    }
+
+    /// <summary>Deletes the lock file, then releases the lock (see the file header).</summary>
+    private void ReleaseHost()
+    {
+        if (_hostLock is null)
+        {
+            return;
+        }
+
+        try
+        {
+            File.Delete(_hostLock.Name);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Left behind it is an empty file; the next controller takes it over.
+        }
+
+        _hostLock.Dispose();
         _hostLock = null;
     }
 
@@ -171,7 +217,15 @@ public sealed class KsmController : IDisposable
         {
             try
             {
-                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+                var stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+                if (FileIdentity.Same(stream.SafeFileHandle, path))
+                {
+                    return stream;
+                }
+
+                // The holder deleted the file we locked as it released it: lock the current one.
+                stream.Dispose();
+                continue;
             }
             catch (IOException) when (DateTime.UtcNow < deadline)
             {
@@ -191,30 +245,34 @@ public sealed class KsmController : IDisposable
     public static IReadOnlyList<KnobSnapshot> RestoreFromJournal(KsmSysfs sysfs, string journalPath)
     {
         ArgumentNullException.ThrowIfNull(sysfs);
-        var nothingMerged = false;
-        var originals = new List<KnobSnapshot>();
-        foreach (var line in File.ReadAllLines(journalPath))
+        var journal = KsmJournal.Read(journalPath);
+        using var controller = new KsmController(sysfs, journalPath, journal.NothingMergedAtStart, journal.Originals);
+        return controller.Originals;
+    }
+
+    /// <summary>Restores and deletes the journals that dead processes left in <paramref name="folder"/> for <paramref name="sysfs"/>; one line per journal.</summary>
+    private static List<string> RecoverAbandoned(KsmSysfs sysfs, string folder, string procRoot)
+    {
+        var lines = new List<string>();
+        foreach (var (path, journal) in KsmJournal.Abandoned(folder, sysfs.Directory, Environment.ProcessId, procRoot))
         {
-            var equals = line.IndexOf('=', StringComparison.Ordinal);
-            if (equals <= 0)
+            try
             {
-                continue;
+                using (new KsmController(sysfs, path, journal.NothingMergedAtStart, journal.Originals))
+                {
+                }
+            }
+            catch (AggregateException e)
+            {
+                throw new IOException($"KSM in {sysfs.Directory} was left changed by process {journal.Pid}, which ended without restoring it, and restoring its originals ({string.Join(", ", journal.Originals)}) from {path} failed: {e.InnerExceptions[0].Message}", e);
             }
 
-            var key = line[..equals];
-            var value = line[(equals + 1)..];
-            if (key == NothingMergedKey)
-            {
-                nothingMerged = value == "true";
-            }
-            else
-            {
-                originals.Add(new KnobSnapshot(key, value));
-            }
+            lines.Add(journal.Originals.Count == 0
+                ? $"removed {path}: process {journal.Pid} ended without removing it; it had changed no KSM knob"
+                : $"restored KSM's {string.Join(", ", journal.Originals)}, which process {journal.Pid} changed and ended without restoring (journal {path}, removed)");
         }
 
-        using var controller = new KsmController(sysfs, journalPath, nothingMerged, originals);
-        return controller.Originals;
+        return lines;
     }
 
     private void TryWrite(string knob, string value, List<Exception> errors)
@@ -236,10 +294,6 @@ public sealed class KsmController : IDisposable
             return;
         }
 
-        var lines = new List<string> { $"{NothingMergedKey}={(NothingMergedAtStart ? "true" : "false")}" };
-        lines.AddRange(_originals.Select(o => $"{o.Knob}={o.Value}"));
-        var temporary = _journalPath + ".tmp";
-        File.WriteAllLines(temporary, lines);
-        File.Move(temporary, _journalPath, overwrite: true);
+        KsmJournal.Write(_journalPath, new KsmJournalContents(_sysfs.Directory, Environment.ProcessId, _startTicks, NothingMergedAtStart, _originals));
     }
 }

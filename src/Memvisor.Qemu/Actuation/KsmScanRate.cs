@@ -32,6 +32,9 @@ public sealed class KsmScanRate : IDisposable
         _controller = controller;
     }
 
+    /// <summary>Journals of killed runs the controller restored when it started, one line each (KsmController.Recovered).</summary>
+    public IReadOnlyList<string> Recovered => _controller.Recovered;
+
     /// <summary>The rate last set, in pages per second.</summary>
     public int PagesPerSecond { get; private set; }
 

@@ -45,8 +45,8 @@ internal static class PolicyLoop
             return null;
         }
 
-        var journal = Path.Combine(Path.GetTempPath(), $"memvisor-ksm-{Environment.ProcessId}.journal");
-        var controller = new KsmController(new KsmSysfs(ksmDirectory), journal);
+        // The journal in the temp folder lets the next run restore KSM if this one is killed (and this one restores what a killed one left).
+        var controller = new KsmController(new KsmSysfs(ksmDirectory), Path.GetTempPath());
         try
         {
             if (mergeZeroPages)

@@ -126,7 +126,7 @@ public static class QemuAttach
             });
             var deaths = new List<QemuRunDeath>();
             var rows = await PolicyLoop.RunAsync(options, host, members, deaths, sampled, cancellationToken, stop).ConfigureAwait(false);
-            IReadOnlyList<string> faults = ksmNotDriven is null ? host.Faults : [ksmNotDriven, .. host.Faults];
+            IReadOnlyList<string> faults = [.. ksmNotDriven is null ? [] : new[] { ksmNotDriven }, .. ksm?.Recovered ?? [], .. host.Faults];
             var run = new QemuRunResult(rows, [.. refusals.Select(r => $"{r.Name}: {r.Reason}")], faults)
             {
                 Refusals = refusals,

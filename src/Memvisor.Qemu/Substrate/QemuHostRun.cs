@@ -44,7 +44,7 @@ public static class QemuHostRun
         var started = new List<(VmId Id, QemuRunGuest Guest, QemuGuest Qemu)>();
         var refusals = new List<QemuRunRefusal>();
         var host = new QemuHostMemory(options.BudgetPages, options.SwapCapacityPages, ksm, options.BalloonStallTime);
-        var startFaults = ksmNotDriven is null ? new List<string>() : [ksmNotDriven];
+        List<string> startFaults = [.. ksmNotDriven is null ? [] : new[] { ksmNotDriven }, .. ksm?.Recovered ?? []];
         var deaths = new List<QemuRunDeath>();
         try
         {

@@ -20,11 +20,16 @@ internal sealed class FakeKsmDirectory : IDisposable
         Write("pages_volatile", "0");
         Write("full_scans", "0");
         Write("ksm_zero_pages", "0");
-        JournalPath = System.IO.Path.Combine(Path, "..", System.IO.Path.GetFileName(Path) + ".journal");
+        JournalFolder = Directory.CreateTempSubdirectory("memvisor-ksm-journals-").FullName;
+        JournalPath = KsmJournal.PathFor(JournalFolder, Environment.ProcessId);
     }
 
     public string Path { get; }
 
+    /// <summary>Where controllers of this directory keep their journals (the host's use the temp folder).</summary>
+    public string JournalFolder { get; }
+
+    /// <summary>This process's journal in <see cref="JournalFolder"/>.</summary>
     public string JournalPath { get; }
 
     public List<(string Knob, string Value)> Writes { get; } = [];
@@ -45,6 +50,6 @@ internal sealed class FakeKsmDirectory : IDisposable
     public void Dispose()
     {
         Directory.Delete(Path, recursive: true);
-        File.Delete(JournalPath);
+        Directory.Delete(JournalFolder, recursive: true);
     }
 }

@@ -144,10 +144,12 @@ public class KsmControllerTests
     {
         using var ksm = new FakeKsmDirectory();
 
-        using (var controller = new KsmController(ksm.Sysfs(), ksm.JournalPath))
+        using (var controller = new KsmController(ksm.Sysfs(), ksm.JournalFolder))
         {
             controller.Start(10_000, 0);
             var journal = File.ReadAllLines(ksm.JournalPath);
+            Assert.Contains($"#sysfs={ksm.Path}", journal);
+            Assert.Contains($"#pid={Environment.ProcessId}", journal);
             Assert.Contains("pages_to_scan=100", journal);
             Assert.Contains("sleep_millisecs=20", journal);
             Assert.Contains("run=0", journal);
@@ -160,7 +162,7 @@ public class KsmControllerTests
     public void A_journal_left_by_a_killed_run_restores_the_knobs()
     {
         using var ksm = new FakeKsmDirectory();
-        var killed = new KsmController(ksm.Sysfs(), ksm.JournalPath);
+        var killed = new KsmController(ksm.Sysfs(), ksm.JournalFolder);
         killed.Start(10_000, 0);
 
         // The process dies here: no Dispose. A later run finds the journal.
@@ -205,4 +207,121 @@ public class KsmControllerTests
 
         Assert.Null(KsmSysfs.WhyNotWritable(ksm.Path));
     }
+
+    /// <summary>A journal as a process killed mid-run leaves it: it changed run, pages_to_scan and sleep_millisecs.</summary>
+    private static string KilledJournal(FakeKsmDirectory ksm, int pid, long? startTicks, string? sysfs = null)
+    {
+        var path = KsmJournal.PathFor(ksm.JournalFolder, pid);
+        KsmJournal.Write(path, new KsmJournalContents(sysfs ?? ksm.Path, pid, startTicks, true,
+            [new KnobSnapshot("pages_to_scan", "100"), new KnobSnapshot("sleep_millisecs", "20"), new KnobSnapshot("run", "0")]));
+        ksm.Write("pages_to_scan", "2000");
+        ksm.Write("sleep_millisecs", "0");
+        ksm.Write("run", "1");
+        return path;
+    }
+
+    /// <summary>The PID of a process that has exited (and been reaped).</summary>
+    private static int DeadPid()
+    {
+        using var done = System.Diagnostics.Process.Start("true");
+        done.WaitForExit();
+        return done.Id;
+    }
+
+    [Fact]
+    public void A_controller_restores_what_a_dead_process_left_changed_before_it_saves_originals()
+    {
+        // Before: the journal stayed in the temp folder, and the next controller saved run=1, pages_to_scan 2000
+        // and sleep 0 as the originals, restoring those from then on.
+        using var ksm = new FakeKsmDirectory();
+        var pid = DeadPid();
+        var journal = KilledJournal(ksm, pid, startTicks: 12345);
+
+        using (var controller = new KsmController(ksm.Sysfs(), ksm.JournalFolder))
+        {
+            Assert.Equal(
+                [$"restored KSM's pages_to_scan=100, sleep_millisecs=20, run=0, which process {pid} changed and ended without restoring (journal {journal}, removed)"],
+                controller.Recovered);
+            Assert.False(File.Exists(journal));
+            Assert.Equal(("0", "100", "20"), (ksm.Read("run"), ksm.Read("pages_to_scan"), ksm.Read("sleep_millisecs")));
+            controller.Start(5000, 0);
+            Assert.Equal(
+                [new KnobSnapshot("pages_to_scan", "100"), new KnobSnapshot("sleep_millisecs", "20"), new KnobSnapshot("run", "0")],
+                controller.Originals);
+        }
+
+        Assert.Equal(("0", "100", "20"), (ksm.Read("run"), ksm.Read("pages_to_scan"), ksm.Read("sleep_millisecs")));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(ksm.JournalFolder));
+    }
+
+    [Fact]
+    public void A_journal_of_a_live_process_is_left_alone_and_one_of_a_reused_pid_or_a_zombie_is_not()
+    {
+        using var ksm = new FakeKsmDirectory();
+        using var proc = new FakeProcDirectory();
+        proc.Add(101, state: "S", startTicks: 500);
+        proc.Add(102, state: "S", startTicks: 900);
+        proc.Add(103, state: "Z", startTicks: 700);
+        var live = KilledJournal(ksm, 101, startTicks: 500);
+        var reused = KilledJournal(ksm, 102, startTicks: 600);
+        var zombie = KilledJournal(ksm, 103, startTicks: 700);
+
+        using (var controller = new KsmController(ksm.Sysfs(), ksm.JournalFolder, proc.Path))
+        {
+            Assert.Equal(2, controller.Recovered.Count);
+            Assert.Contains("process 102", controller.Recovered[0], StringComparison.Ordinal);
+            Assert.Contains("process 103", controller.Recovered[1], StringComparison.Ordinal);
+        }
+
+        Assert.True(File.Exists(live));
+        Assert.False(File.Exists(reused));
+        Assert.False(File.Exists(zombie));
+    }
+
+    [Fact]
+    public void A_journal_of_another_ksm_directory_is_left_alone()
+    {
+        // A test's fake directory and the host's KSM never restore each other's knobs.
+        using var ksm = new FakeKsmDirectory();
+        var other = KilledJournal(ksm, DeadPid(), startTicks: 1, sysfs: KsmSysfs.DefaultDirectory);
+
+        using (var controller = new KsmController(ksm.Sysfs(), ksm.JournalFolder))
+        {
+            Assert.Empty(controller.Recovered);
+        }
+
+        Assert.True(File.Exists(other));
+        Assert.Equal("2000", ksm.Read("pages_to_scan"));
+    }
+
+    [Fact]
+    public void A_journal_that_cannot_be_restored_is_kept_and_the_controller_says_why()
+    {
+        using var ksm = new FakeKsmDirectory();
+        var pid = DeadPid();
+        var journal = KilledJournal(ksm, pid, startTicks: 1);
+        File.Delete(Path.Combine(ksm.Path, "sleep_millisecs"));
+        Directory.CreateDirectory(Path.Combine(ksm.Path, "sleep_millisecs"));
+
+        var error = Assert.Throws<IOException>(() => new KsmController(ksm.Sysfs(), ksm.JournalFolder));
+
+        Assert.StartsWith($"KSM in {ksm.Path} was left changed by process {pid}, which ended without restoring it, and restoring its originals (pages_to_scan=100, sleep_millisecs=20, run=0) from {journal} failed", error.Message, StringComparison.Ordinal);
+        Assert.True(File.Exists(journal));
+    }
+}
+
+/// <summary>A temporary directory standing in for /proc: PID folders with a stat line each.</summary>
+internal sealed class FakeProcDirectory : IDisposable
+{
+    public string Path { get; } = Directory.CreateTempSubdirectory("memvisor-proc-test-").FullName;
+
+    /// <summary>Adds process <paramref name="pid"/> in <paramref name="state"/>, started <paramref name="startTicks"/> after boot.</summary>
+    public void Add(int pid, string state, long startTicks)
+    {
+        var folder = Directory.CreateDirectory(System.IO.Path.Combine(Path, pid.ToString(System.Globalization.CultureInfo.InvariantCulture))).FullName;
+        // pid (comm) state, then fields 4..21, then starttime (22).
+        File.WriteAllText(System.IO.Path.Combine(folder, "stat"), $"{pid} (a (b) c) {state} {string.Join(' ', Enumerable.Repeat("0", 18))} {startTicks} 0 0\n");
+    }
+
+    public void Dispose() => Directory.Delete(Path, recursive: true);
 }

@@ -11,14 +11,17 @@ using Memvisor.Scenarios;
 
 namespace Memvisor.Qemu.Tests.Substrate;
 
-public sealed class ScenarioGuestsTests
+public sealed class ScenarioGuestsTests : IDisposable
 {
-    private static readonly GuestImage Image = FakeImage();
+    // Each test's own image folder, deleted after it (a static one was left in the temp folder by every run).
+    private readonly GuestImage _image = FakeImage();
+
+    public void Dispose() => Directory.Delete(_image.Folder, recursive: true);
 
     [Fact]
     public void The_built_in_scenario_maps_whole_with_QEMU_overhead_charged_and_nothing_unhonoured()
     {
-        var guests = ScenarioGuests.Of(BuiltInRun.Scenario, Image, availableMiB: 100_000);
+        var guests = ScenarioGuests.Of(BuiltInRun.Scenario, _image, availableMiB: 100_000);
 
         Assert.Empty(guests.Unhonoured);
         Assert.Equal(704 * 256, guests.Options.BudgetPages);
@@ -42,7 +45,7 @@ public sealed class ScenarioGuestsTests
             Vms = [.. BuiltInRun.Scenario.Vms.Take(2), BuiltInRun.Scenario.Vms[2] with { MemoryMB = 100.5 }],
         };
 
-        var e = Assert.Throws<ScenarioException>(() => ScenarioGuests.Of(scenario, Image, availableMiB: 500));
+        var e = Assert.Throws<ScenarioException>(() => ScenarioGuests.Of(scenario, _image, availableMiB: 500));
 
         Assert.Contains(e.Errors, l => l.StartsWith("host.memoryMB: 704 MiB is more than this machine has available (500 MiB)", StringComparison.Ordinal));
         Assert.Contains(e.Errors, l => l.StartsWith("vms[2] ('idle').memoryMB: 100.5", StringComparison.Ordinal));
@@ -53,10 +56,10 @@ public sealed class ScenarioGuestsTests
     {
         var spec = new VmSpec { Name = "vm", MemoryMB = 512, MinMB = 100 };
 
-        Assert.Equal(180, ScenarioGuests.Guest(spec, Image, balloonMaxPercent: 65).BalloonFloorMiB);
-        Assert.Equal(100, ScenarioGuests.Guest(spec, Image, balloonMaxPercent: 90).BalloonFloorMiB);
-        Assert.Equal(412, ScenarioGuests.Guest(spec with { BalloonMaxMB = 100 }, Image, balloonMaxPercent: 90).BalloonFloorMiB);
-        Assert.Equal(64, ScenarioGuests.Guest(spec with { MinMB = 0 }, Image, balloonMaxPercent: 100).BalloonFloorMiB);
+        Assert.Equal(180, ScenarioGuests.Guest(spec, _image, balloonMaxPercent: 65).BalloonFloorMiB);
+        Assert.Equal(100, ScenarioGuests.Guest(spec, _image, balloonMaxPercent: 90).BalloonFloorMiB);
+        Assert.Equal(412, ScenarioGuests.Guest(spec with { BalloonMaxMB = 100 }, _image, balloonMaxPercent: 90).BalloonFloorMiB);
+        Assert.Equal(64, ScenarioGuests.Guest(spec with { MinMB = 0 }, _image, balloonMaxPercent: 100).BalloonFloorMiB);
     }
 
     [Fact]

@@ -51,6 +51,16 @@ public class ScenarioFitTests
     }
 
     [Fact]
+    public void A_file_server_needs_at_least_one_file()
+    {
+        // fileSetMB 0 passed validation and threw ArgumentException at the VM's power-on ("bug:", exit 3).
+        SimulatedHost.Validate(Vm("""{ "name": "files", "memoryMB": 64, "workload": { "kind": "fileserver", "fileSetMB": 0.0625 } }"""));
+        Assert.Equal(
+            "vms[0] ('files').workload.fileSetMB: 0.05 MiB is less than one file of the file server (16 pages); expected at least 0.0625 MiB.",
+            Refusal(Vm("""{ "name": "files", "memoryMB": 64, "workload": { "kind": "fileserver", "fileSetMB": 0.05 } }""")));
+    }
+
+    [Fact]
     public void A_file_set_may_exceed_the_vms_memory_up_to_64_times()
     {
         SimulatedHost.Validate(Vm("""{ "name": "files", "memoryMB": 64, "workload": { "kind": "fileserver", "fileSetMB": 4096 } }"""));
