@@ -17,10 +17,8 @@ namespace Memvisor.Native;
 /// <summary>Compares files by device and inode.</summary>
 public static partial class FileIdentity
 {
-    private const int AtFdCwd = -100;
     private const int AtEmptyPath = 0x1000;
     private const uint StatxIno = 0x100;
-    private const int StatxBytes = 256;
     private const int InoOffset = 32;
     private const int DevMajorOffset = 136;
     private const int DevMinorOffset = 140;
@@ -31,15 +29,15 @@ public static partial class FileIdentity
     {
         ArgumentNullException.ThrowIfNull(handle);
         ArgumentNullException.ThrowIfNull(path);
-        var open = stackalloc byte[StatxBytes];
-        var named = stackalloc byte[StatxBytes];
+        var open = stackalloc byte[StatxCall.Bytes];
+        var named = stackalloc byte[StatxCall.Bytes];
         var added = false;
         handle.DangerousAddRef(ref added);
         try
         {
             // SAFETY: open is a 256-byte stack block, the size of struct statx, alive for the call; the
             // descriptor is kept open by the reference added above.
-            if (Statx((int)handle.DangerousGetHandle(), "", AtEmptyPath, StatxIno, open) != 0)
+            if (StatxCall.Statx((int)handle.DangerousGetHandle(), "", AtEmptyPath, StatxIno, open) != 0)
             {
                 throw new ErrnoException("statx(AT_EMPTY_PATH, STATX_INO)", Marshal.GetLastPInvokeError());
             }
@@ -53,10 +51,10 @@ public static partial class FileIdentity
         }
 
         // SAFETY: as above, for named.
-        if (Statx(AtFdCwd, path, 0, StatxIno, named) != 0)
+        if (StatxCall.Statx(StatxCall.AtFdCwd, path, 0, StatxIno, named) != 0)
         {
             var errno = Marshal.GetLastPInvokeError();
-            return errno is 2 or 20 ? false : throw new ErrnoException("statx(STATX_INO)", errno);
+            return errno is StatxCall.Enoent or StatxCall.Enotdir ? false : throw new ErrnoException("statx(STATX_INO)", errno);
         }
 
         // SAFETY: every offset read is within the 256 bytes of each block (struct statx's fields).
@@ -64,7 +62,4 @@ public static partial class FileIdentity
             && *(uint*)(open + DevMajorOffset) == *(uint*)(named + DevMajorOffset)
             && *(uint*)(open + DevMinorOffset) == *(uint*)(named + DevMinorOffset);
     }
-
-    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static unsafe partial int Statx(int directoryFd, string path, int flags, uint mask, byte* buffer);
 }

@@ -45,11 +45,7 @@ public enum FileKind
 /// <summary>Asks the kernel what a path is.</summary>
 public static partial class FileKinds
 {
-    private const int AtFdCwd = -100;
     private const uint StatxType = 0x1;
-    private const int Enoent = 2;
-    private const int Enotdir = 20;
-    private const int StatxBytes = 256;
     private const int ModeOffset = 28;
 
     /// <summary>The kind of <paramref name="path"/> (links followed).</summary>
@@ -57,16 +53,16 @@ public static partial class FileKinds
     public static unsafe FileKind Of(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        var buffer = stackalloc byte[StatxBytes];
+        var buffer = stackalloc byte[StatxCall.Bytes];
         // SAFETY: buffer is a 256-byte stack block, the size of struct statx, alive for the whole call;
         // the kernel writes at most sizeof(struct statx) bytes into it.
-        if (Statx(AtFdCwd, path, 0, StatxType, buffer) != 0)
+        if (StatxCall.Statx(StatxCall.AtFdCwd, path, 0, StatxType, buffer) != 0)
         {
             var errno = Marshal.GetLastPInvokeError();
-            return errno is Enoent or Enotdir ? FileKind.Missing : throw new ErrnoException("statx(STATX_TYPE)", errno);
+            return errno is StatxCall.Enoent or StatxCall.Enotdir ? FileKind.Missing : throw new ErrnoException("statx(STATX_TYPE)", errno);
         }
 
-        // SAFETY: ModeOffset + 2 <= StatxBytes; stx_mode is a 16-bit field at offset 28 of struct statx.
+        // SAFETY: ModeOffset + 2 <= StatxCall.Bytes; stx_mode is a 16-bit field at offset 28 of struct statx.
         var mode = *(ushort*)(buffer + ModeOffset);
         return (mode & 0xF000) switch
         {
@@ -79,7 +75,4 @@ public static partial class FileKinds
             _ => FileKind.Other,
         };
     }
-
-    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static unsafe partial int Statx(int directoryFd, string path, int flags, uint mask, byte* buffer);
 }

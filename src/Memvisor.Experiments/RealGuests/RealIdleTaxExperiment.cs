@@ -86,6 +86,14 @@ public sealed class RealIdleTaxExperiment : RealGuestExperiment<RealIdleTaxMeasu
         return new RealIdleTaxMeasurements(setup, ticks, Window(ticks, setup.BeforeWindow), Window(ticks, setup.AfterWindow), result.Faults, simulated);
     }
 
+    /// <summary>Seconds in each free-memory state after the tax changed, and VM1's balloon at the end: whether the host was short of memory (it reclaims only then).</summary>
+    private static string StatesAfter(RealIdleTaxMeasurements measured)
+    {
+        var after = measured.Ticks.Where(t => t.Seconds > measured.Setup.ChangeSeconds).ToList();
+        var states = string.Join(", ", after.GroupBy(t => t.State).Select(g => $"{g.Key} {g.Count()} ticks"));
+        return after.Count == 0 ? "no tick" : $"host {states}; VM1's balloon {F(after[^1].Idle.BalloonMiB, 1)} MiB at the end";
+    }
+
     private static RealIdleTaxVm Vm(QemuRunVmRow vm, double rate) => new(
         vm.Policy.TargetPages / (double)PagesPerMiB,
         vm.Policy.ConsumedPages / PagesPerMiB,
@@ -137,7 +145,7 @@ public sealed class RealIdleTaxExperiment : RealGuestExperiment<RealIdleTaxMeasu
                 ClaimText(measured.Simulator, ClaimId.IdleTaxMovesIdleMemory),
                 before.IdleConsumedMiB - after.IdleConsumedMiB > threshold && after.BusyConsumedMiB - before.BusyConsumedMiB > threshold,
                 $"VM1 {F(before.IdleConsumedMiB, 1)} -> {F(after.IdleConsumedMiB, 1)} MiB, VM2 {F(before.BusyConsumedMiB, 1)} -> {F(after.BusyConsumedMiB, 1)} MiB (threshold {F(threshold, 1)} MiB); " +
-                $"targets VM1 {F(before.IdleTargetMiB, 1)} -> {F(after.IdleTargetMiB, 1)}, VM2 {F(before.BusyTargetMiB, 1)} -> {F(after.BusyTargetMiB, 1)} MiB; active fractions before the change: VM1 {F(before.IdleActiveFraction)}, VM2 {F(before.BusyActiveFraction)}")
+                $"targets VM1 {F(before.IdleTargetMiB, 1)} -> {F(after.IdleTargetMiB, 1)}, VM2 {F(before.BusyTargetMiB, 1)} -> {F(after.BusyTargetMiB, 1)} MiB; active fractions before the change: VM1 {F(before.IdleActiveFraction)}, VM2 {F(before.BusyActiveFraction)}; after the change {StatesAfter(measured)}")
             {
                 Measured = Math.Min(before.IdleConsumedMiB - after.IdleConsumedMiB, after.BusyConsumedMiB - before.BusyConsumedMiB),
             },

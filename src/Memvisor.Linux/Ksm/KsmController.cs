@@ -53,9 +53,15 @@ public sealed class KsmController : IDisposable
     /// disk there until restored, and journals that dead processes left there are restored first (see the file header).
     /// </summary>
     /// <exception cref="IOException">A dead process's journal could not be restored (its journal is kept), or the lock was held too long.</exception>
+    /// <exception cref="ArgumentException"><paramref name="journalFolder"/> is not an existing folder.</exception>
     public KsmController(KsmSysfs sysfs, string? journalFolder = null, string procRoot = "/proc")
     {
         ArgumentNullException.ThrowIfNull(sysfs);
+        if (journalFolder is not null && !Directory.Exists(journalFolder))
+        {
+            throw new ArgumentException($"KSM journal folder '{journalFolder}' is not a folder (journals are kept in a folder, one per process).", nameof(journalFolder));
+        }
+
         _sysfs = sysfs;
         _hostLock = LockHost(sysfs);
         try
@@ -173,12 +179,19 @@ public sealed class KsmController : IDisposable
         }
 
         _restored = true;
-        if (_journalPath is not null)
+        try
         {
-            File.Delete(_journalPath);
+            if (_journalPath is not null)
+            {
+                File.Delete(_journalPath);
+            }
         }
-
-        ReleaseHost();
+        finally
+        {
+            // Every knob is back: the lock goes whether or not the journal could be deleted (a journal left
+            // behind names this process and records originals that are already restored).
+            ReleaseHost();
+        }
     }
 
     /// <summary>Deletes the lock file, then releases the lock (see the file header).</summary>

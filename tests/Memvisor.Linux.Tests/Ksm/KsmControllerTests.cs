@@ -140,6 +140,20 @@ public class KsmControllerTests
     }
 
     [Fact]
+    public void A_journal_folder_that_is_not_a_folder_is_refused_before_any_knob_is_touched()
+    {
+        using var ksm = new FakeKsmDirectory();
+        var notAFolder = Path.Combine(ksm.JournalFolder, "memvisor-ksm-journal-1.txt");
+
+        var error = Assert.Throws<ArgumentException>(() => new KsmController(ksm.Sysfs(), notAFolder));
+
+        Assert.Contains(notAFolder, error.Message, StringComparison.Ordinal);
+        Assert.Equal("100", ksm.Read("pages_to_scan"));
+        Assert.Empty(Directory.GetFiles(ksm.JournalFolder));
+        using var next = new KsmController(ksm.Sysfs(), ksm.JournalFolder); // the host's lock was not taken
+    }
+
+    [Fact]
     public void The_journal_holds_the_originals_until_they_are_restored()
     {
         using var ksm = new FakeKsmDirectory();

@@ -32,7 +32,7 @@ public sealed class KsmGuestTests
         var image = await RealGuestRequirements.ImageAsync();
         var agent = new Dictionary<string, string> { ["mode"] = "idle", ["alloc_mib"] = $"{FilledMiB}", ["fill"] = "seeded", ["seed"] = "42" };
         var guests = new List<QemuGuest>();
-        var journal = Path.Combine(Path.GetTempPath(), $"memvisor-ksm-journal-{Environment.ProcessId}.txt");
+        var journal = KsmJournal.PathFor(Path.GetTempPath(), Environment.ProcessId);
         KsmController? ksm = null;
         try
         {
@@ -48,7 +48,7 @@ public sealed class KsmGuestTests
                 Assert.True(filled is not null, $"{guest.Options.Name} did not fill its memory: {guest.DiagnosticTail()}");
             }
 
-            ksm = new KsmController(new KsmSysfs(), journal);
+            ksm = new KsmController(new KsmSysfs(), Path.GetTempPath());
             ksm.Start(pagesToScan: 1000, sleepMilliseconds: 20);
             var clock = System.Diagnostics.Stopwatch.StartNew();
             var seededPages = FilledMiB * MiB / 4096;
