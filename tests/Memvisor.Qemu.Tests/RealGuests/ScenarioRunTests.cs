@@ -134,15 +134,38 @@ public sealed class ScenarioRunTests
         Assert.True(Target(atTax, "active") > Target(atZero, "active") + 16, "the active guest's target rises with the tax");
         Assert.True(Target(atTax, "idle") < Target(atZero, "idle") - 16, "the idle guest's target falls with the tax");
 
-        // Balloons reach their targets: each guest's balloon is driven to a target of 16 MiB or more and
-        // gets there (query-balloon within 2 MiB).
+        // Balloons reach their targets: a target of 16 MiB or more that the policy holds for 8 s is reached
+        // (query-balloon within 2 MiB) by the end of the hold, and at least one guest's balloon is driven to
+        // such a target and gets there. (Which guest is ballooned at start-up, and whether the idle one is
+        // ballooned after the tax rises, depends on how much free memory KSM has made by then: CI once saw
+        // the idle guest's 136 MiB start-up target dropped at 8 s, when the host reached high, and the host
+        // stay in high after the rise with 63 MiB free.)
+        var reachedAny = false;
         foreach (var name in new[] { "active", "idle" })
         {
             var vms = result.Samples.Select(s => (s.TimeSeconds, Vm: s.Vms.Single(v => v.Name == name))).ToList();
             var reached = vms.FirstOrDefault(p => p.Vm.BalloonTargetMB >= 16 && Math.Abs(p.Vm.BalloonMB - p.Vm.BalloonTargetMB) <= 2);
             output.WriteLine($"{name}: balloon reached {reached.Vm?.BalloonTargetMB:0} MiB at {reached.TimeSeconds:0} s");
-            Assert.NotNull(reached.Vm);
+            reachedAny |= reached.Vm is not null;
+            for (var first = 0; first < vms.Count;)
+            {
+                var target = vms[first].Vm.BalloonTargetMB;
+                var last = first;
+                while (last + 1 < vms.Count && Math.Abs(vms[last + 1].Vm.BalloonTargetMB - target) < 0.5)
+                {
+                    last++;
+                }
+
+                if (target >= 16 && vms[last].TimeSeconds - vms[first].TimeSeconds >= 8)
+                {
+                    Assert.True(Math.Abs(vms[last].Vm.BalloonMB - target) <= 2, $"{name}: balloon {vms[last].Vm.BalloonMB:0.0} MiB after {target:0.0} MiB held {vms[first].TimeSeconds:0}-{vms[last].TimeSeconds:0} s");
+                }
+
+                first = last + 1;
+            }
         }
+
+        Assert.True(reachedAny, "no guest's balloon reached a target of 16 MiB or more");
 
         // KSM per VM: the run's figure is the QEMU process's ksm_merging_pages.
         if (ksmDriven)
