@@ -9,6 +9,9 @@
  * fast averages, the partial count within a period); the estimate times configured pages is the
  * guest's active memory.
  *
+ * Pages ksmd merged during the period look touched (their new PTEs are young); the growth of the
+ * mapping's merged pages (smaps "KSM:") is taken off the count (MergedLookTouched).
+ *
  * Each measurement costs a walk of the mapping's page tables (1-65 ms measured under load); the cost
  * of the last one is kept. Referenced also counts pages QEMU itself touched for the guest (virtio
  * rings, the balloon), a few hundred KiB.
@@ -19,7 +22,7 @@ using Memvisor.Core.Sampling;
 namespace Memvisor.Qemu.GuestRam;
 
 /// <summary>What one working-set measurement saw.</summary>
-/// <param name="ReferencedPages">Guest pages touched since the period began.</param>
+/// <param name="ReferencedPages">Guest pages touched since the period began (referenced, less the pages ksmd merged meanwhile).</param>
 /// <param name="ConfiguredPages">The guest's configured pages (the denominator).</param>
 /// <param name="EstimatePages">The estimator's active pages after this measurement.</param>
 /// <param name="Cost">Wall time of the smaps read (and clear_refs, at a period's end).</param>
@@ -31,6 +34,7 @@ public sealed class WorkingSetMeter
 {
     private const int PageBytes = 4096;
     private readonly GuestRamMapping _mapping;
+    private long? _mergedPagesAtPeriodStart;
 
     /// <summary>Measures the guest whose RAM is <paramref name="mapping"/>, smoothing with <paramref name="options"/>' gains.</summary>
     public WorkingSetMeter(GuestRamMapping mapping, SamplingOptions options)
@@ -50,7 +54,16 @@ public sealed class WorkingSetMeter
     public double ActivePages => Estimator.Estimate * ConfiguredPages;
 
     /// <summary>Begins a period (clears the accessed bits); false when QEMU is gone.</summary>
-    public bool StartPeriod() => _mapping.ClearReferenced();
+    public bool StartPeriod()
+    {
+        if (_mapping.ReadUsage() is not { } usage)
+        {
+            return false;
+        }
+
+        _mergedPagesAtPeriodStart = usage.KsmBytes / PageBytes;
+        return _mapping.ClearReferenced();
+    }
 
     /// <summary>Ends the period: counts the touched pages, feeds the estimator and begins the next period; null when QEMU is gone.</summary>
     public WorkingSetReading? CompletePeriod()
@@ -61,7 +74,8 @@ public sealed class WorkingSetMeter
             return null;
         }
 
-        var touched = usage.ReferencedBytes / PageBytes;
+        var touched = Touched(usage);
+        _mergedPagesAtPeriodStart = usage.KsmBytes / PageBytes;
         Estimator.CompletePeriod(ClampToInt(touched), ClampToInt(ConfiguredPages));
         return new WorkingSetReading(touched, ConfiguredPages, ActivePages, clock.Elapsed, usage);
     }
@@ -75,10 +89,13 @@ public sealed class WorkingSetMeter
             return null;
         }
 
-        var touched = usage.ReferencedBytes / PageBytes;
+        var touched = Touched(usage);
         Estimator.ObservePartial(ClampToInt(touched), ClampToInt(ConfiguredPages));
         return new WorkingSetReading(touched, ConfiguredPages, ActivePages, clock.Elapsed, usage);
     }
+
+    private long Touched(GuestRamUsage usage) =>
+        MergedLookTouched.TouchedPages(usage.ReferencedBytes / PageBytes, usage.KsmBytes / PageBytes, _mergedPagesAtPeriodStart);
 
     private static int ClampToInt(long pages) => (int)Math.Min(pages, int.MaxValue);
 }

@@ -66,6 +66,11 @@ internal sealed class ManagedGuest(VmId id, IQemuVm guest, BalloonActuator ballo
 
     public long KsmMergingPages { get; set; }
 
+    /// <summary>Pages ksmd merged (into KSM pages or the zero page) at the last sample; null when the kernel does not say.</summary>
+    public long? MergedPages { get; set; }
+
+    /// <summary><see cref="MergedPages"/> when the current measuring period began (see MergedLookTouched); null until known.</summary>
+    public long? MergedPagesAtPeriodStart { get; set; }
 
     public TimeSpan ExecutionTime { get; set; }
 

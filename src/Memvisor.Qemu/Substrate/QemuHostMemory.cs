@@ -224,7 +224,8 @@ public sealed class QemuHostMemory : IHostMemoryMeter, IHostMemoryActuators
     public SampleCount CountTouched(VmId vm)
     {
         var managed = Guest(vm);
-        return new SampleCount(Math.Min(managed.ReferencedPages, managed.ConfiguredPages), managed.ConfiguredPages);
+        var touched = MergedLookTouched.TouchedPages(managed.ReferencedPages, managed.MergedPages, managed.MergedPagesAtPeriodStart);
+        return new SampleCount((int)Math.Min(touched, managed.ConfiguredPages), managed.ConfiguredPages);
     }
 
     /// <inheritdoc/>
@@ -234,6 +235,7 @@ public sealed class QemuHostMemory : IHostMemoryMeter, IHostMemoryActuators
         var count = CountTouched(vm);
         managed.LastPeriodReferencedPages = managed.ReferencedPages;
         managed.ReferencedPages = 0;
+        managed.MergedPagesAtPeriodStart = managed.MergedPages;
         var clock = System.Diagnostics.Stopwatch.StartNew();
         if (managed.Alive && managed.Guest.RamMapping?.ClearReferenced() != true)
         {
@@ -381,6 +383,8 @@ public sealed class QemuHostMemory : IHostMemoryMeter, IHostMemoryActuators
             var merging = sample.Ksm?.MergingPages ?? 0;
             managed.KsmMergingPages = merging;
             managed.KsmZeroPages = sample.Ksm?.ZeroPages;
+            managed.MergedPages = sample.Ksm is { } ksm ? ksm.MergingPages + (ksm.ZeroPages ?? 0) : null;
+            managed.MergedPagesAtPeriodStart ??= managed.MergedPages;
             managed.ConsumedPages = rssPages - merging + (merging * _ksmPartOfMerged);
             managed.ReferencedPages = (int)Math.Min(int.MaxValue, ram.ReferencedBytes / PageBytes);
             managed.HostSwappedPages = (int)(ram.SwapBytes / PageBytes);
