@@ -133,7 +133,7 @@ public sealed record RunSummary
             Host = Host with
             {
                 FinalState = state,
-                TimeInState = [.. states.Select(st => new StateTime(st, seconds.GetValueOrDefault(st)))],
+                TimeInState = [.. states.Select(st => new StateTime(st, StateTime.Tidy(seconds.GetValueOrDefault(st))))],
                 StateTransitions = [.. transitions],
             },
         };
@@ -172,7 +172,7 @@ public sealed record RunSummary
             PeakSharedSavedMB = peakSaved,
             FinalSharedSavedMB = samples.Count == 0 ? 0 : samples[^1].SharedSavedMB,
             FinalState = previous ?? FreeMemoryStates.High,
-            TimeInState = [.. states.Select(st => new StateTime(st, seconds.GetValueOrDefault(st)))],
+            TimeInState = [.. states.Select(st => new StateTime(st, StateTime.Tidy(seconds.GetValueOrDefault(st))))],
             StateTransitions = transitions,
         };
     }
@@ -294,7 +294,14 @@ public sealed record HostSummary
 /// <summary>Seconds spent in one free-memory state.</summary>
 /// <param name="State">high, soft, hard or low.</param>
 /// <param name="Seconds">Seconds in that state.</param>
-public sealed record StateTime(string State, double Seconds);
+public sealed record StateTime(string State, double Seconds)
+{
+    /// <summary>
+    /// A sum of differences of transition times, rounded to the nanosecond: the differences of binary
+    /// fractions of a second leave noise in the last bits (121.80000000000001 for 121.8 s).
+    /// </summary>
+    public static double Tidy(double seconds) => Math.Round(seconds, 9);
+}
 
 /// <summary>One VM over a run.</summary>
 public sealed record VmSummary
