@@ -5,10 +5,11 @@
  * replaces the page's PTE with one built from the mapping's protection bits, and on x86 those include
  * the accessed bit. So pages merged during a sampling period count in smaps "Referenced" although the
  * guest never touched them: on this host's kernel (Linux 6.18) both pages of every merged pair did
- * (MergedLookTouchedTests: 4,096 of 4,096 merged pages referenced, none written). The error is largest where the idle tax matters most: an idle guest whose
- * pages are identical to another guest's. Seen on real guests: an idle guest whose agent touched nothing
- * was estimated at 54.8 MiB while ksmd re-merged its pages with an active guest's, and each rise of its
- * merged pages showed as the same rise of its referenced pages.
+ * (MergedLookTouchedTests: 4,096 of 4,096 merged pages referenced, none written). The error is largest
+ * where the idle tax matters most: an idle guest whose pages are identical to another guest's. Seen on
+ * real guests: an idle guest whose agent touched nothing was estimated at 54.8 MiB while ksmd re-merged
+ * its pages with an active guest's; locally, each rise of an idle guest's merged pages showed as the
+ * same rise of its referenced pages.
  *
  * The correction takes the period's growth in merged pages off the referenced count (never below zero).
  * It is exact for pages merged and not touched. A page the guest did touch in the period and that was
