@@ -36,7 +36,9 @@
  *      {"t": seconds since start, "state": "filling"|"running", "phase": i, "work": units done,
  *       "touched_pages": distinct pages touched in the last second (order=random: touches), "set_pages": pages in the set,
  *       "alloc_pages": pages allocated, "filled_pages": pages filled so far,
- *       "bad_pages": touch=verify touches that found a page not as filled, since start}
+ *       "bad_pages": touch=verify touches that found a page not as filled, since start,
+ *       "iowait_s": seconds the guest's CPUs (summed) stood idle waiting for I/O since boot (-1: unknown),
+ *       "cpus": online CPUs}
  *    A work unit is one page touched. touched_pages is the truth a host-side working-set estimate
  *    is judged against: the cursor's advance in that second, capped at the set.
  */
@@ -264,6 +266,24 @@ static struct {
     int running;
 } st;
 
+/*
+ * Seconds the guest's CPUs, summed, have stood idle while a task waited for I/O (the iowait column of
+ * /proc/stat's "cpu" line), or -1 when it cannot be read: the host takes this share of the guest's
+ * time off its execution time (a guest stalled on its own disk does not run).
+ */
+static double iowait_s(void)
+{
+    FILE *f = fopen("/proc/stat", "r");
+    if (!f) {
+        return -1;
+    }
+    unsigned long long user, nice, system, idle, iowait;
+    int n = fscanf(f, "cpu %llu %llu %llu %llu %llu", &user, &nice, &system, &idle, &iowait);
+    fclose(f);
+    long hz = sysconf(_SC_CLK_TCK);
+    return n == 5 && hz > 0 ? (double)iowait / (double)hz : -1;
+}
+
 static void maybe_report(double now, unsigned long set_pages, unsigned long alloc_pages)
 {
     if (now < st.next_report) {
@@ -271,11 +291,13 @@ static void maybe_report(double now, unsigned long set_pages, unsigned long allo
     }
     char line[512];
     unsigned long touched = st.touched_this_second < set_pages ? st.touched_this_second : set_pages;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     snprintf(line, sizeof line,
              "{\"t\": %.3f, \"state\": \"%s\", \"phase\": %d, \"work\": %lu, \"touched_pages\": %lu, "
-             "\"set_pages\": %lu, \"alloc_pages\": %lu, \"filled_pages\": %lu, \"bad_pages\": %lu}\n",
+             "\"set_pages\": %lu, \"alloc_pages\": %lu, \"filled_pages\": %lu, \"bad_pages\": %lu, "
+             "\"iowait_s\": %.2f, \"cpus\": %ld}\n",
              now - st.start, st.running ? "running" : "filling", st.phase, st.work, touched, set_pages,
-             alloc_pages, st.filled_pages, st.bad_pages);
+             alloc_pages, st.filled_pages, st.bad_pages, iowait_s(), cpus > 0 ? cpus : 1);
     report(line, now);
     st.touched_this_second = 0;
     while (st.next_report <= now) {

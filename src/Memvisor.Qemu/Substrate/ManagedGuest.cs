@@ -72,7 +72,11 @@ internal sealed class ManagedGuest(VmId id, IQemuVm guest, BalloonActuator ballo
     /// <summary><see cref="MergedPages"/> when the current measuring period began (see MergedLookTouched); null until known.</summary>
     public long? MergedPagesAtPeriodStart { get; set; }
 
+    /// <summary>Running time while QEMU runs and the guest is not blocked, less what it stood waiting for its own disk (GuestStall).</summary>
     public TimeSpan ExecutionTime { get; set; }
+
+    /// <summary>The guest's stalled share of time, from its agent's reports.</summary>
+    public GuestStall Stall { get; } = new();
 
     public BalloonProgress BalloonProgress { get; set; } = BalloonProgress.NoTarget;
 

@@ -354,9 +354,10 @@ public sealed class QemuHostMemory : IHostMemoryMeter, IHostMemoryActuators
 
         managed.Alive = sample.Alive;
         managed.Running = sample.Status?.Running ?? false;
+        managed.Stall.Observe(sample.Agent);
         if (managed.Running && !managed.Blocked)
         {
-            managed.ExecutionTime += elapsed;
+            managed.ExecutionTime += managed.Stall.Executed(elapsed);
         }
 
         if (sample.BalloonActualBytes is { } actual)

@@ -119,6 +119,10 @@ public sealed class LaunchTests
         Assert.Equal(new AgentReport(12.5, AgentState.Running, 1, 76179, 8145, 8192, 16384, 16384), report);
         Assert.Equal(0, report!.BadPages);
         Assert.Equal(3, AgentReport.TryParse("""{"t": 2.0, "state": "running", "phase": 0, "work": 9, "touched_pages": 9, "set_pages": 9, "alloc_pages": 9, "filled_pages": 9, "bad_pages": 3}""")!.BadPages);
+        var stalled = AgentReport.TryParse("""{"t": 3.0, "state": "running", "phase": 0, "work": 9, "touched_pages": 9, "set_pages": 9, "alloc_pages": 9, "filled_pages": 9, "bad_pages": 0, "iowait_s": 1.25, "cpus": 2}""")!;
+        Assert.Equal((1.25, 2), (stalled.IowaitSeconds, stalled.Cpus));
+        Assert.Equal((null, null), (report.IowaitSeconds, report.Cpus));
+        Assert.Null(AgentReport.TryParse("""{"t": 3.0, "state": "running", "phase": 0, "work": 9, "touched_pages": 9, "set_pages": 9, "alloc_pages": 9, "filled_pages": 9, "bad_pages": 0, "iowait_s": -1, "cpus": 1}""")!.IowaitSeconds);
         Assert.Null(AgentReport.TryParse("memvisor-init: starting the agent"));
         Assert.Null(AgentReport.TryParse("""{"t": 1.0, "state": "run"""));
     }
