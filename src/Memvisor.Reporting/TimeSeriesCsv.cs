@@ -71,6 +71,7 @@ public static class TimeSeriesCsv
         new("guest_free_mb", "MiB", r => NumberText.Csv(r.Vm.Real?.GuestFreeMB ?? double.NaN)),
         new("guest_available_mb", "MiB", r => NumberText.Csv(r.Vm.Real?.GuestAvailableMB ?? double.NaN)),
         new("guest_major_faults", "faults per interval", r => NumberText.Csv(r.Vm.Real?.GuestMajorFaults ?? double.NaN)),
+        new("stalled_pct", "%", r => NumberText.Csv(r.Vm.Real?.StalledPercent ?? double.NaN)),
         new("referenced_mb", "MiB", r => NumberText.Csv(r.Vm.Real?.ReferencedMB ?? double.NaN)),
         new("measure_ms", "ms", r => NumberText.Csv(r.Vm.Real?.MeasureMilliseconds ?? double.NaN)),
         new("ksm_merging_mb", "MiB", r => NumberText.Csv(r.Vm.Real?.KsmMergingMB ?? double.NaN)),

@@ -113,6 +113,9 @@ public sealed record RealGuestSample
     /// <summary>Major page faults in the guest over the last interval.</summary>
     public double GuestMajorFaults { get; init; } = double.NaN;
 
+    /// <summary>The share of the guest's time its CPUs stood waiting for I/O (its agent's iowait), left out of its execution time, percent.</summary>
+    public double StalledPercent { get; init; } = double.NaN;
+
     /// <summary>Pages whose accessed bit QEMU's guest RAM showed in the last completed measuring period (smaps Referenced), MiB.</summary>
     public double ReferencedMB { get; init; } = double.NaN;
 

@@ -74,7 +74,7 @@ public class TimeSeriesCsvTests
             {
                 Vms =
                 [
-                    run[0].Vms[0] with { Real = new RealGuestSample { GuestTotalMB = 218, GuestFreeMB = 125.5, GuestMajorFaults = 7, ReferencedMB = 33, MeasureMilliseconds = 12.25, KsmMergingMB = 2, Balloon = "stalled", Paused = false } },
+                    run[0].Vms[0] with { Real = new RealGuestSample { GuestTotalMB = 218, GuestFreeMB = 125.5, GuestMajorFaults = 7, StalledPercent = 37.5, ReferencedMB = 33, MeasureMilliseconds = 12.25, KsmMergingMB = 2, Balloon = "stalled", Paused = false } },
                     run[0].Vms[1],
                 ],
             },
@@ -84,9 +84,9 @@ public class TimeSeriesCsvTests
         var lines = TimeSeriesCsv.VmsCsv(real).Split('\n');
 
         Assert.DoesNotContain("guest_total_mb", simulated[0], StringComparison.Ordinal);
-        Assert.EndsWith(",io_remaps,guest_total_mb,guest_free_mb,guest_available_mb,guest_major_faults,referenced_mb,measure_ms,ksm_merging_mb,balloon_state,paused", lines[0], StringComparison.Ordinal);
-        Assert.EndsWith(",5,2,218,125.5,,7,33,12.25,2,stalled,0", lines[1], StringComparison.Ordinal);
-        Assert.EndsWith(",0,0,,,,,,,,,", lines[2], StringComparison.Ordinal);
+        Assert.EndsWith(",io_remaps,guest_total_mb,guest_free_mb,guest_available_mb,guest_major_faults,stalled_pct,referenced_mb,measure_ms,ksm_merging_mb,balloon_state,paused", lines[0], StringComparison.Ordinal);
+        Assert.EndsWith(",5,2,218,125.5,,7,37.5,33,12.25,2,stalled,0", lines[1], StringComparison.Ordinal);
+        Assert.EndsWith(",0,0,,,,,,,,,,", lines[2], StringComparison.Ordinal);
     }
 
     [Fact]

@@ -335,6 +335,7 @@ public sealed class QemuHostMemory : IHostMemoryMeter, IHostMemoryActuators
             LastPeriodReferencedPages = managed.LastPeriodReferencedPages,
             MeasureCost = managed.MeasureCost + managed.ClearCost,
             GuestStats = managed.Stats,
+            StalledFraction = managed.Stall.StalledFraction,
         };
     }
 
@@ -467,4 +468,7 @@ public sealed record QemuGuestFigures(bool Alive, double ConsumedPages, long Ove
 
     /// <summary>The balloon driver's statistics at the last sample (null before the guest reports).</summary>
     public Qmp.GuestMemoryStats? GuestStats { get; init; }
+
+    /// <summary>The share of the guest's time it stood waiting for I/O, left out of its execution time (GuestStall).</summary>
+    public double StalledFraction { get; init; }
 }

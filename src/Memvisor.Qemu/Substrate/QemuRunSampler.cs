@@ -121,6 +121,7 @@ public sealed class QemuRunSampler(Scenario scenario, long budgetPages, bool age
                 GuestFreeMB = Mb(stats?.FreeBytes),
                 GuestAvailableMB = Mb(stats?.AvailableBytes),
                 GuestMajorFaults = stats?.MajorFaults is null ? double.NaN : Math.Max(0, majorFaults - lastFaults),
+                StalledPercent = 100 * f.StalledFraction,
                 ReferencedMB = f.LastPeriodReferencedPages / PagesPerMiB,
                 MeasureMilliseconds = f.MeasureCost.TotalMilliseconds,
                 KsmMergingMB = f.KsmMergingPages / PagesPerMiB,
