@@ -9,6 +9,7 @@
  * injectable for tests.
  */
 using System.Globalization;
+using Memvisor.Linux.Procfs;
 
 namespace Memvisor.Linux.Ksm;
 
@@ -88,14 +89,8 @@ public sealed class KernelThreadCpu
     /// <summary>Flags, utime and stime of a /proc/&lt;pid&gt;/stat line (comm may hold spaces and parentheses).</summary>
     internal static (long Flags, long UserTicks, long SystemTicks) ParseStat(string statLine)
     {
-        var close = statLine.LastIndexOf(')');
-        if (close < 0)
-        {
-            throw new FormatException("A /proc/<pid>/stat line has no ')' after comm.");
-        }
-
         // After "(comm) ": state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime stime ...
-        var fields = statLine[(close + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var fields = ProcStat.FieldsAfterComm(statLine);
         if (fields.Length < 13)
         {
             throw new FormatException($"A /proc/<pid>/stat line has {fields.Length} fields after comm; at least 13 expected.");

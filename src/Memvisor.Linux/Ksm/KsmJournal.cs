@@ -22,6 +22,7 @@
  */
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Memvisor.Linux.Procfs;
 
 namespace Memvisor.Linux.Ksm;
 
@@ -48,18 +49,17 @@ public static partial class KsmJournal
     /// <summary>The start time of process <paramref name="pid"/> in clock ticks after boot (field 22 of its stat), or null when it does not exist or has exited (a zombie).</summary>
     public static long? StartTicksOf(int pid, string procRoot = "/proc")
     {
-        string stat;
+        string[] fields;
         try
         {
-            stat = File.ReadAllText(Path.Combine(procRoot, pid.ToString(CultureInfo.InvariantCulture), "stat"));
+            // state (field 3) ... starttime (field 22).
+            fields = ProcStat.FieldsAfterComm(File.ReadAllText(Path.Combine(procRoot, pid.ToString(CultureInfo.InvariantCulture), "stat")));
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
         {
             return null;
         }
 
-        // After "(comm) ": state(3) ... starttime(22); comm may hold spaces and parentheses.
-        var fields = stat[(stat.LastIndexOf(')') + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
         if (fields.Length < 20 || fields[0] is "Z" or "X" or "x")
         {
             return null;

@@ -303,9 +303,12 @@ public sealed class ProcessPageSource : IScanPageSource, IDisposable
     {
         try
         {
-            var stat = File.ReadAllText(Path.Combine(dir, "stat"));
-            var state = stat.AsSpan(stat.LastIndexOf(')') + 1).TrimStart(' ');
-            return state.IsEmpty || state[0] is 'Z' or 'X' or 'x';
+            var fields = ProcStat.FieldsAfterComm(File.ReadAllText(Path.Combine(dir, "stat")));
+            return fields.Length == 0 || fields[0][0] is 'Z' or 'X' or 'x';
+        }
+        catch (FormatException)
+        {
+            return false; // not a stat line this code reads: taken as running, as the kernel's own never lacks comm
         }
         catch (IOException)
         {

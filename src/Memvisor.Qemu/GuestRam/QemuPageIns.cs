@@ -6,6 +6,7 @@
  * of its guest's disks count in read_bytes as well, but only when the host page cache misses them.
  */
 using System.Globalization;
+using Memvisor.Linux.Procfs;
 
 namespace Memvisor.Qemu.GuestRam;
 
@@ -19,10 +20,9 @@ public readonly record struct QemuPageIns(long MajorFaults, long ReadBytes)
     {
         try
         {
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            var io = File.ReadAllLines($"/proc/{pid}/io");
             // After "(comm) ": state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt ...
-            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            var fields = ProcStat.FieldsAfterComm(File.ReadAllText($"/proc/{pid}/stat"));
+            var io = File.ReadAllLines($"/proc/{pid}/io");
             var read = io.Where(l => l.StartsWith("read_bytes:", StringComparison.Ordinal)).Select(l => l["read_bytes:".Length..].Trim()).FirstOrDefault();
             return fields.Length > 9 && read is not null
                 ? new QemuPageIns(long.Parse(fields[9], CultureInfo.InvariantCulture), long.Parse(read, CultureInfo.InvariantCulture))
